@@ -1,0 +1,69 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// System C libraries come from Debian packages; `make deps` installs them.
+func systemLibrary(_ name: String, pkgConfig: String? = nil, apt: [String]) -> Target {
+    .systemLibrary(name: name, path: "Sources/CSystem/\(name)", pkgConfig: pkgConfig, providers: [.apt(apt)])
+}
+
+let package = Package(
+    name: "HEPML",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "hepml", targets: ["hepml"]),
+        .library(name: "HEPML", targets: [
+            "HEPMLCore", "HEPMLCompression", "HEPMLTensor", "HEPMLNN", "HEPMLROOT",
+            "HEPMLColumnar", "HEPMLPlot", "HEPMLDQM", "HEPMLECONT", "HEPMLONNX",
+        ]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        systemLibrary("COpenBLAS", apt: ["libopenblas-dev", "liblapacke-dev"]),
+        systemLibrary("CZlib", apt: ["zlib1g-dev"]),
+        systemLibrary("CZstd", apt: ["libzstd-dev"]),
+        systemLibrary("CLZ4", apt: ["liblz4-dev", "libxxhash-dev"]),
+        systemLibrary("CLZMA", apt: ["liblzma-dev"]),
+        systemLibrary("CCairo", apt: ["libcairo2-dev"]),
+        systemLibrary("CSnappy", apt: ["libsnappy-dev"]),
+
+        // Layer 0: bytes, files, threads, randomness, progress.
+        .target(name: "HEPMLCore"),
+        .target(name: "HEPMLCompression", dependencies: ["HEPMLCore", "CZlib", "CZstd", "CLZ4", "CLZMA", "CSnappy"]),
+
+        // Layer 1: numerics and file formats.
+        .target(name: "HEPMLTensor", dependencies: ["HEPMLCore", "COpenBLAS"]),
+        .target(name: "HEPMLNN", dependencies: ["HEPMLTensor"]),
+        .target(name: "HEPMLROOT", dependencies: ["HEPMLCore", "HEPMLCompression"]),
+        .target(name: "HEPMLColumnar", dependencies: ["HEPMLCore", "HEPMLCompression"]),
+        .target(name: "HEPMLPlot", dependencies: ["HEPMLCore", "CCairo"]),
+        .target(name: "HEPMLONNX", dependencies: ["HEPMLNN"]),
+
+        // Layer 2: workflows.
+        .target(name: "HEPMLDQM", dependencies: ["HEPMLNN", "HEPMLROOT", "HEPMLColumnar", "HEPMLPlot", "COpenBLAS"]),
+        .target(name: "HEPMLECONT", dependencies: ["HEPMLNN", "HEPMLColumnar", "HEPMLPlot", "HEPMLONNX"]),
+
+        // Layer 3: the command-line tool.
+        .executableTarget(name: "hepml", dependencies: [
+            "HEPMLCore", "HEPMLTensor", "HEPMLNN", "HEPMLROOT", "HEPMLColumnar", "HEPMLPlot",
+            "HEPMLDQM", "HEPMLECONT", "HEPMLONNX",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .target(name: "HEPMLTestSupport", dependencies: ["HEPMLCore"], path: "Tests/HEPMLTestSupport"),
+        .testTarget(name: "HEPMLCoreTests", dependencies: ["HEPMLCore", "HEPMLCompression", "HEPMLTestSupport"]),
+        .testTarget(name: "HEPMLTensorTests", dependencies: ["HEPMLTensor", "HEPMLTestSupport"]),
+        .testTarget(name: "HEPMLNNTests", dependencies: ["HEPMLNN", "HEPMLTestSupport"]),
+        .testTarget(name: "HEPMLROOTTests", dependencies: ["HEPMLROOT", "HEPMLTestSupport"]),
+        .testTarget(name: "HEPMLColumnarTests", dependencies: ["HEPMLColumnar", "HEPMLTestSupport"]),
+        .testTarget(name: "HEPMLPlotTests", dependencies: ["HEPMLPlot", "HEPMLTestSupport"]),
+        .testTarget(name: "HEPMLONNXTests", dependencies: ["HEPMLONNX", "HEPMLTestSupport"]),
+        .testTarget(name: "HEPMLDQMTests", dependencies: ["HEPMLDQM", "HEPMLTestSupport"]),
+        .testTarget(name: "HEPMLECONTTests", dependencies: ["HEPMLECONT", "HEPMLTestSupport"]),
+        .testTarget(name: "hepmlCLITests", dependencies: ["HEPMLTestSupport"]),
+    ],
+    // Numeric kernels share buffers across worker threads by design; Swift 5 mode keeps the
+    // strict-concurrency diagnostics as warnings instead of blocking those patterns.
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,1 @@
+// HEPMLColumnar: filled in by its own issue.

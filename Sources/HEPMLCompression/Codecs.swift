@@ -1,0 +1,194 @@
+import CLZ4
+import CLZMA
+import CSnappy
+import CZlib
+import CZstd
+
+/// A codec failure; callers that know the file and object wrap it into a `FileFormatError`.
+public struct CompressionError: Error, CustomStringConvertible, Sendable {
+    public var codec: String
+    public var reason: String
+    public var description: String { "\(codec): \(reason)" }
+}
+
+/// Thin, bounds-checked wrappers over the Debian compression libraries.
+///
+/// Every decompressor is told the exact decompressed size that the container format recorded
+/// and fails unless the stream produces exactly that many bytes, so a corrupted size field can
+/// neither overflow a buffer nor make the caller allocate unbounded memory.
+public enum Codec {
+    // MARK: zlib / deflate
+
+    /// Inflates a zlib stream (`raw: false`) or a raw deflate stream (`raw: true`, as in ZIP).
+    public static func inflate(_ input: UnsafeRawBufferPointer, decompressedSize: Int, raw: Bool = false) throws -> [UInt8] {
+        guard decompressedSize >= 0 else { throw CompressionError(codec: "zlib", reason: "negative size") }
+        var output = [UInt8](repeating: 0, count: decompressedSize)
+        var stream = z_stream()
+        let windowBits: Int32 = raw ? -MAX_WBITS : MAX_WBITS
+        guard inflateInit2_(&stream, windowBits, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw CompressionError(codec: "zlib", reason: "inflateInit failed")
+        }
+        defer { inflateEnd(&stream) }
+        let status: Int32 = output.withUnsafeMutableBytes { out in
+            stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
+            stream.avail_in = uInt(input.count)
+            stream.next_out = out.baseAddress?.assumingMemoryBound(to: Bytef.self)
+            stream.avail_out = uInt(out.count)
+            return CZlib.inflate(&stream, Z_FINISH)
+        }
+        guard status == Z_STREAM_END else {
+            let detail = stream.msg.map { String(cString: $0) } ?? "status \(status)"
+            throw CompressionError(codec: "zlib", reason: "stream did not inflate to \(decompressedSize) bytes (\(detail))")
+        }
+        guard Int(stream.total_out) == decompressedSize else {
+            throw CompressionError(codec: "zlib", reason: "inflated \(stream.total_out) bytes, expected \(decompressedSize)")
+        }
+        return output
+    }
+
+    /// Deflates into a zlib stream (`raw: false`) or raw deflate (`raw: true`).
+    public static func deflate(_ input: UnsafeRawBufferPointer, level: Int32 = 6, raw: Bool = false) throws -> [UInt8] {
+        var stream = z_stream()
+        let windowBits: Int32 = raw ? -MAX_WBITS : MAX_WBITS
+        guard deflateInit2_(&stream, level, Z_DEFLATED, windowBits, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw CompressionError(codec: "zlib", reason: "deflateInit failed")
+        }
+        defer { deflateEnd(&stream) }
+        let bound = Int(deflateBound(&stream, uLong(input.count)))
+        var output = [UInt8](repeating: 0, count: bound)
+        let status: Int32 = output.withUnsafeMutableBytes { out in
+            stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
+            stream.avail_in = uInt(input.count)
+            stream.next_out = out.baseAddress?.assumingMemoryBound(to: Bytef.self)
+            stream.avail_out = uInt(out.count)
+            return CZlib.deflate(&stream, Z_FINISH)
+        }
+        guard status == Z_STREAM_END else { throw CompressionError(codec: "zlib", reason: "deflate failed with status \(status)") }
+        output.removeSubrange(Int(stream.total_out)...)
+        return output
+    }
+
+    public static func crc32(_ input: UnsafeRawBufferPointer, initial: UInt32 = 0) -> UInt32 {
+        UInt32(CZlib.crc32(uLong(initial), input.baseAddress?.assumingMemoryBound(to: Bytef.self), uInt(input.count)))
+    }
+
+    // MARK: zstd
+
+    public static func zstdDecompress(_ input: UnsafeRawBufferPointer, decompressedSize: Int) throws -> [UInt8] {
+        guard decompressedSize >= 0 else { throw CompressionError(codec: "zstd", reason: "negative size") }
+        var output = [UInt8](repeating: 0, count: decompressedSize)
+        let written = output.withUnsafeMutableBytes { out in
+            ZSTD_decompress(out.baseAddress, out.count, input.baseAddress, input.count)
+        }
+        if ZSTD_isError(written) != 0 {
+            throw CompressionError(codec: "zstd", reason: String(cString: ZSTD_getErrorName(written)))
+        }
+        guard written == decompressedSize else {
+            throw CompressionError(codec: "zstd", reason: "decompressed \(written) bytes, expected \(decompressedSize)")
+        }
+        return output
+    }
+
+    public static func zstdCompress(_ input: UnsafeRawBufferPointer, level: Int32 = 3) throws -> [UInt8] {
+        var output = [UInt8](repeating: 0, count: ZSTD_compressBound(input.count))
+        let written = output.withUnsafeMutableBytes { out in
+            ZSTD_compress(out.baseAddress, out.count, input.baseAddress, input.count, level)
+        }
+        if ZSTD_isError(written) != 0 {
+            throw CompressionError(codec: "zstd", reason: String(cString: ZSTD_getErrorName(written)))
+        }
+        output.removeSubrange(written...)
+        return output
+    }
+
+    // MARK: LZ4 (raw blocks, as ROOT stores them) and XXH64
+
+    public static func lz4Decompress(_ input: UnsafeRawBufferPointer, decompressedSize: Int) throws -> [UInt8] {
+        guard decompressedSize >= 0, decompressedSize <= Int(Int32.max), input.count <= Int(Int32.max) else {
+            throw CompressionError(codec: "lz4", reason: "size out of range")
+        }
+        var output = [UInt8](repeating: 0, count: decompressedSize)
+        let written = output.withUnsafeMutableBytes { out in
+            LZ4_decompress_safe(input.baseAddress?.assumingMemoryBound(to: CChar.self), out.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(input.count), Int32(out.count))
+        }
+        guard written == decompressedSize else {
+            throw CompressionError(codec: "lz4", reason: written < 0 ? "corrupt block" : "decompressed \(written) bytes, expected \(decompressedSize)")
+        }
+        return output
+    }
+
+    public static func lz4Compress(_ input: UnsafeRawBufferPointer) throws -> [UInt8] {
+        guard input.count <= Int(LZ4_MAX_INPUT_SIZE) else { throw CompressionError(codec: "lz4", reason: "input too large") }
+        var output = [UInt8](repeating: 0, count: Int(LZ4_compressBound(Int32(input.count))))
+        let written = output.withUnsafeMutableBytes { out in
+            LZ4_compress_default(input.baseAddress?.assumingMemoryBound(to: CChar.self), out.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(input.count), Int32(out.count))
+        }
+        guard written > 0 else { throw CompressionError(codec: "lz4", reason: "compression failed") }
+        output.removeSubrange(Int(written)...)
+        return output
+    }
+
+    public static func xxh64(_ input: UnsafeRawBufferPointer, seed: UInt64 = 0) -> UInt64 {
+        XXH64(input.baseAddress, input.count, seed)
+    }
+
+    // MARK: LZMA (xz container)
+
+    public static func xzDecompress(_ input: UnsafeRawBufferPointer, decompressedSize: Int) throws -> [UInt8] {
+        guard decompressedSize >= 0 else { throw CompressionError(codec: "lzma", reason: "negative size") }
+        var output = [UInt8](repeating: 0, count: decompressedSize)
+        var memoryLimit: UInt64 = 1 << 30
+        var inPosition = 0
+        var outPosition = 0
+        let status = output.withUnsafeMutableBytes { out in
+            lzma_stream_buffer_decode(&memoryLimit, 0, nil,
+                                      input.baseAddress?.assumingMemoryBound(to: UInt8.self), &inPosition, input.count,
+                                      out.baseAddress?.assumingMemoryBound(to: UInt8.self), &outPosition, out.count)
+        }
+        guard status == LZMA_OK else { throw CompressionError(codec: "lzma", reason: "decode failed with status \(status.rawValue)") }
+        guard outPosition == decompressedSize else {
+            throw CompressionError(codec: "lzma", reason: "decompressed \(outPosition) bytes, expected \(decompressedSize)")
+        }
+        return output
+    }
+
+    public static func xzCompress(_ input: UnsafeRawBufferPointer, preset: UInt32 = 6) throws -> [UInt8] {
+        var output = [UInt8](repeating: 0, count: lzma_stream_buffer_bound(input.count))
+        var outPosition = 0
+        let status = output.withUnsafeMutableBytes { out in
+            lzma_easy_buffer_encode(preset, LZMA_CHECK_CRC64, nil, input.baseAddress?.assumingMemoryBound(to: UInt8.self), input.count,
+                                    out.baseAddress?.assumingMemoryBound(to: UInt8.self), &outPosition, out.count)
+        }
+        guard status == LZMA_OK else { throw CompressionError(codec: "lzma", reason: "encode failed with status \(status.rawValue)") }
+        output.removeSubrange(outPosition...)
+        return output
+    }
+
+    // MARK: Snappy
+
+    public static func snappyDecompress(_ input: UnsafeRawBufferPointer, decompressedSize: Int) throws -> [UInt8] {
+        var length = 0
+        guard snappy_uncompressed_length(input.baseAddress?.assumingMemoryBound(to: CChar.self), input.count, &length) == SNAPPY_OK,
+              length == decompressedSize else {
+            throw CompressionError(codec: "snappy", reason: "stream length does not match \(decompressedSize) bytes")
+        }
+        var output = [UInt8](repeating: 0, count: decompressedSize)
+        var outLength = decompressedSize
+        let status = output.withUnsafeMutableBytes { out in
+            snappy_uncompress(input.baseAddress?.assumingMemoryBound(to: CChar.self), input.count, out.baseAddress?.assumingMemoryBound(to: CChar.self), &outLength)
+        }
+        guard status == SNAPPY_OK, outLength == decompressedSize else { throw CompressionError(codec: "snappy", reason: "corrupt stream") }
+        return output
+    }
+
+    public static func snappyCompress(_ input: UnsafeRawBufferPointer) throws -> [UInt8] {
+        var length = snappy_max_compressed_length(input.count)
+        var output = [UInt8](repeating: 0, count: length)
+        let status = output.withUnsafeMutableBytes { out in
+            snappy_compress(input.baseAddress?.assumingMemoryBound(to: CChar.self), input.count, out.baseAddress?.assumingMemoryBound(to: CChar.self), &length)
+        }
+        guard status == SNAPPY_OK else { throw CompressionError(codec: "snappy", reason: "compression failed") }
+        output.removeSubrange(length...)
+        return output
+    }
+}

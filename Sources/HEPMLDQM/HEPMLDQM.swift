@@ -1,0 +1,1 @@
+// HEPMLDQM: filled in by its own issue.

@@ -1,0 +1,1 @@
+// HEPMLECONT: filled in by its own issue.

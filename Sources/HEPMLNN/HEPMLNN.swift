@@ -1,0 +1,1 @@
+// HEPMLNN: filled in by its own issue.

@@ -1,0 +1,1 @@
+// HEPMLONNX: filled in by its own issue.

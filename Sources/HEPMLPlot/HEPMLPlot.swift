@@ -1,0 +1,1 @@
+// HEPMLPlot: filled in by its own issue.

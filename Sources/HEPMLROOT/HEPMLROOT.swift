@@ -1,0 +1,1 @@
+// HEPMLROOT: filled in by its own issue.

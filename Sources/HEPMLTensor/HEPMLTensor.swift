@@ -1,0 +1,1 @@
+// HEPMLTensor: filled in by its own issue.

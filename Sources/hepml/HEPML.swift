@@ -1,0 +1,21 @@
+import ArgumentParser
+import HEPMLCore
+
+@main
+struct HEPML: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hepml",
+        abstract: "Machine learning on particle-physics detector data: ROOT in, models and reports out.",
+        version: "0.1.0",
+        subcommands: [
+            VersionCommand.self,
+        ]
+    )
+}
+
+struct VersionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "version", abstract: "Print the HEPML version and the worker thread count.")
+    func run() {
+        print("hepml \(HEPML.configuration.version) (\(Parallel.threadCount) threads)")
+    }
+}

@@ -1,0 +1,1 @@
+// Tests for HEPMLColumnar: filled in by its own issue.

@@ -1,0 +1,68 @@
+import HEPMLCompression
+import HEPMLCore
+import Testing
+
+@Suite struct CodecTests {
+    let payload: [UInt8] = (0..<10_000).map { UInt8(truncatingIfNeeded: $0 * 7 / 13) }
+
+    @Test func everyCodecRoundTrips() throws {
+        try payload.withUnsafeBytes { input in
+            let zlib = try Codec.deflate(input)
+            #expect(try zlib.withUnsafeBytes { try Codec.inflate($0, decompressedSize: payload.count) } == payload)
+            let raw = try Codec.deflate(input, raw: true)
+            #expect(try raw.withUnsafeBytes { try Codec.inflate($0, decompressedSize: payload.count, raw: true) } == payload)
+            let zstd = try Codec.zstdCompress(input)
+            #expect(try zstd.withUnsafeBytes { try Codec.zstdDecompress($0, decompressedSize: payload.count) } == payload)
+            let lz4 = try Codec.lz4Compress(input)
+            #expect(try lz4.withUnsafeBytes { try Codec.lz4Decompress($0, decompressedSize: payload.count) } == payload)
+            let xz = try Codec.xzCompress(input)
+            #expect(try xz.withUnsafeBytes { try Codec.xzDecompress($0, decompressedSize: payload.count) } == payload)
+            let snappy = try Codec.snappyCompress(input)
+            #expect(try snappy.withUnsafeBytes { try Codec.snappyDecompress($0, decompressedSize: payload.count) } == payload)
+        }
+    }
+
+    @Test func wrongSizeIsAnErrorNotATrap() throws {
+        try payload.withUnsafeBytes { input in
+            let zstd = try Codec.zstdCompress(input)
+            #expect(throws: CompressionError.self) { try zstd.withUnsafeBytes { try Codec.zstdDecompress($0, decompressedSize: 10) } }
+            let zlib = try Codec.deflate(input)
+            #expect(throws: CompressionError.self) { try zlib.withUnsafeBytes { try Codec.inflate($0, decompressedSize: payload.count + 1) } }
+            let garbage = [UInt8](repeating: 0xAB, count: 64)
+            #expect(throws: CompressionError.self) { try garbage.withUnsafeBytes { try Codec.lz4Decompress($0, decompressedSize: 1000) } }
+        }
+    }
+
+    @Test func knownChecksums() {
+        let text = Array("123456789".utf8)
+        text.withUnsafeBytes { bytes in
+            #expect(Codec.crc32(bytes) == 0xCBF4_3926)
+            #expect(Codec.xxh64(UnsafeRawBufferPointer(start: nil, count: 0)) == 0xEF46_DB37_51D8_E999)
+        }
+    }
+}
+
+@Suite struct ByteReaderTests {
+    @Test func readsBothByteOrdersAndRefusesOverruns() throws {
+        var reader = ByteReader([0x00, 0x01, 0x02, 0x03, 0xFF], file: "f.bin", object: "obj", baseOffset: 100)
+        #expect(try reader.readUInt16() == 0x0001)
+        #expect(try reader.readUInt16(bigEndian: false) == 0x0302)
+        do {
+            _ = try reader.readUInt32()
+            Issue.record("expected an error")
+        } catch let error as FileFormatError {
+            #expect(error.offset == 104)
+            #expect(error.description.contains("f.bin: obj at byte 104"))
+        }
+    }
+
+    @Test func seededGeneratorIsReproducible() {
+        var a = SeededGenerator(seed: 42)
+        var b = SeededGenerator(seed: 42)
+        #expect((0..<5).map { _ in a.next() } == (0..<5).map { _ in b.next() })
+        var c = SeededGenerator(seed: 7)
+        let normals = (0..<20_000).map { _ in c.nextNormal() }
+        let mean = normals.reduce(0, +) / Double(normals.count)
+        #expect(abs(mean) < 0.03)
+    }
+}

@@ -1,0 +1,1 @@
+// Tests for HEPMLDQM: filled in by its own issue.

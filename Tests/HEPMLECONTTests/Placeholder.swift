@@ -1,0 +1,1 @@
+// Tests for HEPMLECONT: filled in by its own issue.

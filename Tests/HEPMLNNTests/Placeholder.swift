@@ -1,0 +1,1 @@
+// Tests for HEPMLNN: filled in by its own issue.

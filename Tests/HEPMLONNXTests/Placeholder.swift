@@ -1,0 +1,1 @@
+// Tests for HEPMLONNX: filled in by its own issue.

@@ -1,0 +1,1 @@
+// Tests for HEPMLPlot: filled in by its own issue.

@@ -1,0 +1,1 @@
+// Tests for HEPMLROOT: filled in by its own issue.

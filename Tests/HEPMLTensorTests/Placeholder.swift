@@ -1,0 +1,1 @@
+// Tests for HEPMLTensor: filled in by its own issue.

@@ -1,0 +1,1 @@
+// Tests for hepmlCLI: filled in by its own issue.
