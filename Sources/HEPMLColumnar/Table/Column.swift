@@ -129,6 +129,11 @@ public struct Column: Sendable, Equatable {
         if let validity, validity.count != childCount {
             throw TableError("column \(name): validity has \(validity.count) entries for \(childCount) rows")
         }
+        if let validity, let outer = listOffsets.first {
+            for row in 0..<validity.count where !validity[row] && outer[row] != outer[row + 1] {
+                throw TableError("column \(name): null row \(row) must be an empty list")
+            }
+        }
         self.name = name
         self.values = values
         self.listOffsets = listOffsets
