@@ -1,1 +1,0 @@
-// HEPMLColumnar: filled in by its own issue.

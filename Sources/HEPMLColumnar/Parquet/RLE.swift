@@ -1,0 +1,132 @@
+import HEPMLCore
+
+/// The RLE / bit-packing hybrid that Parquet uses for repetition and definition levels, for
+/// dictionary indices and for RLE booleans: runs of one repeated value, or groups of eight values
+/// packed LSB-first at a fixed bit width.
+enum RLEHybrid {
+    static func bitWidth(_ maxValue: Int) -> Int {
+        maxValue <= 0 ? 0 : (Int.bitWidth - maxValue.leadingZeroBitCount)
+    }
+
+    /// Encodes `values` (each < 2^bitWidth). Runs of eight or more equal values become RLE runs;
+    /// everything else is bit-packed, as parquet-cpp does.
+    static func encode<T: FixedWidthInteger>(_ values: UnsafeBufferPointer<T>, bitWidth: Int, into output: inout [UInt8]) {
+        let byteWidth = (bitWidth + 7) / 8
+        var pending: [UInt64] = []
+        pending.reserveCapacity(512)
+
+        func varint(_ value: Int) {
+            var v = UInt64(value)
+            while v >= 0x80 { output.append(UInt8(v & 0x7F) | 0x80); v >>= 7 }
+            output.append(UInt8(v))
+        }
+        func flushPacked() {
+            guard !pending.isEmpty else { return }
+            while pending.count % 8 != 0 { pending.append(0) }
+            varint((pending.count / 8) << 1 | 1)
+            var buffer: UInt64 = 0
+            var bits = 0
+            for value in pending {
+                buffer |= value << UInt64(bits)
+                bits += bitWidth
+                while bits >= 8 {
+                    output.append(UInt8(truncatingIfNeeded: buffer))
+                    buffer >>= 8
+                    bits -= 8
+                }
+            }
+            if bits > 0 { output.append(UInt8(truncatingIfNeeded: buffer)) }
+            pending.removeAll(keepingCapacity: true)
+        }
+
+        var index = 0
+        let count = values.count
+        while index < count {
+            let value = values[index]
+            var run = 1
+            while index + run < count && values[index + run] == value { run += 1 }
+            if run >= 8 {
+                // Top up the pending group to a multiple of eight so the run starts on a boundary.
+                let fill = (8 - pending.count % 8) % 8
+                if fill > 0 && run - fill < 8 {
+                    for _ in 0..<run { pending.append(UInt64(value)) }
+                    index += run
+                    continue
+                }
+                for _ in 0..<fill { pending.append(UInt64(value)) }
+                flushPacked()
+                let length = run - fill
+                varint(length << 1)
+                var v = UInt64(value)
+                for _ in 0..<byteWidth { output.append(UInt8(v & 0xFF)); v >>= 8 }
+                index += run
+            } else {
+                for offset in 0..<run { pending.append(UInt64(values[index + offset])) }
+                index += run
+            }
+        }
+        flushPacked()
+    }
+
+    /// Decodes exactly `count` values from `reader` (which ends where the encoded data ends),
+    /// checking that every value is at most `maxValue`.
+    static func decode<T: FixedWidthInteger>(_ reader: inout ByteReader, bitWidth: Int, count: Int, maxValue: Int, as _: T.Type) throws -> [T] {
+        guard bitWidth <= 32 else { throw reader.error("bit width \(bitWidth) exceeds 32") }
+        var output = [T](repeating: 0, count: count)
+        let byteWidth = (bitWidth + 7) / 8
+        let mask: UInt64 = bitWidth == 0 ? 0 : (UInt64(1) << UInt64(bitWidth)) - 1
+        var filled = 0
+        try output.withUnsafeMutableBufferPointer { out in
+            while filled < count {
+                let headerStart = reader.position
+                var header: UInt64 = 0
+                var shift: UInt64 = 0
+                while true {
+                    let byte = try reader.readUInt8()
+                    guard shift < 63 else { throw reader.error("run header varint too long", at: headerStart) }
+                    header |= UInt64(byte & 0x7F) << shift
+                    if byte & 0x80 == 0 { break }
+                    shift += 7
+                }
+                if header & 1 == 0 {
+                    let length = Int(clamping: header >> 1)
+                    var value: UInt64 = 0
+                    for i in 0..<byteWidth { value |= UInt64(try reader.readUInt8()) << UInt64(8 * i) }
+                    guard value <= UInt64(maxValue) else { throw reader.error("run value \(value) exceeds the maximum \(maxValue)", at: headerStart) }
+                    let take = min(length, count - filled)
+                    let typed = T(truncatingIfNeeded: value)
+                    for i in filled..<(filled + take) { out[i] = typed }
+                    filled += take
+                } else {
+                    let groups = Int(clamping: header >> 1)
+                    let (byteCount, overflow) = groups.multipliedReportingOverflow(by: bitWidth)
+                    guard !overflow else { throw reader.error("bit-packed run too long", at: headerStart) }
+                    try reader.require(byteCount, for: "bit-packed run")
+                    let valueCount = groups * 8
+                    let take = min(valueCount, count - filled)
+                    let start = reader.position
+                    try reader.skip(byteCount)
+                    try reader.bytes.withUnsafeBufferPointer { source in
+                        var buffer: UInt64 = 0
+                        var bits = 0
+                        var byteIndex = start
+                        for i in 0..<take {
+                            while bits < bitWidth {
+                                buffer |= UInt64(source[byteIndex]) << UInt64(bits)
+                                byteIndex += 1
+                                bits += 8
+                            }
+                            let value = buffer & mask
+                            buffer >>= UInt64(bitWidth)
+                            bits -= bitWidth
+                            guard value <= UInt64(maxValue) else { throw reader.error("packed value \(value) exceeds the maximum \(maxValue)", at: headerStart) }
+                            out[filled + i] = T(truncatingIfNeeded: value)
+                        }
+                    }
+                    filled += take
+                }
+            }
+        }
+        return output
+    }
+}

@@ -1,1 +1,0 @@
-// Tests for HEPMLColumnar: filled in by its own issue.
