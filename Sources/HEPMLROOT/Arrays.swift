@@ -162,6 +162,14 @@ public struct ColumnArray: Sendable, Equatable {
     /// `vector<vector<T>>` only: offsets of each inner list into `values`.
     public var innerOffsets: [Int]?
 
+    public init(name: String, values: ColumnValues, itemShape: [Int] = [], offsets: [Int]? = nil, innerOffsets: [Int]? = nil) {
+        self.name = name
+        self.values = values
+        self.itemShape = itemShape
+        self.offsets = offsets
+        self.innerOffsets = innerOffsets
+    }
+
     public var entryCount: Int {
         if let offsets { return offsets.count - 1 }
         return values.count / max(1, itemShape.reduce(1, *))
