@@ -1,0 +1,177 @@
+import Foundation
+import HEPMLCore
+
+/// The numeric element types a branch can hold.
+public enum ElementType: String, Sendable, CaseIterable {
+    case bool, int8, uint8, int16, uint16, int32, uint32, int64, uint64, float32, float64
+
+    public var size: Int {
+        switch self {
+        case .bool, .int8, .uint8: return 1
+        case .int16, .uint16: return 2
+        case .int32, .uint32, .float32: return 4
+        case .int64, .uint64, .float64: return 8
+        }
+    }
+
+    /// ROOT's leaf-class letter plus the unsigned flag.
+    init?(leafClass: String, isUnsigned: Bool) {
+        switch leafClass {
+        case "TLeafO": self = .bool
+        case "TLeafB": self = isUnsigned ? .uint8 : .int8
+        case "TLeafS": self = isUnsigned ? .uint16 : .int16
+        case "TLeafI": self = isUnsigned ? .uint32 : .int32
+        case "TLeafL", "TLeafG": self = isUnsigned ? .uint64 : .int64
+        case "TLeafF": self = .float32
+        case "TLeafD": self = .float64
+        default: return nil
+        }
+    }
+
+    /// Streamer type codes (spec §6.6), with the +20 fixed-array offset removed by the caller.
+    init?(streamerCode: Int) {
+        switch streamerCode {
+        case 1: self = .int8
+        case 2: self = .int16
+        case 3, 6: self = .int32
+        case 4, 16: self = .int64
+        case 5: self = .float32
+        case 8: self = .float64
+        case 11: self = .uint8
+        case 12: self = .uint16
+        case 13, 15: self = .uint32
+        case 14, 17: self = .uint64
+        case 18: self = .bool
+        default: return nil
+        }
+    }
+
+    /// C++ spellings used in `vector<T>` class names.
+    init?(cppName: String) {
+        switch cppName.trimmingCharacters(in: .whitespaces) {
+        case "bool", "Bool_t": self = .bool
+        case "char", "Char_t", "signed char": self = .int8
+        case "unsigned char", "UChar_t": self = .uint8
+        case "short", "Short_t": self = .int16
+        case "unsigned short", "UShort_t": self = .uint16
+        case "int", "Int_t": self = .int32
+        case "unsigned int", "UInt_t": self = .uint32
+        case "long", "Long_t", "Long64_t", "long long", "int64_t": self = .int64
+        case "unsigned long", "ULong_t", "ULong64_t", "unsigned long long", "uint64_t": self = .uint64
+        case "float", "Float_t": self = .float32
+        case "double", "Double_t": self = .float64
+        default: return nil
+        }
+    }
+}
+
+/// Typed column values, converted from big-endian file order to native numbers.
+public enum ColumnValues: Sendable, Equatable {
+    case bool([Bool]), int8([Int8]), uint8([UInt8]), int16([Int16]), uint16([UInt16]), int32([Int32]), uint32([UInt32])
+    case int64([Int64]), uint64([UInt64]), float32([Float]), float64([Double]), string([String])
+
+    public var count: Int {
+        switch self {
+        case .bool(let v): return v.count
+        case .int8(let v): return v.count
+        case .uint8(let v): return v.count
+        case .int16(let v): return v.count
+        case .uint16(let v): return v.count
+        case .int32(let v): return v.count
+        case .uint32(let v): return v.count
+        case .int64(let v): return v.count
+        case .uint64(let v): return v.count
+        case .float32(let v): return v.count
+        case .float64(let v): return v.count
+        case .string(let v): return v.count
+        }
+    }
+
+    /// Element `i` as a Double (strings give nan); for tests, printing and CSV.
+    public func double(at i: Int) -> Double {
+        switch self {
+        case .bool(let v): return v[i] ? 1 : 0
+        case .int8(let v): return Double(v[i])
+        case .uint8(let v): return Double(v[i])
+        case .int16(let v): return Double(v[i])
+        case .uint16(let v): return Double(v[i])
+        case .int32(let v): return Double(v[i])
+        case .uint32(let v): return Double(v[i])
+        case .int64(let v): return Double(v[i])
+        case .uint64(let v): return Double(v[i])
+        case .float32(let v): return Double(v[i])
+        case .float64(let v): return v[i]
+        case .string: return .nan
+        }
+    }
+
+    /// Element `i` as text, exactly (integers in full, floats in shortest round-trip form).
+    public func text(at i: Int) -> String {
+        switch self {
+        case .bool(let v): return v[i] ? "true" : "false"
+        case .int8(let v): return String(v[i])
+        case .uint8(let v): return String(v[i])
+        case .int16(let v): return String(v[i])
+        case .uint16(let v): return String(v[i])
+        case .int32(let v): return String(v[i])
+        case .uint32(let v): return String(v[i])
+        case .int64(let v): return String(v[i])
+        case .uint64(let v): return String(v[i])
+        case .float32(let v): return "\(v[i])"
+        case .float64(let v): return "\(v[i])"
+        case .string(let v): return v[i]
+        }
+    }
+
+    /// Decodes big-endian elements.
+    static func decode(_ bytes: [UInt8], as type: ElementType) -> ColumnValues {
+        let count = bytes.count / type.size
+        func load<T: FixedWidthInteger>(_: T.Type) -> [T] {
+            [T](unsafeUninitializedCapacity: count) { out, initialized in
+                bytes.withUnsafeBytes { raw in
+                    for i in 0..<count { out[i] = T(bigEndian: raw.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self)) }
+                }
+                initialized = count
+            }
+        }
+        switch type {
+        case .bool: return .bool(bytes.map { $0 != 0 })
+        case .int8: return .int8(load(Int8.self))
+        case .uint8: return .uint8(bytes)
+        case .int16: return .int16(load(Int16.self))
+        case .uint16: return .uint16(load(UInt16.self))
+        case .int32: return .int32(load(Int32.self))
+        case .uint32: return .uint32(load(UInt32.self))
+        case .int64: return .int64(load(Int64.self))
+        case .uint64: return .uint64(load(UInt64.self))
+        case .float32: return .float32(load(UInt32.self).map { Float(bitPattern: $0) })
+        case .float64: return .float64(load(UInt64.self).map { Double(bitPattern: $0) })
+        }
+    }
+}
+
+/// One column read from a tree: flat values plus, for jagged data, entry offsets into them.
+public struct ColumnArray: Sendable, Equatable {
+    public var name: String
+    public var values: ColumnValues
+    /// Fixed inner dimensions per item (e.g. [10] for `a[10]`, [] for scalars).
+    public var itemShape: [Int]
+    /// Jagged columns: `entries + 1` offsets; entry i has items `offsets[i] ..< offsets[i+1]` (an item
+    /// is one element times `itemShape`, or for `vector<vector<T>>` one inner list).
+    public var offsets: [Int]?
+    /// `vector<vector<T>>` only: offsets of each inner list into `values`.
+    public var innerOffsets: [Int]?
+
+    public init(name: String, values: ColumnValues, itemShape: [Int] = [], offsets: [Int]? = nil, innerOffsets: [Int]? = nil) {
+        self.name = name
+        self.values = values
+        self.itemShape = itemShape
+        self.offsets = offsets
+        self.innerOffsets = innerOffsets
+    }
+
+    public var entryCount: Int {
+        if let offsets { return offsets.count - 1 }
+        return values.count / max(1, itemShape.reduce(1, *))
+    }
+}

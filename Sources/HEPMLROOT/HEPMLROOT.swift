@@ -1,1 +1,0 @@
-// HEPMLROOT: filled in by its own issue.

@@ -1,0 +1,286 @@
+import HEPMLCompression
+import HEPMLCore
+
+/// How the bytes of one column are laid out inside a branch's baskets (spec §7.7).
+enum ColumnLayout: Equatable {
+    /// Fixed-size records: scalars, fixed arrays, or one field of a leaf list.
+    case fixed(ElementType, perEntry: Int, recordSize: Int, fieldOffset: Int)
+    /// Counter-jagged `x[n]` (each item is `itemSize` elements).
+    case jagged(ElementType, itemSize: Int)
+    /// `T* x //[n]` members of split objects: a 1-byte flag, then the elements.
+    case pointerArray(ElementType)
+    /// TLeafC strings and TString members: one TString per entry.
+    case string
+    /// `std::string`: 6-byte header, then a TString.
+    case stdString
+    /// `std::vector<T>`: 10-byte header, count, elements.
+    case vector(ElementType)
+    case vectorOfStrings
+    case vectorOfVectors(ElementType)
+
+    var typeName: String {
+        switch self {
+        case .fixed(let type, let perEntry, _, _): return perEntry == 1 ? type.rawValue : "\(type.rawValue)[\(perEntry)]"
+        case .jagged(let type, let itemSize): return itemSize == 1 ? "var * \(type.rawValue)" : "var * \(itemSize) * \(type.rawValue)"
+        case .pointerArray(let type): return "var * \(type.rawValue)"
+        case .string, .stdString: return "string"
+        case .vector(let type): return "var * \(type.rawValue)"
+        case .vectorOfStrings: return "var * string"
+        case .vectorOfVectors(let type): return "var * var * \(type.rawValue)"
+        }
+    }
+
+    var isJagged: Bool {
+        switch self {
+        case .fixed, .string, .stdString: return false
+        default: return true
+        }
+    }
+}
+
+/// A column of a tree: which branch it comes from and how to decode it.
+struct ColumnPlan {
+    var name: String
+    var branch: Branch
+    var layout: ColumnLayout
+    var itemShape: [Int]
+    /// The counter leaf's branch, for jagged columns whose baskets carry no offsets.
+    var counterBranch: Branch?
+}
+
+/// A branch's description for listings.
+public struct BranchSummary: Sendable {
+    public var name: String
+    /// Awkward-style type (`int32`, `float32[10]`, `var * float64`, `string`), or the reason it is unsupported.
+    public var typeName: String
+    public var isJagged: Bool
+    public var isSupported: Bool
+    public var compressedBytes: Int
+    public var uncompressedBytes: Int
+}
+
+extension Tree {
+    /// Names of branches that carry data (have leaves), depth first.
+    public var branchNames: [String] { allBranches.filter { !$0.leaves.isEmpty }.map(\.name) }
+
+    /// Name, type and sizes of every data-carrying branch.
+    public func branchSummaries() -> [BranchSummary] {
+        allBranches.filter { !$0.leaves.isEmpty }.map { branch in
+            do {
+                let plans = try columnPlans(for: branch)
+                let typeName = plans.count == 1 ? plans[0].layout.typeName
+                    : "{" + plans.map { "\($0.name.split(separator: ".").last ?? ""): \($0.layout.typeName)" }.joined(separator: ", ") + "}"
+                return BranchSummary(name: branch.name, typeName: typeName, isJagged: plans.contains { $0.layout.isJagged },
+                                     isSupported: true, compressedBytes: branch.zippedBytes, uncompressedBytes: branch.totalBytes)
+            } catch {
+                return BranchSummary(name: branch.name, typeName: "unsupported (\(branch.streamedClassName.isEmpty ? branch.className : branch.streamedClassName))",
+                                     isJagged: false, isSupported: false, compressedBytes: branch.zippedBytes, uncompressedBytes: branch.totalBytes)
+            }
+        }
+    }
+
+    private func findCounterBranch(_ leaf: Leaf) -> Branch? {
+        allBranches.first { branch in branch.leaves.contains { $0 === leaf } }
+    }
+
+    /// Works out the columns of one branch from its leaves and class (never from titles).
+    func columnPlans(for branch: Branch) throws -> [ColumnPlan] {
+        func unsupported(_ what: String) -> FileFormatError {
+            FileFormatError(file: file.path, object: "\(path)/\(branch.name)", reason: "unsupported branch: \(what)")
+        }
+        guard let leaf = branch.leaves.first else { throw unsupported("no leaves") }
+        if branch.className == "TBranchElement" || branch.className == "TBranchObject" {
+            let cls = branch.streamedClassName.replacingOccurrences(of: "std::", with: "")
+            if branch.streamerType == -1 || (branch.branches.isEmpty && (cls.hasPrefix("vector<") || cls == "string")) {
+                if cls == "string" { return [ColumnPlan(name: branch.name, branch: branch, layout: .stdString, itemShape: [])] }
+                if let layout = ColumnLayout(stlClass: cls) {
+                    return [ColumnPlan(name: branch.name, branch: branch, layout: layout, itemShape: [])]
+                }
+                throw unsupported("class \(branch.streamedClassName)")
+            }
+            let code = leaf.elementTypeCode
+            if let type = ElementType(streamerCode: code) {
+                let count = max(1, leaf.length)
+                return [ColumnPlan(name: branch.name, branch: branch, layout: .fixed(type, perEntry: count, recordSize: count * type.size, fieldOffset: 0),
+                                   itemShape: count == 1 ? [] : [count])]
+            }
+            if code > 20, code < 40, let type = ElementType(streamerCode: code - 20) {
+                let count = max(1, leaf.length)
+                return [ColumnPlan(name: branch.name, branch: branch, layout: .fixed(type, perEntry: count, recordSize: count * type.size, fieldOffset: 0),
+                                   itemShape: [count])]
+            }
+            if code > 40, code < 60, let type = ElementType(streamerCode: code - 40) {
+                return [ColumnPlan(name: branch.name, branch: branch, layout: .pointerArray(type), itemShape: [],
+                                   counterBranch: leaf.counter.flatMap(findCounterBranch))]
+            }
+            if code == 65 { return [ColumnPlan(name: branch.name, branch: branch, layout: .string, itemShape: [])] }
+            if code == 365 { return [ColumnPlan(name: branch.name, branch: branch, layout: .stdString, itemShape: [])] }
+            if code == 300 || code == 500, let layout = ColumnLayout(stlClass: leaf.title.replacingOccurrences(of: "std::", with: "")) {
+                return [ColumnPlan(name: branch.name, branch: branch, layout: layout, itemShape: [])]
+            }
+            throw unsupported("streamer type \(code) of class \(branch.streamedClassName)")
+        }
+        if branch.leaves.count == 1 {
+            if leaf.className == "TLeafC" { return [ColumnPlan(name: branch.name, branch: branch, layout: .string, itemShape: [])] }
+            guard let type = ElementType(leafClass: leaf.className, isUnsigned: leaf.isUnsigned) else {
+                throw unsupported("leaf class \(leaf.className)")
+            }
+            let count = max(1, leaf.length)
+            if let counter = leaf.counter {
+                return [ColumnPlan(name: branch.name, branch: branch, layout: .jagged(type, itemSize: count),
+                                   itemShape: count == 1 ? [] : [count], counterBranch: findCounterBranch(counter))]
+            }
+            return [ColumnPlan(name: branch.name, branch: branch, layout: .fixed(type, perEntry: count, recordSize: count * type.size, fieldOffset: 0),
+                               itemShape: count == 1 ? [] : [count])]
+        }
+        // A leaf list: fixed records whose fields follow each other without padding.
+        var fields: [(Leaf, ElementType)] = []
+        for part in branch.leaves {
+            guard part.counter == nil, let type = ElementType(leafClass: part.className, isUnsigned: part.isUnsigned) else {
+                throw unsupported("leaf list member \(part.name) (\(part.className))")
+            }
+            fields.append((part, type))
+        }
+        let recordSize = fields.reduce(0) { $0 + max(1, $1.0.length) * $1.1.size }
+        var offset = 0
+        return fields.map { part, type in
+            let count = max(1, part.length)
+            defer { offset += count * type.size }
+            return ColumnPlan(name: "\(branch.name).\(part.name)", branch: branch,
+                              layout: .fixed(type, perEntry: count, recordSize: recordSize, fieldOffset: offset),
+                              itemShape: count == 1 ? [] : [count])
+        }
+    }
+
+    /// Reads columns for the named branches (all supported data branches when nil) over an entry
+    /// range (all entries when nil). Baskets are read and decompressed in parallel.
+    public func arrays(branches names: [String]? = nil, entries range: Range<Int>? = nil) throws -> [ColumnArray] {
+        let entryRange = (range ?? 0..<entries).clamped(to: 0..<entries)
+        var plans: [ColumnPlan] = []
+        if let names {
+            let byName = Dictionary(allBranches.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+            for name in names {
+                guard let branch = byName[name] else {
+                    throw FileFormatError(file: file.path, object: "\(path)/\(name)", reason: "no such branch")
+                }
+                plans += try columnPlans(for: branch)
+            }
+        } else {
+            for branch in allBranches where !branch.leaves.isEmpty {
+                if let branchPlans = try? columnPlans(for: branch) { plans += branchPlans }
+            }
+        }
+        return try read(plans, entries: entryRange)
+    }
+
+    func read(_ plans: [ColumnPlan], entries entryRange: Range<Int>) throws -> [ColumnArray] {
+        struct Task { var column: Int; var basket: Int; var range: Range<Int> }
+        var tasks: [Task] = []
+        for (column, plan) in plans.enumerated() {
+            for (basket, range) in try plan.branch.basketRanges().enumerated() where range.overlaps(entryRange) {
+                tasks.append(Task(column: column, basket: basket, range: range))
+            }
+        }
+        let allTasks = tasks
+        let pieces = try Parallel.map(allTasks.count) { index -> BasketPiece in
+            let task = allTasks[index]
+            let plan = plans[task.column]
+            let basket = try self.loadBasket(plan.branch, index: task.basket)
+            let wanted = task.range.clamped(to: entryRange)
+            let local = (wanted.lowerBound - task.range.lowerBound)..<(wanted.upperBound - task.range.lowerBound)
+            var counts: [Int]?
+            if basket.offsets == nil, plan.layout.needsCounts {
+                guard let counter = plan.counterBranch else {
+                    throw FileFormatError(file: self.file.path, object: "\(self.path)/\(plan.branch.name)",
+                                          reason: "basket has no entry offsets and no counter branch")
+                }
+                let counterPlans = try self.columnPlans(for: counter)
+                let counterColumn = try self.read(counterPlans, entries: task.range)
+                counts = (0..<counterColumn[0].values.count).map { Int(counterColumn[0].values.double(at: $0)) }
+            }
+            return try BasketPiece.decode(basket, layout: plan.layout, entries: local, counts: counts,
+                                          file: self.file.path, object: "\(self.path)/\(plan.branch.name)")
+        }
+        var grouped = [[BasketPiece]](repeating: [], count: plans.count)
+        for (task, piece) in zip(tasks, pieces) { grouped[task.column].append(piece) }
+        return plans.enumerated().map { column, plan in
+            BasketPiece.assemble(grouped[column], name: plan.name, layout: plan.layout, itemShape: plan.itemShape)
+        }
+    }
+
+    /// Reads one basket (on disk or embedded) and splits it into data and entry offsets.
+    func loadBasket(_ branch: Branch, index: Int) throws -> LoadedBasket {
+        let object = "\(path)/\(branch.name) basket \(index)"
+        if index >= branch.basketSeek.count {
+            let embedded = branch.embedded[index - branch.basketSeek.count]
+            return LoadedBasket(data: embedded.data, offsets: embedded.offsets, entryCount: embedded.entryCount)
+        }
+        let seek = branch.basketSeek[index]
+        let size = branch.basketBytes[index]
+        let bytes = try file.source.read(at: seek, count: size, object: object)
+        var reader = ByteReader(bytes, file: file.path, object: object, baseOffset: seek)
+        let key = try Key.read(&reader)
+        let header = try BasketHeader.read(&reader)
+        guard key.keyLength <= bytes.count, key.nbytes <= bytes.count, key.nbytes >= key.keyLength else {
+            throw reader.error("basket key sizes (\(key.nbytes), \(key.keyLength)) do not fit the \(size) bytes recorded in the branch")
+        }
+        let stored = bytes[key.keyLength..<key.nbytes]
+        let payload = key.isCompressed
+            ? try BlockDecompressor.decompress(stored, uncompressedSize: key.objectLength, file: file.path, object: object,
+                                               fileOffset: seek + key.keyLength)
+            : Array(stored)
+        let border = header.last - key.keyLength
+        guard border >= 0, border <= payload.count else {
+            throw reader.error("basket fLast \(header.last) lies outside its \(payload.count)-byte payload")
+        }
+        var offsets: [Int]?
+        if border < payload.count {
+            var tail = ByteReader(payload, file: file.path, object: object, position: border)
+            let count = try tail.readCount32(limit: tail.remaining / 4, what: "entry offset count")
+            guard count >= header.entryCount else { throw tail.error("offset table shorter than fNevBuf") }
+            var values = [Int](repeating: 0, count: header.entryCount + 1)
+            for i in 0..<header.entryCount {
+                let value = Int(try tail.readInt32()) - key.keyLength
+                guard value >= 0, value <= border, i == 0 || value >= values[i - 1] else {
+                    throw tail.error("entry offset \(value) of entry \(i) is out of order or outside the data")
+                }
+                values[i] = value
+            }
+            values[header.entryCount] = border
+            offsets = values
+        }
+        return LoadedBasket(data: Array(payload[0..<border]), offsets: offsets, entryCount: header.entryCount)
+    }
+}
+
+extension ColumnLayout {
+    /// `vector<T>`, `vector<string>` and `vector<vector<T> >` class names.
+    init?(stlClass: String) {
+        let compact = stlClass.replacingOccurrences(of: " ", with: "")
+        guard compact.hasPrefix("vector<"), compact.hasSuffix(">") else { return nil }
+        let inner = String(stlClass.trimmingCharacters(in: .whitespaces).dropFirst("vector<".count).dropLast()).trimmingCharacters(in: .whitespaces)
+        let innerCompact = inner.replacingOccurrences(of: " ", with: "")
+        if innerCompact == "string" || innerCompact == "TString" { self = .vectorOfStrings; return }
+        if innerCompact.hasPrefix("vector<"), innerCompact.hasSuffix(">") {
+            let element = String(inner.dropFirst("vector<".count).dropLast()).trimmingCharacters(in: .whitespaces)
+            guard let type = ElementType(cppName: element) else { return nil }
+            self = .vectorOfVectors(type)
+            return
+        }
+        guard let type = ElementType(cppName: inner) else { return nil }
+        self = .vector(type)
+    }
+
+    var needsCounts: Bool {
+        switch self {
+        case .jagged, .pointerArray: return true
+        default: return false
+        }
+    }
+}
+
+struct LoadedBasket {
+    var data: [UInt8]
+    var offsets: [Int]?
+    var entryCount: Int
+}

@@ -1,0 +1,193 @@
+import Foundation
+import HEPMLCore
+
+/// A ROOT file opened for reading.
+///
+/// Opening reads only the header and the root directory's key list; subdirectory key lists are
+/// parsed on first use and cached, so fetching many objects by path from one file parses each
+/// directory once and then reads just the needed records. Safe to share between threads.
+public final class ROOTFile: @unchecked Sendable {
+    public let path: String
+    public let header: FileHeader
+    let source: FileSource
+    private var directories: [Int: DirectoryIndex] = [:]
+    private let lock = NSLock()
+    private let rootSeekKeys: Int
+    private let rootNbytesKeys: Int
+
+    public init(path: String) throws {
+        self.path = path
+        source = try FileSource(path: path)
+        let headerBytes = try source.read(at: 0, count: min(source.size, 128), object: "file header")
+        header = try FileHeader.parse(headerBytes, file: path)
+        // The TFile key at fBEGIN is followed by the TNamed strings and then the root directory record.
+        let directoryOffset = header.begin + header.nbytesName
+        let record = try source.read(at: directoryOffset, count: min(60, source.size - min(source.size, directoryOffset)), object: "root directory")
+        var reader = ByteReader(record, file: path, object: "root directory", baseOffset: directoryOffset)
+        (rootSeekKeys, rootNbytesKeys) = try ROOTFile.parseDirectoryRecord(&reader)
+    }
+
+    /// Returns (fSeekKeys, fNbytesKeys) from a TDirectory record (spec §3.2).
+    static func parseDirectoryRecord(_ reader: inout ByteReader) throws -> (Int, Int) {
+        let version = Int(try reader.readInt16())
+        let isBig = version > 1000
+        try reader.skip(8)  // fDatimeC, fDatimeM
+        let nbytesKeys = Int(try reader.readInt32())
+        _ = try reader.readInt32()  // fNbytesName
+        if isBig {
+            try reader.skip(16)  // fSeekDir, fSeekParent
+            return (Int(try reader.readInt64()), nbytesKeys)
+        }
+        try reader.skip(8)
+        return (Int(try reader.readInt32()), nbytesKeys)
+    }
+
+    /// Parses (once) the key list stored at `seekKeys`.
+    private func directory(seekKeys: Int, nbytesKeys: Int, name: String) throws -> DirectoryIndex {
+        lock.lock()
+        if let cached = directories[seekKeys] { lock.unlock(); return cached }
+        lock.unlock()
+        var keys: [Key] = []
+        if seekKeys != 0 {
+            let bytes = try source.read(at: seekKeys, count: nbytesKeys, object: name)
+            var reader = ByteReader(bytes, file: path, object: name, baseOffset: seekKeys)
+            let own = try Key.read(&reader)
+            try reader.seek(to: own.keyLength)
+            let count = try reader.readCount32(limit: reader.remaining / 26, what: "number of keys")
+            keys.reserveCapacity(count)
+            for _ in 0..<count { keys.append(try Key.read(&reader)) }
+        }
+        let index = DirectoryIndex(keys: keys)
+        lock.lock()
+        directories[seekKeys] = index
+        lock.unlock()
+        return index
+    }
+
+    private var rootDirectory: DirectoryIndex {
+        get throws { try directory(seekKeys: rootSeekKeys, nbytesKeys: rootNbytesKeys, name: "root directory") }
+    }
+
+    /// The directory record of a subdirectory key lies right after its key header.
+    private func subdirectory(_ key: Key, path: String) throws -> DirectoryIndex {
+        let offset = key.seekKey + key.keyLength
+        let record = try source.read(at: offset, count: min(60, max(0, source.size - offset)), object: path)
+        var reader = ByteReader(record, file: self.path, object: path, baseOffset: offset)
+        let (seekKeys, nbytesKeys) = try ROOTFile.parseDirectoryRecord(&reader)
+        return try directory(seekKeys: seekKeys, nbytesKeys: nbytesKeys, name: path)
+    }
+
+    /// Splits "a/b/name;2" into directory components, the final name and an optional cycle.
+    static func splitPath(_ path: String) -> (components: [String], cycle: Int?) {
+        var text = Substring(path)
+        var cycle: Int?
+        if let semicolon = text.lastIndex(of: ";"), let value = Int(text[text.index(after: semicolon)...]),
+           !text[text.index(after: semicolon)...].contains("/") {
+            cycle = value
+            text = text[..<semicolon]
+        }
+        let components = text.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        return (components, cycle)
+    }
+
+    /// Finds the key at a slash-separated path (a final `;cycle` picks a cycle; default is the highest).
+    public func key(at path: String) throws -> Key {
+        let (components, cycle) = ROOTFile.splitPath(path)
+        guard let last = components.last else {
+            throw FileFormatError(file: self.path, object: path, reason: "empty object path")
+        }
+        var directory = try rootDirectory
+        var walked = ""
+        for component in components.dropLast() {
+            walked += walked.isEmpty ? component : "/" + component
+            guard let key = directory.find(name: component, cycle: nil), key.isDirectory else {
+                throw FileFormatError(file: self.path, object: walked, reason: "no such directory")
+            }
+            directory = try subdirectory(key, path: walked)
+        }
+        guard let key = directory.find(name: last, cycle: cycle) else {
+            throw FileFormatError(file: self.path, object: path, reason: "no such key")
+        }
+        return key
+    }
+
+    /// Every key, depth first, with full paths (directories included). `recursive: false` lists the top level only.
+    public func keys(under directoryPath: String = "", recursive: Bool = true) throws -> [KeyInfo] {
+        var start = try rootDirectory
+        var prefix = ""
+        if !directoryPath.isEmpty {
+            let key = try self.key(at: directoryPath)
+            guard key.isDirectory else {
+                throw FileFormatError(file: path, object: directoryPath, reason: "\(key.className) is not a directory")
+            }
+            start = try subdirectory(key, path: directoryPath)
+            prefix = ROOTFile.splitPath(directoryPath).components.joined(separator: "/") + "/"
+        }
+        var result: [KeyInfo] = []
+        func walk(_ directory: DirectoryIndex, _ prefix: String, depth: Int) throws {
+            guard depth < 64 else { throw FileFormatError(file: path, object: prefix, reason: "directories nested too deeply") }
+            for key in directory.keys {
+                let fullPath = prefix + key.name
+                result.append(KeyInfo(path: fullPath, className: key.className, cycle: key.cycle, title: key.title))
+                if recursive, key.isDirectory {
+                    try walk(try subdirectory(key, path: fullPath), fullPath + "/", depth: depth + 1)
+                }
+            }
+        }
+        try walk(start, prefix, depth: 0)
+        return result
+    }
+
+    /// Reads and decompresses a key's payload.
+    func payload(of key: Key, path objectPath: String) throws -> [UInt8] {
+        let storedLength = key.nbytes - key.keyLength
+        guard storedLength >= 0, key.objectLength <= 1 << 31 else {
+            throw FileFormatError(file: path, object: objectPath, offset: key.seekKey, reason: "key has inconsistent sizes")
+        }
+        let record = try source.read(at: key.seekKey + key.keyLength, count: storedLength, object: objectPath)
+        if !key.isCompressed { return record }
+        return try BlockDecompressor.decompress(record[...], uncompressedSize: key.objectLength, file: path,
+                                                object: objectPath, fileOffset: key.seekKey + key.keyLength)
+    }
+
+    /// A reader over a key's decompressed payload, for the class models.
+    func objectReader(for key: Key, path objectPath: String) throws -> ByteReader {
+        ByteReader(try payload(of: key, path: objectPath), file: path, object: objectPath)
+    }
+
+    /// Reads the histogram at `path` (any TH1/TH2/TH3 flavour or profile).
+    public func histogram(_ objectPath: String) throws -> Histogram {
+        let key = try self.key(at: objectPath)
+        var reader = try objectReader(for: key, path: objectPath)
+        return try Histogram.read(className: key.className, &reader, references: ReferenceMap(keyLength: key.keyLength))
+    }
+
+    /// Reads many histograms, in parallel over worker threads, in the order given.
+    public func histograms(_ paths: [String]) throws -> [Histogram] {
+        try Parallel.map(paths.count) { try self.histogram(paths[$0]) }
+    }
+
+    /// Reads the TTree (or TNtuple) at `path`.
+    public func tree(_ objectPath: String) throws -> Tree {
+        let key = try self.key(at: objectPath)
+        guard key.className == "TTree" || key.className == "TNtuple" || key.className == "TNtupleD" else {
+            throw FileFormatError(file: path, object: objectPath, reason: "\(key.className) is not a TTree")
+        }
+        var reader = try objectReader(for: key, path: objectPath)
+        return try Tree.read(className: key.className, &reader, references: ReferenceMap(keyLength: key.keyLength), file: self, path: objectPath)
+    }
+
+    /// Class names of the StreamerInfo records, for `hepml root ls --streamers` and tests.
+    public func streamerClassNames() throws -> [String] {
+        guard header.seekInfo != 0 else { return [] }
+        let keyBytes = try source.read(at: header.seekInfo, count: min(header.nbytesInfo, source.size - min(source.size, header.seekInfo)), object: "StreamerInfo")
+        var keyReader = ByteReader(keyBytes, file: path, object: "StreamerInfo", baseOffset: header.seekInfo)
+        let key = try Key.read(&keyReader)
+        var reader = try objectReader(for: key, path: "StreamerInfo")
+        let references = ReferenceMap(keyLength: key.keyLength)
+        return try references.readList(&reader).compactMap { item in
+            if case .other(let name)? = item { return name }
+            return nil
+        }
+    }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import HEPMLCompression
+import HEPMLCore
+
+/// Reads byte ranges of a file with `pread`, so that opening a multi-gigabyte file costs only the
+/// header and directory records, and concurrent readers on worker threads share one descriptor.
+final class FileSource: @unchecked Sendable {
+    let path: String
+    let size: Int
+    private let descriptor: Int32
+
+    init(path: String) throws {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else {
+            throw FileFormatError(file: path, reason: "cannot open: \(String(cString: strerror(errno)))")
+        }
+        var status = stat()
+        guard fstat(fd, &status) == 0 else {
+            close(fd)
+            throw FileFormatError(file: path, reason: "cannot stat: \(String(cString: strerror(errno)))")
+        }
+        self.path = path
+        self.descriptor = fd
+        self.size = Int(status.st_size)
+    }
+
+    deinit { close(descriptor) }
+
+    /// Reads exactly `count` bytes at `offset`; a range past the end of the file is a format error
+    /// because every range comes from a pointer stored in the file.
+    func read(at offset: Int, count: Int, object: String) throws -> [UInt8] {
+        guard offset >= 0, count >= 0, offset <= size, count <= size - offset else {
+            throw FileFormatError(file: path, object: object, offset: offset,
+                                  reason: "record of \(count) bytes extends past the end of the \(size)-byte file")
+        }
+        var bytes = [UInt8](repeating: 0, count: count)
+        var done = 0
+        while done < count {
+            let got = bytes.withUnsafeMutableBytes { buffer -> Int in
+                guard let base = buffer.baseAddress else { return -1 }
+                return pread(descriptor, base + done, count - done, off_t(offset + done))
+            }
+            if got < 0, errno == EINTR { continue }
+            guard got > 0 else {
+                throw FileFormatError(file: path, object: object, offset: offset + done, reason: "read failed")
+            }
+            done += got
+        }
+        return bytes
+    }
+}
+
+/// ROOT's compression framing: a payload is a sequence of blocks, each with a 9-byte header
+/// (2-byte algorithm magic, method byte, little-endian 24-bit compressed and uncompressed sizes).
+enum BlockDecompressor {
+    /// The largest block ROOT writes; bigger payloads are split into several blocks.
+    static let maximumBlockSize = 0xFF_FFFF
+
+    /// Decompresses `input` (a key's payload) into exactly `uncompressedSize` bytes.
+    /// `fileOffset` is the absolute offset of `input[0]`, for error messages.
+    static func decompress(_ input: ArraySlice<UInt8>, uncompressedSize: Int, file: String, object: String, fileOffset: Int) throws -> [UInt8] {
+        var output = [UInt8]()
+        output.reserveCapacity(uncompressedSize)
+        var position = input.startIndex
+        while output.count < uncompressedSize {
+            let blockOffset = fileOffset + (position - input.startIndex)
+            func fail(_ reason: String) -> FileFormatError {
+                FileFormatError(file: file, object: object, offset: blockOffset, reason: reason)
+            }
+            guard input.endIndex - position >= 9 else { throw fail("truncated compression block header") }
+            let magic0 = input[position], magic1 = input[position + 1]
+            let compressed = Int(input[position + 3]) | Int(input[position + 4]) << 8 | Int(input[position + 5]) << 16
+            let uncompressed = Int(input[position + 6]) | Int(input[position + 7]) << 8 | Int(input[position + 8]) << 16
+            position += 9
+            guard compressed <= input.endIndex - position else {
+                throw fail("compressed block of \(compressed) bytes extends past the payload")
+            }
+            guard uncompressed <= uncompressedSize - output.count else {
+                throw fail("block decompresses to \(uncompressed) bytes, more than the \(uncompressedSize - output.count) left")
+            }
+            let block = input[position..<(position + compressed)]
+            let decoded: [UInt8]
+            do {
+                decoded = try block.withUnsafeBytes { raw -> [UInt8] in
+                    switch (magic0, magic1) {
+                    case (0x5A, 0x4C): // "ZL"
+                        return try Codec.inflate(raw, decompressedSize: uncompressed)
+                    case (0x58, 0x5A): // "XZ"
+                        return try Codec.xzDecompress(raw, decompressedSize: uncompressed)
+                    case (0x5A, 0x53): // "ZS"
+                        return try Codec.zstdDecompress(raw, decompressedSize: uncompressed)
+                    case (0x4C, 0x34): // "L4": big-endian XXH64 of the LZ4 block, then the block
+                        guard raw.count >= 8 else { throw fail("LZ4 block shorter than its checksum") }
+                        var stored: UInt64 = 0
+                        for i in 0..<8 { stored = stored << 8 | UInt64(raw[i]) }
+                        let body = UnsafeRawBufferPointer(rebasing: raw[8...])
+                        guard Codec.xxh64(body) == stored else { throw fail("LZ4 block checksum mismatch") }
+                        return try Codec.lz4Decompress(body, decompressedSize: uncompressed)
+                    case (0x43, 0x53): // "CS"
+                        throw fail("the pre-zlib ROOT compression algorithm (CS) is not supported")
+                    default:
+                        throw fail(String(format: "unknown compression algorithm magic %02x %02x", magic0, magic1))
+                    }
+                }
+            } catch let error as CompressionError {
+                throw fail("\(error)")
+            }
+            output.append(contentsOf: decoded)
+            position += compressed
+            if uncompressed == 0 && compressed == 0 { throw fail("empty compression block") }
+        }
+        return output
+    }
+}

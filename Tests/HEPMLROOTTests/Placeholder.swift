@@ -1,1 +1,0 @@
-// Tests for HEPMLROOT: filled in by its own issue.

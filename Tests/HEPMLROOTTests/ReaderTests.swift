@@ -1,0 +1,168 @@
+import Foundation
+import HEPMLCore
+import HEPMLROOT
+import HEPMLTestSupport
+import Testing
+
+/// Opens a shared C++-ROOT-written test file, or nil (with a visible skip line) when ../shared is absent.
+func sharedFile(_ name: String) throws -> ROOTFile? {
+    guard let url = TestEnvironment.rootTestFile(name, for: "ROOT reader test on \(name)") else { return nil }
+    return try ROOTFile(path: url.path)
+}
+
+func column(_ columns: [ColumnArray], _ name: String) throws -> ColumnArray {
+    try #require(columns.first { $0.name == name })
+}
+
+func doubles(_ column: ColumnArray) -> [Double] { (0..<column.values.count).map { column.values.double(at: $0) } }
+
+/// Items of jagged entry `i` as doubles.
+func entry(_ column: ColumnArray, _ i: Int) -> [Double] {
+    guard let offsets = column.offsets else { return [] }
+    return (offsets[i]..<offsets[i + 1]).map { column.values.double(at: $0) }
+}
+
+@Suite struct ReaderTests {
+    @Test func everySharedFileIsListedAndFullyRead() throws {
+        guard let directory = TestEnvironment.sharedDirectory(for: "reading every shared ROOT file") else { return }
+        let root = directory.appendingPathComponent("testdata/root")
+        let names = try FileManager.default.contentsOfDirectory(atPath: root.path).filter { $0.hasSuffix(".root") }.sorted()
+        #expect(names.count >= 20)
+        for name in names {
+            let file = try ROOTFile(path: root.appendingPathComponent(name).path)
+            let keys = try file.keys()
+            #expect(!keys.isEmpty, "\(name) lists no keys")
+            for key in keys {
+                if key.className.hasPrefix("TH") || key.className.hasPrefix("TProfile") {
+                    let histogram = try file.histogram(key.path)
+                    #expect(histogram.contents.count == histogram.cellCount)
+                } else if key.className == "TTree" {
+                    let tree = try file.tree(key.path)
+                    for column in try tree.arrays() {
+                        #expect(column.entryCount == tree.entries, "\(name) \(key.path)/\(column.name)")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func histogramsFromSpecSection9() throws {
+        guard let file = try sharedFile("uproot-histograms.root") else { return }
+        let one = try file.histogram("one")
+        #expect(one.title == "numero uno")
+        #expect(one.contents == [0, 68, 285, 755, 1580, 2296, 2286, 1570, 795, 289, 76, 0])
+        #expect(one.entries == 10000)
+        #expect(one.xAxis.binCount == 10 && one.xAxis.minimum == -3 && one.xAxis.maximum == 3)
+        #expect(one.variances == one.contents)  // Sumw2 off: Poisson
+        #expect(try file.histogram("three").entries == 5)
+
+        guard let cutflow = try sharedFile("uproot-issue33.root") else { return }
+        let labels = try cutflow.histogram("cutflow").xAxis.labels
+        #expect(labels.count == 7 && labels[1] == "Dijet" && labels[2] == "MET")
+
+        guard let variable = try sharedFile("uproot-issue-722.root") else { return }
+        let hist = try variable.histogram("hist")
+        #expect(hist.className == "TH1D" && hist.xAxis.binCount == 27 && hist.xAxis.variableEdges.count == 28)
+        #expect(hist.xAxis.labels.count == 27 && hist.sumw2.count == 29)
+
+        guard let th3 = try sharedFile("TH3D.root") else { return }
+        let cube = try th3.histogram("histogram")
+        #expect(cube.dimension == 3 && cube.cellCount == 8448)
+        #expect(cube.xAxis.binCount == 10 && cube.yAxis.binCount == 20 && cube.zAxis.binCount == 30)
+
+        guard let dir = try sharedFile("uproot-issue-tbranch-of-th2.root") else { return }
+        let h2 = try dir.histogram("g4SimHits/h")
+        #expect(h2.dimension == 2 && h2.cellCount == 10404 && h2.sumw2.count == 10404)
+        #expect(h2.valuesWithoutFlow.count == 10000)
+    }
+
+    @Test func twoDimensionalFlatteningIsXMajor() throws {
+        guard let file = try sharedFile("histograms1d2d.root") else { return }
+        let h = try file.histogram("myTH2F")
+        let nx = h.xAxis.binCount, ny = h.yAxis.binCount
+        let flat = h.valuesWithoutFlow
+        for ix in 0..<nx {
+            for iy in 0..<ny {
+                #expect(flat[ix * ny + iy] == h.contents[(ix + 1) + (nx + 2) * (iy + 1)])
+            }
+        }
+    }
+
+    @Test func profiles() throws {
+        guard let file = try sharedFile("uproot-issue-227a.root") else { return }
+        let profile = try file.histogram("hprof2d")
+        #expect(profile.dimension == 2 && profile.binEntries.count == profile.cellCount)
+        #expect(profile.entries == 12)
+    }
+
+    @Test func hzzJaggedValuesAgreeAcrossCodecs() throws {
+        var reference: [ColumnArray]?
+        for name in ["uproot-HZZ.root", "uproot-HZZ-zlib.root", "uproot-HZZ-lz4.root"] {
+            guard let file = try sharedFile(name) else { return }
+            let tree = try file.tree("events")
+            #expect(tree.entries == 2421)
+            let columns = try tree.arrays()
+            let njet = try column(columns, "NJet")
+            #expect(doubles(njet).prefix(6) == [0, 1, 0, 3, 2, 2])
+            let px = try column(columns, "Jet_Px")
+            #expect(entry(px, 1) == [Double(Float(-38.874714))])
+            #expect(entry(px, 3) == [-71.69521, 36.606369, -28.866419].map { Double(Float($0)) })
+            #expect(entry(try column(columns, "Muon_Px"), 0).first == Double(Float(-52.899456)))
+            if let reference { #expect(columns == reference, "\(name) differs from uproot-HZZ.root") } else { reference = columns }
+        }
+    }
+
+    @Test func zmumuAcrossZstdAndStrings() throws {
+        guard let plain = try sharedFile("uproot-Zmumu.root"), let zstd = try sharedFile("uproot-Zmumu-zstd.root") else { return }
+        let a = try plain.tree("events").arrays(), b = try zstd.tree("events").arrays()
+        #expect(a == b)
+        #expect(a.count == 20)
+        if case .string(let types) = try column(a, "Type").values { #expect(Set(types).isSubset(of: ["GT", "TT", "GG"])) }
+    }
+
+    @Test func sampleVersionsAndCodecs() throws {
+        var reference: [ColumnArray]?
+        for name in ["uproot-sample-6.20.04-zlib.root", "uproot-sample-6.20.04-lzma.root", "uproot-sample-6.20.04-lz4.root"] {
+            guard let file = try sharedFile(name) else { return }
+            let columns = try file.tree("sample").arrays()
+            #expect(columns.count >= 35)
+            let i4 = try column(columns, "i4")
+            #expect(doubles(i4) == (-15..<15).map(Double.init))
+            let ai4 = try column(columns, "ai4")
+            #expect(ai4.itemShape == [3] && ai4.values.count == 90)
+            let u8 = try column(columns, "u8")
+            if case .uint64 = u8.values {} else { Issue.record("u8 should be uint64") }
+            if let reference { #expect(columns == reference) } else { reference = columns }
+        }
+    }
+
+    @Test func leafListSmallFlatTreeAndVectors() throws {
+        guard let leaflist = try sharedFile("uproot-leaflist.root") else { return }
+        let columns = try leaflist.tree("tree").arrays()
+        #expect(columns.map(\.name).contains("leaflist.x"))
+        #expect(try column(columns, "leaflist.x").values.count == 5)
+
+        guard let flat = try sharedFile("uproot-small-flat-tree.root") else { return }
+        let flatColumns = try flat.tree("tree").arrays()
+        let slice = try column(flatColumns, "SliceInt32")
+        let n = try column(flatColumns, "N")
+        for i in 0..<100 { #expect(entry(slice, i).count == Int(n.values.double(at: i))) }
+        if case .uint32 = try column(flatColumns, "UInt32").values {} else { Issue.record("UInt32 should be unsigned") }
+
+        guard let vv = try sharedFile("uproot-vectorVectorDouble.root") else { return }
+        let x = try column(try vv.tree("t").arrays(), "x")
+        #expect(x.innerOffsets != nil && x.entryCount == 5)
+    }
+
+    @Test func directoriesCyclesAndRanges() throws {
+        guard let file = try sharedFile("uproot-nesteddirs.root") else { return }
+        let paths = try file.keys().map(\.path)
+        #expect(paths.contains("one/two/tree") && paths.contains("three/tree"))
+        #expect(try file.tree("one/two/tree;1").entries == 100)
+        #expect(try file.keys(under: "one", recursive: false).map(\.path) == ["one/two", "one/tree"])
+        let tree = try file.tree("one/tree")
+        let part = try tree.arrays(branches: ["one"], entries: 1..<3)
+        #expect(doubles(part[0]) == [2, 3])
+        #expect(throws: FileFormatError.self) { try file.histogram("one/nothing") }
+    }
+}
