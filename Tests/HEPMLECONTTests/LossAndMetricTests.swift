@@ -120,3 +120,24 @@ struct EMDTests {
         #expect(ModuleMetric.zeroFraction.values(input: x + x, output: y + CalQTestData.module([:])) == [0, 1])
     }
 }
+
+@Suite("Weighted MSE loss")
+struct WeightedMSELossTests {
+    @Test("Value by hand and gradient by finite differences")
+    func valueAndGradient() {
+        let truth: [Float] = [1, 0, 0.5, 0.25], prediction: [Float] = [0.5, 0.5, 0.5, 0]
+        // (0.25·1 + 0.25·0.5 + 0 + 0.0625·0.25) / 4 = 0.09765625
+        var gradient = [Float](repeating: 0, count: 4)
+        let value = truth.withUnsafeBufferPointer { t in prediction.withUnsafeBufferPointer { p in gradient.withUnsafeMutableBufferPointer { g in
+            WeightedMSELoss.evaluate(truth: t, prediction: p, batch: 1, gradient: g) } } }
+        #expect(abs(value - 0.09765625) < 1e-9)
+        let step: Float = 1e-3
+        for index in 0..<4 {
+            var up = prediction, down = prediction
+            up[index] += step
+            down[index] -= step
+            let f = { (q: [Float]) in truth.withUnsafeBufferPointer { t in q.withUnsafeBufferPointer { p in WeightedMSELoss.evaluate(truth: t, prediction: p, batch: 1) } } }
+            #expect(abs((f(up) - f(down)) / Double(2 * step) - Double(gradient[index])) < 1e-4)
+        }
+    }
+}
