@@ -75,8 +75,9 @@ public struct ONNXGraphBuilder {
              attributes: [ONNXAttribute("strides", .ints(strides.map(Int64.init))), ONNXAttribute("pads", .ints(pads.map(Int64.init)))])
     }
 
-    /// Transposed convolution; weight (C, M, kH, kW). `outputPadding` reproduces TensorFlow's
-    /// "same" output size for strided layers.
+    /// Transposed convolution; weight (C, M, kH, kW). TensorFlow's "same" transposed conv is the
+    /// full output cropped by the forward conv's asymmetric padding, e.g. `pads: [0, 0, 1, 1]`
+    /// for a 3×3 kernel with stride 2.
     public mutating func convTranspose(_ x: String, weight: String, bias: String?, strides: [Int], pads: [Int], outputPadding: [Int]? = nil) -> String {
         var attributes = [ONNXAttribute("strides", .ints(strides.map(Int64.init))), ONNXAttribute("pads", .ints(pads.map(Int64.init)))]
         if let outputPadding { attributes.append(ONNXAttribute("output_padding", .ints(outputPadding.map(Int64.init)))) }

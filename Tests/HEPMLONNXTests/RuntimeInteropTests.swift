@@ -101,3 +101,41 @@ struct RuntimeInteropTests {
         #expect(actual == expected.map(Double.init))
     }
 }
+
+extension RuntimeInteropTests {
+    @Test("Decoder-style ops load and produce the shapes TensorFlow's same padding gives")
+    func decoderOperators() throws {
+        guard let python = TestEnvironment.python(for: "ONNX Runtime decoder ops") else { return }
+        var graph = ONNXGraphBuilder(name: "decoder_ops")
+        let x = graph.input("x", shape: [.symbolic("N"), .fixed(16)])
+        let image = graph.reshape(x, to: [-1, 1, 4, 4])
+        // All-ones 3×3 kernel, stride 2, cropped to 8×8: output (2r, 2c) sums inputs at (r, c) only.
+        let upsampled = graph.convTranspose(image, weight: graph.constant([Float](repeating: 1, count: 9), dimensions: [1, 1, 3, 3]),
+                                            bias: nil, strides: [2, 2], pads: [0, 0, 1, 1])
+        let pooled = graph.maxPool(upsampled, size: 2)
+        let merged = graph.concat([pooled, graph.upsample(pooled, factor: 1)], axis: 1)
+        let clipped = graph.min([graph.max([merged, graph.constant([0], dimensions: [])]), graph.constant([100], dimensions: [])])
+        graph.output(graph.tanh(graph.floor(graph.div(clipped, graph.constant([1000], dimensions: [])))), name: "y",
+                     shape: [.symbolic("N"), .fixed(2), .fixed(4), .fixed(4)])
+        let input = (0..<16).map { Float($0) }
+        let actual = try Self.runInRuntime(graph.model(), input: input, shape: [1, 16], python: python)
+        #expect(actual == [Double](repeating: 0, count: 32))
+
+        // Output pixel o of the transposed conv (forward-conv padding 0 before, 1 after) sums the
+        // inputs i with o − 2i ∈ {0, 1, 2}; in each 2×2 window the even pixel (2r, 2c) has the
+        // largest sum, over inputs (r−1…r, c−1…c) where they exist.
+        var direct = ONNXGraphBuilder(name: "convtranspose")
+        let xi = direct.input("x", shape: [.symbolic("N"), .fixed(16)])
+        let up = direct.convTranspose(direct.reshape(xi, to: [-1, 1, 4, 4]), weight: direct.constant([Float](repeating: 1, count: 9), dimensions: [1, 1, 3, 3]),
+                                      bias: nil, strides: [2, 2], pads: [0, 0, 1, 1])
+        direct.output(direct.maxPool(up, size: 2), name: "y", shape: [.symbolic("N"), .fixed(1), .fixed(4), .fixed(4)])
+        let pooledValues = try Self.runInRuntime(direct.model(), input: input, shape: [1, 16], python: python)
+        let expected = (0..<16).map { index -> Double in
+            let r = index / 4, c = index % 4
+            var sum = 0.0
+            for (dr, dc) in [(0, 0), (0, -1), (-1, 0), (-1, -1)] where r + dr >= 0 && c + dc >= 0 { sum += Double(input[(r + dr) * 4 + c + dc]) }
+            return sum
+        }
+        #expect(pooledValues == expected)
+    }
+}
