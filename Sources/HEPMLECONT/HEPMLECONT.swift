@@ -1,1 +1,0 @@
-// HEPMLECONT: filled in by its own issue.

@@ -1,1 +1,0 @@
-// HEPMLONNX: filled in by its own issue.

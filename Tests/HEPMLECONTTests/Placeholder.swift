@@ -1,1 +1,0 @@
-// Tests for HEPMLECONT: filled in by its own issue.

@@ -1,1 +1,0 @@
-// Tests for HEPMLONNX: filled in by its own issue.
