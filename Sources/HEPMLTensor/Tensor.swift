@@ -73,8 +73,10 @@ public struct Tensor<T: TensorScalar>: Sendable, Equatable {
 
 /// A shape mismatch, reported with the layer (when known), the operation and every shape involved.
 public struct ShapeError: Error, CustomStringConvertible, Equatable, Sendable {
-    /// Path and kind of the layer, filled in by `Module` on the way out ("encoder.0 (Conv1d)").
+    /// Kind of the innermost layer, filled in by `Module` on the way out ("Conv1d").
     public var layer: String?
+    /// Parameter-style path of that layer inside the model ("encoder.0"), built outward.
+    public var layerPath: [String] = []
     public var operation: String
     public var reason: String
     public var shapes: [[Int]]
@@ -88,7 +90,8 @@ public struct ShapeError: Error, CustomStringConvertible, Equatable, Sendable {
 
     public var description: String {
         let shapeText = shapes.map { "[\($0.map(String.init).joined(separator: ", "))]" }.joined(separator: " vs ")
-        let prefix = layer.map { "layer \($0): " } ?? ""
+        let path = layerPath.joined(separator: ".")
+        let prefix = layer.map { path.isEmpty ? "layer \($0): " : "layer \(path) (\($0)): " } ?? ""
         return "\(prefix)\(operation): \(reason) (shapes \(shapeText))"
     }
 }

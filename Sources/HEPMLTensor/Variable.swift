@@ -36,6 +36,7 @@ public final class Variable<T: TensorScalar> {
     public var shape: [Int] { value.shape }
 
     /// Adds `gradient` into this variable's gradient (allocated on first use).
+    @_specialize(where T == Float)
     public func accumulate(_ gradient: Tensor<T>) {
         guard requiresGrad else { return }
         if var existing = grad {
@@ -49,15 +50,18 @@ public final class Variable<T: TensorScalar> {
         }
     }
 
+    @_specialize(where T == Float)
     public func zeroGrad() { grad = nil }
 
     /// Back-propagates from this (scalar) variable: seeds its gradient with one and runs every
     /// recorded backward function once, outputs before inputs.
+    @_specialize(where T == Float)
     public func backward() throws {
         try backward(seed: Tensor(repeating: 1, shape: value.shape))
     }
 
     /// Back-propagates a given output gradient (for non-scalar outputs).
+    @_specialize(where T == Float)
     public func backward(seed: Tensor<T>) throws {
         guard requiresGrad else { return }
         var order: [Variable<T>] = []
@@ -85,6 +89,7 @@ public final class Variable<T: TensorScalar> {
     /// output value, `backward` maps (output gradient, input values, output value) to one
     /// gradient per input (nil for inputs that need none). Workflow code uses this for losses
     /// and operations the library does not provide (e.g. the ECON-T telescope loss).
+    @_specialize(where T == Float)
     public static func custom(
         _ name: String, inputs: [Variable<T>],
         forward: ([Tensor<T>]) throws -> Tensor<T>,

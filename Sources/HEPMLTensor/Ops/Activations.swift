@@ -5,6 +5,7 @@ import Foundation
 extension Variable {
     /// Shared shape of a pointwise op: forward y = f(x), backward dx = g·d(x, y).
     @inline(__always)
+    @_specialize(where T == Float)
     func pointwise(_ name: String, cost: Int = 1, _ f: (T) -> T, derivative: @escaping (T, T) -> T) -> Variable {
         let x = value
         let y = Tensor(validShape: x.shape, scalars: Kernels.map(x.scalars, cost: cost, f))
@@ -13,23 +14,28 @@ extension Variable {
         }
     }
 
+    @_specialize(where T == Float)
     public func relu() -> Variable {
         pointwise("relu", { $0 > 0 ? $0 : 0 }, derivative: { x, _ in x > 0 ? 1 : 0 })
     }
 
+    @_specialize(where T == Float)
     public func leakyRelu(slope: T = 0.01) -> Variable {
         pointwise("leakyRelu", { $0 > 0 ? $0 : slope * $0 }, derivative: { x, _ in x > 0 ? 1 : slope })
     }
 
     /// ELU: x for x > 0, α(eˣ − 1) otherwise.
+    @_specialize(where T == Float)
     public func elu(alpha: T = 1) -> Variable {
         pointwise("elu", cost: 8, { $0 > 0 ? $0 : alpha * T.expm1($0) }, derivative: { x, y in x > 0 ? 1 : y + alpha })
     }
 
+    @_specialize(where T == Float)
     public func tanh() -> Variable {
         pointwise("tanh", cost: 8, { T.hyperbolicTangent($0) }, derivative: { _, y in 1 - y * y })
     }
 
+    @_specialize(where T == Float)
     public func sigmoid() -> Variable {
         pointwise("sigmoid", cost: 8, { x in
             // Evaluated on the side where the exponential cannot overflow.
@@ -40,6 +46,7 @@ extension Variable {
     }
 
     /// softplus(x) = log(1 + eˣ), computed stably as max(x, 0) + log1p(e^−|x|).
+    @_specialize(where T == Float)
     public func softplus() -> Variable {
         pointwise("softplus", cost: 8, { x in Swift.max(x, 0) + T.log1p(T.exponential(-Swift.abs(x))) }, derivative: { x, _ in
             x >= 0 ? 1 / (1 + T.exponential(-x)) : T.exponential(x) / (1 + T.exponential(x))
@@ -47,6 +54,7 @@ extension Variable {
     }
 
     /// GELU with the exact Gaussian CDF: x·Φ(x) (PyTorch's default, not the tanh approximation).
+    @_specialize(where T == Float)
     public func gelu() -> Variable {
         let invSqrt2 = 1 / T(2).squareRoot()
         let invSqrt2Pi = 1 / T(2 * Double.pi).squareRoot()
@@ -56,6 +64,7 @@ extension Variable {
     }
 
     /// Softmax along `axis` (default: last).
+    @_specialize(where T == Float)
     public func softmax(axis: Int = -1) throws -> Variable {
         let (outer, size, inner) = try axisLayout(axis, "softmax")
         let y = Tensor(validShape: shape, scalars: Self.softmaxRows(value.scalars, outer, size, inner, log: false))
@@ -72,6 +81,7 @@ extension Variable {
     }
 
     /// log-softmax along `axis` (default: last), stable for large logits.
+    @_specialize(where T == Float)
     public func logSoftmax(axis: Int = -1) throws -> Variable {
         let (outer, size, inner) = try axisLayout(axis, "logSoftmax")
         let y = Tensor(validShape: shape, scalars: Self.softmaxRows(value.scalars, outer, size, inner, log: true))
@@ -87,6 +97,7 @@ extension Variable {
         }
     }
 
+    @_specialize(where T == Float)
     func axisLayout(_ axis: Int, _ name: String) throws -> (Int, Int, Int) {
         let a = axis < 0 ? axis + shape.count : axis
         guard a >= 0, a < shape.count else { throw ShapeError(operation: name, "axis \(axis) out of range", shapes: [shape]) }
@@ -95,6 +106,7 @@ extension Variable {
 
     /// Calls `body` once per line along the reduced axis with a function from position to index.
     @inline(__always)
+    @_specialize(where T == Float)
     static func forEachLine(_ outer: Int, _ size: Int, _ inner: Int, _ body: ((Int) -> Int) -> Void) {
         for i in 0..<outer {
             for l in 0..<inner {

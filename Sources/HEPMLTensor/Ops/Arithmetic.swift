@@ -2,7 +2,7 @@
 extension Tensor {
     /// Applies `f` elementwise over the broadcast of `a` and `b`.
     @_specialize(where T == Float)
-    static func broadcast(_ a: Tensor, _ b: Tensor, operation: String, _ f: (T, T) -> T) throws -> Tensor {
+    public static func broadcast(_ a: Tensor, _ b: Tensor, operation: String, _ f: (T, T) -> T) throws -> Tensor {
         if a.shape == b.shape {
             return Tensor(validShape: a.shape, scalars: Kernels.zip(a.scalars, b.scalars, f))
         }
@@ -41,9 +41,13 @@ extension Tensor {
         return Tensor(validShape: shape, scalars: out)
     }
 
+    @_specialize(where T == Float)
     public static func + (a: Tensor, b: Tensor) throws -> Tensor { try broadcast(a, b, operation: "add") { $0 + $1 } }
+    @_specialize(where T == Float)
     public static func - (a: Tensor, b: Tensor) throws -> Tensor { try broadcast(a, b, operation: "subtract") { $0 - $1 } }
+    @_specialize(where T == Float)
     public static func * (a: Tensor, b: Tensor) throws -> Tensor { try broadcast(a, b, operation: "multiply") { $0 * $1 } }
+    @_specialize(where T == Float)
     public static func / (a: Tensor, b: Tensor) throws -> Tensor { try broadcast(a, b, operation: "divide") { $0 / $1 } }
 
     @_specialize(where T == Float)
@@ -54,6 +58,7 @@ extension Tensor {
 }
 
 extension Variable {
+    @_specialize(where T == Float)
     public static func + (a: Variable, b: Variable) throws -> Variable {
         let out = try a.value + b.value
         return Variable(out, operation: "add", inputs: [a, b]) { g in
@@ -62,6 +67,7 @@ extension Variable {
         }
     }
 
+    @_specialize(where T == Float)
     public static func - (a: Variable, b: Variable) throws -> Variable {
         let out = try a.value - b.value
         return Variable(out, operation: "subtract", inputs: [a, b]) { g in
@@ -70,6 +76,7 @@ extension Variable {
         }
     }
 
+    @_specialize(where T == Float)
     public static func * (a: Variable, b: Variable) throws -> Variable {
         let out = try a.value * b.value
         return Variable(out, operation: "multiply", inputs: [a, b]) { g in
@@ -78,6 +85,7 @@ extension Variable {
         }
     }
 
+    @_specialize(where T == Float)
     public static func / (a: Variable, b: Variable) throws -> Variable {
         let out = try a.value / b.value
         return Variable(out, operation: "divide", inputs: [a, b]) { g in
@@ -90,10 +98,12 @@ extension Variable {
         }
     }
 
+    @_specialize(where T == Float)
     public static func * (a: Variable, s: T) -> Variable {
         Variable(a.value * s, operation: "scale", inputs: [a]) { g in a.accumulate(g * s) }
     }
 
+    @_specialize(where T == Float)
     public static func + (a: Variable, s: T) -> Variable {
         Variable(a.value + s, operation: "shift", inputs: [a]) { g in a.accumulate(g) }
     }
@@ -101,6 +111,7 @@ extension Variable {
     public static prefix func - (a: Variable) -> Variable { a * -1 }
 
     /// Elementwise square, common in losses.
+    @_specialize(where T == Float)
     public func squared() -> Variable {
         let x = value
         let out = Tensor(validShape: x.shape, scalars: Kernels.map(x.scalars) { $0 * $0 })

@@ -233,6 +233,7 @@ enum ConvolutionKernels {
 extension Variable {
     /// N-dimensional convolution (1, 2 or 3 spatial axes, from the input rank) with weight
     /// [out, in, k...] and optional bias [out].
+    @_specialize(where T == Float)
     public static func convolution(_ x: Variable, weight: Variable, bias: Variable?, stride: [Int]? = nil, padding: Padding = .valid) throws -> Variable {
         let spatialRank = x.shape.count - 2
         let op = "conv\(spatialRank)d"
@@ -267,6 +268,7 @@ extension Variable {
 
     /// Transposed convolution with weight [in, out, k...] (PyTorch layout). Output size per axis:
     /// `valid` → (in−1)·s + k; `same` → in·s (Keras); `explicit(p)` → (in−1)·s − 2p + k + outputPadding.
+    @_specialize(where T == Float)
     public static func transposedConvolution(_ x: Variable, weight: Variable, bias: Variable?, stride: [Int]? = nil, padding: Padding = .valid, outputPadding: [Int]? = nil) throws -> Variable {
         let spatialRank = x.shape.count - 2
         let op = "convTranspose\(spatialRank)d"

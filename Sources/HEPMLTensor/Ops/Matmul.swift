@@ -2,6 +2,7 @@
 /// y = x·Wᵀ + b of a dense layer (PyTorch weight layout [out, in]), which needs no transposed copy
 /// because GEMM takes the transpose flag.
 extension Variable {
+    @_specialize(where T == Float)
     public static func matmul(_ a: Variable, _ b: Variable) throws -> Variable {
         guard a.value.rank == 2, b.value.rank == 2, a.shape[1] == b.shape[0] else {
             throw ShapeError(operation: "matmul", "expected [m, k]·[k, n]", shapes: [a.shape, b.shape])
@@ -19,6 +20,7 @@ extension Variable {
     }
 
     /// y = x·Wᵀ + b for x [..., in], weight [out, in], bias [out].
+    @_specialize(where T == Float)
     public static func linear(_ x: Variable, weight: Variable, bias: Variable?) throws -> Variable {
         guard let inFeatures = x.shape.last, weight.value.rank == 2, weight.shape[1] == inFeatures else {
             throw ShapeError(operation: "linear", "input features must equal weight columns", shapes: [x.shape, weight.shape])

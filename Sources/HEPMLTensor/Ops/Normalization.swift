@@ -1,14 +1,21 @@
 import HEPMLCore
 
+/// A tensor that a layer owns and updates outside gradient descent (batch-norm running
+/// statistics); a reference type so that the layer and the operation share it.
+public final class Buffer<T: TensorScalar> {
+    public var value: Tensor<T>
+    public init(_ value: Tensor<T>) { self.value = value }
+}
+
 /// Running mean and variance of a batch-norm layer, updated in training mode and used in
-/// inference mode (PyTorch semantics: unbiased batch variance enters the running estimate).
-public final class BatchNormStatistics<T: TensorScalar> {
-    public var mean: Tensor<T>
-    public var variance: Tensor<T>
+/// inference mode (PyTorch semantics: the unbiased batch variance enters the running estimate).
+public struct BatchNormStatistics<T: TensorScalar> {
+    public let mean: Buffer<T>
+    public let variance: Buffer<T>
 
     public init(channels: Int) {
-        mean = Tensor(zeros: [channels])
-        variance = Tensor(repeating: 1, shape: [channels])
+        mean = Buffer(Tensor(zeros: [channels]))
+        variance = Buffer(Tensor(repeating: 1, shape: [channels]))
     }
 }
 
@@ -16,9 +23,10 @@ extension Variable {
     /// Batch normalization over axis 1 of [N, C, ...]: per-channel statistics over batch and
     /// spatial axes in training mode (updating `statistics` with `momentum`), the running
     /// statistics in inference mode; then y = scale·x̂ + shift.
+    @_specialize(where T == Float)
     public static func batchNorm(_ x: Variable, scale: Variable, shift: Variable, statistics: BatchNormStatistics<T>,
                                  training: Bool, momentum: T = 0.1, epsilon: T = 1e-5) throws -> Variable {
-        guard x.shape.count >= 2, scale.shape == [x.shape[1]], shift.shape == [x.shape[1]], statistics.mean.shape == [x.shape[1]] else {
+        guard x.shape.count >= 2, scale.shape == [x.shape[1]], shift.shape == [x.shape[1]], statistics.mean.value.shape == [x.shape[1]], statistics.variance.value.shape == [x.shape[1]] else {
             throw ShapeError(operation: "batchNorm", "expected [N, C, ...] input with [C] scale, shift and statistics", shapes: [x.shape, scale.shape])
         }
         let n = x.shape[0], channels = x.shape[1], spatial = x.value.count / max(n * channels, 1)
@@ -39,13 +47,13 @@ extension Variable {
                 let variance = squares / T(count)
                 mean[c] = mu
                 invStd[c] = 1 / (variance + epsilon).squareRoot()
-                statistics.mean.scalars[c] = (1 - momentum) * statistics.mean.scalars[c] + momentum * mu
-                statistics.variance.scalars[c] = (1 - momentum) * statistics.variance.scalars[c] + momentum * squares / T(count - 1)
+                statistics.mean.value.scalars[c] = (1 - momentum) * statistics.mean.value.scalars[c] + momentum * mu
+                statistics.variance.value.scalars[c] = (1 - momentum) * statistics.variance.value.scalars[c] + momentum * squares / T(count - 1)
             }
         } else {
             for c in 0..<channels {
-                mean[c] = statistics.mean.scalars[c]
-                invStd[c] = 1 / (statistics.variance.scalars[c] + epsilon).squareRoot()
+                mean[c] = statistics.mean.value.scalars[c]
+                invStd[c] = 1 / (statistics.variance.value.scalars[c] + epsilon).squareRoot()
             }
         }
         var normalized = [T](repeating: 0, count: xs.count), out = [T](repeating: 0, count: xs.count)
@@ -78,6 +86,7 @@ extension Variable {
 
     /// Inverted dropout: zeroes each element with probability `p` and scales survivors by 1/(1−p),
     /// so inference needs no rescaling. Pass the layer's own seeded generator.
+    @_specialize(where T == Float)
     public func dropout(_ p: Double, generator: inout SeededGenerator) -> Variable {
         guard p > 0 else { return self }
         let keep = T(1 / (1 - p))

@@ -10,6 +10,7 @@ public struct PoolIndices: Sendable, Equatable {
 
 extension Variable {
     /// Window geometry of a pooling call, lifted to 3 spatial axes.
+    @_specialize(where T == Float)
     private func poolGeometry(_ name: String, kernel: [Int], stride: [Int]?) throws -> (large: [Int], small: [Int], kernel: [Int], stride: [Int], outShape: [Int]) {
         let spatialRank = shape.count - 2
         let stride = stride ?? kernel
@@ -29,6 +30,7 @@ extension Variable {
     /// Visits every window: plane index, output position within the plane, and the list of input
     /// positions within the plane.
     @inline(__always)
+    @_specialize(where T == Float)
     private static func forEachWindow(planes: Int, _ large: [Int], _ small: [Int], _ kernel: [Int], _ stride: [Int], _ body: (Int, Int, [Int]) -> Void) {
         var window = [Int](); window.reserveCapacity(kernel.reduce(1, *))
         for plane in 0..<planes {
@@ -44,11 +46,13 @@ extension Variable {
         }
     }
 
+    @_specialize(where T == Float)
     public func maxPool(kernel: [Int], stride: [Int]? = nil) throws -> Variable {
         try maxPoolWithIndices(kernel: kernel, stride: stride).output
     }
 
     /// Max pooling that also returns the argmax positions for `maxUnpool`.
+    @_specialize(where T == Float)
     public func maxPoolWithIndices(kernel: [Int], stride: [Int]? = nil) throws -> (output: Variable, indices: PoolIndices) {
         let (large, small, k, s, outShape) = try poolGeometry("maxPool", kernel: kernel, stride: stride)
         let planes = shape[0] * shape[1]
@@ -71,6 +75,7 @@ extension Variable {
         return (result, PoolIndices(inputShape: inputShape, positions: positions))
     }
 
+    @_specialize(where T == Float)
     public func avgPool(kernel: [Int], stride: [Int]? = nil) throws -> Variable {
         let (large, small, k, s, outShape) = try poolGeometry("avgPool", kernel: kernel, stride: stride)
         let planes = shape[0] * shape[1]
@@ -95,6 +100,7 @@ extension Variable {
     }
 
     /// Places each value at its recorded argmax position in a zero tensor of the pooled input's shape.
+    @_specialize(where T == Float)
     public func maxUnpool(_ indices: PoolIndices) throws -> Variable {
         let outShape = indices.inputShape
         guard outShape.count == shape.count, outShape.prefix(2) == shape.prefix(2), indices.positions.count == value.count else {
@@ -125,6 +131,7 @@ public enum UpsamplingMode: String, Sendable, Codable {
 extension Variable {
     /// Upsamples every spatial axis by an integer factor; multi-axis linear upsampling is the
     /// composition of 1-D interpolations, which equals bi/trilinear interpolation.
+    @_specialize(where T == Float)
     public func upsample(scale: [Int], mode: UpsamplingMode = .nearest) throws -> Variable {
         let spatialRank = shape.count - 2
         guard (1...3).contains(spatialRank), scale.count == spatialRank, scale.allSatisfy({ $0 >= 1 }) else {
@@ -138,6 +145,7 @@ extension Variable {
     }
 
     /// 1-D resampling along `axis`: each output element is a weighted sum of ≤ 2 inputs.
+    @_specialize(where T == Float)
     private func interpolate(axis: Int, factor: Int, mode: UpsamplingMode) -> Variable {
         let n = shape[axis], m = n * factor
         let outer = shape[..<axis].reduce(1, *), inner = shape[(axis + 1)...].reduce(1, *)

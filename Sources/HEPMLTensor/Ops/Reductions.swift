@@ -1,6 +1,7 @@
 /// Sum and mean, over everything or along one axis.
 extension Variable {
     /// Sum of all elements as a rank-0 tensor.
+    @_specialize(where T == Float)
     public func sum() -> Variable {
         let x = value
         var total: T = 0
@@ -10,11 +11,13 @@ extension Variable {
         }
     }
 
+    @_specialize(where T == Float)
     public func mean() -> Variable {
         sum() * (1 / T(max(value.count, 1)))
     }
 
     /// Sum along `axis` (negative counts from the end); `keepingAxis` leaves it with size 1.
+    @_specialize(where T == Float)
     public func sum(axis: Int, keepingAxis: Bool = false) throws -> Variable {
         let shape = self.shape
         let a = axis < 0 ? axis + shape.count : axis
@@ -51,6 +54,7 @@ extension Variable {
         }
     }
 
+    @_specialize(where T == Float)
     public func mean(axis: Int, keepingAxis: Bool = false) throws -> Variable {
         let a = axis < 0 ? axis + shape.count : axis
         let size = (a >= 0 && a < shape.count) ? shape[a] : 1

@@ -1,6 +1,7 @@
 /// Operations that move elements without arithmetic: reshape, flatten, concatenate, slice,
 /// transpose and permute. Their backward functions move the gradient back the same way.
 extension Variable {
+    @_specialize(where T == Float)
     public func reshaped(_ newShape: [Int]) throws -> Variable {
         let oldShape = shape
         let out = try value.reshaped(newShape)
@@ -10,6 +11,7 @@ extension Variable {
     }
 
     /// Keeps the leading (batch) axis and flattens the rest.
+    @_specialize(where T == Float)
     public func flattened() throws -> Variable {
         guard let batch = shape.first else {
             throw ShapeError(operation: "flatten", "needs at least one axis", shapes: [shape])
@@ -18,6 +20,7 @@ extension Variable {
     }
 
     /// Joins variables along `axis`; all other axes must agree.
+    @_specialize(where T == Float)
     public static func concatenate(_ parts: [Variable], axis: Int) throws -> Variable {
         guard let first = parts.first else {
             throw ShapeError(operation: "concatenate", "no inputs", shapes: [])
@@ -59,6 +62,7 @@ extension Variable {
     }
 
     /// Elements `range` along `axis`.
+    @_specialize(where T == Float)
     public func slice(axis: Int, _ range: Range<Int>) throws -> Variable {
         let shape = self.shape
         let a = axis < 0 ? axis + shape.count : axis
@@ -84,6 +88,7 @@ extension Variable {
     }
 
     /// Reorders axes: output axis i is input axis `order[i]`.
+    @_specialize(where T == Float)
     public func permuted(_ order: [Int]) throws -> Variable {
         let shape = self.shape
         guard order.count == shape.count, Set(order) == Set(0..<shape.count) else {
@@ -98,6 +103,7 @@ extension Variable {
     }
 
     /// Swaps two axes.
+    @_specialize(where T == Float)
     public func transposed(_ axis0: Int = -2, _ axis1: Int = -1) throws -> Variable {
         let rank = shape.count
         let a = axis0 < 0 ? axis0 + rank : axis0, b = axis1 < 0 ? axis1 + rank : axis1
