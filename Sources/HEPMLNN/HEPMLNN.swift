@@ -1,1 +1,0 @@
-// HEPMLNN: filled in by its own issue.

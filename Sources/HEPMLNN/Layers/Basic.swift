@@ -1,0 +1,145 @@
+import HEPMLCore
+import HEPMLTensor
+
+/// Pointwise activation functions as a layer.
+public enum ActivationFunction: Sendable, Equatable, Codable {
+    case relu, tanh, sigmoid, softplus, gelu, softmax, logSoftmax
+    case leakyRelu(slope: Double)
+    case elu(alpha: Double)
+
+    @_specialize(where T == Float)
+    public func apply<T: TensorScalar>(_ x: Variable<T>) throws -> Variable<T> {
+        switch self {
+        case .relu: return x.relu()
+        case .tanh: return x.tanh()
+        case .sigmoid: return x.sigmoid()
+        case .softplus: return x.softplus()
+        case .gelu: return x.gelu()
+        case .softmax: return try x.softmax()
+        case .logSoftmax: return try x.logSoftmax()
+        case .leakyRelu(let slope): return x.leakyRelu(slope: T(slope))
+        case .elu(let alpha): return x.elu(alpha: T(alpha))
+        }
+    }
+}
+
+public final class Activation<T: TensorScalar>: Module<T> {
+    public let function: ActivationFunction
+    public init(_ function: ActivationFunction) {
+        self.function = function
+        super.init()
+    }
+    public override var kind: String { "Activation" }
+    public override var settings: [String: String] { ["function": "\(function)"] }
+    public override func forward(_ x: Variable<T>) throws -> Variable<T> { try function.apply(x) }
+}
+
+/// Applies a QKeras quantizer to activations (QActivation).
+public final class Quantize<T: TensorScalar>: Module<T> {
+    public let quantizer: Quantizer
+    public init(_ quantizer: Quantizer) {
+        self.quantizer = quantizer
+        super.init()
+    }
+    public override var kind: String { "Quantize" }
+    public override var settings: [String: String] { ["quantizer": "\(quantizer)"] }
+    public override func forward(_ x: Variable<T>) throws -> Variable<T> { try quantizer(x) }
+}
+
+/// Flattens all axes after the batch axis.
+public final class Flatten<T: TensorScalar>: Module<T> {
+    public override init() { super.init() }
+    public override var kind: String { "Flatten" }
+    public override func forward(_ x: Variable<T>) throws -> Variable<T> { try x.flattened() }
+}
+
+/// Reshapes each sample to `shape` (the batch axis is kept).
+public final class Reshape<T: TensorScalar>: Module<T> {
+    public let shape: [Int]
+    public init(_ shape: [Int]) {
+        self.shape = shape
+        super.init()
+    }
+    public override var kind: String { "Reshape" }
+    public override var settings: [String: String] { ["shape": "\(shape)"] }
+    public override func forward(_ x: Variable<T>) throws -> Variable<T> {
+        guard let batch = x.shape.first, x.value.count == batch * shape.reduce(1, *) else {
+            throw ShapeError(operation: "Reshape(\(shape))", "sample size does not match", shapes: [x.shape, shape])
+        }
+        return try x.reshaped([batch] + shape)
+    }
+}
+
+/// Inverted dropout with its own seeded generator; identity in inference mode.
+public final class Dropout<T: TensorScalar>: Module<T> {
+    public let probability: Double
+    private var generator: SeededGenerator
+    public init(_ probability: Double, seed: UInt64) {
+        self.probability = probability
+        self.generator = SeededGenerator(seed: seed, stream: 0xD0)
+        super.init()
+    }
+    public override var kind: String { "Dropout" }
+    public override var settings: [String: String] { ["p": "\(probability)"] }
+    public override func forward(_ x: Variable<T>) throws -> Variable<T> {
+        isTraining ? x.dropout(probability, generator: &generator) : x
+    }
+}
+
+public enum PoolingKind: String, Sendable, Codable { case max, average }
+
+/// Max or average pooling over 1–3 spatial axes (the kernel's length sets the rank).
+public final class Pool<T: TensorScalar>: Module<T> {
+    public let pooling: PoolingKind
+    public let kernel: [Int]
+    public let stride: [Int]?
+    public init(_ pooling: PoolingKind, kernel: [Int], stride: [Int]? = nil) {
+        self.pooling = pooling
+        self.kernel = kernel
+        self.stride = stride
+        super.init()
+    }
+    public override var kind: String { pooling == .max ? "MaxPool\(kernel.count)d" : "AvgPool\(kernel.count)d" }
+    public override var settings: [String: String] { ["kernel": "\(kernel)", "stride": "\(stride ?? kernel)"] }
+    public override func forward(_ x: Variable<T>) throws -> Variable<T> {
+        pooling == .max ? try x.maxPool(kernel: kernel, stride: stride) : try x.avgPool(kernel: kernel, stride: stride)
+    }
+}
+
+public final class Upsample<T: TensorScalar>: Module<T> {
+    public let scale: [Int]
+    public let mode: UpsamplingMode
+    public init(scale: [Int], mode: UpsamplingMode = .nearest) {
+        self.scale = scale
+        self.mode = mode
+        super.init()
+    }
+    public override var kind: String { "Upsample" }
+    public override var settings: [String: String] { ["scale": "\(scale)", "mode": mode.rawValue] }
+    public override func forward(_ x: Variable<T>) throws -> Variable<T> { try x.upsample(scale: scale, mode: mode) }
+}
+
+/// Batch normalization over axis 1 with learned scale/shift and running statistics.
+public final class BatchNorm<T: TensorScalar>: Module<T> {
+    public let scale: Variable<T>
+    public let shift: Variable<T>
+    public let statistics: BatchNormStatistics<T>
+    public let momentum: Double
+    public let epsilon: Double
+    public init(_ channels: Int, momentum: Double = 0.1, epsilon: Double = 1e-5) {
+        scale = Variable(Tensor(repeating: 1, shape: [channels]), requiresGrad: true)
+        shift = Variable(Tensor(zeros: [channels]), requiresGrad: true)
+        statistics = BatchNormStatistics(channels: channels)
+        self.momentum = momentum
+        self.epsilon = epsilon
+        super.init()
+    }
+    public override var kind: String { "BatchNorm" }
+    /// PyTorch's names, so checkpoints line up with `nn.BatchNorm*d` state dicts.
+    public override var localParameters: [(String, Variable<T>)] { [("weight", scale), ("bias", shift)] }
+    public override var localBuffers: [(String, Buffer<T>)] { [("running_mean", statistics.mean), ("running_var", statistics.variance)] }
+    public override var settings: [String: String] { ["channels": "\(scale.shape[0])", "momentum": "\(momentum)", "epsilon": "\(epsilon)"] }
+    public override func forward(_ x: Variable<T>) throws -> Variable<T> {
+        try Variable.batchNorm(x, scale: scale, shift: shift, statistics: statistics, training: isTraining, momentum: T(momentum), epsilon: T(epsilon))
+    }
+}

@@ -1,0 +1,110 @@
+import HEPMLCore
+import HEPMLTensor
+
+/// Convolution over 1–3 spatial axes, weight [out, in, k...]. `Conv1d/2d/3d` fix the rank.
+public class ConvolutionLayer<T: TensorScalar>: Module<T> {
+    public let weight: Variable<T>
+    public let bias: Variable<T>?
+    public let stride: [Int]
+    public let padding: Padding
+    public var weightQuantizer: Quantizer?
+    public var biasQuantizer: Quantizer?
+
+    init(in inChannels: Int, out outChannels: Int, kernel: [Int], stride: [Int], padding: Padding, bias: Bool, initializer: Initializer, generator: inout SeededGenerator) {
+        weight = Variable(initializer.tensor([outChannels, inChannels] + kernel, generator: &generator), requiresGrad: true)
+        self.bias = bias ? Variable(Tensor(zeros: [outChannels]), requiresGrad: true) : nil
+        self.stride = stride
+        self.padding = padding
+        super.init()
+    }
+
+    public override var kind: String { "Conv\(stride.count)d" }
+    public override var localParameters: [(String, Variable<T>)] { [("weight", weight)] + (bias.map { [("bias", $0)] } ?? []) }
+    public override var settings: [String: String] {
+        ["in": "\(weight.shape[1])", "out": "\(weight.shape[0])", "kernel": "\(Array(weight.shape.dropFirst(2)))", "stride": "\(stride)", "padding": "\(padding)"]
+    }
+
+    public override func forward(_ x: Variable<T>) throws -> Variable<T> {
+        guard x.shape.count == stride.count + 2, x.shape[1] == weight.shape[1] else {
+            throw ShapeError(operation: kind, "expected input [N, \(weight.shape[1]), \(stride.count) spatial axes]", shapes: [x.shape, weight.shape])
+        }
+        let w = try weightQuantizer.map { try $0(weight) } ?? weight
+        let b = try bias.map { b in try biasQuantizer.map { try $0(b) } ?? b }
+        return try Variable.convolution(x, weight: w, bias: b, stride: stride, padding: padding)
+    }
+}
+
+/// Transposed convolution over 1–3 spatial axes, weight [in, out, k...] (PyTorch layout).
+public class TransposedConvolutionLayer<T: TensorScalar>: Module<T> {
+    public let weight: Variable<T>
+    public let bias: Variable<T>?
+    public let stride: [Int]
+    public let padding: Padding
+    public let outputPadding: [Int]
+    public var weightQuantizer: Quantizer?
+    public var biasQuantizer: Quantizer?
+
+    init(in inChannels: Int, out outChannels: Int, kernel: [Int], stride: [Int], padding: Padding, outputPadding: [Int], bias: Bool, initializer: Initializer, generator: inout SeededGenerator) {
+        // For [in, out, k...] the fans come out as Keras computes them for Conv*DTranspose
+        // (fanIn = out·∏k), since the output channels are the ones each gradient sums over.
+        let tensor: Tensor<T> = initializer.tensor([inChannels, outChannels] + kernel, generator: &generator)
+        weight = Variable(tensor, requiresGrad: true)
+        self.bias = bias ? Variable(Tensor(zeros: [outChannels]), requiresGrad: true) : nil
+        self.stride = stride
+        self.padding = padding
+        self.outputPadding = outputPadding
+        super.init()
+    }
+
+    public override var kind: String { "ConvTranspose\(stride.count)d" }
+    public override var localParameters: [(String, Variable<T>)] { [("weight", weight)] + (bias.map { [("bias", $0)] } ?? []) }
+    public override var settings: [String: String] {
+        ["in": "\(weight.shape[0])", "out": "\(weight.shape[1])", "kernel": "\(Array(weight.shape.dropFirst(2)))", "stride": "\(stride)",
+         "padding": "\(padding)", "outputPadding": "\(outputPadding)"]
+    }
+
+    public override func forward(_ x: Variable<T>) throws -> Variable<T> {
+        guard x.shape.count == stride.count + 2, x.shape[1] == weight.shape[0] else {
+            throw ShapeError(operation: kind, "expected input [N, \(weight.shape[0]), \(stride.count) spatial axes]", shapes: [x.shape, weight.shape])
+        }
+        let w = try weightQuantizer.map { try $0(weight) } ?? weight
+        let b = try bias.map { b in try biasQuantizer.map { try $0(b) } ?? b }
+        return try Variable.transposedConvolution(x, weight: w, bias: b, stride: stride, padding: padding, outputPadding: outputPadding)
+    }
+}
+
+public final class Conv1d<T: TensorScalar>: ConvolutionLayer<T> {
+    public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Padding = .valid, bias: Bool = true, initializer: Initializer = .glorotUniform, generator: inout SeededGenerator) {
+        super.init(in: inChannels, out: outChannels, kernel: [kernel], stride: [stride], padding: padding, bias: bias, initializer: initializer, generator: &generator)
+    }
+}
+
+public final class Conv2d<T: TensorScalar>: ConvolutionLayer<T> {
+    public init(_ inChannels: Int, _ outChannels: Int, kernel: [Int], stride: [Int] = [1, 1], padding: Padding = .valid, bias: Bool = true, initializer: Initializer = .glorotUniform, generator: inout SeededGenerator) {
+        super.init(in: inChannels, out: outChannels, kernel: kernel, stride: stride, padding: padding, bias: bias, initializer: initializer, generator: &generator)
+    }
+}
+
+public final class Conv3d<T: TensorScalar>: ConvolutionLayer<T> {
+    public init(_ inChannels: Int, _ outChannels: Int, kernel: [Int], stride: [Int] = [1, 1, 1], padding: Padding = .valid, bias: Bool = true, initializer: Initializer = .glorotUniform, generator: inout SeededGenerator) {
+        super.init(in: inChannels, out: outChannels, kernel: kernel, stride: stride, padding: padding, bias: bias, initializer: initializer, generator: &generator)
+    }
+}
+
+public final class ConvTranspose1d<T: TensorScalar>: TransposedConvolutionLayer<T> {
+    public init(_ inChannels: Int, _ outChannels: Int, kernel: Int, stride: Int = 1, padding: Padding = .valid, outputPadding: Int = 0, bias: Bool = true, initializer: Initializer = .glorotUniform, generator: inout SeededGenerator) {
+        super.init(in: inChannels, out: outChannels, kernel: [kernel], stride: [stride], padding: padding, outputPadding: [outputPadding], bias: bias, initializer: initializer, generator: &generator)
+    }
+}
+
+public final class ConvTranspose2d<T: TensorScalar>: TransposedConvolutionLayer<T> {
+    public init(_ inChannels: Int, _ outChannels: Int, kernel: [Int], stride: [Int] = [1, 1], padding: Padding = .valid, outputPadding: [Int] = [0, 0], bias: Bool = true, initializer: Initializer = .glorotUniform, generator: inout SeededGenerator) {
+        super.init(in: inChannels, out: outChannels, kernel: kernel, stride: stride, padding: padding, outputPadding: outputPadding, bias: bias, initializer: initializer, generator: &generator)
+    }
+}
+
+public final class ConvTranspose3d<T: TensorScalar>: TransposedConvolutionLayer<T> {
+    public init(_ inChannels: Int, _ outChannels: Int, kernel: [Int], stride: [Int] = [1, 1, 1], padding: Padding = .valid, outputPadding: [Int] = [0, 0, 0], bias: Bool = true, initializer: Initializer = .glorotUniform, generator: inout SeededGenerator) {
+        super.init(in: inChannels, out: outChannels, kernel: kernel, stride: stride, padding: padding, outputPadding: outputPadding, bias: bias, initializer: initializer, generator: &generator)
+    }
+}

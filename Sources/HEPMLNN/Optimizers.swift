@@ -1,0 +1,179 @@
+import Foundation
+import HEPMLTensor
+
+/// Updates parameters from their accumulated gradients. `learningRate` is set by the training
+/// loop from its schedule before every step.
+public protocol Optimizer: AnyObject {
+    var learningRate: Double { get set }
+    /// Applies one update to every parameter that has a gradient, then clears the gradients.
+    func step()
+}
+
+/// How weight decay enters an update.
+public enum WeightDecay: Sendable, Equatable, Codable {
+    case none
+    /// Classic L2: λ·w is added to the gradient (PyTorch's `weight_decay` for SGD and Adam).
+    case l2(Double)
+    /// Decoupled: w ← w − lr·λ·w apart from the adaptive step (AdamW).
+    case decoupled(Double)
+}
+
+/// Stochastic gradient descent with optional (Nesterov-free) momentum, PyTorch's formulation:
+/// v ← μ·v + g; w ← w − lr·v.
+public final class SGD<T: TensorScalar>: Optimizer {
+    public var learningRate: Double
+    public let momentum: Double
+    public let weightDecay: WeightDecay
+    private let parameters: [Variable<T>]
+    private var velocities: [[T]]
+
+    public init(_ parameters: [Variable<T>], learningRate: Double, momentum: Double = 0, weightDecay: WeightDecay = .none) {
+        self.parameters = parameters
+        self.learningRate = learningRate
+        self.momentum = momentum
+        self.weightDecay = weightDecay
+        velocities = parameters.map { [T](repeating: 0, count: $0.value.count) }
+    }
+
+    @_specialize(where T == Float)
+    public func step() {
+        let lr = T(learningRate), mu = T(momentum)
+        var l2: T = 0, decoupled: T = 0
+        switch weightDecay {
+        case .none: break
+        case .l2(let lambda): l2 = T(lambda)
+        case .decoupled(let lambda): decoupled = T(lambda)
+        }
+        for (index, parameter) in parameters.enumerated() {
+            guard let grad = parameter.grad else { continue }
+            parameter.value.scalars.withUnsafeMutableBufferPointer { w in
+                grad.scalars.withUnsafeBufferPointer { g in
+                    velocities[index].withUnsafeMutableBufferPointer { v in
+                        for i in 0..<w.count {
+                            if decoupled != 0 { w[i] -= lr * decoupled * w[i] }
+                            let gi = g[i] + l2 * w[i]
+                            v[i] = mu * v[i] + gi
+                            w[i] -= lr * v[i]
+                        }
+                    }
+                }
+            }
+            parameter.zeroGrad()
+        }
+    }
+}
+
+/// Adam (Kingma & Ba) with bias correction; `weightDecay: .decoupled(λ)` makes it AdamW.
+public final class Adam<T: TensorScalar>: Optimizer {
+    public var learningRate: Double
+    public let beta1: Double
+    public let beta2: Double
+    public let epsilon: Double
+    public let weightDecay: WeightDecay
+    private let parameters: [Variable<T>]
+    private var firstMoments: [[T]]
+    private var secondMoments: [[T]]
+    private var stepCount = 0
+
+    /// Defaults are PyTorch's (Keras uses ε = 1e-7; the difference is negligible in practice).
+    public init(_ parameters: [Variable<T>], learningRate: Double = 1e-3, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8, weightDecay: WeightDecay = .none) {
+        self.parameters = parameters
+        self.learningRate = learningRate
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.weightDecay = weightDecay
+        firstMoments = parameters.map { [T](repeating: 0, count: $0.value.count) }
+        secondMoments = firstMoments
+    }
+
+    @_specialize(where T == Float)
+    public func step() {
+        stepCount += 1
+        let b1 = T(beta1), b2 = T(beta2), eps = T(epsilon)
+        let correction1 = 1 - T(Foundation.pow(beta1, Double(stepCount)))
+        let correction2 = 1 - T(Foundation.pow(beta2, Double(stepCount)))
+        let stepSize = T(learningRate) / correction1
+        let lr = T(learningRate)
+        var l2: T = 0, decoupled: T = 0
+        switch weightDecay {
+        case .none: break
+        case .l2(let lambda): l2 = T(lambda)
+        case .decoupled(let lambda): decoupled = T(lambda)
+        }
+        for (index, parameter) in parameters.enumerated() {
+            guard let grad = parameter.grad else { continue }
+            parameter.value.scalars.withUnsafeMutableBufferPointer { w in
+                grad.scalars.withUnsafeBufferPointer { g in
+                    firstMoments[index].withUnsafeMutableBufferPointer { m in
+                        secondMoments[index].withUnsafeMutableBufferPointer { v in
+                            for i in 0..<w.count {
+                                let gi = g[i] + l2 * w[i]
+                                m[i] = b1 * m[i] + (1 - b1) * gi
+                                v[i] = b2 * v[i] + (1 - b2) * gi * gi
+                                w[i] -= lr * decoupled * w[i] + stepSize * m[i] / ((v[i] / correction2).squareRoot() + eps)
+                            }
+                        }
+                    }
+                }
+            }
+            parameter.zeroGrad()
+        }
+    }
+}
+
+/// Scales all gradients so that their joint L2 norm is at most `maxNorm`; returns the norm
+/// before clipping (PyTorch's `clip_grad_norm_`).
+@discardableResult
+public func clipGradientNorm<T: TensorScalar>(_ parameters: [Variable<T>], maxNorm: Double) -> Double {
+    var squares = 0.0
+    for parameter in parameters {
+        guard let grad = parameter.grad else { continue }
+        var local: T = 0
+        for g in grad.scalars { local += g * g }
+        squares += Double(local)
+    }
+    let norm = squares.squareRoot()
+    if norm > maxNorm, norm > 0 {
+        let scale = T(maxNorm / (norm + 1e-6))
+        for parameter in parameters {
+            if let grad = parameter.grad { parameter.grad = grad * scale }
+        }
+    }
+    return norm
+}
+
+/// Learning rate as a function of the optimizer step.
+public enum LearningRateSchedule: Sendable, Equatable, Codable {
+    case constant
+    /// Multiplies the rate by `factor` every `epochs` epochs.
+    case step(epochs: Int, factor: Double)
+    /// Cosine annealing from the base rate to `minimum` over the whole run.
+    case cosine(minimum: Double)
+    /// One-cycle (Smith; PyTorch's `OneCycleLR` with cosine annealing): warm up from
+    /// max/`divisor` to the max over `warmupFraction` of the run, then anneal to max/`finalDivisor`.
+    case oneCycle(warmupFraction: Double, divisor: Double, finalDivisor: Double)
+
+    public func rate(base: Double, step: Int, totalSteps: Int, stepsPerEpoch: Int) -> Double {
+        func cosineBetween(_ start: Double, _ end: Double, _ t: Double) -> Double {
+            end + (start - end) * (1 + cos(Double.pi * min(max(t, 0), 1))) / 2
+        }
+        switch self {
+        case .constant:
+            return base
+        case .step(let epochs, let factor):
+            let epoch = step / max(stepsPerEpoch, 1)
+            return base * Foundation.pow(factor, Double(epoch / max(epochs, 1)))
+        case .cosine(let minimum):
+            return cosineBetween(base, minimum, Double(step) / Double(max(totalSteps - 1, 1)))
+        case .oneCycle(let warmupFraction, let divisor, let finalDivisor):
+            let warmupSteps = max(Double(totalSteps) * warmupFraction, 1)
+            let initial = base / divisor
+            if Double(step) < warmupSteps {
+                return cosineBetween(initial, base, Double(step) / warmupSteps)
+            }
+            let remaining = max(Double(totalSteps) - warmupSteps - 1, 1)
+            return cosineBetween(base, initial / finalDivisor, (Double(step) - warmupSteps) / remaining)
+        }
+    }
+}

@@ -1,0 +1,196 @@
+import Foundation
+import HEPMLCore
+import HEPMLTensor
+
+/// Samples held in contiguous buffers: inputs [N, ...], targets [N, ...] (or class labels [N])
+/// and optional per-element loss weights [N, ...].
+public struct Dataset<T: TensorScalar> {
+    public var inputs: Tensor<T>
+    public var targets: Tensor<T>
+    public var weights: Tensor<T>?
+
+    public init(inputs: Tensor<T>, targets: Tensor<T>, weights: Tensor<T>? = nil) throws {
+        guard let n = inputs.shape.first, targets.shape.first == n, weights.map({ $0.shape.first == n }) ?? true else {
+            throw ShapeError(operation: "Dataset", "inputs, targets and weights need the same number of samples", shapes: [inputs.shape, targets.shape, weights?.shape ?? []])
+        }
+        self.inputs = inputs
+        self.targets = targets
+        self.weights = weights
+    }
+
+    public var count: Int { inputs.shape.first ?? 0 }
+
+    /// The samples at `indices`, copied into fresh contiguous tensors.
+    @_specialize(where T == Float)
+    public func batch(_ indices: ArraySlice<Int>) -> Batch<T> {
+        func gather(_ tensor: Tensor<T>) -> Tensor<T> {
+            let rowSize = tensor.count / max(tensor.shape[0], 1)
+            var scalars = [T](repeating: 0, count: indices.count * rowSize)
+            tensor.scalars.withUnsafeBufferPointer { source in
+                scalars.withUnsafeMutableBufferPointer { target in
+                    for (row, index) in indices.enumerated() {
+                        (target.baseAddress.unsafelyUnwrapped + row * rowSize).update(from: source.baseAddress.unsafelyUnwrapped + index * rowSize, count: rowSize)
+                    }
+                }
+            }
+            var shape = tensor.shape
+            shape[0] = indices.count
+            return (try? Tensor(shape: shape, scalars: scalars)) ?? tensor
+        }
+        return Batch(inputs: gather(inputs), targets: gather(targets), weights: weights.map(gather))
+    }
+}
+
+public struct Batch<T: TensorScalar> {
+    public var inputs: Tensor<T>
+    public var targets: Tensor<T>
+    public var weights: Tensor<T>?
+}
+
+/// Stops training when the validation loss has not improved by `minimumDelta` for `patience`
+/// epochs; with `restoreBest` the weights of the best epoch are put back at the end.
+public struct EarlyStopping: Sendable, Equatable, Codable {
+    public var patience: Int
+    public var minimumDelta: Double
+    public var restoreBest: Bool
+    public init(patience: Int, minimumDelta: Double = 0, restoreBest: Bool = true) {
+        self.patience = patience
+        self.minimumDelta = minimumDelta
+        self.restoreBest = restoreBest
+    }
+}
+
+public struct TrainingConfiguration: Sendable {
+    public var epochs: Int
+    public var batchSize: Int
+    public var seed: UInt64
+    public var learningRate: Double
+    public var schedule: LearningRateSchedule = .constant
+    public var gradientClipNorm: Double?
+    public var earlyStopping: EarlyStopping?
+    /// Shown before the progress bar.
+    public var label = "train"
+    /// Silences progress output (tests, library use).
+    public var quiet = false
+    /// Called after every epoch, e.g. to print the loss or write a checkpoint.
+    public var onEpochEnd: (@Sendable (EpochRecord) -> Void)?
+
+    public init(epochs: Int, batchSize: Int, seed: UInt64, learningRate: Double) {
+        self.epochs = epochs
+        self.batchSize = batchSize
+        self.seed = seed
+        self.learningRate = learningRate
+    }
+}
+
+public struct EpochRecord: Codable, Equatable, Sendable {
+    public var epoch: Int
+    public var trainLoss: Double
+    public var validationLoss: Double?
+    public var learningRate: Double
+    public var seconds: Double
+}
+
+/// Per-epoch losses of a run, writable as JSON or CSV.
+public struct TrainingHistory: Codable, Equatable, Sendable {
+    public var epochs: [EpochRecord] = []
+    /// Epoch whose weights the model holds at the end when early stopping restored them.
+    public var restoredEpoch: Int?
+    public var stoppedEarly = false
+
+    public func writeJSON(to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicFile.write(try encoder.encode(self), to: path)
+    }
+
+    public func writeCSV(to path: String) throws {
+        var text = "epoch,train_loss,validation_loss,learning_rate,seconds\n"
+        for e in epochs {
+            text += "\(e.epoch),\(e.trainLoss),\(e.validationLoss.map { "\($0)" } ?? ""),\(e.learningRate),\(e.seconds)\n"
+        }
+        try AtomicFile.write(text, to: path)
+    }
+}
+
+/// The loss of one batch: builds the forward graph for `batch` on `model` and returns a scalar.
+public typealias LossFunction<T: TensorScalar> = (_ model: Module<T>, _ batch: Batch<T>) throws -> Variable<T>
+
+/// The reusable minibatch training loop: seeded shuffling each epoch, optimizer steps with the
+/// scheduled learning rate and optional clipping, validation in inference mode, a progress bar,
+/// early stopping and the history.
+public func train<T: TensorScalar>(_ model: Module<T>, optimizer: Optimizer, training: Dataset<T>, validation: Dataset<T>? = nil,
+                                   configuration: TrainingConfiguration, startEpoch: Int = 0, loss: LossFunction<T>) throws -> TrainingHistory {
+    guard configuration.batchSize > 0, training.count > 0 else {
+        throw ShapeError(operation: "train", "needs a positive batch size and at least one sample", shapes: [training.inputs.shape])
+    }
+    let stepsPerEpoch = (training.count + configuration.batchSize - 1) / configuration.batchSize
+    let totalSteps = stepsPerEpoch * configuration.epochs
+    var history = TrainingHistory()
+    var best: (loss: Double, epoch: Int, state: [(String, Tensor<T>)])?
+    var epochsWithoutImprovement = 0
+    let parameters = model.parameters
+    for epoch in startEpoch..<configuration.epochs {
+        let started = ResourceUsage.now()
+        model.setTraining(true)
+        // One stream per epoch, so a resumed run shuffles exactly like an uninterrupted one.
+        var generator = SeededGenerator(seed: configuration.seed, stream: UInt64(epoch))
+        let order = generator.permutation(training.count)
+        let progress = ProgressReporter("\(configuration.label) epoch \(epoch + 1)/\(configuration.epochs)", total: training.count, unit: "samples", quiet: configuration.quiet)
+        var lossSum = 0.0
+        var rate = configuration.learningRate
+        for step in 0..<stepsPerEpoch {
+            let range = (step * configuration.batchSize)..<min((step + 1) * configuration.batchSize, training.count)
+            rate = configuration.schedule.rate(base: configuration.learningRate, step: epoch * stepsPerEpoch + step, totalSteps: totalSteps, stepsPerEpoch: stepsPerEpoch)
+            optimizer.learningRate = rate
+            let value = try loss(model, training.batch(order[range]))
+            try value.backward()
+            if let maxNorm = configuration.gradientClipNorm { clipGradientNorm(parameters, maxNorm: maxNorm) }
+            optimizer.step()
+            let batchLoss = Double(value.value.scalars.first ?? 0)
+            lossSum += batchLoss * Double(range.count)
+            progress.setSuffix(String(format: "loss %.5g", batchLoss))
+            progress.advance(by: range.count)
+        }
+        progress.finish()
+        let validationLoss = try validation.map { try evaluate(model, on: $0, batchSize: configuration.batchSize, loss: loss) }
+        let record = EpochRecord(epoch: epoch + 1, trainLoss: lossSum / Double(training.count), validationLoss: validationLoss,
+                                 learningRate: rate, seconds: ResourceUsage.now() - started)
+        history.epochs.append(record)
+        configuration.onEpochEnd?(record)
+        if let stopping = configuration.earlyStopping {
+            let monitored = validationLoss ?? record.trainLoss
+            if best == nil || monitored < (best?.loss ?? .infinity) - stopping.minimumDelta {
+                best = (monitored, epoch + 1, stopping.restoreBest ? model.stateDictionary() : [])
+                epochsWithoutImprovement = 0
+            } else {
+                epochsWithoutImprovement += 1
+                if epochsWithoutImprovement >= stopping.patience {
+                    history.stoppedEarly = true
+                    break
+                }
+            }
+        }
+    }
+    if let stopping = configuration.earlyStopping, stopping.restoreBest, let best {
+        try model.loadStateDictionary(Dictionary(best.state, uniquingKeysWith: { a, _ in a }))
+        history.restoredEpoch = best.epoch
+    }
+    model.setTraining(false)
+    return history
+}
+
+/// Mean loss over a data set in inference mode, batch by batch (samples weighted equally).
+public func evaluate<T: TensorScalar>(_ model: Module<T>, on data: Dataset<T>, batchSize: Int, loss: LossFunction<T>) throws -> Double {
+    let wasTraining = model.isTraining
+    model.setTraining(false)
+    defer { model.setTraining(wasTraining) }
+    var total = 0.0
+    let indices = Array(0..<data.count)
+    for start in stride(from: 0, to: data.count, by: max(batchSize, 1)) {
+        let range = start..<min(start + batchSize, data.count)
+        let value = try loss(model, data.batch(indices[range]))
+        total += Double(value.value.scalars.first ?? 0) * Double(range.count)
+    }
+    return total / Double(max(data.count, 1))
+}

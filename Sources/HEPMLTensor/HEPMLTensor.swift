@@ -1,1 +1,0 @@
-// HEPMLTensor: filled in by its own issue.

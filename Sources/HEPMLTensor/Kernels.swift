@@ -1,0 +1,122 @@
+import Dispatch
+import HEPMLCore
+
+/// Loop helpers shared by the operation files. Large elementwise work is split over cores; small
+/// work stays on the calling thread because a thread hand-off costs more than it saves.
+enum Kernels {
+    /// Below this many elements an elementwise loop runs on one thread.
+    static let parallelThreshold = 1 << 15
+
+    @inline(__always)
+    static func addInPlace<T: TensorScalar>(_ target: UnsafeMutableBufferPointer<T>, _ source: UnsafeBufferPointer<T>) {
+        let t = target.baseAddress.unsafelyUnwrapped, s = source.baseAddress.unsafelyUnwrapped
+        chunked(target.count) { range in
+            for i in range { t[i] += s[i] }
+        }
+    }
+
+    /// Runs `body` over `0..<count`, in parallel chunks when `count` is large.
+    @inline(__always)
+    static func chunked(_ count: Int, cost: Int = 1, _ body: (Range<Int>) -> Void) {
+        if count * cost < parallelThreshold {
+            body(0..<count)
+        } else {
+            Parallel.forEachChunk(count, minimumChunk: parallelThreshold / max(cost, 1), body)
+        }
+    }
+
+    /// y[i] = f(x[i]) into a new array.
+    @inline(__always)
+    static func map<T: TensorScalar>(_ x: [T], cost: Int = 1, _ f: (T) -> T) -> [T] {
+        [T](unsafeUninitializedCapacity: x.count) { out, initialized in
+            x.withUnsafeBufferPointer { input in
+                let o = out.baseAddress.unsafelyUnwrapped, p = input.baseAddress.unsafelyUnwrapped
+                chunked(x.count, cost: cost) { range in
+                    for i in range { o[i] = f(p[i]) }
+                }
+            }
+            initialized = x.count
+        }
+    }
+
+    /// z[i] = f(x[i], y[i]) for equal-length arrays.
+    @inline(__always)
+    static func zip<T: TensorScalar>(_ x: [T], _ y: [T], cost: Int = 1, _ f: (T, T) -> T) -> [T] {
+        [T](unsafeUninitializedCapacity: x.count) { out, initialized in
+            x.withUnsafeBufferPointer { a in
+                y.withUnsafeBufferPointer { b in
+                    let o = out.baseAddress.unsafelyUnwrapped
+                    let pa = a.baseAddress.unsafelyUnwrapped, pb = b.baseAddress.unsafelyUnwrapped
+                    chunked(x.count, cost: cost) { range in
+                        for i in range { o[i] = f(pa[i], pb[i]) }
+                    }
+                }
+            }
+            initialized = x.count
+        }
+    }
+
+    /// w[i] = f(x[i], y[i], z[i]) for equal-length arrays (backward of activations).
+    @inline(__always)
+    static func zip3<T: TensorScalar>(_ x: [T], _ y: [T], _ z: [T], cost: Int = 1, _ f: (T, T, T) -> T) -> [T] {
+        [T](unsafeUninitializedCapacity: x.count) { out, initialized in
+            x.withUnsafeBufferPointer { a in
+                y.withUnsafeBufferPointer { b in
+                    z.withUnsafeBufferPointer { c in
+                        let o = out.baseAddress.unsafelyUnwrapped
+                        let pa = a.baseAddress.unsafelyUnwrapped, pb = b.baseAddress.unsafelyUnwrapped, pc = c.baseAddress.unsafelyUnwrapped
+                        chunked(x.count, cost: cost) { range in
+                            for i in range { o[i] = f(pa[i], pb[i], pc[i]) }
+                        }
+                    }
+                }
+            }
+            initialized = x.count
+        }
+    }
+
+    /// C[m×n] = op(A)·op(B) (+ C when `accumulate`), with the rows of C split over cores when
+    /// the product is large enough to pay for the hand-off.
+    @_specialize(where T == Float)
+    static func gemm<T: TensorScalar>(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        _ a: UnsafePointer<T>, _ b: UnsafePointer<T>, _ c: UnsafeMutablePointer<T>, accumulate: Bool = false
+    ) {
+        guard m > 0, n > 0 else { return }
+        let lda = transposeA ? m : k
+        let ldb = transposeB ? k : n
+        let beta: T = accumulate ? 1 : 0
+        if k == 0 {
+            if !accumulate { c.update(repeating: 0, count: m * n) }
+            return
+        }
+        let work = m * n * k
+        let threads = Parallel.threadCount
+        if work < 1 << 18 || threads == 1 || m < 2 * threads {
+            T.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 1,
+                   a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: n)
+            return
+        }
+        Parallel.forEachChunk(m, minimumChunk: 8) { rows in
+            // Row block of op(A): rows of A when not transposed, columns of A otherwise.
+            let aBlock = transposeA ? a + rows.lowerBound : a + rows.lowerBound * lda
+            T.gemm(transposeA: transposeA, transposeB: transposeB, m: rows.count, n: n, k: k, alpha: 1,
+                   a: aBlock, lda: lda, b: b, ldb: ldb, beta: beta, c: c + rows.lowerBound * n, ldc: n)
+        }
+    }
+}
+
+extension Kernels {
+    /// Splits `0..<count` into `chunks` contiguous ranges and runs them concurrently, passing the
+    /// chunk index so that each can own a private accumulator.
+    static func forEachChunk(_ count: Int, chunks: Int, _ body: (Int, Range<Int>) -> Void) {
+        let chunks = max(1, min(chunks, count))
+        let base = count / chunks, extra = count % chunks
+        let range = { (chunk: Int) -> Range<Int> in
+            let start = chunk * base + min(chunk, extra)
+            return start..<(start + base + (chunk < extra ? 1 : 0))
+        }
+        if chunks == 1 { body(0, 0..<count); return }
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in body(chunk, range(chunk)) }
+    }
+}

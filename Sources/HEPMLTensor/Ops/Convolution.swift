@@ -1,0 +1,355 @@
+import HEPMLCore
+
+/// How a convolution pads its input.
+public enum Padding: Sendable, Equatable, Codable {
+    /// No padding: out = ⌊(in − k)/s⌋ + 1.
+    case valid
+    /// TensorFlow/Keras `same`: out = ⌈in/s⌉, padding split with the extra element after.
+    case same
+    /// PyTorch-style symmetric padding, one value per spatial axis.
+    case explicit([Int])
+}
+
+/// The index arithmetic shared by convolution and transposed convolution, in 3-D form (1-D and
+/// 2-D problems use size-1 leading axes). A convolution maps the "large" grid (its input) to
+/// the "small" grid (its output); a transposed convolution is the adjoint map, small to large,
+/// so the same three kernels serve both with their roles exchanged.
+struct ConvolutionGeometry {
+    var batch: Int
+    var largeChannels: Int
+    var smallChannels: Int
+    var large: [Int]
+    var small: [Int]
+    var kernel: [Int]
+    var stride: [Int]
+    var padBefore: [Int]
+
+    var largeSpatial: Int { large.reduce(1, *) }
+    var smallSpatial: Int { small.reduce(1, *) }
+    var kernelVolume: Int { kernel.reduce(1, *) }
+    /// Rows of the column matrix: one per (large channel, kernel offset).
+    var patchSize: Int { largeChannels * kernelVolume }
+
+    /// Left-pads a spatial list with 1s (or `fill`) to three axes.
+    static func lift(_ values: [Int], fill: Int = 1) -> [Int] {
+        [Int](repeating: fill, count: 3 - values.count) + values
+    }
+
+    /// Padding before each spatial axis and the output size for a forward convolution.
+    static func resolve(_ padding: Padding, input: [Int], kernel: [Int], stride: [Int], operation: String, shapes: [[Int]]) throws -> (before: [Int], output: [Int]) {
+        var before = [Int](), output = [Int]()
+        for axis in 0..<input.count {
+            let n = input[axis], k = kernel[axis], s = stride[axis]
+            var total: Int
+            switch padding {
+            case .valid: total = 0
+            case .same:
+                let out = (n + s - 1) / s
+                total = max((out - 1) * s + k - n, 0)
+            case .explicit(let values):
+                guard values.count == input.count, values.allSatisfy({ $0 >= 0 }) else {
+                    throw ShapeError(operation: operation, "explicit padding needs \(input.count) non-negative values, got \(values)", shapes: shapes)
+                }
+                total = 2 * values[axis]
+            }
+            let pb: Int
+            if case .explicit(let values) = padding { pb = values[axis] } else { pb = total / 2 }
+            let size = (n + total - k) / s + 1
+            guard n + total >= k, size >= 1 else {
+                throw ShapeError(operation: operation, "kernel \(k) larger than padded input \(n + total) on spatial axis \(axis)", shapes: shapes)
+            }
+            before.append(pb)
+            output.append(size)
+        }
+        return (before, output)
+    }
+}
+
+enum ConvolutionKernels {
+    /// Column buffers are capped at this many elements; larger batches run in sub-batches.
+    static let columnBudget = 1 << 21
+
+    static func chunking(_ g: ConvolutionGeometry) -> (chunks: Int, subBatch: Int) {
+        let work = g.batch * g.smallChannels * g.patchSize * g.smallSpatial
+        let chunks = work < 1 << 17 ? 1 : min(Parallel.threadCount, g.batch)
+        let perChunk = (g.batch + chunks - 1) / chunks
+        let subBatch = max(1, min(perChunk, columnBudget / max(g.patchSize * g.smallSpatial, 1)))
+        return (chunks, subBatch)
+    }
+
+    /// Gathers the patches of one sample into columns `column..<column+smallSpatial` of `cols`.
+    @inline(__always)
+    static func im2col<T: TensorScalar>(_ x: UnsafePointer<T>, _ cols: UnsafeMutablePointer<T>, column: Int, ld: Int, _ g: ConvolutionGeometry) {
+        let (LD, LH, LW) = (g.large[0], g.large[1], g.large[2])
+        let (SD, SH, SW) = (g.small[0], g.small[1], g.small[2])
+        let (KD, KH, KW) = (g.kernel[0], g.kernel[1], g.kernel[2])
+        let (sd, sh, sw) = (g.stride[0], g.stride[1], g.stride[2])
+        let (pd, ph, pw) = (g.padBefore[0], g.padBefore[1], g.padBefore[2])
+        var row = 0
+        for c in 0..<g.largeChannels {
+            let xc = x + c * LD * LH * LW
+            for kd in 0..<KD { for kh in 0..<KH { for kw in 0..<KW {
+                let out = cols + row * ld + column
+                row += 1
+                for od in 0..<SD {
+                    let id = od * sd - pd + kd
+                    for oh in 0..<SH {
+                        let ih = oh * sh - ph + kh
+                        let o = out + (od * SH + oh) * SW
+                        if id < 0 || id >= LD || ih < 0 || ih >= LH {
+                            o.update(repeating: 0, count: SW)
+                            continue
+                        }
+                        let xr = xc + (id * LH + ih) * LW
+                        for ow in 0..<SW {
+                            let iw = ow * sw - pw + kw
+                            o[ow] = (iw >= 0 && iw < LW) ? xr[iw] : 0
+                        }
+                    }
+                }
+            } } }
+        }
+    }
+
+    /// Adds columns back onto one sample's large grid (the adjoint of `im2col`).
+    @inline(__always)
+    static func col2im<T: TensorScalar>(_ cols: UnsafePointer<T>, _ x: UnsafeMutablePointer<T>, column: Int, ld: Int, _ g: ConvolutionGeometry) {
+        let (LD, LH, LW) = (g.large[0], g.large[1], g.large[2])
+        let (SD, SH, SW) = (g.small[0], g.small[1], g.small[2])
+        let (KD, KH, KW) = (g.kernel[0], g.kernel[1], g.kernel[2])
+        let (sd, sh, sw) = (g.stride[0], g.stride[1], g.stride[2])
+        let (pd, ph, pw) = (g.padBefore[0], g.padBefore[1], g.padBefore[2])
+        var row = 0
+        for c in 0..<g.largeChannels {
+            let xc = x + c * LD * LH * LW
+            for kd in 0..<KD { for kh in 0..<KH { for kw in 0..<KW {
+                let input = cols + row * ld + column
+                row += 1
+                for od in 0..<SD {
+                    let id = od * sd - pd + kd
+                    guard id >= 0, id < LD else { continue }
+                    for oh in 0..<SH {
+                        let ih = oh * sh - ph + kh
+                        guard ih >= 0, ih < LH else { continue }
+                        let xr = xc + (id * LH + ih) * LW
+                        let i = input + (od * SH + oh) * SW
+                        for ow in 0..<SW {
+                            let iw = ow * sw - pw + kw
+                            if iw >= 0 && iw < LW { xr[iw] += i[ow] }
+                        }
+                    }
+                }
+            } } }
+        }
+    }
+
+    /// small[n, o, :] = W[o, :]·patches(large[n]) (no bias).
+    @_specialize(where T == Float)
+    static func forward<T: TensorScalar>(large: [T], weight: [T], _ g: ConvolutionGeometry) -> [T] {
+        let O = g.smallChannels, P = g.patchSize, S = g.smallSpatial, L = g.largeChannels * g.largeSpatial
+        var out = [T](repeating: 0, count: g.batch * O * S)
+        let (chunks, subBatch) = chunking(g)
+        large.withUnsafeBufferPointer { xp in
+            weight.withUnsafeBufferPointer { wp in
+                out.withUnsafeMutableBufferPointer { op in
+                    let x = xp.baseAddress.unsafelyUnwrapped, w = wp.baseAddress.unsafelyUnwrapped, o = op.baseAddress.unsafelyUnwrapped
+                    Kernels.forEachChunk(g.batch, chunks: chunks) { _, samples in
+                        let cols = UnsafeMutablePointer<T>.allocate(capacity: P * subBatch * S)
+                        let product = UnsafeMutablePointer<T>.allocate(capacity: O * subBatch * S)
+                        defer { cols.deallocate(); product.deallocate() }
+                        for start in stride(from: samples.lowerBound, to: samples.upperBound, by: subBatch) {
+                            let count = min(subBatch, samples.upperBound - start)
+                            let ld = count * S
+                            for s in 0..<count { im2col(x + (start + s) * L, cols, column: s * S, ld: ld, g) }
+                            T.gemm(transposeA: false, transposeB: false, m: O, n: ld, k: P, alpha: 1, a: w, lda: P, b: cols, ldb: ld, beta: 0, c: product, ldc: ld)
+                            for s in 0..<count {
+                                for oc in 0..<O {
+                                    (o + ((start + s) * O + oc) * S).update(from: product + oc * ld + s * S, count: S)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Gradients of `forward`: with respect to the large grid (`needLarge`) and the weight
+    /// (`large` given). Weight gradients are summed per chunk, then across chunks.
+    @_specialize(where T == Float)
+    static func backward<T: TensorScalar>(large: [T]?, weight: [T], smallGradient: [T], needLarge: Bool, _ g: ConvolutionGeometry) -> (large: [T]?, weight: [T]?) {
+        let O = g.smallChannels, P = g.patchSize, S = g.smallSpatial, L = g.largeChannels * g.largeSpatial
+        let (chunks, subBatch) = chunking(g)
+        var dLarge = needLarge ? [T](repeating: 0, count: g.batch * L) : []
+        let needWeight = large != nil
+        var partialWeights = [[T]](repeating: [], count: needWeight ? chunks : 0)
+        let xs = large ?? []
+        partialWeights.withUnsafeMutableBufferPointer { partials in
+            xs.withUnsafeBufferPointer { xp in
+                weight.withUnsafeBufferPointer { wp in
+                    smallGradient.withUnsafeBufferPointer { gp in
+                        dLarge.withUnsafeMutableBufferPointer { dp in
+                            let w = wp.baseAddress.unsafelyUnwrapped, gr = gp.baseAddress.unsafelyUnwrapped
+                            Kernels.forEachChunk(g.batch, chunks: chunks) { chunk, samples in
+                                let cols = UnsafeMutablePointer<T>.allocate(capacity: P * subBatch * S)
+                                let gathered = UnsafeMutablePointer<T>.allocate(capacity: O * subBatch * S)
+                                defer { cols.deallocate(); gathered.deallocate() }
+                                var dW = needWeight ? [T](repeating: 0, count: O * P) : []
+                                for start in stride(from: samples.lowerBound, to: samples.upperBound, by: subBatch) {
+                                    let count = min(subBatch, samples.upperBound - start)
+                                    let ld = count * S
+                                    for s in 0..<count {
+                                        for oc in 0..<O {
+                                            (gathered + oc * ld + s * S).update(from: gr + ((start + s) * O + oc) * S, count: S)
+                                        }
+                                    }
+                                    if needWeight, let x = xp.baseAddress {
+                                        for s in 0..<count { im2col(x + (start + s) * L, cols, column: s * S, ld: ld, g) }
+                                        dW.withUnsafeMutableBufferPointer { d in
+                                            T.gemm(transposeA: false, transposeB: true, m: O, n: P, k: ld, alpha: 1, a: gathered, lda: ld, b: cols, ldb: ld, beta: 1, c: d.baseAddress.unsafelyUnwrapped, ldc: P)
+                                        }
+                                    }
+                                    if needLarge, let d = dp.baseAddress {
+                                        T.gemm(transposeA: true, transposeB: false, m: P, n: ld, k: O, alpha: 1, a: w, lda: P, b: gathered, ldb: ld, beta: 0, c: cols, ldc: ld)
+                                        for s in 0..<count { col2im(cols, d + (start + s) * L, column: s * S, ld: ld, g) }
+                                    }
+                                }
+                                if needWeight { partials[chunk] = dW }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        guard needWeight, var total = partialWeights.first else { return (needLarge ? dLarge : nil, nil) }
+        for partial in partialWeights.dropFirst() where partial.count == total.count {
+            for i in 0..<total.count { total[i] += partial[i] }
+        }
+        return (needLarge ? dLarge : nil, total)
+    }
+}
+
+extension Variable {
+    /// N-dimensional convolution (1, 2 or 3 spatial axes, from the input rank) with weight
+    /// [out, in, k...] and optional bias [out].
+    @_specialize(where T == Float)
+    public static func convolution(_ x: Variable, weight: Variable, bias: Variable?, stride: [Int]? = nil, padding: Padding = .valid) throws -> Variable {
+        let spatialRank = x.shape.count - 2
+        let op = "conv\(spatialRank)d"
+        guard (1...3).contains(spatialRank), weight.shape.count == spatialRank + 2, x.shape[1] == weight.shape[1] else {
+            throw ShapeError(operation: op, "expected input [N, C, spatial...] and weight [out, C, kernel...] with matching C", shapes: [x.shape, weight.shape])
+        }
+        let stride = stride ?? [Int](repeating: 1, count: spatialRank)
+        guard stride.count == spatialRank, stride.allSatisfy({ $0 >= 1 }) else {
+            throw ShapeError(operation: op, "stride \(stride) must have \(spatialRank) positive values", shapes: [x.shape, weight.shape])
+        }
+        if let bias, bias.shape != [weight.shape[0]] {
+            throw ShapeError(operation: op, "bias must be [out]", shapes: [bias.shape, weight.shape])
+        }
+        let spatial = Array(x.shape.dropFirst(2)), kernel = Array(weight.shape.dropFirst(2))
+        let (before, output) = try ConvolutionGeometry.resolve(padding, input: spatial, kernel: kernel, stride: stride, operation: op, shapes: [x.shape, weight.shape])
+        let g = ConvolutionGeometry(batch: x.shape[0], largeChannels: x.shape[1], smallChannels: weight.shape[0],
+                                    large: ConvolutionGeometry.lift(spatial), small: ConvolutionGeometry.lift(output),
+                                    kernel: ConvolutionGeometry.lift(kernel), stride: ConvolutionGeometry.lift(stride),
+                                    padBefore: ConvolutionGeometry.lift(before, fill: 0))
+        var out = ConvolutionKernels.forward(large: x.value.scalars, weight: weight.value.scalars, g)
+        if let bias { addChannelBias(&out, bias.value.scalars, spatial: g.smallSpatial) }
+        let outShape = [x.shape[0], weight.shape[0]] + output
+        let inputs = [x, weight] + (bias.map { [$0] } ?? [])
+        return Variable(Tensor(validShape: outShape, scalars: out), operation: op, inputs: inputs) { grad in
+            let (dx, dw) = ConvolutionKernels.backward(large: weight.requiresGrad ? x.value.scalars : nil, weight: weight.value.scalars,
+                                                       smallGradient: grad.scalars, needLarge: x.requiresGrad, g)
+            if let dx { x.accumulate(Tensor(validShape: x.shape, scalars: dx)) }
+            if let dw { weight.accumulate(Tensor(validShape: weight.shape, scalars: dw)) }
+            if let bias, bias.requiresGrad { bias.accumulate(Tensor(validShape: bias.shape, scalars: channelSums(grad.scalars, channels: g.smallChannels, spatial: g.smallSpatial))) }
+        }
+    }
+
+    /// Transposed convolution with weight [in, out, k...] (PyTorch layout). Output size per axis:
+    /// `valid` → (in−1)·s + k; `same` → in·s (Keras); `explicit(p)` → (in−1)·s − 2p + k + outputPadding.
+    @_specialize(where T == Float)
+    public static func transposedConvolution(_ x: Variable, weight: Variable, bias: Variable?, stride: [Int]? = nil, padding: Padding = .valid, outputPadding: [Int]? = nil) throws -> Variable {
+        let spatialRank = x.shape.count - 2
+        let op = "convTranspose\(spatialRank)d"
+        guard (1...3).contains(spatialRank), weight.shape.count == spatialRank + 2, x.shape[1] == weight.shape[0] else {
+            throw ShapeError(operation: op, "expected input [N, C, spatial...] and weight [C, out, kernel...] with matching C", shapes: [x.shape, weight.shape])
+        }
+        let stride = stride ?? [Int](repeating: 1, count: spatialRank)
+        let outputPadding = outputPadding ?? [Int](repeating: 0, count: spatialRank)
+        guard stride.count == spatialRank, stride.allSatisfy({ $0 >= 1 }), outputPadding.count == spatialRank,
+              zip(outputPadding, stride).allSatisfy({ $0 >= 0 && $0 < $1 }) else {
+            throw ShapeError(operation: op, "stride \(stride) / output padding \(outputPadding) invalid for \(spatialRank) axes", shapes: [x.shape, weight.shape])
+        }
+        if let bias, bias.shape != [weight.shape[1]] {
+            throw ShapeError(operation: op, "bias must be [out]", shapes: [bias.shape, weight.shape])
+        }
+        let spatial = Array(x.shape.dropFirst(2)), kernel = Array(weight.shape.dropFirst(2))
+        var before = [Int](), output = [Int]()
+        for axis in 0..<spatialRank {
+            let n = spatial[axis], k = kernel[axis], s = stride[axis]
+            switch padding {
+            case .valid:
+                before.append(0); output.append((n - 1) * s + k + outputPadding[axis])
+            case .same:
+                before.append(max(k - s, 0) / 2); output.append(n * s)
+            case .explicit(let values):
+                guard values.count == spatialRank, values[axis] >= 0 else {
+                    throw ShapeError(operation: op, "explicit padding needs \(spatialRank) non-negative values", shapes: [x.shape, weight.shape])
+                }
+                before.append(values[axis]); output.append((n - 1) * s - 2 * values[axis] + k + outputPadding[axis])
+            }
+            guard output[axis] >= 1 else {
+                throw ShapeError(operation: op, "output size \(output[axis]) impossible on spatial axis \(axis)", shapes: [x.shape, weight.shape])
+            }
+        }
+        let g = ConvolutionGeometry(batch: x.shape[0], largeChannels: weight.shape[1], smallChannels: weight.shape[0],
+                                    large: ConvolutionGeometry.lift(output), small: ConvolutionGeometry.lift(spatial),
+                                    kernel: ConvolutionGeometry.lift(kernel), stride: ConvolutionGeometry.lift(stride),
+                                    padBefore: ConvolutionGeometry.lift(before, fill: 0))
+        guard var out = ConvolutionKernels.backward(large: nil, weight: weight.value.scalars, smallGradient: x.value.scalars, needLarge: true, g).large else {
+            throw ShapeError(operation: op, "no output", shapes: [x.shape])
+        }
+        if let bias { addChannelBias(&out, bias.value.scalars, spatial: g.largeSpatial) }
+        let outShape = [x.shape[0], weight.shape[1]] + output
+        let inputs = [x, weight] + (bias.map { [$0] } ?? [])
+        return Variable(Tensor(validShape: outShape, scalars: out), operation: op, inputs: inputs) { grad in
+            if x.requiresGrad {
+                x.accumulate(Tensor(validShape: x.shape, scalars: ConvolutionKernels.forward(large: grad.scalars, weight: weight.value.scalars, g)))
+            }
+            if weight.requiresGrad, let dw = ConvolutionKernels.backward(large: grad.scalars, weight: weight.value.scalars, smallGradient: x.value.scalars, needLarge: false, g).weight {
+                weight.accumulate(Tensor(validShape: weight.shape, scalars: dw))
+            }
+            if let bias, bias.requiresGrad { bias.accumulate(Tensor(validShape: bias.shape, scalars: channelSums(grad.scalars, channels: g.largeChannels, spatial: g.largeSpatial))) }
+        }
+    }
+
+    @_specialize(where T == Float)
+    static func addChannelBias(_ out: inout [T], _ bias: [T], spatial: Int) {
+        let channels = bias.count
+        out.withUnsafeMutableBufferPointer { o in
+            for base in stride(from: 0, to: o.count, by: channels * spatial) {
+                for c in 0..<channels {
+                    let b = bias[c], start = base + c * spatial
+                    for i in start..<(start + spatial) { o[i] += b }
+                }
+            }
+        }
+    }
+
+    @_specialize(where T == Float)
+    static func channelSums(_ g: [T], channels: Int, spatial: Int) -> [T] {
+        var sums = [T](repeating: 0, count: channels)
+        g.withUnsafeBufferPointer { p in
+            for base in stride(from: 0, to: p.count, by: channels * spatial) {
+                for c in 0..<channels {
+                    var s: T = 0
+                    let start = base + c * spatial
+                    for i in start..<(start + spatial) { s += p[i] }
+                    sums[c] += s
+                }
+            }
+        }
+        return sums
+    }
+}

@@ -1,0 +1,190 @@
+/// Max and average pooling over 1–3 spatial axes (no padding; windows that do not fit are
+/// dropped, like PyTorch's default floor mode), max-unpooling, and nearest/linear upsampling.
+
+/// Where each max-pooled value came from: flat positions within its (sample, channel) plane,
+/// PyTorch's convention, plus the pooled input shape that `maxUnpool` restores.
+public struct PoolIndices: Sendable, Equatable {
+    public var inputShape: [Int]
+    public var positions: [Int]
+}
+
+extension Variable {
+    /// Window geometry of a pooling call, lifted to 3 spatial axes.
+    @_specialize(where T == Float)
+    private func poolGeometry(_ name: String, kernel: [Int], stride: [Int]?) throws -> (large: [Int], small: [Int], kernel: [Int], stride: [Int], outShape: [Int]) {
+        let spatialRank = shape.count - 2
+        let stride = stride ?? kernel
+        guard (1...3).contains(spatialRank), kernel.count == spatialRank, stride.count == spatialRank,
+              kernel.allSatisfy({ $0 >= 1 }), stride.allSatisfy({ $0 >= 1 }) else {
+            throw ShapeError(operation: name, "kernel \(kernel) and stride \(stride ?? []) must give one positive value per spatial axis", shapes: [shape])
+        }
+        let spatial = Array(shape.dropFirst(2))
+        guard zip(spatial, kernel).allSatisfy({ $0 >= $1 }) else {
+            throw ShapeError(operation: name, "kernel \(kernel) larger than input", shapes: [shape])
+        }
+        let output = zip(zip(spatial, kernel), stride).map { ($0.0 - $0.1) / $1 + 1 }
+        return (ConvolutionGeometry.lift(spatial), ConvolutionGeometry.lift(output), ConvolutionGeometry.lift(kernel),
+                ConvolutionGeometry.lift(stride), Array(shape.prefix(2)) + output)
+    }
+
+    /// Visits every window: plane index, output position within the plane, and the list of input
+    /// positions within the plane.
+    @inline(__always)
+    @_specialize(where T == Float)
+    private static func forEachWindow(planes: Int, _ large: [Int], _ small: [Int], _ kernel: [Int], _ stride: [Int], _ body: (Int, Int, [Int]) -> Void) {
+        var window = [Int](); window.reserveCapacity(kernel.reduce(1, *))
+        for plane in 0..<planes {
+            var position = 0
+            for od in 0..<small[0] { for oh in 0..<small[1] { for ow in 0..<small[2] {
+                window.removeAll(keepingCapacity: true)
+                for kd in 0..<kernel[0] { for kh in 0..<kernel[1] { for kw in 0..<kernel[2] {
+                    window.append(((od * stride[0] + kd) * large[1] + oh * stride[1] + kh) * large[2] + ow * stride[2] + kw)
+                } } }
+                body(plane, position, window)
+                position += 1
+            } } }
+        }
+    }
+
+    @_specialize(where T == Float)
+    public func maxPool(kernel: [Int], stride: [Int]? = nil) throws -> Variable {
+        try maxPoolWithIndices(kernel: kernel, stride: stride).output
+    }
+
+    /// Max pooling that also returns the argmax positions for `maxUnpool`.
+    @_specialize(where T == Float)
+    public func maxPoolWithIndices(kernel: [Int], stride: [Int]? = nil) throws -> (output: Variable, indices: PoolIndices) {
+        let (large, small, k, s, outShape) = try poolGeometry("maxPool", kernel: kernel, stride: stride)
+        let planes = shape[0] * shape[1]
+        let inPlane = large.reduce(1, *), outPlane = small.reduce(1, *)
+        var out = [T](repeating: 0, count: planes * outPlane)
+        var positions = [Int](repeating: 0, count: planes * outPlane)
+        let x = value.scalars
+        Self.forEachWindow(planes: planes, large, small, k, s) { plane, position, window in
+            var best = window[0]
+            for p in window.dropFirst() where x[plane * inPlane + p] > x[plane * inPlane + best] { best = p }
+            out[plane * outPlane + position] = x[plane * inPlane + best]
+            positions[plane * outPlane + position] = best
+        }
+        let inputShape = shape
+        let result = Variable(Tensor(validShape: outShape, scalars: out), operation: "maxPool", inputs: [self]) { g in
+            var dx = [T](repeating: 0, count: planes * inPlane)
+            for i in 0..<positions.count { dx[(i / outPlane) * inPlane + positions[i]] += g.scalars[i] }
+            self.accumulate(Tensor(validShape: inputShape, scalars: dx))
+        }
+        return (result, PoolIndices(inputShape: inputShape, positions: positions))
+    }
+
+    @_specialize(where T == Float)
+    public func avgPool(kernel: [Int], stride: [Int]? = nil) throws -> Variable {
+        let (large, small, k, s, outShape) = try poolGeometry("avgPool", kernel: kernel, stride: stride)
+        let planes = shape[0] * shape[1]
+        let inPlane = large.reduce(1, *), outPlane = small.reduce(1, *)
+        let scale = 1 / T(k.reduce(1, *))
+        var out = [T](repeating: 0, count: planes * outPlane)
+        let x = value.scalars
+        Self.forEachWindow(planes: planes, large, small, k, s) { plane, position, window in
+            var total: T = 0
+            for p in window { total += x[plane * inPlane + p] }
+            out[plane * outPlane + position] = total * scale
+        }
+        let inputShape = shape
+        return Variable(Tensor(validShape: outShape, scalars: out), operation: "avgPool", inputs: [self]) { g in
+            var dx = [T](repeating: 0, count: planes * inPlane)
+            Self.forEachWindow(planes: planes, large, small, k, s) { plane, position, window in
+                let share = g.scalars[plane * outPlane + position] * scale
+                for p in window { dx[plane * inPlane + p] += share }
+            }
+            self.accumulate(Tensor(validShape: inputShape, scalars: dx))
+        }
+    }
+
+    /// Places each value at its recorded argmax position in a zero tensor of the pooled input's shape.
+    @_specialize(where T == Float)
+    public func maxUnpool(_ indices: PoolIndices) throws -> Variable {
+        let outShape = indices.inputShape
+        guard outShape.count == shape.count, outShape.prefix(2) == shape.prefix(2), indices.positions.count == value.count else {
+            throw ShapeError(operation: "maxUnpool", "input does not match the pooling that produced the indices", shapes: [shape, outShape])
+        }
+        let planes = shape[0] * shape[1]
+        let inPlane = value.count / max(planes, 1), outPlane = Tensor<T>.count(of: outShape) / max(planes, 1)
+        guard indices.positions.allSatisfy({ $0 >= 0 && $0 < outPlane }) else {
+            throw ShapeError(operation: "maxUnpool", "index outside the output plane", shapes: [shape, outShape])
+        }
+        var out = [T](repeating: 0, count: planes * outPlane)
+        for i in 0..<value.count { out[(i / inPlane) * outPlane + indices.positions[i]] = value.scalars[i] }
+        let inputShape = shape
+        return Variable(Tensor(validShape: outShape, scalars: out), operation: "maxUnpool", inputs: [self]) { g in
+            var dx = [T](repeating: 0, count: planes * inPlane)
+            for i in 0..<dx.count { dx[i] = g.scalars[(i / inPlane) * outPlane + indices.positions[i]] }
+            self.accumulate(Tensor(validShape: inputShape, scalars: dx))
+        }
+    }
+}
+
+public enum UpsamplingMode: String, Sendable, Codable {
+    case nearest
+    /// Linear, bilinear or trilinear with PyTorch's `align_corners=False` sampling.
+    case linear
+}
+
+extension Variable {
+    /// Upsamples every spatial axis by an integer factor; multi-axis linear upsampling is the
+    /// composition of 1-D interpolations, which equals bi/trilinear interpolation.
+    @_specialize(where T == Float)
+    public func upsample(scale: [Int], mode: UpsamplingMode = .nearest) throws -> Variable {
+        let spatialRank = shape.count - 2
+        guard (1...3).contains(spatialRank), scale.count == spatialRank, scale.allSatisfy({ $0 >= 1 }) else {
+            throw ShapeError(operation: "upsample", "scale \(scale) must give one factor ≥ 1 per spatial axis", shapes: [shape])
+        }
+        var result = self
+        for (axis, factor) in scale.enumerated() where factor > 1 {
+            result = result.interpolate(axis: axis + 2, factor: factor, mode: mode)
+        }
+        return result
+    }
+
+    /// 1-D resampling along `axis`: each output element is a weighted sum of ≤ 2 inputs.
+    @_specialize(where T == Float)
+    private func interpolate(axis: Int, factor: Int, mode: UpsamplingMode) -> Variable {
+        let n = shape[axis], m = n * factor
+        let outer = shape[..<axis].reduce(1, *), inner = shape[(axis + 1)...].reduce(1, *)
+        var taps = [(Int, Int, T)]()  // (i0, i1, weight of i1)
+        for j in 0..<m {
+            switch mode {
+            case .nearest:
+                taps.append((j / factor, j / factor, 0))
+            case .linear:
+                let source = max((T(j) + 0.5) / T(factor) - 0.5, 0)
+                let i0 = min(Int(source), n - 1)
+                let i1 = min(i0 + 1, n - 1)
+                taps.append((i0, i1, source - T(i0)))
+            }
+        }
+        var outShape = shape
+        outShape[axis] = m
+        var out = [T](repeating: 0, count: outer * m * inner)
+        let x = value.scalars
+        for o in 0..<outer {
+            for (j, (i0, i1, w)) in taps.enumerated() {
+                for l in 0..<inner {
+                    out[(o * m + j) * inner + l] = x[(o * n + i0) * inner + l] * (1 - w) + x[(o * n + i1) * inner + l] * w
+                }
+            }
+        }
+        let inputShape = shape
+        return Variable(Tensor(validShape: outShape, scalars: out), operation: "upsample", inputs: [self]) { g in
+            var dx = [T](repeating: 0, count: outer * n * inner)
+            for o in 0..<outer {
+                for (j, (i0, i1, w)) in taps.enumerated() {
+                    for l in 0..<inner {
+                        let gv = g.scalars[(o * m + j) * inner + l]
+                        dx[(o * n + i0) * inner + l] += gv * (1 - w)
+                        dx[(o * n + i1) * inner + l] += gv * w
+                    }
+                }
+            }
+            self.accumulate(Tensor(validShape: inputShape, scalars: dx))
+        }
+    }
+}

@@ -1,0 +1,84 @@
+import HEPMLCore
+import Testing
+@testable import HEPMLTensor
+
+@Suite struct ConvolutionGradientTests {
+    @Test func conv1dStridedAndPadded() throws {
+        try GradientCheck.check([random([2, 3, 7], seed: 20), random([4, 3, 3], seed: 21), random([4], seed: 22)]) {
+            try Variable.convolution($0[0], weight: $0[1], bias: $0[2], stride: [2], padding: .same)
+        }
+        try GradientCheck.check([random([2, 2, 6], seed: 23), random([3, 2, 2], seed: 24)]) {
+            try Variable.convolution($0[0], weight: $0[1], bias: nil, stride: [1], padding: .explicit([2]))
+        }
+    }
+
+    @Test func conv2dAndConv3d() throws {
+        try GradientCheck.check([random([2, 2, 5, 6], seed: 25), random([3, 2, 3, 2], seed: 26), random([3], seed: 27)]) {
+            try Variable.convolution($0[0], weight: $0[1], bias: $0[2], stride: [2, 1], padding: .explicit([1, 1]))
+        }
+        try GradientCheck.check([random([1, 2, 3, 4, 4], seed: 28), random([2, 2, 2, 3, 3], seed: 29), random([2], seed: 30)]) {
+            try Variable.convolution($0[0], weight: $0[1], bias: $0[2], stride: [1, 2, 2], padding: .same)
+        }
+    }
+
+    @Test func transposedConvolutions() throws {
+        try GradientCheck.check([random([2, 3, 4], seed: 31), random([3, 2, 3], seed: 32), random([2], seed: 33)]) {
+            try Variable.transposedConvolution($0[0], weight: $0[1], bias: $0[2], stride: [2], padding: .same)
+        }
+        try GradientCheck.check([random([1, 2, 3, 3], seed: 34), random([2, 3, 3, 3], seed: 35), random([3], seed: 36)]) {
+            try Variable.transposedConvolution($0[0], weight: $0[1], bias: $0[2], stride: [2, 2], padding: .explicit([1, 1]), outputPadding: [1, 0])
+        }
+        try GradientCheck.check([random([1, 2, 2, 2, 3], seed: 37), random([2, 1, 2, 2, 2], seed: 38)]) {
+            try Variable.transposedConvolution($0[0], weight: $0[1], bias: nil, stride: [2, 1, 2])
+        }
+    }
+
+    @Test func poolingAndUpsampling() throws {
+        try GradientCheck.check([random([2, 2, 6], seed: 40)]) { try $0[0].maxPool(kernel: [2]) }
+        try GradientCheck.check([random([1, 2, 4, 5], seed: 41)]) { try $0[0].maxPool(kernel: [2, 2], stride: [1, 2]) }
+        try GradientCheck.check([random([1, 1, 4, 4, 4], seed: 42)]) { try $0[0].avgPool(kernel: [2, 2, 2]) }
+        try GradientCheck.check([random([1, 2, 4, 4], seed: 43)]) { v in
+            let (pooled, indices) = try v[0].maxPoolWithIndices(kernel: [2, 2])
+            return try (pooled * 3).maxUnpool(indices)
+        }
+        try GradientCheck.check([random([1, 2, 3, 4], seed: 44)]) { try $0[0].upsample(scale: [2, 3], mode: .nearest) }
+        try GradientCheck.check([random([1, 2, 3, 2, 2], seed: 45)]) { try $0[0].upsample(scale: [2, 2, 3], mode: .linear) }
+    }
+
+    @Test func linearUpsamplingMatchesPyTorch() throws {
+        // torch.nn.functional.interpolate([1, 2, 4], scale_factor=2, mode="linear") with align_corners=False.
+        let x = Variable(try Tensor<Double>(shape: [1, 1, 3], scalars: [1, 2, 4]))
+        let y = try x.upsample(scale: [2], mode: .linear).value.scalars
+        let expected = [1.0, 1.25, 1.75, 2.5, 3.5, 4.0]
+        for (a, b) in zip(y, expected) { #expect(abs(a - b) < 1e-12) }
+    }
+
+    @Test func batchNormTrainingAndInference() throws {
+        let statistics = BatchNormStatistics<Double>(channels: 3)
+        try GradientCheck.check([random([4, 3, 2], seed: 46), random([3], seed: 47), random([3], seed: 48)]) {
+            try Variable.batchNorm($0[0], scale: $0[1], shift: $0[2], statistics: statistics, training: true)
+        }
+        try GradientCheck.check([random([4, 3], seed: 49), random([3], seed: 50), random([3], seed: 51)]) {
+            try Variable.batchNorm($0[0], scale: $0[1], shift: $0[2], statistics: statistics, training: false)
+        }
+        // Training output is normalized per channel.
+        let fresh = BatchNormStatistics<Double>(channels: 2)
+        let x = Variable(random([8, 2], seed: 52, scale: 5))
+        let y = try Variable.batchNorm(x, scale: Variable(Tensor(repeating: 1, shape: [2])), shift: Variable(Tensor(zeros: [2])), statistics: fresh, training: true)
+        let channel0 = stride(from: 0, to: 16, by: 2).map { y.value.scalars[$0] }
+        #expect(abs(channel0.reduce(0, +)) < 1e-9)
+        #expect(fresh.mean.value.scalars[0] != 0)
+    }
+
+    @Test func dropoutIsSeededAndScaled() throws {
+        try GradientCheck.check([random([3, 4], seed: 53)]) { v in
+            var generator = SeededGenerator(seed: 7)
+            return v[0].dropout(0.5, generator: &generator)
+        }
+        var generator = SeededGenerator(seed: 1)
+        let y = Variable(Tensor<Float>(repeating: 1, shape: [1000])).dropout(0.25, generator: &generator).value.scalars
+        #expect(y.allSatisfy { $0 == 0 || abs($0 - 4.0 / 3) < 1e-6 })
+        let kept = y.filter { $0 > 0 }.count
+        #expect(kept > 700 && kept < 800)
+    }
+}

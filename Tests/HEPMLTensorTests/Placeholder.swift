@@ -1,1 +1,0 @@
-// Tests for HEPMLTensor: filled in by its own issue.
