@@ -263,8 +263,8 @@ struct LayoutEngine {
         return FigureLayout(width: figure.width, height: figure.height, title: figureTitle, axes: axesLayouts, sharedColorbar: shared)
     }
 
-    private func xTickTarget(_ length: Double) -> Int { max(2, min(9, Int(length / 62))) }
-    private func yTickTarget(_ length: Double) -> Int { max(2, min(9, Int(length / 42))) }
+    private func xTickTarget(_ length: Double) -> Int { max(3, min(9, Int(length / 55))) }
+    private func yTickTarget(_ length: Double) -> Int { max(3, min(9, Int(length / 40))) }
 
     private func hasLegend(_ axes: Axes) -> Bool {
         axes.legend != .hidden && axes.series.contains { $0.label != nil && $0.isLegendable }

@@ -126,7 +126,11 @@ enum DataSampler {
                     }
                 }
                 polyline(xs, ys)
-            case .horizontalLine, .verticalLine, .text, .heatmap:
+            case .horizontalLine(let y):
+                polyline([layout.x.range.lowerBound, layout.x.range.upperBound], [y, y])
+            case .verticalLine(let x):
+                polyline([x, x], [layout.y.range.lowerBound, layout.y.range.upperBound])
+            case .text, .heatmap:
                 break
             }
         }

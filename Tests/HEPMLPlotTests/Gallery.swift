@@ -121,8 +121,8 @@ enum Gallery {
         let x = (0..<48).map { Double($0) + 0.5 }
         let median = x.map { 2.0 / sqrt($0 + 1) + 0.1 }
         let axes = Axes(xLabel: "Occupancy [TC > 1 MIP_{T}]", yLabel: "EMD",
-                        series: [.band(x: x, lower: median.map { $0 * 0.7 }, upper: median.map { $0 * 1.4 }, label: "68 % band"),
-                                 .line(x: x, y: median, label: "median"),
+                        series: [.band(x: x, lower: median.map { $0 * 0.7 }, upper: median.map { $0 * 1.4 }, label: "68 % band", color: Palette.petroff6[0]),
+                                 .line(x: x, y: median, label: "median", color: Palette.petroff6[0]),
                                  .text("ECON-T AE, 16-bit latent", x: 0.5, y: 0.92, alignment: .center)])
         return Figure(axes)
     }
