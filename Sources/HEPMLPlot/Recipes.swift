@@ -34,7 +34,9 @@ extension Figure {
             }
             series.append(.line(x: curve.fpr, y: curve.tpr, label: curve.label, color: color, lineWidth: 2))
         }
-        series.append(.line(x: [0.001, 1], y: [0.001, 1], color: .gray, lineWidth: 1, dash: [4, 3]))
+        // The random classifier, TPR = FPR; sampled densely because it is curved on a log axis.
+        let diagonal = logX ? (0...100).map { pow(10, -3 + 3 * Double($0) / 100) } : [0, 1]
+        series.append(.line(x: diagonal, y: diagonal, color: .gray, lineWidth: 1, dash: [4, 3]))
         let axes = Axes(title: title, xLabel: xLabel, yLabel: yLabel, xScale: logX ? .log : .linear,
                         xLimits: logX ? 0.005...1 : 0...1, yLimits: 0...1.05, series: series, legend: .lowerRight)
         return Figure(axes, width: 420, height: 400)

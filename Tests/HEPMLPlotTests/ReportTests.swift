@@ -109,8 +109,9 @@ import Testing
             print("skipped: browser test (chromium is not installed; `make interop-venv` installs it)")
             return
         }
-        let directory = try TestEnvironment.temporaryDirectory("hepml-browser")
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let kept = ProcessInfo.processInfo.environment["HEPML_GALLERY_DIR"]
+        let directory = try kept.map { URL(fileURLWithPath: $0) } ?? TestEnvironment.temporaryDirectory("hepml-browser")
+        defer { if kept == nil { try? FileManager.default.removeItem(at: directory) } }
         let reportDirectory = directory.appendingPathComponent("report")
         let index = try ReportTests.sampleReport().write(to: reportDirectory.path, dpi: 72)
         let url = URL(fileURLWithPath: index).absoluteString
