@@ -36,6 +36,9 @@ extension Figure {
 
     /// The encoded file contents.
     public func render(_ format: ImageFormat) throws -> [UInt8] {
+        guard width.isFinite, height.isFinite, width >= 1, height >= 1, width <= 100_000, height <= 100_000 else {
+            throw PlotError(description: "figure size \(width)×\(height) pt is not drawable")
+        }
         let layout = layout()
         switch format {
         case .png(let dpi):

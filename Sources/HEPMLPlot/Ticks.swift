@@ -113,7 +113,7 @@ enum TickGenerator {
     private static func multiples(of step: Double, in range: ClosedRange<Double>) -> [Double] {
         let first = ceil(range.lowerBound / step - 1e-9)
         let last = floor(range.upperBound / step + 1e-9)
-        guard first.isFinite, last.isFinite, last >= first, last - first <= 1000 else { return [] }
+        guard abs(first) < 1e15, abs(last) < 1e15, last >= first, last - first <= 1000 else { return [] }
         return (Int(first)...Int(last)).map { Double($0) * step }
     }
 

@@ -173,6 +173,24 @@ func cairoSVGColor(_ color: Color) -> String {
         #expect(box.x.ticks.minors.count == 21)  // 0.005…0.009 (5), 0.02…0.09 (8), 0.2…0.9 (8)
     }
 
+    /// Degenerate input (empty series, mismatched lengths, NaN, huge values, zero on log axes)
+    /// renders without crashing.
+    @Test func degenerateDataStillRenders() throws {
+        let axes = Axes(xScale: .log, yScale: .log, series: [
+            .line(x: [], y: []),
+            .line(x: [0, 1, .nan, 1e300], y: [-1, .infinity, 2]),
+            .histogram(edges: [0, 1], contents: [1, 2, 3], errors: [1]),
+            .histogram(edges: [1, 2, 3, 4], contents: [0, .nan, 5], style: .points),
+            .band(x: [1, 2, 3], lower: [1], upper: [2, 3]),
+            .heatmap(Heatmap(xEdges: [0, 1, 2], yEdges: [0, 1], values: [1], mask: [true, true, true])),
+        ])
+        for figure in [Figure(axes), Figure(Axes(xLimits: 5...5, series: [.scatter(x: [1e18], y: [1e18])])), Figure()] {
+            #expect(try figure.render(.svg).count > 100)
+            #expect(try figure.render(.png(dpi: 30)).count > 100)
+        }
+        #expect(throws: PlotError.self) { try Figure(width: .nan).render(.pdf) }
+    }
+
     @Test func unknownExtensionIsRejected() {
         #expect(throws: PlotError.self) { try Self.scoreFigure().save(to: "/tmp/figure.gif") }
     }
