@@ -1,1 +1,0 @@
-// HEPMLPlot: filled in by its own issue.

@@ -1,1 +1,0 @@
-// Tests for HEPMLPlot: filled in by its own issue.
