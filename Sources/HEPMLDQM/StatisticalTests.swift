@@ -132,9 +132,9 @@ public enum BetaBinomialTest {
 
     private static func betaBinomialProbability(_ k: Double, _ n: Double, _ alpha: Double, _ beta: Double) -> Double {
         guard k >= 0, k <= n, alpha > 0, beta > 0 else { return 0 }
-        let logProbability = lgamma(n + 1) + lgamma(k + alpha) + lgamma(n - k + beta) + lgamma(alpha + beta)
-            - (lgamma(k + 1) + lgamma(n - k + 1) + lgamma(n + alpha + beta) + lgamma(alpha) + lgamma(beta))
-        return exp(logProbability)
+        let numerator: Double = lgamma(n + 1) + lgamma(k + alpha) + lgamma(n - k + beta) + lgamma(alpha + beta)
+        let denominator: Double = lgamma(k + 1) + lgamma(n - k + 1) + lgamma(n + alpha + beta) + lgamma(alpha) + lgamma(beta)
+        return exp(numerator - denominator)
     }
 }
 
