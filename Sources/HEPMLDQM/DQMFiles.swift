@@ -24,7 +24,7 @@ public struct DQMFileName: Sendable, Equatable {
         let name = (pathOrName as NSString).lastPathComponent
         let fields = name.components(separatedBy: "__")
         guard let runField = fields.first?.split(separator: "_").last(where: Self.isRunField),
-              let run = Int(runField.dropFirst()), run > 0
+              let run = Int(runField.dropFirst().prefix { $0 != "." }), run > 0
         else { return nil }
         self.run = run
         if fields.count >= 3 {
