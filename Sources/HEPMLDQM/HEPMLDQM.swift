@@ -1,1 +1,0 @@
-// HEPMLDQM: filled in by its own issue.

@@ -1,1 +1,0 @@
-// Tests for HEPMLDQM: filled in by its own issue.
