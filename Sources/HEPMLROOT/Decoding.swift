@@ -13,7 +13,7 @@ struct BasketPiece {
         var piece = BasketPiece()
         let data = basket.data
         func fail(_ reason: String) -> FileFormatError { FileFormatError(file: file, object: object, reason: reason) }
-        guard entries.upperBound <= basket.entryCount || basket.offsets == nil else {
+        guard entries.upperBound <= basket.entryCount else {
             throw fail("basket holds \(basket.entryCount) entries, \(entries.upperBound) expected")
         }
         /// Entry byte ranges from stored offsets, or nil.

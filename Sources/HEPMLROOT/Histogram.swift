@@ -91,10 +91,14 @@ public struct Histogram: Sendable, Equatable {
     }
 
     /// Number of cells including flow: (nx+2), (nx+2)(ny+2) or (nx+2)(ny+2)(nz+2).
+    /// Saturates at `Int.max` for absurd axes read from corrupted files, so comparisons fail safely.
     public var cellCount: Int {
         var count = xAxis.binCount + 2
-        if dimension >= 2 { count *= yAxis.binCount + 2 }
-        if dimension >= 3 { count *= zAxis.binCount + 2 }
+        for axis in [yAxis, zAxis].prefix(dimension - 1) {
+            let (product, overflow) = count.multipliedReportingOverflow(by: axis.binCount + 2)
+            if overflow { return Int.max }
+            count = product
+        }
         return count
     }
 

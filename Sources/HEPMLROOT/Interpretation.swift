@@ -196,7 +196,13 @@ extension Tree {
                 }
                 let counterPlans = try self.columnPlans(for: counter)
                 let counterColumn = try self.read(counterPlans, entries: task.range)
-                counts = (0..<counterColumn[0].values.count).map { Int(counterColumn[0].values.double(at: $0)) }
+                counts = try (0..<counterColumn[0].values.count).map { i -> Int in
+                    let value = counterColumn[0].values.double(at: i)
+                    guard value.isFinite, value >= 0, value < Double(Int32.max) else {
+                        throw FileFormatError(file: self.file.path, object: "\(self.path)/\(counter.name)", reason: "counter value \(value) at entry \(i) is not a count")
+                    }
+                    return Int(value)
+                }
             }
             return try BasketPiece.decode(basket, layout: plan.layout, entries: local, counts: counts,
                                           file: self.file.path, object: "\(self.path)/\(plan.branch.name)")

@@ -1,9 +1,10 @@
 import ArgumentParser
 
-/// `hepml bench <area>`: throughput benchmarks compared against peer tools by scripts in bench/.
+/// `hepml bench <area>`: speed benchmarks run side by side with a Python peer script under bench/.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Run a performance benchmark (compare with the peer scripts under bench/).",
-        subcommands: [BenchEngineCommand.self])
+        abstract: "Benchmarks (compare with the peer scripts in bench/).",
+        subcommands: [BenchEngineCommand.self, BenchROOT.self]
+    )
 }

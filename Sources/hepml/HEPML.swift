@@ -10,6 +10,7 @@ struct HEPML: ParsableCommand {
         subcommands: [
             VersionCommand.self,
             TrainExampleCommand.self,
+            RootCommand.self,
             BenchCommand.self,
         ]
     )
