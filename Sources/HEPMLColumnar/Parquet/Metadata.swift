@@ -217,6 +217,8 @@ struct FileMeta {
     var rowGroups: [RowGroupMeta] = []
     var keyValues: [(String, String)] = []
     var createdBy: String?
+    /// Number of leaf columns, each declared TYPE_DEFINED_ORDER so readers trust min_value/max_value.
+    var typeDefinedOrderCount = 0
 
     func encode() -> [UInt8] {
         var w = ThriftWriter()
@@ -232,6 +234,9 @@ struct FileMeta {
             }
         }
         if let createdBy { w.field(6, string: createdBy) }
+        if typeDefinedOrderCount > 0 {
+            w.field(7, structList: Array(repeating: 0, count: typeDefinedOrderCount)) { w, _ in w.field(1) { _ in } }
+        }
         w.endStruct()
         return w.bytes
     }
