@@ -9,6 +9,8 @@ struct HEPML: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             VersionCommand.self,
+            TableCommand.self,
+            BenchCommand.self,
         ]
     )
 }

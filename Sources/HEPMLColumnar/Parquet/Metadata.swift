@@ -11,6 +11,21 @@ enum Repetition: Int32 { case required = 0, optional = 1, repeated = 2 }
 enum Encoding: Int32 {
     case plain = 0, plainDictionary = 2, rle = 3, bitPacked = 4, deltaBinaryPacked = 5
     case deltaLengthByteArray = 6, deltaByteArray = 7, rleDictionary = 8, byteStreamSplit = 9
+
+    /// The parquet.thrift spelling, used in messages and `table show`.
+    var name: String {
+        switch self {
+        case .plain: return "PLAIN"
+        case .plainDictionary: return "PLAIN_DICTIONARY"
+        case .rle: return "RLE"
+        case .bitPacked: return "BIT_PACKED"
+        case .deltaBinaryPacked: return "DELTA_BINARY_PACKED"
+        case .deltaLengthByteArray: return "DELTA_LENGTH_BYTE_ARRAY"
+        case .deltaByteArray: return "DELTA_BYTE_ARRAY"
+        case .rleDictionary: return "RLE_DICTIONARY"
+        case .byteStreamSplit: return "BYTE_STREAM_SPLIT"
+        }
+    }
 }
 
 /// Column chunk compression (parquet.thrift `CompressionCodec`).
