@@ -11,6 +11,21 @@ enum Repetition: Int32 { case required = 0, optional = 1, repeated = 2 }
 enum Encoding: Int32 {
     case plain = 0, plainDictionary = 2, rle = 3, bitPacked = 4, deltaBinaryPacked = 5
     case deltaLengthByteArray = 6, deltaByteArray = 7, rleDictionary = 8, byteStreamSplit = 9
+
+    /// The parquet.thrift spelling, used in messages and `table show`.
+    var name: String {
+        switch self {
+        case .plain: return "PLAIN"
+        case .plainDictionary: return "PLAIN_DICTIONARY"
+        case .rle: return "RLE"
+        case .bitPacked: return "BIT_PACKED"
+        case .deltaBinaryPacked: return "DELTA_BINARY_PACKED"
+        case .deltaLengthByteArray: return "DELTA_LENGTH_BYTE_ARRAY"
+        case .deltaByteArray: return "DELTA_BYTE_ARRAY"
+        case .rleDictionary: return "RLE_DICTIONARY"
+        case .byteStreamSplit: return "BYTE_STREAM_SPLIT"
+        }
+    }
 }
 
 /// Column chunk compression (parquet.thrift `CompressionCodec`).
@@ -217,6 +232,8 @@ struct FileMeta {
     var rowGroups: [RowGroupMeta] = []
     var keyValues: [(String, String)] = []
     var createdBy: String?
+    /// Number of leaf columns, each declared TYPE_DEFINED_ORDER so readers trust min_value/max_value.
+    var typeDefinedOrderCount = 0
 
     func encode() -> [UInt8] {
         var w = ThriftWriter()
@@ -232,6 +249,9 @@ struct FileMeta {
             }
         }
         if let createdBy { w.field(6, string: createdBy) }
+        if typeDefinedOrderCount > 0 {
+            w.field(7, structList: Array(repeating: 0, count: typeDefinedOrderCount)) { w, _ in w.field(1) { _ in } }
+        }
         w.endStruct()
         return w.bytes
     }

@@ -62,7 +62,7 @@ public struct ParquetFile: Sendable {
                 let chunk = meta.rowGroups.first?.columns[plan.leafIndex]
                 return ColumnInfo(name: field.name, type: plan.type, unsupportedReason: nil,
                                   compression: chunk.flatMap { ParquetCompression(rawValue: $0.codec) },
-                                  encodings: chunk.map { $0.encodings.map { Encoding(rawValue: $0).map { "\($0)" } ?? "encoding \($0)" } } ?? [])
+                                  encodings: chunk.map { $0.encodings.map { Encoding(rawValue: $0)?.name ?? "encoding \($0)" } } ?? [])
             case .failure(let error):
                 return ColumnInfo(name: field.name, type: nil, unsupportedReason: error.reason, compression: nil, encodings: [])
             }
@@ -250,7 +250,7 @@ struct ChunkDecoder {
             var section = ByteReader(Array(try reader.readBytes(length)), file: file, object: reader.object, baseOffset: reader.fileOffset - length)
             return .bool(try RLEHybrid.decode(&section, bitWidth: 1, count: count, maxValue: 1, as: UInt8.self).map { $0 != 0 })
         default:
-            let name = Encoding(rawValue: encoding).map { "\($0)" } ?? "\(encoding)"
+            let name = Encoding(rawValue: encoding)?.name ?? "\(encoding)"
             throw FileFormatError(file: file, object: object, offset: reader.baseOffset, reason: "encoding \(name) is not supported (PLAIN, RLE_DICTIONARY, RLE booleans)")
         }
     }

@@ -50,6 +50,7 @@ public enum ParquetWriter {
         meta.numRows = Int64(table.rowCount)
         meta.keyValues = table.metadata.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         meta.createdBy = createdBy
+        meta.typeDefinedOrderCount = columns.count
 
         try AtomicFile.write(to: path) { handle in
             var offset = 4
