@@ -55,6 +55,11 @@ struct DataRanges {
             case .heatmap(let map):
                 xs.add(map.xEdges); ys.add(map.yEdges)
                 tightY = true
+            case .polygons(let map):
+                for polygon in map.polygons {
+                    xs.add(polygon.map(\.x)); ys.add(polygon.map(\.y))
+                }
+                tightY = true
             case .text:
                 break
             }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A figure: a rows × columns grid of panels, each with main axes and an optional shared-x
 /// sub-panel (ratio or residual) below. Sizes are in points (1/72 inch), so the same figure has
 /// the same proportions in PNG (at any DPI), SVG and PDF.
@@ -120,6 +122,22 @@ public struct ColorScale: Equatable, Sendable {
         self.map = map
         self.scale = scale
         self.range = range
+    }
+}
+
+extension ColorScale {
+    /// The colour of `value`, or nil where it has none: not finite, or not positive on a log
+    /// scale (left empty, as ROOT's COLZ does).
+    func color(for value: Double) -> Color? {
+        let range = self.range ?? 0...1
+        guard value.isFinite else { return nil }
+        switch scale {
+        case .linear:
+            return map.color(at: (value - range.lowerBound) / (range.upperBound - range.lowerBound))
+        case .log:
+            guard value > 0, range.lowerBound > 0 else { return nil }
+            return map.color(at: (log10(value) - log10(range.lowerBound)) / (log10(range.upperBound) - log10(range.lowerBound)))
+        }
     }
 }
 

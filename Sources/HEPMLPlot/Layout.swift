@@ -93,7 +93,7 @@ public struct AxesLayout: Sendable {
     /// Resolved colour of every series, index-aligned with `Axes.series`.
     public var seriesColors: [Color]
     /// Heatmap colour scales with their ranges resolved, keyed by series index.
-    public var heatmapScales: [Int: ColorScale]
+    public var colorScales: [Int: ColorScale]
     public var colorbar: ColorbarLayout?
 
     public func pixelX(_ value: Double) -> Double { clampPixel(frame.x + x.fraction(value) * frame.width) }
@@ -166,7 +166,7 @@ struct LayoutEngine {
         var hasSubpanel: Bool
         var xRange: ClosedRange<Double>
         var yRange: ClosedRange<Double>
-        var heatmapScales: [Int: ColorScale]
+        var colorScales: [Int: ColorScale]
     }
 
     func run() -> FigureLayout {
@@ -177,11 +177,11 @@ struct LayoutEngine {
             let main = panel.axes
             let ranges = DataRanges(axes: main, hasLegend: hasLegend(main))
             slots.append(Slot(panelIndex: index, axes: main, isSubpanel: false, hasSubpanel: panel.subpanel != nil,
-                              xRange: ranges.x, yRange: ranges.y, heatmapScales: heatmapScales(main, shared: sharedScale)))
+                              xRange: ranges.x, yRange: ranges.y, colorScales: colorScales(main, shared: sharedScale)))
             if let sub = panel.subpanel {
                 let subRanges = DataRanges(axes: sub, hasLegend: hasLegend(sub))
                 slots.append(Slot(panelIndex: index, axes: sub, isSubpanel: true, hasSubpanel: false,
-                                  xRange: ranges.x, yRange: subRanges.y, heatmapScales: heatmapScales(sub, shared: sharedScale)))
+                                  xRange: ranges.x, yRange: subRanges.y, colorScales: colorScales(sub, shared: sharedScale)))
             }
         }
 
@@ -221,9 +221,9 @@ struct LayoutEngine {
                 if yTicks.offsetLabel != nil { need = max(need, tickHeight + 4) }
                 axesTop = max(axesTop, need)
             }
-            for (index, scale) in slot.heatmapScales.sorted(by: { $0.key < $1.key }) where figure.sharedColorbar == nil {
-                if case .heatmap(let map) = slot.axes.series[index].kind, map.showsColorbar {
-                    right = max(right, colorbarReserve(scale: scale, label: map.colorbarLabel, length: cellHeight * 0.7))
+            for (index, scale) in slot.colorScales.sorted(by: { $0.key < $1.key }) where figure.sharedColorbar == nil {
+                if let mapping = slot.axes.series[index].colorMapping, mapping.showsColorbar {
+                    right = max(right, colorbarReserve(scale: scale, label: mapping.colorbarLabel, length: cellHeight * 0.7))
                 }
             }
             let lastLabel = xTicks.majors.last.map { measurer.width($0.label, size: style.tickLabelSize) } ?? 0
@@ -382,12 +382,12 @@ struct LayoutEngine {
         }
 
         var layout = AxesLayout(panelIndex: slot.panelIndex, isSubpanel: slot.isSubpanel, frame: frame, x: x, y: y,
-                                title: title, legend: nil, seriesColors: colors, heatmapScales: slot.heatmapScales, colorbar: nil)
+                                title: title, legend: nil, seriesColors: colors, colorScales: slot.colorScales, colorbar: nil)
         if figure.sharedColorbar == nil {
-            for (index, scale) in slot.heatmapScales.sorted(by: { $0.key < $1.key }) {
-                guard case .heatmap(let map) = axes.series[index].kind, map.showsColorbar else { continue }
+            for (index, scale) in slot.colorScales.sorted(by: { $0.key < $1.key }) {
+                guard let mapping = axes.series[index].colorMapping, mapping.showsColorbar else { continue }
                 let barFrame = Rect(x: frame.maxX + colorbarGap, y: frame.y, width: colorbarWidth, height: frame.height)
-                layout.colorbar = colorbar(frame: barFrame, scale: scale, label: map.colorbarLabel)
+                layout.colorbar = colorbar(frame: barFrame, scale: scale, label: mapping.colorbarLabel)
                 break
             }
         }
@@ -397,15 +397,15 @@ struct LayoutEngine {
         return layout
     }
 
-    private func heatmapScales(_ axes: Axes, shared: ColorScale?) -> [Int: ColorScale] {
+    private func colorScales(_ axes: Axes, shared: ColorScale?) -> [Int: ColorScale] {
         var scales: [Int: ColorScale] = [:]
         for (index, series) in axes.series.enumerated() {
-            guard case .heatmap(let map) = series.kind else { continue }
+            guard let mapping = series.colorMapping else { continue }
             if let shared {
                 scales[index] = shared
             } else {
-                var scale = map.colorScale
-                scale.range = Self.validRange(scale.range, scale: scale.scale) ?? map.dataRange(scale: scale.scale).map {
+                var scale = mapping.scale
+                scale.range = Self.validRange(scale.range, scale: scale.scale) ?? mapping.dataRange(scale.scale).map {
                     Self.widenDegenerate($0, scale: scale.scale)
                 } ?? (scale.scale == .log ? 1...10 : 0...1)
                 scales[index] = scale
@@ -424,7 +424,7 @@ struct LayoutEngine {
         var low = Double.infinity, high = -Double.infinity
         for panel in panels {
             for series in panel.axes.series + (panel.subpanel?.series ?? []) {
-                if case .heatmap(let map) = series.kind, let range = map.dataRange(scale: scale.scale) {
+                if let range = series.colorMapping?.dataRange(scale.scale) {
                     low = min(low, range.lowerBound)
                     high = max(high, range.upperBound)
                 }
@@ -457,13 +457,13 @@ extension Series {
         switch kind {
         case .line, .scatter, .band: return true
         case .histogram(_, _, _, let style): return style != .points
-        case .horizontalLine, .verticalLine, .text, .heatmap: return false
+        case .horizontalLine, .verticalLine, .text, .heatmap, .polygons: return false
         }
     }
 
     var isLegendable: Bool {
         switch kind {
-        case .text, .heatmap: return false
+        case .text, .heatmap, .polygons: return false
         default: return true
         }
     }

@@ -130,7 +130,7 @@ enum DataSampler {
                 polyline([layout.x.range.lowerBound, layout.x.range.upperBound], [y, y])
             case .verticalLine(let x):
                 polyline([x, x], [layout.y.range.lowerBound, layout.y.range.upperBound])
-            case .text, .heatmap:
+            case .text, .heatmap, .polygons:
                 break
             }
         }

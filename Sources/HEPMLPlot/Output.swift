@@ -196,6 +196,7 @@ extension Series {
         case .verticalLine: return "vertical-line"
         case .text: return "text"
         case .heatmap: return "heatmap"
+        case .polygons: return "polygons"
         }
     }
 }

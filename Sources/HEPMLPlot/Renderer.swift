@@ -32,7 +32,7 @@ struct Renderer {
         cairo_clip(context)
         if axes.showsGrid { drawGrid(box) }
         for (index, series) in axes.series.enumerated() {
-            drawSeries(series, color: box.seriesColors[index], scale: box.heatmapScales[index], box: box)
+            drawSeries(series, color: box.seriesColors[index], scale: box.colorScales[index], box: box)
         }
         cairo_restore(context)
 
@@ -105,7 +105,7 @@ struct Renderer {
             var outline = (0..<count).map { (box.pixelX(x[$0]), box.pixelY(upper[$0])) }
             outline += (0..<count).reversed().map { (box.pixelX(x[$0]), box.pixelY(lower[$0])) }
             setColor(color.withAlpha(color.alpha * series.fillOpacity))
-            polygon(outline)
+            polygonPath(outline)
             cairo_fill(context)
         case .histogram(let edges, let contents, let errors, let histogramStyle):
             drawHistogram(edges: edges, contents: contents, errors: errors, style: histogramStyle, series: series, color: color, box: box)
@@ -125,6 +125,8 @@ struct Renderer {
                                 vertical: .middle, rotation: 0, bold: false, color: color))
         case .heatmap(let map):
             drawHeatmap(map, scale: scale ?? map.colorScale, box: box)
+        case .polygons(let map):
+            drawPolygons(map, scale: scale ?? map.colorScale, box: box)
         }
         cairo_set_dash(context, nil, 0, 0)
     }
@@ -160,7 +162,7 @@ struct Renderer {
         for run in runs {
             if histogramStyle == .filled {
                 setColor(color.withAlpha(color.alpha * series.fillOpacity))
-                polygon(run)
+                polygonPath(run)
                 cairo_fill(context)
             }
             setColor(color)
@@ -194,18 +196,25 @@ struct Renderer {
         }
     }
 
-    private func drawHeatmap(_ map: Heatmap, scale: ColorScale, box: AxesLayout) {
-        let range = scale.range ?? 0...1
-        func fraction(_ value: Double) -> Double? {
-            switch scale.scale {
-            case .linear:
-                return (value - range.lowerBound) / (range.upperBound - range.lowerBound)
-            case .log:
-                // Non-positive values have no place on a log scale; they stay empty as in ROOT's COLZ.
-                guard value > 0 else { return nil }
-                return (log10(value) - log10(range.lowerBound)) / (log10(range.upperBound) - log10(range.lowerBound))
+    private func drawPolygons(_ map: PolygonMap, scale: ColorScale, box: AxesLayout) {
+        for (index, polygon) in map.polygons.enumerated() {
+            let masked = map.mask.map { index < $0.count && $0[index] } ?? false
+            let fill = masked ? map.inactiveColor : (index < map.values.count ? scale.color(for: map.values[index]) : nil)
+            polygonPath(polygon.map { (box.pixelX($0.x), box.pixelY($0.y)) })
+            if let fill {
+                setColor(fill)
+                cairo_fill_preserve(context)
             }
+            if let edge = map.edgeColor {
+                setColor(edge)
+                cairo_set_line_width(context, 0.8)
+                cairo_stroke(context)
+            }
+            cairo_new_path(context)
         }
+    }
+
+    private func drawHeatmap(_ map: Heatmap, scale: ColorScale, box: AxesLayout) {
         cairo_set_antialias(context, CAIRO_ANTIALIAS_NONE)
         for row in 0..<map.rows {
             let y0 = box.pixelY(map.yEdges[row]), y1 = box.pixelY(map.yEdges[row + 1])
@@ -223,8 +232,8 @@ struct Renderer {
                 var color: Color?
                 if map.isMasked(row: row, column: column) {
                     color = map.inactiveColor
-                } else if let value = map.value(row: row, column: column), value.isFinite, let t = fraction(value) {
-                    color = scale.map.color(at: t)
+                } else if let value = map.value(row: row, column: column) {
+                    color = scale.color(for: value)
                 }
                 if color != runColor || column == 0 {
                     flush(column)
@@ -333,7 +342,7 @@ struct Renderer {
         }
     }
 
-    private func polygon(_ points: [(Double, Double)]) {
+    private func polygonPath(_ points: [(Double, Double)]) {
         let finite = points.filter { $0.0.isFinite && $0.1.isFinite }
         guard finite.count > 2 else { return }
         polyline(finite)

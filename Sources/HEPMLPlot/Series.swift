@@ -10,6 +10,7 @@ public struct Series: Sendable {
         case verticalLine(x: Double)
         case text(String, x: Double, y: Double, coordinates: TextCoordinates, alignment: TextAlignment)
         case heatmap(Heatmap)
+        case polygons(PolygonMap)
     }
 
     public var kind: Kind
@@ -81,6 +82,10 @@ public struct Series: Sendable {
 
     public static func heatmap(_ heatmap: Heatmap) -> Series {
         Series(.heatmap(heatmap))
+    }
+
+    public static func polygons(_ map: PolygonMap) -> Series {
+        Series(.polygons(map))
     }
 }
 
@@ -157,17 +162,84 @@ public struct Heatmap: Sendable {
         return index < mask.count && mask[index]
     }
 
-    /// Colour range from the data: unmasked finite values, positive ones on a log scale.
     func dataRange(scale: AxisScale) -> ClosedRange<Double>? {
-        var low = Double.infinity
-        var high = -Double.infinity
-        for row in 0..<rows {
-            for column in 0..<columns where !isMasked(row: row, column: column) {
-                guard let v = value(row: row, column: column), v.isFinite, scale == .linear || v > 0 else { continue }
-                low = min(low, v)
-                high = max(high, v)
-            }
+        colorValueRange(values.prefix(rows * columns), mask: mask, scale: scale)
+    }
+}
+
+public struct Point: Equatable, Sendable {
+    public var x: Double
+    public var y: Double
+
+    public init(x: Double, y: Double) {
+        self.x = x
+        self.y = y
+    }
+}
+
+/// Cells of any shape coloured by value, for detector views whose cells are not a grid (the 48
+/// rhombus trigger cells of an HGCAL wafer). `values[i]` and `mask[i]` belong to `polygons[i]`.
+public struct PolygonMap: Sendable {
+    public var polygons: [[Point]]
+    public var values: [Double]
+    public var mask: [Bool]?
+    public var colorScale: ColorScale
+    public var inactiveColor: Color
+    /// Outline of every cell; nil draws none.
+    public var edgeColor: Color?
+    public var showsColorbar: Bool
+    public var colorbarLabel: String?
+
+    public init(polygons: [[Point]], values: [Double], mask: [Bool]? = nil, colorScale: ColorScale = ColorScale(),
+                inactiveColor: Color = .inactive, edgeColor: Color? = .white, showsColorbar: Bool = true,
+                colorbarLabel: String? = nil) {
+        self.polygons = polygons
+        self.values = values
+        self.mask = mask
+        self.colorScale = colorScale
+        self.inactiveColor = inactiveColor
+        self.edgeColor = edgeColor
+        self.showsColorbar = showsColorbar
+        self.colorbarLabel = colorbarLabel
+    }
+
+    func dataRange(scale: AxisScale) -> ClosedRange<Double>? {
+        colorValueRange(values.prefix(polygons.count), mask: mask, scale: scale)
+    }
+}
+
+/// Colour range from data: unmasked finite values, positive ones on a log scale.
+func colorValueRange(_ values: ArraySlice<Double>, mask: [Bool]?, scale: AxisScale) -> ClosedRange<Double>? {
+    var low = Double.infinity
+    var high = -Double.infinity
+    for (offset, v) in values.enumerated() {
+        if let mask, offset < mask.count, mask[offset] { continue }
+        guard v.isFinite, scale == .linear || v > 0 else { continue }
+        low = min(low, v)
+        high = max(high, v)
+    }
+    return low <= high ? low...high : nil
+}
+
+/// What layout needs to know about a colour-mapped series (heatmap or polygon map).
+struct ColorMapping {
+    var scale: ColorScale
+    var showsColorbar: Bool
+    var colorbarLabel: String?
+    var dataRange: (AxisScale) -> ClosedRange<Double>?
+}
+
+extension Series {
+    var colorMapping: ColorMapping? {
+        switch kind {
+        case .heatmap(let map):
+            return ColorMapping(scale: map.colorScale, showsColorbar: map.showsColorbar, colorbarLabel: map.colorbarLabel,
+                                dataRange: map.dataRange)
+        case .polygons(let map):
+            return ColorMapping(scale: map.colorScale, showsColorbar: map.showsColorbar, colorbarLabel: map.colorbarLabel,
+                                dataRange: map.dataRange)
+        default:
+            return nil
         }
-        return low <= high ? low...high : nil
     }
 }

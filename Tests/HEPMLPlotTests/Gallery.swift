@@ -9,7 +9,7 @@ enum Gallery {
         [("roc_band", roc(logX: false)), ("roc_log", roc(logX: true)), ("comparison_residual", comparison()),
          ("hcal_depth_masked", hcalDepth()), ("hcal_depths_grid", hcalDepthGrid()),
          ("scores_log", scoreDistributions()), ("loss", loss()), ("econt_images", econtImages()),
-         ("profile_band", profile())]
+         ("profile_band", profile()), ("wafer", wafer())]
     }
 
     static func roc(logX: Bool) -> Figure {
@@ -125,5 +125,34 @@ enum Gallery {
                                  .line(x: x, y: median, label: "median", color: Palette.petroff6[0]),
                                  .text("ECON-T AE, 16-bit latent", x: 0.5, y: 0.92, alignment: .center)])
         return Figure(axes)
+    }
+
+    /// A hexagonal wafer cut into 3 rhombus sectors of 4 × 4 rhombus cells: 48 trigger cells.
+    static func waferCells() -> [[Point]] {
+        var cells: [[Point]] = []
+        for sector in 0..<3 {
+            let angle = Double.pi / 2 + Double(sector) * 2 * .pi / 3
+            let a = Point(x: cos(angle), y: sin(angle))
+            let b = Point(x: cos(angle + 2 * .pi / 3), y: sin(angle + 2 * .pi / 3))
+            func corner(_ i: Int, _ j: Int) -> Point {
+                Point(x: (Double(i) * a.x + Double(j) * b.x) / 4, y: (Double(i) * a.y + Double(j) * b.y) / 4)
+            }
+            for i in 0..<4 {
+                for j in 0..<4 {
+                    cells.append([corner(i, j), corner(i + 1, j), corner(i + 1, j + 1), corner(i, j + 1)])
+                }
+            }
+        }
+        return cells
+    }
+
+    static func wafer() -> Figure {
+        var rng = SeededGenerator(seed: 11)
+        let values = (0..<48).map { _ in max(0, 3 + 2 * rng.nextNormal()) }
+        var mask = [Bool](repeating: false, count: 48)
+        mask[47] = true
+        let map = PolygonMap(polygons: waferCells(), values: values, mask: mask, colorbarLabel: "Charge [MIP_{T}]")
+        return Figure(Axes(title: "ECON-T input, wafer (u, v) = (3, 5)", xLabel: "x", yLabel: "y",
+                           series: [.polygons(map)], legend: .hidden, equalAspect: true), width: 400, height: 340)
     }
 }

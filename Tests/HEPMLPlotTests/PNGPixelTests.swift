@@ -63,6 +63,27 @@ import Testing
         }
     }
 
+    @Test func polygonCellsAreFilledByValueAndMask() throws {
+        let cells = Gallery.waferCells()
+        var mask = [Bool](repeating: false, count: 48)
+        mask[5] = true
+        let values = (0..<48).map(Double.init)
+        let map = PolygonMap(polygons: cells, values: values, mask: mask, edgeColor: nil)
+        let figure = Figure(Axes(series: [.polygons(map)], legend: .hidden, equalAspect: true))
+        let scale = 2.0
+        let (png, directory) = try render(figure, dpi: 72 * scale)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let box = figure.layout().axes[0]
+        func centre(_ cell: Int) -> String {
+            let x = cells[cell].map(\.x).reduce(0, +) / 4, y = cells[cell].map(\.y).reduce(0, +) / 4
+            return png.hex(x: Int(box.pixelX(x) * scale), y: Int(box.pixelY(y) * scale))
+        }
+        #expect(centre(5) == Color.inactive.hexString)
+        #expect(centre(0) == ColorMap.viridis.color(at: 0).hexString)
+        #expect(centre(47) == ColorMap.viridis.color(at: 1).hexString)
+        #expect(figure.layout().axes[0].colorbar != nil)
+    }
+
     @Test func logColorScaleLeavesNonPositiveCellsEmpty() throws {
         let map = Heatmap(columns: 2, rows: 1, values: [0, 100], colorScale: ColorScale(scale: .log))
         let figure = Figure(Axes(series: [.heatmap(map)], legend: .hidden))

@@ -83,7 +83,10 @@ import Testing
         let profile = try TestEnvironment.temporaryDirectory("hepml-chromium-profile")
         defer { try? FileManager.default.removeItem(at: profile) }
         let outputPath = directory.appendingPathComponent("chromium-\(UUID().uuidString).out")
-        FileManager.default.createFile(atPath: outputPath.path, contents: nil)
+        guard FileManager.default.createFile(atPath: outputPath.path, contents: nil) else {
+            Issue.record("cannot create \(outputPath.path)")
+            return ""
+        }
         let output = try FileHandle(forWritingTo: outputPath)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: chromium)
