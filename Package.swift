@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(name: "HEPMLONNXTests", dependencies: ["HEPMLONNX", "HEPMLTestSupport"]),
         .testTarget(name: "HEPMLDQMTests", dependencies: ["HEPMLDQM", "HEPMLTestSupport"]),
         .testTarget(name: "HEPMLECONTTests", dependencies: ["HEPMLECONT", "HEPMLTestSupport"]),
-        .testTarget(name: "hepmlCLITests", dependencies: ["HEPMLTestSupport"]),
+        .testTarget(name: "hepmlCLITests", dependencies: ["HEPMLColumnar", "HEPMLTestSupport"]),
     ],
     // Numeric kernels share buffers across worker threads by design; Swift 5 mode keeps the
     // strict-concurrency diagnostics as warnings instead of blocking those patterns.

@@ -12,6 +12,7 @@ struct HEPML: ParsableCommand {
             TrainExampleCommand.self,
             RootCommand.self,
             TableCommand.self,
+            PlotCommand.self,
             BenchCommand.self,
         ]
     )

@@ -1,1 +1,0 @@
-// Tests for hepmlCLI: filled in by its own issue.
