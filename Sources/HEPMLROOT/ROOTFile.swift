@@ -11,6 +11,8 @@ public final class ROOTFile: @unchecked Sendable {
     public let header: FileHeader
     let source: FileSource
     private var directories: [Int: DirectoryIndex] = [:]
+    /// Subdirectory indexes by the offset of their key, so path walks skip the directory records.
+    private var subdirectories: [Int: DirectoryIndex] = [:]
     private let lock = NSLock()
     private let rootSeekKeys: Int
     private let rootNbytesKeys: Int
@@ -70,6 +72,18 @@ public final class ROOTFile: @unchecked Sendable {
 
     /// The directory record of a subdirectory key lies right after its key header.
     private func subdirectory(_ key: Key, path: String) throws -> DirectoryIndex {
+        lock.lock()
+        let cached = subdirectories[key.seekKey]
+        lock.unlock()
+        if let cached { return cached }
+        let index = try readSubdirectory(key, path: path)
+        lock.lock()
+        subdirectories[key.seekKey] = index
+        lock.unlock()
+        return index
+    }
+
+    private func readSubdirectory(_ key: Key, path: String) throws -> DirectoryIndex {
         let offset = key.seekKey + key.keyLength
         let record = try source.read(at: offset, count: min(60, max(0, source.size - offset)), object: path)
         var reader = ByteReader(record, file: self.path, object: path, baseOffset: offset)
