@@ -190,18 +190,4 @@ public final class ROOTFile: @unchecked Sendable {
         var reader = try objectReader(for: key, path: objectPath)
         return try Tree.read(className: key.className, &reader, references: ReferenceMap(keyLength: key.keyLength), file: self, path: objectPath)
     }
-
-    /// Class names of the StreamerInfo records, for `hepml root ls --streamers` and tests.
-    public func streamerClassNames() throws -> [String] {
-        guard header.seekInfo != 0 else { return [] }
-        let keyBytes = try source.read(at: header.seekInfo, count: min(header.nbytesInfo, source.size - min(source.size, header.seekInfo)), object: "StreamerInfo")
-        var keyReader = ByteReader(keyBytes, file: path, object: "StreamerInfo", baseOffset: header.seekInfo)
-        let key = try Key.read(&keyReader)
-        var reader = try objectReader(for: key, path: "StreamerInfo")
-        let references = ReferenceMap(keyLength: key.keyLength)
-        return try references.readList(&reader).compactMap { item in
-            if case .other(let name)? = item { return name }
-            return nil
-        }
-    }
 }
