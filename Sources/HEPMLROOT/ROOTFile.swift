@@ -11,6 +11,8 @@ public final class ROOTFile: @unchecked Sendable {
     public let header: FileHeader
     let source: FileSource
     private var directories: [Int: DirectoryIndex] = [:]
+    /// Subdirectory indexes by the offset of their key, so path walks skip the directory records.
+    private var subdirectories: [Int: DirectoryIndex] = [:]
     private let lock = NSLock()
     private let rootSeekKeys: Int
     private let rootNbytesKeys: Int
@@ -70,6 +72,18 @@ public final class ROOTFile: @unchecked Sendable {
 
     /// The directory record of a subdirectory key lies right after its key header.
     private func subdirectory(_ key: Key, path: String) throws -> DirectoryIndex {
+        lock.lock()
+        let cached = subdirectories[key.seekKey]
+        lock.unlock()
+        if let cached { return cached }
+        let index = try readSubdirectory(key, path: path)
+        lock.lock()
+        subdirectories[key.seekKey] = index
+        lock.unlock()
+        return index
+    }
+
+    private func readSubdirectory(_ key: Key, path: String) throws -> DirectoryIndex {
         let offset = key.seekKey + key.keyLength
         let record = try source.read(at: offset, count: min(60, max(0, source.size - offset)), object: path)
         var reader = ByteReader(record, file: self.path, object: path, baseOffset: offset)
@@ -175,19 +189,5 @@ public final class ROOTFile: @unchecked Sendable {
         }
         var reader = try objectReader(for: key, path: objectPath)
         return try Tree.read(className: key.className, &reader, references: ReferenceMap(keyLength: key.keyLength), file: self, path: objectPath)
-    }
-
-    /// Class names of the StreamerInfo records, for `hepml root ls --streamers` and tests.
-    public func streamerClassNames() throws -> [String] {
-        guard header.seekInfo != 0 else { return [] }
-        let keyBytes = try source.read(at: header.seekInfo, count: min(header.nbytesInfo, source.size - min(source.size, header.seekInfo)), object: "StreamerInfo")
-        var keyReader = ByteReader(keyBytes, file: path, object: "StreamerInfo", baseOffset: header.seekInfo)
-        let key = try Key.read(&keyReader)
-        var reader = try objectReader(for: key, path: "StreamerInfo")
-        let references = ReferenceMap(keyLength: key.keyLength)
-        return try references.readList(&reader).compactMap { item in
-            if case .other(let name)? = item { return name }
-            return nil
-        }
     }
 }

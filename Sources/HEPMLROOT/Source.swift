@@ -60,7 +60,6 @@ enum BlockDecompressor {
     /// `fileOffset` is the absolute offset of `input[0]`, for error messages.
     static func decompress(_ input: ArraySlice<UInt8>, uncompressedSize: Int, file: String, object: String, fileOffset: Int) throws -> [UInt8] {
         var output = [UInt8]()
-        output.reserveCapacity(uncompressedSize)
         var position = input.startIndex
         while output.count < uncompressedSize {
             let blockOffset = fileOffset + (position - input.startIndex)
@@ -105,8 +104,9 @@ enum BlockDecompressor {
             } catch let error as CompressionError {
                 throw fail("\(error)")
             }
-            output.append(contentsOf: decoded)
             position += compressed
+            if output.isEmpty && decoded.count == uncompressedSize { return decoded }  // the usual single block
+            output.append(contentsOf: decoded)
             if uncompressed == 0 && compressed == 0 { throw fail("empty compression block") }
         }
         return output
