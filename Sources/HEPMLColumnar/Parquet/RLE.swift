@@ -9,24 +9,27 @@ enum RLEHybrid {
     }
 
     /// Encodes `values` (each < 2^bitWidth). Runs of eight or more equal values become RLE runs;
-    /// everything else is bit-packed, as parquet-cpp does.
+    /// everything else is bit-packed, as parquet-cpp does. Values waiting to be bit-packed are
+    /// referenced by position (they are contiguous in `values`), so nothing is copied twice.
     static func encode<T: FixedWidthInteger>(_ values: UnsafeBufferPointer<T>, bitWidth: Int, into output: inout [UInt8]) {
         let byteWidth = (bitWidth + 7) / 8
-        var pending: [UInt64] = []
-        pending.reserveCapacity(512)
+        let count = values.count
+        output.reserveCapacity(output.count + count * bitWidth / 8 + 16)
 
         func varint(_ value: Int) {
             var v = UInt64(value)
             while v >= 0x80 { output.append(UInt8(v & 0x7F) | 0x80); v >>= 7 }
             output.append(UInt8(v))
         }
-        func flushPacked() {
-            guard !pending.isEmpty else { return }
-            while pending.count % 8 != 0 { pending.append(0) }
-            varint((pending.count / 8) << 1 | 1)
+        /// Bit-packs `values[range]`, padded with zeros to a multiple of eight.
+        func packed(_ range: Range<Int>) {
+            guard !range.isEmpty else { return }
+            let groups = (range.count + 7) / 8
+            varint(groups << 1 | 1)
             var buffer: UInt64 = 0
             var bits = 0
-            for value in pending {
+            for index in range.lowerBound..<(range.lowerBound + groups * 8) {
+                let value = index < range.upperBound ? UInt64(truncatingIfNeeded: values[index]) : 0
                 buffer |= value << UInt64(bits)
                 bits += bitWidth
                 while bits >= 8 {
@@ -36,36 +39,29 @@ enum RLEHybrid {
                 }
             }
             if bits > 0 { output.append(UInt8(truncatingIfNeeded: buffer)) }
-            pending.removeAll(keepingCapacity: true)
         }
 
+        var packedStart = 0
         var index = 0
-        let count = values.count
         while index < count {
             let value = values[index]
             var run = 1
             while index + run < count && values[index + run] == value { run += 1 }
-            if run >= 8 {
-                // Top up the pending group to a multiple of eight so the run starts on a boundary.
-                let fill = (8 - pending.count % 8) % 8
-                if fill > 0 && run - fill < 8 {
-                    for _ in 0..<run { pending.append(UInt64(value)) }
-                    index += run
-                    continue
-                }
-                for _ in 0..<fill { pending.append(UInt64(value)) }
-                flushPacked()
-                let length = run - fill
-                varint(length << 1)
-                var v = UInt64(value)
+            // A run is worth an RLE header once it is eight long after topping up the pending
+            // bit-packed values to a whole group.
+            let fill = (8 - (index - packedStart) % 8) % 8
+            if run - fill >= 8 {
+                packed(packedStart..<(index + fill))
+                varint((run - fill) << 1)
+                var v = UInt64(truncatingIfNeeded: value)
                 for _ in 0..<byteWidth { output.append(UInt8(v & 0xFF)); v >>= 8 }
                 index += run
+                packedStart = index
             } else {
-                for offset in 0..<run { pending.append(UInt64(values[index + offset])) }
                 index += run
             }
         }
-        flushPacked()
+        packed(packedStart..<count)
     }
 
     /// Decodes exactly `count` values from `reader` (which ends where the encoded data ends),
