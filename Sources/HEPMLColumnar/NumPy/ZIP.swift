@@ -74,7 +74,8 @@ enum ZIP {
                 if localOffset == 0xFFFF_FFFF { localOffset = try field.readUInt64(bigEndian: false) }
             }
             guard flags & 1 == 0 else { throw reader.error("member \(name) is encrypted", at: entryStart) }
-            guard size <= UInt64(Int32.max) * 64, compressedSize <= UInt64(bytes.count), localOffset < UInt64(bytes.count) else {
+            // Deflate expands at most about 1032:1, which bounds the allocation a corrupt size can ask for.
+            guard size <= compressedSize * 1032 + 64, compressedSize <= UInt64(bytes.count), localOffset < UInt64(bytes.count) else {
                 throw reader.error("member \(name) has sizes or offset outside the file", at: entryStart)
             }
             var local = ByteReader(bytes, file: file, object: "zip member \(name)")

@@ -296,6 +296,7 @@ struct ChunkDecoder {
             return try Column(name: plan.name, values: scatter(values, validity), validity: validity)
         }
         guard repetition.count == levelCount, definition.count == levelCount || plan.maxDefinition == 0 else { throw fail("level counts are inconsistent") }
+        if depth == 1 && plan.maxDefinition > 0 { return try assembleList(values: values, definition: definition, repetition: repetition, fail: fail) }
         var offsets = [[Int]](repeating: [], count: depth)
         var validity: [Bool] = []
         validity.reserveCapacity(rowCount)
@@ -328,6 +329,39 @@ struct ChunkDecoder {
         guard leafCount == values.count else { throw fail("\(leafCount) list elements in the levels, \(values.count) values") }
         for level in 0..<depth { offsets[level].append(level + 1 < depth ? offsets[level + 1].count : leafCount) }
         return try Column(name: plan.name, values: values, listOffsets: offsets, validity: validity)
+    }
+
+    /// The 1D-histogram case of `assemble` as one tight pass over the levels.
+    private func assembleList(values: ColumnValues, definition: [UInt8], repetition: [UInt8], fail: (String) -> FileFormatError) throws -> Column {
+        var offsets: [Int] = []
+        var validity: [Bool] = []
+        offsets.reserveCapacity(rowCount + 1)
+        validity.reserveCapacity(rowCount)
+        let defined = UInt8(plan.definedAt[0]), nonEmpty = UInt8(plan.nonEmptyAt[0]), top = UInt8(plan.maxDefinition)
+        var leafCount = 0
+        var badEntry: Int?
+        definition.withUnsafeBufferPointer { definition in
+            repetition.withUnsafeBufferPointer { repetition in
+                for i in 0..<definition.count {
+                    let d = definition[i]
+                    if repetition[i] == 0 {
+                        validity.append(d >= defined)
+                        offsets.append(leafCount)
+                        if d < nonEmpty { continue }
+                    } else if offsets.isEmpty || d < nonEmpty {
+                        badEntry = i
+                        return
+                    }
+                    if d != top { badEntry = i; return }
+                    leafCount += 1
+                }
+            }
+        }
+        if let badEntry { throw fail("level entry \(badEntry) is a null list element or repeats outside a list (not supported)") }
+        guard validity.count == rowCount else { throw fail("\(validity.count) rows in the levels, \(rowCount) in the row group") }
+        guard leafCount == values.count else { throw fail("\(leafCount) list elements in the levels, \(values.count) values") }
+        offsets.append(leafCount)
+        return try Column(name: plan.name, values: values, listOffsets: [offsets], validity: validity)
     }
 
     /// Spreads dense non-null values over rows, zero where `validity` is false.

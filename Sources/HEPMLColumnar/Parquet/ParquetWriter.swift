@@ -199,7 +199,8 @@ struct ChunkEncoder {
         meta.totalUncompressedSize = Int64(uncompressedTotal)
         meta.totalCompressedSize = Int64(output.count)
         var statistics = Statistics(nullCount: Int64(nullCount))
-        if let (minimum, maximum) = StatisticsBuilder.minMax(dense) {
+        // A dictionary holds exactly the distinct values, so its min/max are the chunk's.
+        if let (minimum, maximum) = StatisticsBuilder.minMax(dictionary?.values ?? dense) {
             statistics.minValue = minimum
             statistics.maxValue = maximum
         }

@@ -165,14 +165,16 @@ enum StatisticsBuilder {
     static func minMax(_ values: ColumnValues) -> ([UInt8], [UInt8])? {
         func raw<T>(_ value: T) -> [UInt8] { withUnsafeBytes(of: value) { Array($0) } }
         func ordered<T: Comparable>(_ v: [T], skip: (T) -> Bool = { _ in false }) -> ([UInt8], [UInt8])? {
-            var minimum: T?
-            var maximum: T?
-            for value in v where !skip(value) {
-                if minimum.map({ value < $0 }) ?? true { minimum = value }
-                if maximum.map({ value > $0 }) ?? true { maximum = value }
+            v.withUnsafeBufferPointer { buffer in
+                guard let firstIndex = buffer.firstIndex(where: { !skip($0) }) else { return nil }
+                var minimum = buffer[firstIndex]
+                var maximum = minimum
+                for value in buffer[firstIndex...] where !skip(value) {
+                    minimum = min(minimum, value)
+                    maximum = max(maximum, value)
+                }
+                return (raw(minimum), raw(maximum))
             }
-            guard let minimum, let maximum else { return nil }
-            return (raw(minimum), raw(maximum))
         }
         switch values {
         case .int32(let v): return ordered(v)

@@ -9,63 +9,67 @@ enum RLEHybrid {
     }
 
     /// Encodes `values` (each < 2^bitWidth). Runs of eight or more equal values become RLE runs;
-    /// everything else is bit-packed, as parquet-cpp does.
+    /// everything else is bit-packed, as parquet-cpp does. Output goes through a raw pointer into
+    /// a buffer sized for the worst case (every run header at most 10 + 4 bytes, at most one run
+    /// per eight values plus the tail), because this loop dominates writing dictionary pages.
     static func encode<T: FixedWidthInteger>(_ values: UnsafeBufferPointer<T>, bitWidth: Int, into output: inout [UInt8]) {
         let byteWidth = (bitWidth + 7) / 8
-        var pending: [UInt64] = []
-        pending.reserveCapacity(512)
-
-        func varint(_ value: Int) {
-            var v = UInt64(value)
-            while v >= 0x80 { output.append(UInt8(v & 0x7F) | 0x80); v >>= 7 }
-            output.append(UInt8(v))
-        }
-        func flushPacked() {
-            guard !pending.isEmpty else { return }
-            while pending.count % 8 != 0 { pending.append(0) }
-            varint((pending.count / 8) << 1 | 1)
-            var buffer: UInt64 = 0
-            var bits = 0
-            for value in pending {
-                buffer |= value << UInt64(bits)
-                bits += bitWidth
-                while bits >= 8 {
-                    output.append(UInt8(truncatingIfNeeded: buffer))
-                    buffer >>= 8
-                    bits -= 8
-                }
-            }
-            if bits > 0 { output.append(UInt8(truncatingIfNeeded: buffer)) }
-            pending.removeAll(keepingCapacity: true)
-        }
-
-        var index = 0
         let count = values.count
-        while index < count {
-            let value = values[index]
-            var run = 1
-            while index + run < count && values[index + run] == value { run += 1 }
-            if run >= 8 {
-                // Top up the pending group to a multiple of eight so the run starts on a boundary.
-                let fill = (8 - pending.count % 8) % 8
-                if fill > 0 && run - fill < 8 {
-                    for _ in 0..<run { pending.append(UInt64(value)) }
-                    index += run
-                    continue
-                }
-                for _ in 0..<fill { pending.append(UInt64(value)) }
-                flushPacked()
-                let length = run - fill
-                varint(length << 1)
+        let bound = (count + 8) * bitWidth / 8 + 1 + (count / 8 + 2) * (10 + byteWidth)
+        var encoded = [UInt8](repeating: 0, count: bound)
+        let written = encoded.withUnsafeMutableBufferPointer { buffer -> Int in
+            guard let out = buffer.baseAddress else { return 0 }
+            var position = 0
+            func varint(_ value: Int) {
                 var v = UInt64(value)
-                for _ in 0..<byteWidth { output.append(UInt8(v & 0xFF)); v >>= 8 }
-                index += run
-            } else {
-                for offset in 0..<run { pending.append(UInt64(values[index + offset])) }
-                index += run
+                while v >= 0x80 { out[position] = UInt8(v & 0x7F) | 0x80; position += 1; v >>= 7 }
+                out[position] = UInt8(v)
+                position += 1
             }
+            /// Bit-packs `values[range]`, padded with zeros to a multiple of eight.
+            func packed(_ range: Range<Int>) {
+                guard !range.isEmpty else { return }
+                let groups = (range.count + 7) / 8
+                varint(groups << 1 | 1)
+                var bits: UInt64 = 0
+                var filled = 0
+                for index in range.lowerBound..<(range.lowerBound + groups * 8) {
+                    let value = index < range.upperBound ? UInt64(truncatingIfNeeded: values[index]) : 0
+                    bits |= value << UInt64(filled)
+                    filled += bitWidth
+                    while filled >= 8 {
+                        out[position] = UInt8(truncatingIfNeeded: bits)
+                        position += 1
+                        bits >>= 8
+                        filled -= 8
+                    }
+                }
+                if filled > 0 { out[position] = UInt8(truncatingIfNeeded: bits); position += 1 }
+            }
+            var packedStart = 0
+            var index = 0
+            while index < count {
+                let value = values[index]
+                var end = index + 1
+                while end < count && values[end] == value { end += 1 }
+                let run = end - index
+                if run >= 8 {
+                    // Worth an RLE run if eight remain after topping the pending values up to a group.
+                    let fill = (8 - (index - packedStart) % 8) % 8
+                    if run - fill >= 8 {
+                        packed(packedStart..<(index + fill))
+                        varint((run - fill) << 1)
+                        var v = UInt64(truncatingIfNeeded: value)
+                        for _ in 0..<byteWidth { out[position] = UInt8(v & 0xFF); position += 1; v >>= 8 }
+                        packedStart = end
+                    }
+                }
+                index = end
+            }
+            packed(packedStart..<count)
+            return position
         }
-        flushPacked()
+        output.append(contentsOf: encoded[0..<written])
     }
 
     /// Decodes exactly `count` values from `reader` (which ends where the encoded data ends),
