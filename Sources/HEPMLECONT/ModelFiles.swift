@@ -84,8 +84,11 @@ public enum ModelFiles {
             for module in layer.modules {
                 switch module {
                 case let layout as ChannelLayout<Float>:
-                    guard shape.count == 3 else { throw unsupported(module) }
-                    let (h, w, c) = (shape[0], shape[1], shape[2])
+                    // The encoder's layout change belongs to its input layer, which declares the shape.
+                    var image = shape
+                    if case .input(let declared) = layer.description { image = declared }
+                    guard image.count == 3 else { throw unsupported(module) }
+                    let (h, w, c) = (image[0], image[1], image[2])
                     if layout.direction == .lastToFirst {
                         x = c == 1 ? graph.reshape(x, to: [-1, 1, h, w]) : graph.transpose(x, permutation: [0, 3, 1, 2])
                     } else {

@@ -11,6 +11,7 @@ struct HEPML: ParsableCommand {
             VersionCommand.self,
             TrainExampleCommand.self,
             BenchCommand.self,
+            ECONTCommand.self,
         ]
     )
 }
