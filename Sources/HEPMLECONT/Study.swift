@@ -88,10 +88,13 @@ public struct ModelResult {
 
 /// Train (or load), save, export and evaluate the requested networks, Ecoder `train.py` style.
 public enum Study {
-    /// Directory name of a network in a run: the catalog name, tagged when `--quantize` turned a
-    /// float network into a quantized one (its latent width depends on the eLinks).
+    /// Directory name of a network in a run: the catalog name; a quantized encoder depends on the
+    /// eLinks (latent bits), so its name carries them, and `-quantized` when `--quantize` turned
+    /// a float catalog network into a quantized one.
     public static func runName(_ network: NetworkDescription, options: StudyOptions) -> String {
-        options.quantize && !network.quantized ? "\(network.name)-quantized-\(options.links)elinks" : network.name
+        guard network.quantized else { return network.name }
+        let catalogQuantized = NetworkDescription.named(network.name)?.quantized ?? true
+        return "\(network.name)\(catalogQuantized ? "" : "-quantized")-\(options.links)elinks"
     }
 
     public static func network(named name: String, options: StudyOptions) throws -> NetworkDescription {

@@ -158,12 +158,20 @@ struct AutoencoderTests {
         try text.write(toFile: csv, atomically: true, encoding: .utf8)
         var options = StudyOptions(inputs: [csv], outputDirectory: directory.path)
         options.epochs = 6
+        options.batchSize = 32
         options.quiet = true
         let data = try StudyData(options: options)
         let model = try ECONTAutoencoder(try Study.network(named: NetworkDescription.defaultName, options: options), budget: Self.budget, seed: 1)
+        let objective = try #require(ReconstructionObjective(.telescope, arrangement: .eightByEight))
+        let images = try Tensor(shape: [data.split.validation.count, 8, 8, 1], scalars: data.images(.eightByEight, rows: data.split.validation))
+        let validation = try Dataset(inputs: images, targets: images)
+        let untrained = try evaluate(model.autoencoder, on: validation, batchSize: 500, loss: objective.lossFunction)
         let history = try Study.train(model, data: data, options: options, label: "test") { _ in }
         let losses = history.epochs.compactMap(\.validationLoss)
         #expect(losses.count >= 4)
-        #expect(try #require(losses.min()) < losses[0] * 0.9)
+        #expect(try #require(losses.min()) < untrained * 0.5, "untrained \(untrained), epochs \(losses)")
+        // The best epoch's weights are the ones kept.
+        let restored = try evaluate(model.autoencoder, on: validation, batchSize: 500, loss: objective.lossFunction)
+        #expect(abs(restored - (losses.min() ?? 0)) < 1e-6 * max(restored, 1))
     }
 }
