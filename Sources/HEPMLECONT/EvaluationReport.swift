@@ -203,7 +203,7 @@ public struct EvaluationReport {
             // Heatmap rows run upwards; image row 0 is drawn at the top.
             let flipped: [Int] = (0..<64).map { (cell: Int) -> Int in (7 - cell / 8) * 8 + cell % 8 }
             let values: [Double] = flipped.map { Double(pixels[$0]) }
-            let mask: [Bool] = flipped.map { layout.inputMask[$0] }
+            let mask: [Bool] = flipped.map { !layout.inputMask[$0] }  // true marks the padding quadrant
             return Heatmap(columns: 8, rows: 8, values: values, mask: mask)
         }
         let width = model.autoencoder.latentWidth
