@@ -14,6 +14,7 @@ struct HEPML: ParsableCommand {
             TableCommand.self,
             PlotCommand.self,
             BenchCommand.self,
+            ECONTCommand.self,
         ]
     )
 }

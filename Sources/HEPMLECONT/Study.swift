@@ -1,0 +1,198 @@
+import Foundation
+import HEPMLCore
+import HEPMLNN
+import HEPMLTensor
+
+/// Everything `hepml econt train` / `evaluate` take from the command line.
+public struct StudyOptions: Sendable {
+    public var inputs: [String]
+    public var outputDirectory: String
+    public var header = true
+    public var rowsPerFile = 500_000
+    public var double = false
+    /// Keep only the first k validation modules; negative keeps all.
+    public var maxValidation = -1
+    public var quickTrain = false
+    public var evaluationOnly = false
+    public var retrain = false
+    public var seed: UInt64 = 1
+    public var randomSplit = false
+    public var inputScaling: ChargeScaling = .sumPowerOfTwo
+    public var outputScaling: ChargeScaling = .sumPowerOfTwo
+    public var models = [NetworkDescription.defaultName]
+    public var links = 5
+    public var quantize = false
+    public var epochs = 200
+    public var batchSize = 500
+    public var learningRate = 1e-3
+    public var patience = 3
+    public var full = false
+    /// Rows of the RTL-verification CSVs (−1 = all).
+    public var csvRows = 1
+    public var skipPlots = false
+    public var quiet = false
+    /// False for `evaluate`: a model without saved weights is an error instead of being trained.
+    public var mayTrain = true
+
+    public init(inputs: [String], outputDirectory: String) {
+        self.inputs = inputs
+        self.outputDirectory = outputDirectory
+    }
+}
+
+public struct StudyError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// The modules of a run after loading, cleaning, normalizing, arranging and splitting.
+public struct StudyData {
+    public let modules: ModuleCharges
+    public let split: ValidationSplit
+    public let validationModules: ModuleCharges
+    public let validationNormalized: NormalizedModules
+    public let normalized: NormalizedModules
+
+    public init(options: StudyOptions) throws {
+        var modules = try CalQFiles.read(options.inputs, header: options.header, rowsPerFile: options.rowsPerFile).droppingEmptyModules()
+        if options.double { modules = modules.pairwiseSummed() }
+        guard modules.rows > 0 else { throw StudyError("no module with charge in \(options.inputs.joined(separator: ", "))") }
+        self.modules = modules
+        var split = options.evaluationOnly ? ValidationSplit.evaluationOnly(rows: modules.rows)
+            : ValidationSplit(rows: modules.rows, randomSeed: options.randomSplit ? options.seed : nil)
+        if options.quickTrain { split = split.limitingTraining(to: 5000) }
+        split = split.limitingValidation(to: options.maxValidation)
+        guard !split.validation.isEmpty else { throw StudyError("the validation split is empty (\(modules.rows) modules)") }
+        self.split = split
+        normalized = NormalizedModules(modules, scaling: options.inputScaling)
+        validationModules = modules.rows(split.validation)
+        validationNormalized = NormalizedModules(validationModules, scaling: options.inputScaling)
+    }
+
+    /// Network input images of the modules at `indices` (rows × pixels, channels last).
+    public func images(_ arrangement: Arrangement, rows indices: [Int]) -> [Float] {
+        let picked = indices.flatMap { row in normalized.values[row * triggerCellCount ..< (row + 1) * triggerCellCount] }
+        return arrangement.arrange(picked, rows: indices.count)
+    }
+}
+
+/// The outcome of one network of a run.
+public struct ModelResult {
+    public let runName: String
+    public let directory: String
+    public let autoencoder: ECONTAutoencoder
+    public let history: TrainingHistory?
+    public let trainingSeconds: Double?
+    public let evaluation: Evaluation
+}
+
+/// Train (or load), save, export and evaluate the requested networks, Ecoder `train.py` style.
+public enum Study {
+    /// Directory name of a network in a run: the catalog name; a quantized encoder depends on the
+    /// eLinks (latent bits), so its name carries them, and `-quantized` when `--quantize` turned
+    /// a float catalog network into a quantized one.
+    public static func runName(_ network: NetworkDescription, options: StudyOptions) -> String {
+        guard network.quantized else { return network.name }
+        let catalogQuantized = NetworkDescription.named(network.name)?.quantized ?? true
+        return "\(network.name)\(catalogQuantized ? "" : "-quantized")-\(options.links)elinks"
+    }
+
+    public static func network(named name: String, options: StudyOptions) throws -> NetworkDescription {
+        guard var network = NetworkDescription.named(name) else {
+            throw StudyError("unknown network \(name); known: \(NetworkDescription.catalog.map(\.name).joined(separator: ", "))")
+        }
+        if options.quantize { network.quantized = true }
+        guard ReconstructionObjective(network.loss, arrangement: network.arrangement) != nil else {
+            throw StudyError("network \(name) trains with the EMD-CNN loss, which is not available in this build (see docs/econt.md)")
+        }
+        return network
+    }
+
+    public static func run(_ options: StudyOptions, log: (String) -> Void) throws -> [ModelResult] {
+        guard let budget = ELinkBudget(links: options.links) else { throw StudyError("--n-elinks must be 2…5, got \(options.links)") }
+        let networks = try options.models.map { try network(named: $0, options: options) }
+        let data = try StudyData(options: options)
+        log("\(data.modules.rows) modules: \(data.split.training.count) training, \(data.split.validation.count) validation")
+        try FileManager.default.createDirectory(atPath: options.outputDirectory, withIntermediateDirectories: true)
+        var results: [ModelResult] = []
+        for network in networks {
+            results.append(try runNetwork(network, budget: budget, data: data, options: options, log: log))
+        }
+        let baselines = Evaluation.baselines(data: data, budget: budget, metrics: ModuleMetric.selection(full: options.full))
+        let report = EvaluationReport(options: options, budget: budget, data: data, models: results, baselines: baselines)
+        let summary = report.summaryTable()
+        try AtomicFile.write(summary.csv, to: path(options.outputDirectory, "summary.csv"))
+        log(summary.text)
+        if !options.skipPlots {
+            let index = try report.write(to: path(options.outputDirectory, "report"))
+            log("report: \(index)")
+        }
+        return results
+    }
+
+    static func runNetwork(_ network: NetworkDescription, budget: ELinkBudget, data: StudyData, options: StudyOptions,
+                           log: (String) -> Void) throws -> ModelResult {
+        let name = runName(network, options: options)
+        let directory = path(options.outputDirectory, name)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let autoencoder = try ECONTAutoencoder(network, budget: budget, seed: options.seed)
+        let weights = path(directory, "weights.npz")
+        var history: TrainingHistory?
+        var seconds: Double?
+        if FileManager.default.fileExists(atPath: weights) && !(options.retrain && options.mayTrain) {
+            try autoencoder.loadWeights(from: weights)
+            log("\(name): loaded \(weights)")
+            if let data = FileManager.default.contents(atPath: path(directory, "history.json")) {
+                history = try? JSONDecoder().decode(TrainingHistory.self, from: data)
+            }
+        } else if options.mayTrain && !options.evaluationOnly {
+            guard !data.split.training.isEmpty else { throw StudyError("\(name): no training modules") }
+            let started = ResourceUsage.now()
+            let trained = try train(autoencoder, data: data, options: options, label: name, log: log)
+            seconds = ResourceUsage.now() - started
+            history = trained
+            try trained.writeJSON(to: path(directory, "history.json"))
+            try trained.writeCSV(to: path(directory, "history.csv"))
+            try autoencoder.saveWeights(to: weights)
+            log(String(format: "%@: %d epochs in %.1f s (%.2f s/epoch), best epoch %d", name, trained.epochs.count, seconds ?? 0,
+                       (seconds ?? 0) / Double(max(trained.epochs.count, 1)), trained.restoredEpoch ?? trained.epochs.count))
+        } else {
+            throw StudyError("\(name): no trained weights at \(weights) (run `hepml econt train` first)")
+        }
+        try ModelFiles.writeDescription(autoencoder, to: path(directory, "model.json"))
+        try ModelFiles.exportONNX(autoencoder, to: directory)
+        let images = data.images(network.arrangement, rows: data.split.validation)
+        let evaluation = try Evaluation(autoencoder: autoencoder, images: images, data: data, options: options)
+        try evaluation.verificationTables.write(to: directory, rowLimit: options.csvRows)
+        return ModelResult(runName: name, directory: directory, autoencoder: autoencoder, history: history, trainingSeconds: seconds, evaluation: evaluation)
+    }
+
+    /// Adam, batch 500, early stopping on the validation loss with the best weights restored.
+    public static func train(_ autoencoder: ECONTAutoencoder, data: StudyData, options: StudyOptions, label: String,
+                             log: (String) -> Void) throws -> TrainingHistory {
+        let network = autoencoder.network
+        guard let objective = ReconstructionObjective(network.loss, arrangement: network.arrangement) else {
+            throw StudyError("\(network.name): no trainable loss")
+        }
+        func dataset(_ rows: [Int]) throws -> Dataset<Float> {
+            let images = try Tensor(shape: [rows.count] + network.inputShape, scalars: data.images(network.arrangement, rows: rows))
+            return try Dataset(inputs: images, targets: images)
+        }
+        let training = try dataset(data.split.training)
+        let validation = try dataset(data.split.validation)
+        var configuration = TrainingConfiguration(epochs: options.epochs, batchSize: options.batchSize, seed: options.seed, learningRate: options.learningRate)
+        configuration.earlyStopping = EarlyStopping(patience: options.patience, restoreBest: true)
+        configuration.label = label
+        configuration.quiet = options.quiet
+        let quiet = options.quiet
+        configuration.onEpochEnd = { record in
+            guard !quiet else { return }
+            print(String(format: "epoch %d  loss %.6g  val_loss %.6g  (%.2f s)", record.epoch, record.trainLoss, record.validationLoss ?? .nan, record.seconds))
+        }
+        let optimizer = Adam(autoencoder.autoencoder.parameters, learningRate: options.learningRate)
+        return try HEPMLNN.train(autoencoder.autoencoder, optimizer: optimizer, training: training, validation: validation,
+                                 configuration: configuration, loss: objective.lossFunction)
+    }
+
+    static func path(_ directory: String, _ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import Testing
+import HEPMLTestSupport
+@testable import HEPMLECONT
+
+/// Train → evaluate → export → ONNX Runtime on a small slice of the shared ttbar sample.
+@Suite("ECON-T end to end", .serialized)
+struct EndToEndTests {
+    /// The first `rows` data rows of the shared ttbar file, with its header, in `directory`.
+    static func slice(rows: Int, into directory: URL) throws -> String? {
+        guard let shared = TestEnvironment.sharedDirectory(for: "ECON-T end to end") else { return nil }
+        let text = try String(contentsOf: shared.appendingPathComponent("data/econt/ttbar_0PU.csv"), encoding: .utf8)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).prefix(rows + 1)
+        let path = directory.appendingPathComponent("ttbar_slice.csv").path
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// Runs the exported encoder and decoder in ONNX Runtime; prints the latents and decoded images as JSON.
+    static let runtimeScript = """
+    import json, sys
+    import numpy as np, onnx, onnxruntime as ort
+    directory, values, rows = sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3])
+    outputs = {}
+    for part in ("encoder", "decoder"):
+        onnx.checker.check_model(onnx.load(f"{directory}/{part}.onnx"), full_check=True)
+    enc = ort.InferenceSession(f"{directory}/encoder.onnx", providers=["CPUExecutionProvider"])
+    dec = ort.InferenceSession(f"{directory}/decoder.onnx", providers=["CPUExecutionProvider"])
+    x = np.array(values, dtype=np.float32).reshape(rows, 8, 8, 1)
+    latent = enc.run(None, {"image": x})[0]
+    decoded = dec.run(None, {"latent": latent})[0]
+    print(json.dumps({"latent": latent.astype(np.float64).ravel().tolist(), "decoded": decoded.astype(np.float64).ravel().tolist()}))
+    """
+
+    @Test("Train, reload for evaluation, files and report, ONNX Runtime agreement (float and quantized)", arguments: [false, true])
+    func pipeline(quantize: Bool) throws {
+        let directory = try TestEnvironment.temporaryDirectory("econt-e2e")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        guard let input = try Self.slice(rows: 1500, into: directory) else { return }
+        var options = StudyOptions(inputs: [input], outputDirectory: directory.appendingPathComponent("out").path)
+        options.epochs = 3
+        options.quantize = quantize
+        options.links = 4
+        options.quiet = true
+        options.csvRows = 5
+        options.full = true
+        var log: [String] = []
+        let trained = try Study.run(options) { log.append($0) }
+        let result = try #require(trained.first)
+        #expect(result.history?.epochs.count == 3)
+        #expect(result.evaluation.rows == 300)
+        let emd = try #require(result.evaluation.autoencoder.summary(.emd))
+        #expect(emd.count + emd.emptyOutputCount == 300 && emd.mean > 0 && emd.mean < 10)
+        let files = ["weights.npz", "history.json", "history.csv", "model.json", "encoder.onnx", "decoder.onnx",
+                     "verify_input_calQ.csv", "verify_output.csv", "verify_decoded_calQ.csv"]
+        for file in files {
+            #expect(FileManager.default.fileExists(atPath: (result.directory as NSString).appendingPathComponent(file)), "\(file)")
+        }
+        let verifyOutput = try String(contentsOfFile: (result.directory as NSString).appendingPathComponent("verify_output.csv"), encoding: .utf8)
+        #expect(verifyOutput.split(separator: "\n").count == 5 && verifyOutput.split(separator: "\n")[0].split(separator: ",").count == 16)
+        let summary = try String(contentsOfFile: (options.outputDirectory as NSString).appendingPathComponent("summary.csv"), encoding: .utf8)
+        #expect(summary.contains("bc (9 cells)") && summary.contains("thr_lo") && summary.contains("SSD mean") && summary.contains(",2144,"))
+        let report = try String(contentsOfFile: (options.outputDirectory as NSString).appendingPathComponent("report/index.html"), encoding: .utf8)
+        #expect(report.contains("profile_occ_EMD_bc") && report.contains("ae_examples_") && report.contains("nearly lossless"))
+        let description = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: (result.directory as NSString).appendingPathComponent("model.json")))) as? [String: Any]
+        #expect(description?["encoderParameters"] as? Int == 2144 && description?["quantized"] as? Bool == quantize)
+
+        // `evaluate` reloads the weights and reproduces the metrics.
+        var evaluate = options
+        evaluate.mayTrain = false
+        let reloaded = try #require(try Study.run(evaluate) { _ in }.first)
+        #expect(reloaded.evaluation.autoencoder.values(.emd) == result.evaluation.autoencoder.values(.emd))
+        #expect(reloaded.history?.epochs.count == 3)
+
+        guard let python = TestEnvironment.python(for: "ECON-T ONNX Runtime interop") else { return }
+        let rows = 40
+        let data = try StudyData(options: options)
+        let images = Array(data.images(.eightByEight, rows: data.split.validation).prefix(rows * 64))
+        let swift = try result.autoencoder.predict(images: images, rows: rows)
+        let encoded = String(decoding: try JSONSerialization.data(withJSONObject: images.map(Double.init)), as: UTF8.self)
+        let run = try TestEnvironment.runPython(python, script: Self.runtimeScript, arguments: [result.directory, encoded, "\(rows)"])
+        try #require(run.status == 0, "python failed: \(run.output)")
+        let lastLine = run.output.split(separator: "\n").last.map(String.init) ?? ""
+        let runtime = try #require(try JSONSerialization.jsonObject(with: Data(lastLine.utf8)) as? [String: [Double]])
+        let latent = try #require(runtime["latent"]), decoded = try #require(runtime["decoded"])
+        #expect(latent.count == rows * 16 && decoded.count == rows * 64)
+        if quantize {
+            #expect(latent == swift.latent.map(Double.init), "quantized latents must agree exactly")
+        } else {
+            #expect(zip(latent, swift.latent).allSatisfy { abs($0 - Double($1)) <= 1e-5 })
+        }
+        let decodedSwift = try result.autoencoder.decode(latent: latent.map(Float.init), rows: rows)
+        #expect(zip(decoded, decodedSwift).allSatisfy { abs($0 - Double($1)) <= 1e-5 })
+    }
+
+    @Test("The hepml CLI: train, evaluate, export; --no-header keeps the first row; unknown networks are refused")
+    func commandLine() throws {
+        guard let hepml = TestEnvironment.hepmlExecutable else {
+            print("skipped: hepml executable not built next to the tests")
+            return
+        }
+        let directory = try TestEnvironment.temporaryDirectory("econt-cli")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        guard let input = try Self.slice(rows: 600, into: directory) else { return }
+        let output = directory.appendingPathComponent("out").path
+        let train = try TestEnvironment.run(hepml, ["econt", "train", "-i", input, "-o", output, "--epochs", "2", "--quiet", "--skip-plot", "--n-csv", "3"])
+        #expect(train.status == 0, "\(train.output)")
+        #expect(train.output.contains("600 modules: 480 training, 120 validation"))
+        let evaluate = try TestEnvironment.run(hepml, ["econt", "evaluate", "-i", input, "-o", output, "--quiet"])
+        #expect(evaluate.status == 0 && evaluate.output.contains("loaded"), "\(evaluate.output)")
+        #expect(FileManager.default.fileExists(atPath: output + "/report/index.html"))
+        try FileManager.default.removeItem(atPath: output + "/8x8_c8_S2_tele/encoder.onnx")
+        let export = try TestEnvironment.run(hepml, ["econt", "export", "-o", output])
+        #expect(export.status == 0 && FileManager.default.fileExists(atPath: output + "/8x8_c8_S2_tele/encoder.onnx"), "\(export.output)")
+
+        // Without a header every line is data: the header line itself is then not a number.
+        let headerless = directory.appendingPathComponent("headerless.csv").path
+        let lines = try String(contentsOfFile: input, encoding: .utf8).split(separator: "\n").dropFirst()
+        try (lines.joined(separator: "\n") + "\n").write(toFile: headerless, atomically: true, encoding: .utf8)
+        let noHeader = try TestEnvironment.run(hepml, ["econt", "train", "-i", headerless, "-o", directory.appendingPathComponent("nh").path,
+                                                       "--no-header", "--epochs", "1", "--quiet", "--skip-plot"])
+        #expect(noHeader.status == 0 && noHeader.output.contains("600 modules"), "\(noHeader.output)")
+        let unknown = try TestEnvironment.run(hepml, ["econt", "train", "-i", input, "-o", output, "--models", "nope"])
+        #expect(unknown.status != 0 && unknown.output.contains("unknown network nope"))
+    }
+}
