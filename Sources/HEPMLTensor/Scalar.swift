@@ -19,10 +19,23 @@ where Self.RawSignificand: FixedWidthInteger {
     static func expm1(_ x: Self) -> Self
 }
 
+/// Process settings the engine needs, applied once before the first product.
+///
 /// OpenBLAS runs single-threaded: the engine splits large products over `Parallel` itself, which
-/// avoids oversubscription when convolutions already run one batch chunk per core.
+/// avoids oversubscription when convolutions already run one batch chunk per core. glibc's
+/// malloc would serve every tensor above 128 KiB with a fresh mmap and return it on free, so
+/// each training step would page-fault its activations in again; raising the thresholds keeps
+/// freed tensor memory in the heap for the next step.
 let blasConfigured: Bool = {
     openblas_set_num_threads(1)
+    #if os(Linux)
+    // mallopt lives in <malloc.h>, which no Swift module exports; look it up instead.
+    if let symbol = dlsym(nil, "mallopt") {
+        let mallopt = unsafeBitCast(symbol, to: (@convention(c) (Int32, Int32) -> Int32).self)
+        _ = mallopt(-3, 256 << 20)  // M_MMAP_THRESHOLD
+        _ = mallopt(-1, 512 << 20)  // M_TRIM_THRESHOLD
+    }
+    #endif
     return true
 }()
 

@@ -77,6 +77,17 @@ enum ConvolutionKernels {
         return (chunks, subBatch)
     }
 
+    /// Output positions ow in first..<end whose input index ow·s − p + k lies inside 0..<size.
+    @inline(__always)
+    static func validRange(_ outputs: Int, _ size: Int, _ stride: Int, _ pad: Int, _ k: Int) -> (Int, Int) {
+        // ow·s ≥ p − k  and  ow·s < size + p − k
+        let low = pad - k
+        let first = low <= 0 ? 0 : (low + stride - 1) / stride
+        let high = size + pad - k
+        let end = high <= 0 ? 0 : min(outputs, (high + stride - 1) / stride)
+        return (min(first, outputs), end)
+    }
+
     /// Gathers the patches of one sample into columns `column..<column+smallSpatial` of `cols`.
     @inline(__always)
     static func im2col<T: TensorScalar>(_ x: UnsafePointer<T>, _ cols: UnsafeMutablePointer<T>, column: Int, ld: Int, _ g: ConvolutionGeometry) {
@@ -101,10 +112,17 @@ enum ConvolutionKernels {
                             continue
                         }
                         let xr = xc + (id * LH + ih) * LW
-                        for ow in 0..<SW {
-                            let iw = ow * sw - pw + kw
-                            o[ow] = (iw >= 0 && iw < LW) ? xr[iw] : 0
+                        let (first, end) = validRange(SW, LW, sw, pw, kw)
+                        if first > 0 { o.update(repeating: 0, count: first) }
+                        if end > first {
+                            let start = first * sw - pw + kw
+                            if sw == 1 {
+                                o.advanced(by: first).update(from: xr + start, count: end - first)
+                            } else {
+                                for ow in first..<end { o[ow] = xr[start + (ow - first) * sw] }
+                            }
                         }
+                        if end < SW { o.advanced(by: max(end, first)).update(repeating: 0, count: SW - max(end, first)) }
                     }
                 }
             } } }
@@ -133,9 +151,15 @@ enum ConvolutionKernels {
                         guard ih >= 0, ih < LH else { continue }
                         let xr = xc + (id * LH + ih) * LW
                         let i = input + (od * SH + oh) * SW
-                        for ow in 0..<SW {
-                            let iw = ow * sw - pw + kw
-                            if iw >= 0 && iw < LW { xr[iw] += i[ow] }
+                        let (first, end) = validRange(SW, LW, sw, pw, kw)
+                        if end > first {
+                            let start = first * sw - pw + kw
+                            if sw == 1 {
+                                let target = xr + start, source = i + first
+                                for j in 0..<(end - first) { target[j] += source[j] }
+                            } else {
+                                for ow in first..<end { xr[start + (ow - first) * sw] += i[ow] }
+                            }
                         }
                     }
                 }
