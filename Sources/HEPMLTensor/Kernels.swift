@@ -31,8 +31,14 @@ enum Kernels {
         [T](unsafeUninitializedCapacity: x.count) { out, initialized in
             x.withUnsafeBufferPointer { input in
                 let o = out.baseAddress.unsafelyUnwrapped, p = input.baseAddress.unsafelyUnwrapped
-                chunked(x.count, cost: cost) { range in
-                    for i in range { o[i] = f(p[i]) }
+                // The serial loop is written out (not routed through `chunked`) so that `f`
+                // inlines into it and the loop vectorizes.
+                if x.count * cost < parallelThreshold {
+                    for i in 0..<x.count { o[i] = f(p[i]) }
+                } else {
+                    Parallel.forEachChunk(x.count, minimumChunk: parallelThreshold / max(cost, 1)) { range in
+                        for i in range { o[i] = f(p[i]) }
+                    }
                 }
             }
             initialized = x.count
@@ -47,8 +53,12 @@ enum Kernels {
                 y.withUnsafeBufferPointer { b in
                     let o = out.baseAddress.unsafelyUnwrapped
                     let pa = a.baseAddress.unsafelyUnwrapped, pb = b.baseAddress.unsafelyUnwrapped
-                    chunked(x.count, cost: cost) { range in
-                        for i in range { o[i] = f(pa[i], pb[i]) }
+                    if x.count * cost < parallelThreshold {
+                        for i in 0..<x.count { o[i] = f(pa[i], pb[i]) }
+                    } else {
+                        Parallel.forEachChunk(x.count, minimumChunk: parallelThreshold / max(cost, 1)) { range in
+                            for i in range { o[i] = f(pa[i], pb[i]) }
+                        }
                     }
                 }
             }
