@@ -28,7 +28,10 @@ enum Kernels {
     /// y[i] = f(x[i]) into a new array.
     @inline(__always)
     static func map<T: TensorScalar>(_ x: [T], cost: Int = 1, _ f: (T) -> T) -> [T] {
-        [T](unsafeUninitializedCapacity: x.count) { out, initialized in
+        // A zero-filled array rather than `init(unsafeUninitializedCapacity:)`: that initializer
+        // is opaque to the optimizer, which would then call `f` indirectly per element.
+        var result = [T](repeating: 0, count: x.count)
+        result.withUnsafeMutableBufferPointer { out in
             x.withUnsafeBufferPointer { input in
                 let o = out.baseAddress.unsafelyUnwrapped, p = input.baseAddress.unsafelyUnwrapped
                 // The serial loop is written out (not routed through `chunked`) so that `f`
@@ -41,14 +44,15 @@ enum Kernels {
                     }
                 }
             }
-            initialized = x.count
         }
+        return result
     }
 
     /// z[i] = f(x[i], y[i]) for equal-length arrays.
     @inline(__always)
     static func zip<T: TensorScalar>(_ x: [T], _ y: [T], cost: Int = 1, _ f: (T, T) -> T) -> [T] {
-        [T](unsafeUninitializedCapacity: x.count) { out, initialized in
+        var result = [T](repeating: 0, count: x.count)
+        result.withUnsafeMutableBufferPointer { out in
             x.withUnsafeBufferPointer { a in
                 y.withUnsafeBufferPointer { b in
                     let o = out.baseAddress.unsafelyUnwrapped
@@ -62,14 +66,15 @@ enum Kernels {
                     }
                 }
             }
-            initialized = x.count
         }
+        return result
     }
 
     /// w[i] = f(x[i], y[i], z[i]) for equal-length arrays (backward of activations).
     @inline(__always)
     static func zip3<T: TensorScalar>(_ x: [T], _ y: [T], _ z: [T], cost: Int = 1, _ f: (T, T, T) -> T) -> [T] {
-        [T](unsafeUninitializedCapacity: x.count) { out, initialized in
+        var result = [T](repeating: 0, count: x.count)
+        result.withUnsafeMutableBufferPointer { out in
             x.withUnsafeBufferPointer { a in
                 y.withUnsafeBufferPointer { b in
                     z.withUnsafeBufferPointer { c in
@@ -81,8 +86,8 @@ enum Kernels {
                     }
                 }
             }
-            initialized = x.count
         }
+        return result
     }
 
     /// C[m×n] = op(A)·op(B) (+ C when `accumulate`), with the rows of C split over cores when

@@ -1,4 +1,5 @@
 import Foundation
+import HEPMLCore
 
 /// Pointwise activations and the (log-)softmax. Each backward uses the saved input or output,
 /// whichever gives the cheaper derivative.
@@ -35,10 +36,10 @@ enum PointwiseFunction<T: TensorScalar> {
     @_specialize(where T == Float)
     func forward(_ x: [T]) -> [T] {
         switch self {
-        case .relu: return Kernels.map(x) { $0 > 0 ? $0 : 0 }
+        case .relu: return Self.loop(x) { p, o, range in for i in range { o[i] = p[i] > 0 ? p[i] : 0 } }
         case .leakyRelu(let slope): return Kernels.map(x) { $0 > 0 ? $0 : slope * $0 }
         case .elu(let alpha): return Kernels.map(x, cost: 8) { $0 > 0 ? $0 : alpha * T.expm1($0) }
-        case .tanh: return Kernels.map(x, cost: 8) { T.hyperbolicTangent($0) }
+        case .tanh: return Self.loop(x, cost: 8) { p, o, range in for i in range { o[i] = T.hyperbolicTangent(p[i]) } }
         case .sigmoid: return Kernels.map(x, cost: 8) { Self.logistic($0) }
         // softplus(x) = max(x, 0) + log1p(e^−|x|), stable for large |x|.
         case .softplus: return Kernels.map(x, cost: 8) { Swift.max($0, 0) + T.log1p(T.exponential(-Swift.abs($0))) }
@@ -48,14 +49,51 @@ enum PointwiseFunction<T: TensorScalar> {
         }
     }
 
+    /// Runs `body` over the elements of `x` writing a new array, with the loop written in the
+    /// closure itself so that it is compiled with the concrete function inlined (vectorized).
+    @inline(__always)
+    static func loop(_ x: [T], cost: Int = 1, _ body: (UnsafePointer<T>, UnsafeMutablePointer<T>, Range<Int>) -> Void) -> [T] {
+        var y = [T](repeating: 0, count: x.count)
+        y.withUnsafeMutableBufferPointer { o in
+            x.withUnsafeBufferPointer { p in
+                let input = p.baseAddress.unsafelyUnwrapped, output = o.baseAddress.unsafelyUnwrapped
+                if x.count * cost < Kernels.parallelThreshold {
+                    body(input, output, 0..<x.count)
+                } else {
+                    Parallel.forEachChunk(x.count, minimumChunk: Kernels.parallelThreshold / cost) { body(input, output, $0) }
+                }
+            }
+        }
+        return y
+    }
+
+    /// Two-input form of `loop` for backward functions.
+    @inline(__always)
+    static func loop(_ a: [T], _ b: [T], _ body: (UnsafePointer<T>, UnsafePointer<T>, UnsafeMutablePointer<T>, Range<Int>) -> Void) -> [T] {
+        var y = [T](repeating: 0, count: a.count)
+        y.withUnsafeMutableBufferPointer { o in
+            a.withUnsafeBufferPointer { pa in
+                b.withUnsafeBufferPointer { pb in
+                    let x1 = pa.baseAddress.unsafelyUnwrapped, x2 = pb.baseAddress.unsafelyUnwrapped, output = o.baseAddress.unsafelyUnwrapped
+                    if a.count < Kernels.parallelThreshold {
+                        body(x1, x2, output, 0..<a.count)
+                    } else {
+                        Parallel.forEachChunk(a.count, minimumChunk: Kernels.parallelThreshold) { body(x1, x2, output, $0) }
+                    }
+                }
+            }
+        }
+        return y
+    }
+
     /// dx = g · f′, using whichever of x and y = f(x) gives the cheaper derivative.
     @_specialize(where T == Float)
     func backward(_ g: [T], _ x: [T], _ y: [T]) -> [T] {
         switch self {
-        case .relu: return Kernels.zip(g, y) { $1 > 0 ? $0 : 0 }
+        case .relu: return Self.loop(g, y) { g, y, o, range in for i in range { o[i] = y[i] > 0 ? g[i] : 0 } }
         case .leakyRelu(let slope): return Kernels.zip(g, x) { $1 > 0 ? $0 : slope * $0 }
         case .elu(let alpha): return Kernels.zip3(g, x, y) { g, x, y in x > 0 ? g : g * (y + alpha) }
-        case .tanh: return Kernels.zip(g, y) { $0 * (1 - $1 * $1) }
+        case .tanh: return Self.loop(g, y) { g, y, o, range in for i in range { o[i] = g[i] * (1 - y[i] * y[i]) } }
         case .sigmoid: return Kernels.zip(g, y) { $0 * $1 * (1 - $1) }
         case .softplus: return Kernels.zip(g, x, cost: 8) { $0 * Self.logistic($1) }
         case .gelu:
