@@ -7,6 +7,30 @@ public protocol Optimizer: AnyObject {
     var learningRate: Double { get set }
     /// Applies one update to every parameter that has a gradient, then clears the gradients.
     func step()
+    /// The running state, for checkpoints.
+    var state: OptimizerState { get }
+    /// Restores a state saved from an optimizer of the same kind over the same parameters.
+    func load(_ state: OptimizerState) throws
+}
+
+/// Per-parameter buffers of an optimizer (slot name → one array per parameter, in parameter
+/// order; PyTorch's slot names) and its step count.
+public struct OptimizerState: Sendable, Equatable {
+    public var steps: Int
+    public var slots: [String: [[Double]]]
+
+    public init(steps: Int, slots: [String: [[Double]]]) {
+        self.steps = steps
+        self.slots = slots
+    }
+
+    /// Converts a slot back to scalars after checking it matches the parameters' sizes.
+    func slot<T: TensorScalar>(_ name: String, matching sizes: [Int]) throws -> [[T]] {
+        guard let arrays = slots[name], arrays.map(\.count) == sizes else {
+            throw ShapeError(operation: "optimizer state", "slot \(name) is missing or does not match the parameters", shapes: [sizes])
+        }
+        return arrays.map { $0.map { T($0) } }
+    }
 }
 
 /// How weight decay enters an update.
@@ -21,6 +45,14 @@ public enum WeightDecay: Sendable, Equatable, Codable {
 /// Stochastic gradient descent with optional (Nesterov-free) momentum, PyTorch's formulation:
 /// v ← μ·v + g; w ← w − lr·v.
 public final class SGD<T: TensorScalar>: Optimizer {
+    public var state: OptimizerState {
+        OptimizerState(steps: 0, slots: ["momentum_buffer": velocities.map { $0.map { Double($0) } }])
+    }
+
+    public func load(_ state: OptimizerState) throws {
+        velocities = try state.slot("momentum_buffer", matching: parameters.map(\.value.count))
+    }
+
     public var learningRate: Double
     public let momentum: Double
     public let weightDecay: WeightDecay
@@ -65,6 +97,18 @@ public final class SGD<T: TensorScalar>: Optimizer {
 
 /// Adam (Kingma & Ba) with bias correction; `weightDecay: .decoupled(λ)` makes it AdamW.
 public final class Adam<T: TensorScalar>: Optimizer {
+    public var state: OptimizerState {
+        OptimizerState(steps: stepCount, slots: ["exp_avg": firstMoments.map { $0.map { Double($0) } },
+                                                 "exp_avg_sq": secondMoments.map { $0.map { Double($0) } }])
+    }
+
+    public func load(_ state: OptimizerState) throws {
+        let sizes = parameters.map(\.value.count)
+        firstMoments = try state.slot("exp_avg", matching: sizes)
+        secondMoments = try state.slot("exp_avg_sq", matching: sizes)
+        stepCount = state.steps
+    }
+
     public var learningRate: Double
     public let beta1: Double
     public let beta2: Double

@@ -119,14 +119,23 @@ public typealias LossFunction<T: TensorScalar> = (_ model: Module<T>, _ batch: B
 /// The reusable minibatch training loop: seeded shuffling each epoch, optimizer steps with the
 /// scheduled learning rate and optional clipping, validation in inference mode, a progress bar,
 /// early stopping and the history.
+///
+/// With `checkpointDirectory`, a checkpoint is written after every epoch and, if one is already
+/// there, training resumes after its last completed epoch with its weights, optimizer state and
+/// history (early stopping's best-epoch tracking restarts at the resume point).
 public func train<T: TensorScalar>(_ model: Module<T>, optimizer: Optimizer, training: Dataset<T>, validation: Dataset<T>? = nil,
-                                   configuration: TrainingConfiguration, startEpoch: Int = 0, loss: LossFunction<T>) throws -> TrainingHistory {
+                                   configuration: TrainingConfiguration, checkpointDirectory: String? = nil, loss: LossFunction<T>) throws -> TrainingHistory {
     guard configuration.batchSize > 0, training.count > 0 else {
         throw ShapeError(operation: "train", "needs a positive batch size and at least one sample", shapes: [training.inputs.shape])
     }
     let stepsPerEpoch = (training.count + configuration.batchSize - 1) / configuration.batchSize
     let totalSteps = stepsPerEpoch * configuration.epochs
     var history = TrainingHistory()
+    var startEpoch = 0
+    if let checkpointDirectory, let record = try Checkpoint.load(into: model, optimizer: optimizer, from: checkpointDirectory) {
+        history = record.history
+        startEpoch = record.epochsCompleted
+    }
     var best: (loss: Double, epoch: Int, state: [(String, Tensor<T>)])?
     var epochsWithoutImprovement = 0
     let parameters = model.parameters
@@ -157,6 +166,9 @@ public func train<T: TensorScalar>(_ model: Module<T>, optimizer: Optimizer, tra
         let record = EpochRecord(epoch: epoch + 1, trainLoss: lossSum / Double(training.count), validationLoss: validationLoss,
                                  learningRate: rate, seconds: ResourceUsage.now() - started)
         history.epochs.append(record)
+        if let checkpointDirectory {
+            try Checkpoint.save(model: model, optimizer: optimizer, history: history, epochsCompleted: epoch + 1, to: checkpointDirectory)
+        }
         configuration.onEpochEnd?(record)
         if let stopping = configuration.earlyStopping {
             let monitored = validationLoss ?? record.trainLoss

@@ -41,3 +41,33 @@ public enum GradientCheck {
         return worst
     }
 }
+
+extension GradientCheck {
+    /// Checks the gradients of existing parameters (e.g. a module's) by perturbing their values
+    /// in place; `objective` rebuilds the graph from them and returns a scalar.
+    @discardableResult
+    public static func checkParameters(_ parameters: [Variable<Double>], step: Double = 1e-6, tolerance: Double = 1e-6,
+                                       _ objective: () throws -> Variable<Double>) throws -> Double {
+        for p in parameters { p.zeroGrad() }
+        try objective().backward()
+        let analytic = parameters.map { $0.grad?.scalars ?? [Double](repeating: 0, count: $0.value.count) }
+        var worst = 0.0
+        for (index, parameter) in parameters.enumerated() {
+            for element in 0..<parameter.value.count {
+                let original = parameter.value.scalars[element]
+                parameter.value.scalars[element] = original + step
+                let plus = try objective().value.scalars[0]
+                parameter.value.scalars[element] = original - step
+                let minus = try objective().value.scalars[0]
+                parameter.value.scalars[element] = original
+                let numeric = (plus - minus) / (2 * step)
+                let error = abs(analytic[index][element] - numeric) / max(1, abs(analytic[index][element]), abs(numeric))
+                worst = max(worst, error)
+                if error > tolerance {
+                    throw Mismatch(input: index, element: element, analytic: analytic[index][element], numeric: numeric)
+                }
+            }
+        }
+        return worst
+    }
+}

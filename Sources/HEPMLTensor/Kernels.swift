@@ -28,38 +28,53 @@ enum Kernels {
     /// y[i] = f(x[i]) into a new array.
     @inline(__always)
     static func map<T: TensorScalar>(_ x: [T], cost: Int = 1, _ f: (T) -> T) -> [T] {
-        [T](unsafeUninitializedCapacity: x.count) { out, initialized in
+        // A zero-filled array rather than `init(unsafeUninitializedCapacity:)`: that initializer
+        // is opaque to the optimizer, which would then call `f` indirectly per element.
+        var result = [T](repeating: 0, count: x.count)
+        result.withUnsafeMutableBufferPointer { out in
             x.withUnsafeBufferPointer { input in
                 let o = out.baseAddress.unsafelyUnwrapped, p = input.baseAddress.unsafelyUnwrapped
-                chunked(x.count, cost: cost) { range in
-                    for i in range { o[i] = f(p[i]) }
+                // The serial loop is written out (not routed through `chunked`) so that `f`
+                // inlines into it and the loop vectorizes.
+                if x.count * cost < parallelThreshold {
+                    for i in 0..<x.count { o[i] = f(p[i]) }
+                } else {
+                    Parallel.forEachChunk(x.count, minimumChunk: parallelThreshold / max(cost, 1)) { range in
+                        for i in range { o[i] = f(p[i]) }
+                    }
                 }
             }
-            initialized = x.count
         }
+        return result
     }
 
     /// z[i] = f(x[i], y[i]) for equal-length arrays.
     @inline(__always)
     static func zip<T: TensorScalar>(_ x: [T], _ y: [T], cost: Int = 1, _ f: (T, T) -> T) -> [T] {
-        [T](unsafeUninitializedCapacity: x.count) { out, initialized in
+        var result = [T](repeating: 0, count: x.count)
+        result.withUnsafeMutableBufferPointer { out in
             x.withUnsafeBufferPointer { a in
                 y.withUnsafeBufferPointer { b in
                     let o = out.baseAddress.unsafelyUnwrapped
                     let pa = a.baseAddress.unsafelyUnwrapped, pb = b.baseAddress.unsafelyUnwrapped
-                    chunked(x.count, cost: cost) { range in
-                        for i in range { o[i] = f(pa[i], pb[i]) }
+                    if x.count * cost < parallelThreshold {
+                        for i in 0..<x.count { o[i] = f(pa[i], pb[i]) }
+                    } else {
+                        Parallel.forEachChunk(x.count, minimumChunk: parallelThreshold / max(cost, 1)) { range in
+                            for i in range { o[i] = f(pa[i], pb[i]) }
+                        }
                     }
                 }
             }
-            initialized = x.count
         }
+        return result
     }
 
     /// w[i] = f(x[i], y[i], z[i]) for equal-length arrays (backward of activations).
     @inline(__always)
     static func zip3<T: TensorScalar>(_ x: [T], _ y: [T], _ z: [T], cost: Int = 1, _ f: (T, T, T) -> T) -> [T] {
-        [T](unsafeUninitializedCapacity: x.count) { out, initialized in
+        var result = [T](repeating: 0, count: x.count)
+        result.withUnsafeMutableBufferPointer { out in
             x.withUnsafeBufferPointer { a in
                 y.withUnsafeBufferPointer { b in
                     z.withUnsafeBufferPointer { c in
@@ -71,8 +86,8 @@ enum Kernels {
                     }
                 }
             }
-            initialized = x.count
         }
+        return result
     }
 
     /// C[m×n] = op(A)·op(B) (+ C when `accumulate`), with the rows of C split over cores when

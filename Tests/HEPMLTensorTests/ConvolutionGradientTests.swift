@@ -82,3 +82,18 @@ import Testing
         #expect(kept > 700 && kept < 800)
     }
 }
+
+@Suite struct GraphGradientTests {
+    @Test func aggregationForEveryNormalization() throws {
+        let edges = [(0, 1), (1, 2), (2, 0), (3, 1)]
+        for normalization in [GraphAdjacency.Normalization.sum, .mean, .symmetric] {
+            let adjacency = try GraphAdjacency(nodeCount: 4, edges: edges, normalization: normalization)
+            try GradientCheck.check([random([2, 4, 3], seed: 60)]) { try $0[0].aggregate(over: adjacency) }
+        }
+        // Symmetric normalization of a 2-node path: Â = [[1/2, 1/2], [1/2, 1/2]].
+        let path = try GraphAdjacency(nodeCount: 2, edges: [(0, 1)], normalization: .symmetric)
+        let y = try Variable(try Tensor<Double>(shape: [1, 2, 1], scalars: [2, 4])).aggregate(over: path)
+        #expect(y.value.scalars == [3, 3])
+        #expect(throws: ShapeError.self) { try GraphAdjacency(nodeCount: 2, edges: [(0, 2)], normalization: .sum) }
+    }
+}

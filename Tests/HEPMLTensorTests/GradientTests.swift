@@ -1,3 +1,4 @@
+import Foundation
 import HEPMLCore
 import Testing
 @testable import HEPMLTensor
@@ -115,5 +116,17 @@ func random(_ shape: [Int], seed: UInt64, scale: Double = 1) -> Tensor<Double> {
         #expect(a == b)
         let limit = Float((6.0 / 50).squareRoot())
         #expect(a.scalars.allSatisfy { abs($0) <= limit })
+    }
+}
+
+@Suite struct ScalarFunctionTests {
+    @Test func floatTanhApproximation() {
+        var worst: Double = 0
+        for i in -20000...20000 {
+            let x = Double(i) * 0.001
+            worst = max(worst, abs(Double(Float.hyperbolicTangent(Float(x))) - Foundation.tanh(x)))
+        }
+        #expect(worst < 1e-6)
+        #expect(Float.hyperbolicTangent(100) == 1 || abs(Float.hyperbolicTangent(100) - 1) < 1e-7)
     }
 }

@@ -1,67 +1,128 @@
 import Foundation
+import HEPMLCore
 
 /// Pointwise activations and the (log-)softmax. Each backward uses the saved input or output,
 /// whichever gives the cheaper derivative.
-extension Variable {
-    /// Shared shape of a pointwise op: forward y = f(x), backward dx = g·d(x, y).
-    @inline(__always)
-    @_specialize(where T == Float)
-    func pointwise(_ name: String, cost: Int = 1, _ f: (T) -> T, derivative: @escaping (T, T) -> T) -> Variable {
-        let x = value
-        let y = Tensor(validShape: x.shape, scalars: Kernels.map(x.scalars, cost: cost, f))
-        return Variable(y, operation: name, inputs: [self]) { g in
-            self.accumulate(Tensor(validShape: x.shape, scalars: Kernels.zip3(g.scalars, x.scalars, y.scalars, cost: cost) { g, x, y in g * derivative(x, y) }))
+/// The pointwise activations. Forward and backward switch once per tensor, outside the loop,
+/// so every loop body is a concrete expression the compiler can vectorize.
+enum PointwiseFunction<T: TensorScalar> {
+    case relu, tanh, sigmoid, softplus, gelu
+    case leakyRelu(T)
+    case elu(T)
+
+    var name: String {
+        switch self {
+        case .relu: "relu"
+        case .tanh: "tanh"
+        case .sigmoid: "sigmoid"
+        case .softplus: "softplus"
+        case .gelu: "gelu"
+        case .leakyRelu: "leakyRelu"
+        case .elu: "elu"
         }
     }
 
-    @_specialize(where T == Float)
-    public func relu() -> Variable {
-        pointwise("relu", { $0 > 0 ? $0 : 0 }, derivative: { x, _ in x > 0 ? 1 : 0 })
+    @inline(__always)
+    static func logistic(_ x: T) -> T {
+        // Evaluated on the side where the exponential cannot overflow.
+        if x >= 0 { return 1 / (1 + T.exponential(-x)) }
+        let e = T.exponential(x)
+        return e / (1 + e)
     }
 
+    static var invSqrt2: T { 1 / T(2).squareRoot() }
+    static var invSqrt2Pi: T { 1 / T(2 * Double.pi).squareRoot() }
+
     @_specialize(where T == Float)
-    public func leakyRelu(slope: T = 0.01) -> Variable {
-        pointwise("leakyRelu", { $0 > 0 ? $0 : slope * $0 }, derivative: { x, _ in x > 0 ? 1 : slope })
+    func forward(_ x: [T]) -> [T] {
+        switch self {
+        case .relu: return Self.loop(x) { p, o, range in for i in range { o[i] = p[i] > 0 ? p[i] : 0 } }
+        case .leakyRelu(let slope): return Kernels.map(x) { $0 > 0 ? $0 : slope * $0 }
+        case .elu(let alpha): return Kernels.map(x, cost: 8) { $0 > 0 ? $0 : alpha * T.expm1($0) }
+        case .tanh: return Self.loop(x, cost: 8) { p, o, range in for i in range { o[i] = T.hyperbolicTangent(p[i]) } }
+        case .sigmoid: return Kernels.map(x, cost: 8) { Self.logistic($0) }
+        // softplus(x) = max(x, 0) + log1p(e^−|x|), stable for large |x|.
+        case .softplus: return Kernels.map(x, cost: 8) { Swift.max($0, 0) + T.log1p(T.exponential(-Swift.abs($0))) }
+        case .gelu:
+            let c = Self.invSqrt2
+            return Kernels.map(x, cost: 10) { x in x * (1 + T.errorFunction(x * c)) / 2 }
+        }
     }
 
+    /// Runs `body` over the elements of `x` writing a new array, with the loop written in the
+    /// closure itself so that it is compiled with the concrete function inlined (vectorized).
+    @inline(__always)
+    static func loop(_ x: [T], cost: Int = 1, _ body: (UnsafePointer<T>, UnsafeMutablePointer<T>, Range<Int>) -> Void) -> [T] {
+        var y = [T](repeating: 0, count: x.count)
+        y.withUnsafeMutableBufferPointer { o in
+            x.withUnsafeBufferPointer { p in
+                let input = p.baseAddress.unsafelyUnwrapped, output = o.baseAddress.unsafelyUnwrapped
+                if x.count * cost < Kernels.parallelThreshold {
+                    body(input, output, 0..<x.count)
+                } else {
+                    Parallel.forEachChunk(x.count, minimumChunk: Kernels.parallelThreshold / cost) { body(input, output, $0) }
+                }
+            }
+        }
+        return y
+    }
+
+    /// Two-input form of `loop` for backward functions.
+    @inline(__always)
+    static func loop(_ a: [T], _ b: [T], _ body: (UnsafePointer<T>, UnsafePointer<T>, UnsafeMutablePointer<T>, Range<Int>) -> Void) -> [T] {
+        var y = [T](repeating: 0, count: a.count)
+        y.withUnsafeMutableBufferPointer { o in
+            a.withUnsafeBufferPointer { pa in
+                b.withUnsafeBufferPointer { pb in
+                    let x1 = pa.baseAddress.unsafelyUnwrapped, x2 = pb.baseAddress.unsafelyUnwrapped, output = o.baseAddress.unsafelyUnwrapped
+                    if a.count < Kernels.parallelThreshold {
+                        body(x1, x2, output, 0..<a.count)
+                    } else {
+                        Parallel.forEachChunk(a.count, minimumChunk: Kernels.parallelThreshold) { body(x1, x2, output, $0) }
+                    }
+                }
+            }
+        }
+        return y
+    }
+
+    /// dx = g · f′, using whichever of x and y = f(x) gives the cheaper derivative.
+    @_specialize(where T == Float)
+    func backward(_ g: [T], _ x: [T], _ y: [T]) -> [T] {
+        switch self {
+        case .relu: return Self.loop(g, y) { g, y, o, range in for i in range { o[i] = y[i] > 0 ? g[i] : 0 } }
+        case .leakyRelu(let slope): return Kernels.zip(g, x) { $1 > 0 ? $0 : slope * $0 }
+        case .elu(let alpha): return Kernels.zip3(g, x, y) { g, x, y in x > 0 ? g : g * (y + alpha) }
+        case .tanh: return Self.loop(g, y) { g, y, o, range in for i in range { o[i] = g[i] * (1 - y[i] * y[i]) } }
+        case .sigmoid: return Kernels.zip(g, y) { $0 * $1 * (1 - $1) }
+        case .softplus: return Kernels.zip(g, x, cost: 8) { $0 * Self.logistic($1) }
+        case .gelu:
+            let c = Self.invSqrt2, d = Self.invSqrt2Pi
+            return Kernels.zip(g, x, cost: 10) { g, x in g * ((1 + T.errorFunction(x * c)) / 2 + x * d * T.exponential(-x * x / 2)) }
+        }
+    }
+}
+
+extension Variable {
+    @_specialize(where T == Float)
+    func pointwise(_ function: PointwiseFunction<T>) -> Variable {
+        let x = value
+        let y = Tensor(validShape: x.shape, scalars: function.forward(x.scalars))
+        return Variable(y, operation: function.name, inputs: [self]) { g in
+            self.accumulate(Tensor(validShape: x.shape, scalars: function.backward(g.scalars, x.scalars, y.scalars)))
+        }
+    }
+
+    public func relu() -> Variable { pointwise(.relu) }
+    public func leakyRelu(slope: T = 0.01) -> Variable { pointwise(.leakyRelu(slope)) }
     /// ELU: x for x > 0, α(eˣ − 1) otherwise.
-    @_specialize(where T == Float)
-    public func elu(alpha: T = 1) -> Variable {
-        pointwise("elu", cost: 8, { $0 > 0 ? $0 : alpha * T.expm1($0) }, derivative: { x, y in x > 0 ? 1 : y + alpha })
-    }
-
-    @_specialize(where T == Float)
-    public func tanh() -> Variable {
-        pointwise("tanh", cost: 8, { T.hyperbolicTangent($0) }, derivative: { _, y in 1 - y * y })
-    }
-
-    @_specialize(where T == Float)
-    public func sigmoid() -> Variable {
-        pointwise("sigmoid", cost: 8, { x in
-            // Evaluated on the side where the exponential cannot overflow.
-            if x >= 0 { return 1 / (1 + T.exponential(-x)) }
-            let e = T.exponential(x)
-            return e / (1 + e)
-        }, derivative: { _, y in y * (1 - y) })
-    }
-
-    /// softplus(x) = log(1 + eˣ), computed stably as max(x, 0) + log1p(e^−|x|).
-    @_specialize(where T == Float)
-    public func softplus() -> Variable {
-        pointwise("softplus", cost: 8, { x in Swift.max(x, 0) + T.log1p(T.exponential(-Swift.abs(x))) }, derivative: { x, _ in
-            x >= 0 ? 1 / (1 + T.exponential(-x)) : T.exponential(x) / (1 + T.exponential(x))
-        })
-    }
-
-    /// GELU with the exact Gaussian CDF: x·Φ(x) (PyTorch's default, not the tanh approximation).
-    @_specialize(where T == Float)
-    public func gelu() -> Variable {
-        let invSqrt2 = 1 / T(2).squareRoot()
-        let invSqrt2Pi = 1 / T(2 * Double.pi).squareRoot()
-        return pointwise("gelu", cost: 10, { x in x * (1 + T.errorFunction(x * invSqrt2)) / 2 }, derivative: { x, _ in
-            (1 + T.errorFunction(x * invSqrt2)) / 2 + x * invSqrt2Pi * T.exponential(-x * x / 2)
-        })
-    }
+    public func elu(alpha: T = 1) -> Variable { pointwise(.elu(alpha)) }
+    public func tanh() -> Variable { pointwise(.tanh) }
+    public func sigmoid() -> Variable { pointwise(.sigmoid) }
+    /// softplus(x) = log(1 + eˣ).
+    public func softplus() -> Variable { pointwise(.softplus) }
+    /// GELU with the exact Gaussian CDF, x·Φ(x) (PyTorch's default, not the tanh approximation).
+    public func gelu() -> Variable { pointwise(.gelu) }
 
     /// Softmax along `axis` (default: last).
     @_specialize(where T == Float)

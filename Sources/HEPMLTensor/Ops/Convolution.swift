@@ -24,6 +24,32 @@ struct ConvolutionGeometry {
     var stride: [Int]
     var padBefore: [Int]
 
+    /// For each (patch row, small position): the element of a large sample it reads, or −1
+    /// where the window hangs over the padding. Built once per call; turns im2col into a
+    /// gather and col2im into a scatter-add, which keeps tiny images (8×8) cheap.
+    private(set) var offsets: [Int32] = []
+
+    mutating func buildOffsets() {
+        var table = [Int32](repeating: -1, count: patchSize * smallSpatial)
+        var row = 0
+        for c in 0..<largeChannels {
+            for kd in 0..<kernel[0] { for kh in 0..<kernel[1] { for kw in 0..<kernel[2] {
+                var position = 0
+                for od in 0..<small[0] { for oh in 0..<small[1] { for ow in 0..<small[2] {
+                    let id = od * stride[0] - padBefore[0] + kd
+                    let ih = oh * stride[1] - padBefore[1] + kh
+                    let iw = ow * stride[2] - padBefore[2] + kw
+                    if id >= 0, id < large[0], ih >= 0, ih < large[1], iw >= 0, iw < large[2] {
+                        table[row * smallSpatial + position] = Int32(((c * large[0] + id) * large[1] + ih) * large[2] + iw)
+                    }
+                    position += 1
+                } } }
+                row += 1
+            } } }
+        }
+        offsets = table
+    }
+
     var largeSpatial: Int { large.reduce(1, *) }
     var smallSpatial: Int { small.reduce(1, *) }
     var kernelVolume: Int { kernel.reduce(1, *) }
@@ -79,67 +105,27 @@ enum ConvolutionKernels {
 
     /// Gathers the patches of one sample into columns `column..<column+smallSpatial` of `cols`.
     @inline(__always)
-    static func im2col<T: TensorScalar>(_ x: UnsafePointer<T>, _ cols: UnsafeMutablePointer<T>, column: Int, ld: Int, _ g: ConvolutionGeometry) {
-        let (LD, LH, LW) = (g.large[0], g.large[1], g.large[2])
-        let (SD, SH, SW) = (g.small[0], g.small[1], g.small[2])
-        let (KD, KH, KW) = (g.kernel[0], g.kernel[1], g.kernel[2])
-        let (sd, sh, sw) = (g.stride[0], g.stride[1], g.stride[2])
-        let (pd, ph, pw) = (g.padBefore[0], g.padBefore[1], g.padBefore[2])
-        var row = 0
-        for c in 0..<g.largeChannels {
-            let xc = x + c * LD * LH * LW
-            for kd in 0..<KD { for kh in 0..<KH { for kw in 0..<KW {
-                let out = cols + row * ld + column
-                row += 1
-                for od in 0..<SD {
-                    let id = od * sd - pd + kd
-                    for oh in 0..<SH {
-                        let ih = oh * sh - ph + kh
-                        let o = out + (od * SH + oh) * SW
-                        if id < 0 || id >= LD || ih < 0 || ih >= LH {
-                            o.update(repeating: 0, count: SW)
-                            continue
-                        }
-                        let xr = xc + (id * LH + ih) * LW
-                        for ow in 0..<SW {
-                            let iw = ow * sw - pw + kw
-                            o[ow] = (iw >= 0 && iw < LW) ? xr[iw] : 0
-                        }
-                    }
-                }
-            } } }
+    static func im2col<T: TensorScalar>(_ x: UnsafePointer<T>, _ cols: UnsafeMutablePointer<T>, column: Int, ld: Int, _ offsets: UnsafePointer<Int32>, _ g: ConvolutionGeometry) {
+        let S = g.smallSpatial
+        for row in 0..<g.patchSize {
+            let out = cols + row * ld + column, table = offsets + row * S
+            for p in 0..<S {
+                let i = Int(table[p])
+                out[p] = i >= 0 ? x[i] : 0
+            }
         }
     }
 
     /// Adds columns back onto one sample's large grid (the adjoint of `im2col`).
     @inline(__always)
-    static func col2im<T: TensorScalar>(_ cols: UnsafePointer<T>, _ x: UnsafeMutablePointer<T>, column: Int, ld: Int, _ g: ConvolutionGeometry) {
-        let (LD, LH, LW) = (g.large[0], g.large[1], g.large[2])
-        let (SD, SH, SW) = (g.small[0], g.small[1], g.small[2])
-        let (KD, KH, KW) = (g.kernel[0], g.kernel[1], g.kernel[2])
-        let (sd, sh, sw) = (g.stride[0], g.stride[1], g.stride[2])
-        let (pd, ph, pw) = (g.padBefore[0], g.padBefore[1], g.padBefore[2])
-        var row = 0
-        for c in 0..<g.largeChannels {
-            let xc = x + c * LD * LH * LW
-            for kd in 0..<KD { for kh in 0..<KH { for kw in 0..<KW {
-                let input = cols + row * ld + column
-                row += 1
-                for od in 0..<SD {
-                    let id = od * sd - pd + kd
-                    guard id >= 0, id < LD else { continue }
-                    for oh in 0..<SH {
-                        let ih = oh * sh - ph + kh
-                        guard ih >= 0, ih < LH else { continue }
-                        let xr = xc + (id * LH + ih) * LW
-                        let i = input + (od * SH + oh) * SW
-                        for ow in 0..<SW {
-                            let iw = ow * sw - pw + kw
-                            if iw >= 0 && iw < LW { xr[iw] += i[ow] }
-                        }
-                    }
-                }
-            } } }
+    static func col2im<T: TensorScalar>(_ cols: UnsafePointer<T>, _ x: UnsafeMutablePointer<T>, column: Int, ld: Int, _ offsets: UnsafePointer<Int32>, _ g: ConvolutionGeometry) {
+        let S = g.smallSpatial
+        for row in 0..<g.patchSize {
+            let input = cols + row * ld + column, table = offsets + row * S
+            for p in 0..<S {
+                let i = Int(table[p])
+                if i >= 0 { x[i] += input[p] }
+            }
         }
     }
 
@@ -149,10 +135,12 @@ enum ConvolutionKernels {
         let O = g.smallChannels, P = g.patchSize, S = g.smallSpatial, L = g.largeChannels * g.largeSpatial
         var out = [T](repeating: 0, count: g.batch * O * S)
         let (chunks, subBatch) = chunking(g)
+        g.offsets.withUnsafeBufferPointer { tp in
         large.withUnsafeBufferPointer { xp in
             weight.withUnsafeBufferPointer { wp in
                 out.withUnsafeMutableBufferPointer { op in
                     let x = xp.baseAddress.unsafelyUnwrapped, w = wp.baseAddress.unsafelyUnwrapped, o = op.baseAddress.unsafelyUnwrapped
+                    let table = tp.baseAddress.unsafelyUnwrapped
                     Kernels.forEachChunk(g.batch, chunks: chunks) { _, samples in
                         let cols = UnsafeMutablePointer<T>.allocate(capacity: P * subBatch * S)
                         let product = UnsafeMutablePointer<T>.allocate(capacity: O * subBatch * S)
@@ -160,7 +148,7 @@ enum ConvolutionKernels {
                         for start in stride(from: samples.lowerBound, to: samples.upperBound, by: subBatch) {
                             let count = min(subBatch, samples.upperBound - start)
                             let ld = count * S
-                            for s in 0..<count { im2col(x + (start + s) * L, cols, column: s * S, ld: ld, g) }
+                            for s in 0..<count { im2col(x + (start + s) * L, cols, column: s * S, ld: ld, table, g) }
                             T.gemm(transposeA: false, transposeB: false, m: O, n: ld, k: P, alpha: 1, a: w, lda: P, b: cols, ldb: ld, beta: 0, c: product, ldc: ld)
                             for s in 0..<count {
                                 for oc in 0..<O {
@@ -171,6 +159,7 @@ enum ConvolutionKernels {
                     }
                 }
             }
+        }
         }
         return out
     }
@@ -185,6 +174,8 @@ enum ConvolutionKernels {
         let needWeight = large != nil
         var partialWeights = [[T]](repeating: [], count: needWeight ? chunks : 0)
         let xs = large ?? []
+        g.offsets.withUnsafeBufferPointer { tp in
+        let table = tp.baseAddress.unsafelyUnwrapped
         partialWeights.withUnsafeMutableBufferPointer { partials in
             xs.withUnsafeBufferPointer { xp in
                 weight.withUnsafeBufferPointer { wp in
@@ -205,14 +196,14 @@ enum ConvolutionKernels {
                                         }
                                     }
                                     if needWeight, let x = xp.baseAddress {
-                                        for s in 0..<count { im2col(x + (start + s) * L, cols, column: s * S, ld: ld, g) }
+                                        for s in 0..<count { im2col(x + (start + s) * L, cols, column: s * S, ld: ld, table, g) }
                                         dW.withUnsafeMutableBufferPointer { d in
                                             T.gemm(transposeA: false, transposeB: true, m: O, n: P, k: ld, alpha: 1, a: gathered, lda: ld, b: cols, ldb: ld, beta: 1, c: d.baseAddress.unsafelyUnwrapped, ldc: P)
                                         }
                                     }
                                     if needLarge, let d = dp.baseAddress {
                                         T.gemm(transposeA: true, transposeB: false, m: P, n: ld, k: O, alpha: 1, a: w, lda: P, b: gathered, ldb: ld, beta: 0, c: cols, ldc: ld)
-                                        for s in 0..<count { col2im(cols, d + (start + s) * L, column: s * S, ld: ld, g) }
+                                        for s in 0..<count { col2im(cols, d + (start + s) * L, column: s * S, ld: ld, table, g) }
                                     }
                                 }
                                 if needWeight { partials[chunk] = dW }
@@ -221,6 +212,7 @@ enum ConvolutionKernels {
                     }
                 }
             }
+        }
         }
         guard needWeight, var total = partialWeights.first else { return (needLarge ? dLarge : nil, nil) }
         for partial in partialWeights.dropFirst() where partial.count == total.count {
@@ -249,10 +241,11 @@ extension Variable {
         }
         let spatial = Array(x.shape.dropFirst(2)), kernel = Array(weight.shape.dropFirst(2))
         let (before, output) = try ConvolutionGeometry.resolve(padding, input: spatial, kernel: kernel, stride: stride, operation: op, shapes: [x.shape, weight.shape])
-        let g = ConvolutionGeometry(batch: x.shape[0], largeChannels: x.shape[1], smallChannels: weight.shape[0],
+        var g = ConvolutionGeometry(batch: x.shape[0], largeChannels: x.shape[1], smallChannels: weight.shape[0],
                                     large: ConvolutionGeometry.lift(spatial), small: ConvolutionGeometry.lift(output),
                                     kernel: ConvolutionGeometry.lift(kernel), stride: ConvolutionGeometry.lift(stride),
                                     padBefore: ConvolutionGeometry.lift(before, fill: 0))
+        g.buildOffsets()
         var out = ConvolutionKernels.forward(large: x.value.scalars, weight: weight.value.scalars, g)
         if let bias { addChannelBias(&out, bias.value.scalars, spatial: g.smallSpatial) }
         let outShape = [x.shape[0], weight.shape[0]] + output
@@ -303,10 +296,11 @@ extension Variable {
                 throw ShapeError(operation: op, "output size \(output[axis]) impossible on spatial axis \(axis)", shapes: [x.shape, weight.shape])
             }
         }
-        let g = ConvolutionGeometry(batch: x.shape[0], largeChannels: weight.shape[1], smallChannels: weight.shape[0],
+        var g = ConvolutionGeometry(batch: x.shape[0], largeChannels: weight.shape[1], smallChannels: weight.shape[0],
                                     large: ConvolutionGeometry.lift(output), small: ConvolutionGeometry.lift(spatial),
                                     kernel: ConvolutionGeometry.lift(kernel), stride: ConvolutionGeometry.lift(stride),
                                     padBefore: ConvolutionGeometry.lift(before, fill: 0))
+        g.buildOffsets()
         guard var out = ConvolutionKernels.backward(large: nil, weight: weight.value.scalars, smallGradient: x.value.scalars, needLarge: true, g).large else {
             throw ShapeError(operation: op, "no output", shapes: [x.shape])
         }

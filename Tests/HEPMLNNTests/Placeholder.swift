@@ -1,1 +1,0 @@
-// Tests for HEPMLNN: filled in by its own issue.
