@@ -1,5 +1,4 @@
 import Foundation
-import HEPMLColumnar
 import HEPMLCore
 import HEPMLNN
 import HEPMLTensor
@@ -28,8 +27,9 @@ public final class ECONTAutoencoder {
     public let decoderPlan: [BuiltLayer]
     public let encoder: Sequential<Float>
     public let decoder: Sequential<Float>
-    /// `decoder(encoder(x))`, the model trained end to end; parameter paths "0.…" (encoder) and "1.…" (decoder).
-    public let autoencoder: Sequential<Float>
+    /// `decoder(encoder(x))`, the model trained end to end; its parameter paths ("encoder.1.weight",
+    /// "decoder.3.bias", …) name the tensors of the weight files and checkpoints.
+    public let autoencoder: EncoderDecoder
 
     /// Builds the network with Glorot-uniform kernels and zero biases (Keras defaults) from `seed`.
     public init(_ network: NetworkDescription, budget: ELinkBudget, seed: UInt64) throws {
@@ -40,7 +40,7 @@ public final class ECONTAutoencoder {
         decoderPlan = try Self.build(network.decoderLayers, generator: &generator)
         encoder = Sequential(encoderPlan.flatMap(\.modules))
         decoder = Sequential(decoderPlan.flatMap(\.modules))
-        autoencoder = Sequential([encoder, decoder])
+        autoencoder = EncoderDecoder(encoder: encoder, decoder: decoder)
     }
 
     public var encoderParameterCount: Int { encoder.parameterCount }
@@ -121,32 +121,42 @@ public final class ECONTAutoencoder {
         return try decoder(Variable(Tensor(shape: [rows, latentWidth], scalars: latent))).value.scalars
     }
 
-    /// Saves every parameter by path ("encoder.0.weight", "decoder.3.bias", …) as float32
-    /// arrays in a NumPy `.npz` archive, readable with `numpy.load`.
+    /// Saves every parameter by its path as float32 safetensors (Python `safetensors`, PyTorch),
+    /// with the network, eLinks and quantization in the metadata. Quantized networks store the
+    /// float weights training updates; the quantizers are applied in the forward pass and the ONNX
+    /// graphs hold the quantized values.
     public func saveWeights(to path: String) throws {
-        var arrays: [(name: String, array: NDArray)] = []
-        for (prefix, module) in [("encoder", encoder), ("decoder", decoder)] {
-            for (name, tensor) in module.stateDictionary() {
-                arrays.append(("\(prefix).\(name)", try NDArray(tensor.scalars, shape: tensor.shape)))
-            }
-        }
-        try NPZ.write(arrays, to: path)
+        let metadata = ["producer": "hepml", "network": network.name, "elinks": "\(budget.links)", "quantized": "\(network.quantized)"]
+        try SafeTensors.write(autoencoder.stateDictionary(), metadata: metadata, to: path)
     }
 
     /// Loads weights written by `saveWeights`; every tensor must be present with its shape.
     public func loadWeights(from path: String) throws {
-        let arrays = try NPZ.read(path: path)
-        for (prefix, module) in [("encoder", encoder), ("decoder", decoder)] {
-            var state: [String: Tensor<Float>] = [:]
-            for (name, array) in arrays where name.hasPrefix(prefix + ".") {
-                state[String(name.dropFirst(prefix.count + 1))] = try Tensor(shape: array.shape, scalars: array.floatValues())
-            }
-            do {
-                try module.loadStateDictionary(state)
-            } catch let error as ShapeError {
-                throw FileFormatError(file: path, object: prefix, reason: "\(error)")
-            }
+        let tensors = try SafeTensors.read(path, as: Float.self).tensors
+        do {
+            try autoencoder.loadStateDictionary(tensors)
+        } catch let error as ShapeError {
+            throw FileFormatError(file: path, object: network.name, reason: "\(error)")
         }
+    }
+}
+
+/// The autoencoder as one engine module, so that its parameter paths say which half they belong to.
+public final class EncoderDecoder: Module<Float> {
+    public let encoder: Sequential<Float>
+    public let decoder: Sequential<Float>
+
+    public init(encoder: Sequential<Float>, decoder: Sequential<Float>) {
+        self.encoder = encoder
+        self.decoder = decoder
+        super.init()
+    }
+
+    public override var kind: String { "EncoderDecoder" }
+    public override var children: [(String, Module<Float>)] { [("encoder", encoder), ("decoder", decoder)] }
+
+    public override func forward(_ x: Variable<Float>) throws -> Variable<Float> {
+        try call(decoder, named: "decoder", try call(encoder, named: "encoder", x))
     }
 }
 

@@ -130,7 +130,7 @@ public struct EvaluationReport {
 
     func modelParagraph(_ model: ModelResult) -> String {
         let network = model.autoencoder.network
-        var text = "\(network.label): \(network.quantized ? "quantized (QKeras bit settings, \(budget.latentBits)-bit latents)" : "float") encoder with \(model.autoencoder.encoderParameterCount) parameters, decoder with \(model.autoencoder.decoderParameterCount), loss \(network.loss)."
+        var text = "\(network.label): \(network.quantized ? "quantized (QKeras bit settings, \(budget.latentBits)-bit latents)" : "float") encoder with \(model.autoencoder.encoderParameterCount) parameters, decoder with \(model.autoencoder.decoderParameterCount), loss \(network.loss.name)."
         if let history = model.history {
             text += " Trained \(history.epochs.count) epochs; weights of epoch \(history.restoredEpoch ?? history.epochs.count) kept."
         }

@@ -37,11 +37,11 @@ public enum ModelFiles {
         }
         return Description(
             name: network.name, label: network.label, arrangement: network.arrangement.name, inputShape: network.inputShape,
-            loss: "\(network.loss)", quantized: network.quantized, eLinks: model.budget.links, latentBits: model.budget.latentBits,
+            loss: network.loss.name, quantized: network.quantized, eLinks: model.budget.links, latentBits: model.budget.latentBits,
             quantizers: quantizers, encoderParameters: model.encoderParameterCount, decoderParameters: model.decoderParameterCount,
             encoderFLOPs: NetworkDescription.floatingPointOperations(network.encoderLayers(budget: model.budget)),
-            weightsFile: "weights.npz",
-            weightLayout: "float32 arrays named encoder.<i>.weight/bias and decoder.<i>.weight/bias; dense [out, in], conv [out, in, kh, kw], transposed conv [in, out, kh, kw]; images enter channels last (N, H, W, C)",
+            weightsFile: Study.weightsFileName,
+            weightLayout: "safetensors F32 tensors named by parameter path, encoder.<i>.weight/bias and decoder.<i>.weight/bias (quantized networks: the float weights before their quantizers); dense [out, in], conv [out, in, kh, kw], transposed conv [in, out, kh, kw]; images enter channels last (N, H, W, C)",
             encoder: model.encoder.describe(name: "encoder"), decoder: model.decoder.describe(name: "decoder"))
     }
 

@@ -97,6 +97,30 @@ public enum LossChoice: Sendable, Equatable {
     case mse
     /// A frozen EMD-approximating CNN trained by `hepml econt train-emd-loss`, by its saved name.
     case emdCNN(name: String)
+
+    /// The name `--loss` takes and run names and files show: `telescope`, `weightedMSE`, `mse`, `emdCNN:<critic>`.
+    public var name: String {
+        switch self {
+        case .telescope: return "telescope"
+        case .weightedMSE: return "weightedMSE"
+        case .mse: return "mse"
+        case .emdCNN(let critic): return "emdCNN:\(critic)"
+        }
+    }
+
+    /// Parses `name`; nil for anything else (a critic name must be a plain file name).
+    public init?(name: String) {
+        switch name {
+        case "telescope": self = .telescope
+        case "weightedMSE": self = .weightedMSE
+        case "mse": self = .mse
+        default:
+            guard name.hasPrefix("emdCNN:") else { return nil }
+            let critic = String(name.dropFirst("emdCNN:".count))
+            guard !critic.isEmpty, !critic.contains("/"), !critic.hasPrefix(".") else { return nil }
+            self = .emdCNN(name: critic)
+        }
+    }
 }
 
 /// The bit settings of the quantized encoder (Ecoder `build_model`), the latent width set by the eLinks.

@@ -26,6 +26,10 @@ public struct StudyOptions: Sendable {
     public var batchSize = 500
     public var learningRate = 1e-3
     public var patience = 3
+    /// `--loss`: replaces every network's catalog loss.
+    public var loss: LossChoice?
+    /// Where trained EMD-CNN critics are looked up; nil: `<output>/emd-cnn`.
+    public var criticDirectory: String?
     public var full = false
     /// Rows of the RTL-verification CSVs (−1 = all).
     public var csvRows = 1
@@ -88,13 +92,16 @@ public struct ModelResult {
 
 /// Train (or load), save, export and evaluate the requested networks, Ecoder `train.py` style.
 public enum Study {
-    /// Directory name of a network in a run: the catalog name; a quantized encoder depends on the
-    /// eLinks (latent bits), so its name carries them, and `-quantized` when `--quantize` turned
-    /// a float catalog network into a quantized one.
+    /// Directory name of a network in a run: the catalog name; `-loss-<name>` when `--loss`
+    /// replaced the catalog loss; a quantized encoder depends on the eLinks (latent bits), so its
+    /// name carries them, and `-quantized` when `--quantize` turned a float catalog network into
+    /// a quantized one.
     public static func runName(_ network: NetworkDescription, options: StudyOptions) -> String {
-        guard network.quantized else { return network.name }
-        let catalogQuantized = NetworkDescription.named(network.name)?.quantized ?? true
-        return "\(network.name)\(catalogQuantized ? "" : "-quantized")-\(options.links)elinks"
+        let catalog = NetworkDescription.named(network.name)
+        var name = network.name
+        if let loss = catalog?.loss, loss != network.loss { name += "-loss-\(network.loss.name)" }
+        guard network.quantized else { return name }
+        return "\(name)\(catalog?.quantized ?? true ? "" : "-quantized")-\(options.links)elinks"
     }
 
     public static func network(named name: String, options: StudyOptions) throws -> NetworkDescription {
@@ -102,9 +109,7 @@ public enum Study {
             throw StudyError("unknown network \(name); known: \(NetworkDescription.catalog.map(\.name).joined(separator: ", "))")
         }
         if options.quantize { network.quantized = true }
-        guard ReconstructionObjective(network.loss, arrangement: network.arrangement) != nil else {
-            throw StudyError("network \(name) trains with the EMD-CNN loss, which is not available in this build (see docs/econt.md)")
-        }
+        if let loss = options.loss { network.loss = loss }
         return network
     }
 
@@ -136,28 +141,36 @@ public enum Study {
         let directory = path(options.outputDirectory, name)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let autoencoder = try ECONTAutoencoder(network, budget: budget, seed: options.seed)
-        let weights = path(directory, "weights.npz")
+        let weights = path(directory, weightsFileName)
+        let checkpoints = path(directory, "checkpoints")
         var history: TrainingHistory?
         var seconds: Double?
-        if FileManager.default.fileExists(atPath: weights) && !(options.retrain && options.mayTrain) {
+        let fileManager = FileManager.default
+        if fileManager.fileExists(atPath: weights) && !(options.retrain && options.mayTrain) {
             try autoencoder.loadWeights(from: weights)
             log("\(name): loaded \(weights)")
-            if let data = FileManager.default.contents(atPath: path(directory, "history.json")) {
+            if let data = fileManager.contents(atPath: path(directory, "history.json")) {
                 history = try? JSONDecoder().decode(TrainingHistory.self, from: data)
             }
         } else if options.mayTrain && !options.evaluationOnly {
             guard !data.split.training.isEmpty else { throw StudyError("\(name): no training modules") }
+            if options.retrain {
+                // A retrain interrupted later must resume itself, not fall back to the old weights.
+                for stale in [weights, checkpoints] where fileManager.fileExists(atPath: stale) { try fileManager.removeItem(atPath: stale) }
+            }
             let started = ResourceUsage.now()
-            let trained = try train(autoencoder, data: data, options: options, label: name, log: log)
+            let trained = try train(autoencoder, data: data, options: options, label: name, checkpoints: checkpoints, log: log)
             seconds = ResourceUsage.now() - started
             history = trained
             try trained.writeJSON(to: path(directory, "history.json"))
             try trained.writeCSV(to: path(directory, "history.csv"))
             try autoencoder.saveWeights(to: weights)
+            try fileManager.removeItem(atPath: checkpoints)
             log(String(format: "%@: %d epochs in %.1f s (%.2f s/epoch), best epoch %d", name, trained.epochs.count, seconds ?? 0,
                        (seconds ?? 0) / Double(max(trained.epochs.count, 1)), trained.restoredEpoch ?? trained.epochs.count))
         } else {
-            throw StudyError("\(name): no trained weights at \(weights) (run `hepml econt train` first)")
+            let hint = fileManager.fileExists(atPath: checkpoints) ? " (an interrupted training: `hepml econt train` resumes it)" : " (run `hepml econt train` first)"
+            throw StudyError("\(name): no trained weights at \(weights)\(hint)")
         }
         try ModelFiles.writeDescription(autoencoder, to: path(directory, "model.json"))
         try ModelFiles.exportONNX(autoencoder, to: directory)
@@ -167,31 +180,29 @@ public enum Study {
         return ModelResult(runName: name, directory: directory, autoencoder: autoencoder, history: history, trainingSeconds: seconds, evaluation: evaluation)
     }
 
-    /// Adam, batch 500, early stopping on the validation loss with the best weights restored.
+    /// The trained weights of a run directory (safetensors, tensor names = parameter paths).
+    public static let weightsFileName = "weights.safetensors"
+
+    /// Adam, batch 500, early stopping on the validation loss with the best epoch's weights
+    /// restored; resumable from `checkpoints` (see `ResumableTraining`).
     public static func train(_ autoencoder: ECONTAutoencoder, data: StudyData, options: StudyOptions, label: String,
-                             log: (String) -> Void) throws -> TrainingHistory {
+                             checkpoints: String, log: (String) -> Void) throws -> TrainingHistory {
         let network = autoencoder.network
-        guard let objective = ReconstructionObjective(network.loss, arrangement: network.arrangement) else {
-            throw StudyError("\(network.name): no trainable loss")
-        }
+        let objective = try ReconstructionObjective(network.loss, arrangement: network.arrangement,
+                                                    criticDirectory: options.criticDirectory ?? EMDCriticTraining.directory(output: options.outputDirectory))
         func dataset(_ rows: [Int]) throws -> Dataset<Float> {
             let images = try Tensor(shape: [rows.count] + network.inputShape, scalars: data.images(network.arrangement, rows: rows))
             return try Dataset(inputs: images, targets: images)
         }
         let training = try dataset(data.split.training)
         let validation = try dataset(data.split.validation)
-        var configuration = TrainingConfiguration(epochs: options.epochs, batchSize: options.batchSize, seed: options.seed, learningRate: options.learningRate)
-        configuration.earlyStopping = EarlyStopping(patience: options.patience, restoreBest: true)
-        configuration.label = label
-        configuration.quiet = options.quiet
-        let quiet = options.quiet
-        configuration.onEpochEnd = { record in
-            guard !quiet else { return }
-            print(String(format: "epoch %d  loss %.6g  val_loss %.6g  (%.2f s)", record.epoch, record.trainLoss, record.validationLoss ?? .nan, record.seconds))
-        }
-        let optimizer = Adam(autoencoder.autoencoder.parameters, learningRate: options.learningRate)
-        return try HEPMLNN.train(autoencoder.autoencoder, optimizer: optimizer, training: training, validation: validation,
-                                 configuration: configuration, loss: objective.lossFunction)
+        let settings = ResumableTraining.Settings(
+            model: "\(network.name) loss \(network.loss.name) \(network.quantized ? "quantized \(autoencoder.budget.links) eLinks" : "float")",
+            seed: options.seed, batchSize: options.batchSize, learningRate: options.learningRate, patience: options.patience,
+            epochs: nil, trainingSamples: training.count, validationSamples: validation.count)
+        return try ResumableTraining.run(autoencoder.autoencoder, training: training, validation: validation, settings: settings,
+                                         epochs: options.epochs, checkpoints: checkpoints, label: label, quiet: options.quiet,
+                                         log: log, loss: objective.lossFunction)
     }
 
     static func path(_ directory: String, _ name: String) -> String { (directory as NSString).appendingPathComponent(name) }

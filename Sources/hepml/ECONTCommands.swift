@@ -7,7 +7,15 @@ struct ECONTCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "econt",
         abstract: "HGCAL ECON-T trigger-data autoencoder (Ecoder parity): train, evaluate against the baselines, export to ONNX.",
-        subcommands: [ECONTTrainCommand.self, ECONTEvaluateCommand.self, ECONTExportCommand.self])
+        discussion: """
+        Input: CALQ CSV files (columns CALQ_0…CALQ_47, 35 ADC = 1 MIP_T), e.g. ../shared/data/econt/ttbar_0PU.csv.
+        Each network's results go to <output>/<run name>/: weights.safetensors, history.json/.csv, model.json,
+        encoder.onnx, decoder.onnx and the verify_*.csv files; <output>/summary.csv and <output>/report/index.html
+        compare the autoencoders with the threshold, super-trigger-cell and best-choice baselines.
+        Networks: \(NetworkDescription.catalog.map(\.name).joined(separator: ", ")).
+        The emd networks (and --loss emdCNN:<name>) need a critic from `hepml econt train-emd-loss`.
+        """,
+        subcommands: [ECONTTrainCommand.self, ECONTEvaluateCommand.self, ECONTExportCommand.self, ECONTTrainEMDLossCommand.self])
 }
 
 /// Options shared by `train` and `evaluate`.
@@ -36,8 +44,12 @@ struct ECONTStudyArguments: ParsableArguments {
     var rescaleInputToMax = false
     @Flag(help: "Restore decoded modules by the largest TC instead of the sum's power of two.")
     var rescaleOutputToMax = false
-    @Option(help: "Comma-separated network names (default 8x8_c8_S2_tele).")
+    @Option(help: "Comma-separated network names; an empty string runs every catalog network.")
     var models = NetworkDescription.defaultName
+    @Option(help: "Replace every network's loss: telescope, weightedMSE, mse or emdCNN:<critic name>.")
+    var loss: String?
+    @Option(help: "Directory of trained EMD-CNN critics (default: <output>/emd-cnn).")
+    var emdCnnDir: String?
     @Option(help: "eLinks 2…5: latent bits 3/5/7/9 and best-choice cells 4/6/9/14.")
     var nElinks = 5
     @Flag(help: "Quantize the encoder with the QKeras bit settings (inputs, weights, conv outputs, latents).")
@@ -55,6 +67,9 @@ struct ECONTStudyArguments: ParsableArguments {
         guard !inputs.isEmpty else { throw ValidationError("give input files or directories with -i") }
         guard (2...5).contains(nElinks) else { throw ValidationError("--n-elinks must be 2…5") }
         guard nrowsPerFile > 0 else { throw ValidationError("--nrows-per-file must be positive") }
+        if let loss, LossChoice(name: loss) == nil {
+            throw ValidationError("--loss must be telescope, weightedMSE, mse or emdCNN:<critic name>, got \(loss)")
+        }
     }
 
     func options() -> StudyOptions {
@@ -73,6 +88,8 @@ struct ECONTStudyArguments: ParsableArguments {
         if options.models.isEmpty { options.models = NetworkDescription.catalog.map(\.name) }
         options.links = nElinks
         options.quantize = quantize
+        options.loss = loss.flatMap(LossChoice.init(name:))
+        options.criticDirectory = emdCnnDir
         options.full = full
         options.csvRows = nCsv
         options.skipPlots = skipPlot
@@ -84,7 +101,13 @@ struct ECONTStudyArguments: ParsableArguments {
 struct ECONTTrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train the networks (Adam 1e-3, batch 500, early stopping on the validation loss), save, export and evaluate them.")
+        abstract: "Train the networks (Adam 1e-3, batch 500, early stopping on the validation loss), save, export and evaluate them.",
+        discussion: """
+        A network whose run directory holds weights.safetensors is loaded, not trained, unless --retrain.
+        Training writes a checkpoint after every epoch (<run>/checkpoints/); an interrupted run started again
+        with the same options resumes after its last completed epoch and ends with the weights of an
+        uninterrupted run.
+        """)
 
     @OptionGroup var study: ECONTStudyArguments
     @Option(help: "Maximum epochs.")
@@ -134,6 +157,8 @@ struct ECONTExportCommand: ParsableCommand {
     var nElinks = 5
     @Flag(help: "The networks were trained with --quantize.")
     var quantize = false
+    @Option(help: "The --loss the networks were trained with (it is part of the run directory's name).")
+    var loss: String?
     @Option(help: "Seed (only shapes matter: the weights are loaded).")
     var seed: UInt64 = 1
 
@@ -142,15 +167,85 @@ struct ECONTExportCommand: ParsableCommand {
         var options = StudyOptions(inputs: [], outputDirectory: output)
         options.quantize = quantize
         options.links = nElinks
+        if let loss {
+            guard let choice = LossChoice(name: loss) else { throw ValidationError("unknown --loss \(loss)") }
+            options.loss = choice
+        }
         for name in models.split(separator: ",").map(String.init) {
             let network = try Study.network(named: name, options: options)
             let directory = (output as NSString).appendingPathComponent(Study.runName(network, options: options))
             let model = try ECONTAutoencoder(network, budget: budget, seed: seed)
-            try model.loadWeights(from: (directory as NSString).appendingPathComponent("weights.npz"))
+            try model.loadWeights(from: (directory as NSString).appendingPathComponent(Study.weightsFileName))
             try ModelFiles.writeDescription(model, to: (directory as NSString).appendingPathComponent("model.json"))
             try ModelFiles.exportONNX(model, to: directory)
             print("\(directory): encoder.onnx, decoder.onnx, model.json")
         }
+    }
+}
+
+struct ECONTTrainEMDLossCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train-emd-loss",
+        abstract: "Train the EMD-approximating CNN on exact-EMD targets; networks then train with it as a frozen loss.",
+        discussion: """
+        Pairs of modules and their exact EMD: --source pair uses all ordered pairs of the first 60 % of the
+        modules for training and of the last 40 % for validation (quadratic: keep --nrows-per-file small or set
+        --max-pairs); --source ae uses (input, output) of an autoencoder run's verify_input_calQ.csv and
+        verify_decoded_calQ.csv (train it with --n-csv -1) split 70/30; --source app uses both.
+        The critic is saved as <output>/emd-cnn/<name>.safetensors with <name>.json (pairs, best epoch,
+        validation MSE, relative difference). `hepml econt train --models 8x8_c8_S2_emdCNN` uses the critic
+        ae_mse; `--loss emdCNN:<name>` uses any.
+        """)
+
+    @Option(name: [.short, .customLong("input")], parsing: .upToNextOption, help: "CALQ CSV files or directories of them (--source pair, app).")
+    var inputs: [String] = []
+    @Option(name: [.short, .customLong("output")], help: "Output directory; the critic goes to <output>/emd-cnn/.")
+    var output = "econt-out"
+    @Option(help: "Name of the critic (the --loss emdCNN:<name> and catalog networks refer to it).")
+    var name = "ae_mse"
+    @Option(help: "Training pairs: pair, ae or app.")
+    var source = EMDPairSource.pair.rawValue
+    @Option(help: "Run directory of a trained network holding its verify_*calQ.csv files (--source ae, app).")
+    var aeRun: String?
+    @Flag(help: "Files have no header: the first 48 columns are CALQ_0…47 and every row is data.")
+    var noHeader = false
+    @Option(help: "Rows read per file.")
+    var nrowsPerFile = 1000
+    @Option(help: "At most this many module pairs per split, drawn with the seed (default: all ordered pairs).")
+    var maxPairs: Int?
+    @Option(help: "Epochs (the best validation epoch is kept).")
+    var epochs = 64
+    @Option(help: "Minibatch size.")
+    var batchSize = 32
+    @Option(help: "Seed for weights, shuffling and pair sampling.")
+    var seed: UInt64 = 1
+    @Flag(help: "Train again even if the critic exists (and discard an interrupted training).")
+    var retrain = false
+    @Flag(help: "No progress output.")
+    var quiet = false
+
+    func validate() throws {
+        guard EMDPairSource(rawValue: source) != nil else { throw ValidationError("--source must be pair, ae or app") }
+        guard epochs > 0, batchSize > 0, nrowsPerFile > 0, (maxPairs ?? 1) > 0 else {
+            throw ValidationError("--epochs, --batch-size, --nrows-per-file and --max-pairs must be positive")
+        }
+        if source != "ae" && inputs.isEmpty { throw ValidationError("give input files or directories with -i") }
+    }
+
+    func run() throws {
+        var options = EMDCriticOptions(name: name, outputDirectory: output)
+        options.inputs = inputs
+        options.header = !noHeader
+        options.rowsPerFile = nrowsPerFile
+        options.source = EMDPairSource(rawValue: source) ?? .pair
+        options.autoencoderRun = aeRun
+        options.maxPairs = maxPairs
+        options.epochs = epochs
+        options.batchSize = batchSize
+        options.seed = seed
+        options.retrain = retrain
+        options.quiet = quiet
+        _ = try EMDCriticTraining.run(options) { print($0) }
     }
 }
 

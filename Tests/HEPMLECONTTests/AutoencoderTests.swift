@@ -102,7 +102,7 @@ struct AutoencoderTests {
     @Test("Telescope objective: the engine gradient is the analytic gradient")
     func telescopeObjectiveGradient() throws {
         let arrangement = Arrangement.eightByEight
-        let objective = try #require(ReconstructionObjective(.telescope, arrangement: arrangement))
+        let objective = try ReconstructionObjective(.telescope, arrangement: arrangement)
         var generator = SeededGenerator(seed: 9)
         let truth = (0..<(4 * 64)).map { _ in Float(generator.nextUniform() * 0.2) }
         let prediction = (0..<(4 * 64)).map { _ in Float(generator.nextUniform() * 0.2) }
@@ -125,24 +125,68 @@ struct AutoencoderTests {
         #expect(try ChannelLayout<Float>(.firstToLast)(first).value == x.value)
     }
 
-    @Test("Weights round-trip through the .npz archive")
+    @Test("Weights round-trip through safetensors named by parameter path; a different network is refused")
     func weightsRoundTrip() throws {
         let network = try #require(NetworkDescription.named("8x8_c8_pool_tele"))
         let a = try ECONTAutoencoder(network, budget: Self.budget, seed: 1)
         let b = try ECONTAutoencoder(network, budget: Self.budget, seed: 2)
         let directory = try TestEnvironment.temporaryDirectory("econt-weights")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appendingPathComponent("weights.npz").path
+        let path = directory.appendingPathComponent(Study.weightsFileName).path
         try a.saveWeights(to: path)
         try b.loadWeights(from: path)
         let images = (0..<128).map { Float($0 % 5) / 5 }
         #expect(try a.predict(images: images, rows: 2).decoded == b.predict(images: images, rows: 2).decoded)
+        let stored = try SafeTensors.read(path, as: Float.self)
+        #expect(Set(stored.tensors.keys) == Set(a.autoencoder.namedParameters().map(\.0)))
+        #expect(stored.tensors["encoder.1.weight"]?.shape == [8, 1, 3, 3] && stored.metadata["network"] == "8x8_c8_pool_tele")
         let other = try ECONTAutoencoder(try #require(NetworkDescription.named(NetworkDescription.defaultName)), budget: Self.budget, seed: 1)
         #expect(throws: FileFormatError.self) { try other.loadWeights(from: path) }
     }
 
-    @Test("A few epochs on generated modules lower the telescope loss")
-    func trainingLowersLoss() throws {
+    /// Python's `safetensors` reads the weight file: names, shapes, dtype and every value (as
+    /// float32 bit patterns, which survive JSON exactly).
+    @Test("Interop: Python safetensors reads the encoder and decoder weights")
+    func weightsReadByPythonSafetensors() throws {
+        guard let python = TestEnvironment.python(for: "ECON-T safetensors interop") else { return }
+        var network = try #require(NetworkDescription.named(NetworkDescription.defaultName))
+        network.quantized = true
+        let model = try ECONTAutoencoder(network, budget: Self.budget, seed: 7)
+        let directory = try TestEnvironment.temporaryDirectory("econt-safetensors")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent(Study.weightsFileName).path
+        try model.saveWeights(to: path)
+        let script = """
+        import json, sys
+        from safetensors import safe_open
+        from safetensors.numpy import load_file
+        tensors = load_file(sys.argv[1])
+        with safe_open(sys.argv[1], framework="np") as f:
+            metadata = f.metadata()
+        print(json.dumps({"metadata": metadata, "tensors": {name: {"dtype": str(t.dtype), "shape": list(t.shape),
+                          "bits": t.view("<u4").ravel().tolist()} for name, t in tensors.items()}}))
+        """
+        let run = try TestEnvironment.runPython(python, script: script, arguments: [path])
+        try #require(run.status == 0, "python failed: \(run.output)")
+        let lastLine = run.output.split(separator: "\n").last.map(String.init) ?? ""
+        let read = try #require(try JSONSerialization.jsonObject(with: Data(lastLine.utf8)) as? [String: Any])
+        let metadata = try #require(read["metadata"] as? [String: String])
+        #expect(metadata["network"] == NetworkDescription.defaultName && metadata["quantized"] == "true" && metadata["elinks"] == "5")
+        let tensors = try #require(read["tensors"] as? [String: [String: Any]])
+        let expected = model.autoencoder.stateDictionary()
+        #expect(Set(tensors.keys) == Set(expected.map(\.0)))
+        // Quantized encoder: layout, input quantizer, conv (2), accumulator, flatten, dense (5), latent quantizer.
+        #expect(Set(tensors.keys).isSuperset(of: ["encoder.2.weight", "encoder.2.bias", "encoder.5.weight", "decoder.0.weight", "decoder.5.weight"]))
+        for (name, tensor) in expected {
+            let entry = try #require(tensors[name], "\(name)")
+            #expect(entry["dtype"] as? String == "float32", "\(name)")
+            #expect(entry["shape"] as? [Int] == tensor.shape, "\(name)")
+            #expect(entry["bits"] as? [Int] == tensor.scalars.map { Int($0.bitPattern) }, "\(name)")
+        }
+    }
+
+    /// 600 generated modules of four neighbouring hit TCs each, written as a CALQ CSV.
+    static func generatedStudy(in directory: URL) throws -> (StudyOptions, StudyData) {
         var generator = SeededGenerator(seed: 4)
         var values = [Double](repeating: 0, count: 600 * 48)
         for row in 0..<600 {
@@ -150,28 +194,72 @@ struct AutoencoderTests {
             for offset in 0..<4 { values[row * 48 + centre + offset] = Double(Int(generator.nextUniform() * 200) + 1) }
         }
         let modules = try #require(ModuleCharges(values: values))
-        let directory = try TestEnvironment.temporaryDirectory("econt-train")
-        defer { try? FileManager.default.removeItem(at: directory) }
         let csv = directory.appendingPathComponent("generated.csv").path
         var text = (0..<48).map { "CALQ_\($0)" }.joined(separator: ",") + "\n"
         for row in 0..<modules.rows { text += modules.values[row * 48 ..< (row + 1) * 48].map { String(Int($0)) }.joined(separator: ",") + "\n" }
         try text.write(toFile: csv, atomically: true, encoding: .utf8)
         var options = StudyOptions(inputs: [csv], outputDirectory: directory.path)
+        options.quiet = true
+        return (options, try StudyData(options: options))
+    }
+
+    @Test("A few epochs on generated modules lower the telescope loss")
+    func trainingLowersLoss() throws {
+        let directory = try TestEnvironment.temporaryDirectory("econt-train")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var (options, data) = try Self.generatedStudy(in: directory)
         options.epochs = 6
         options.batchSize = 32
-        options.quiet = true
-        let data = try StudyData(options: options)
         let model = try ECONTAutoencoder(try Study.network(named: NetworkDescription.defaultName, options: options), budget: Self.budget, seed: 1)
-        let objective = try #require(ReconstructionObjective(.telescope, arrangement: .eightByEight))
+        let objective = try ReconstructionObjective(.telescope, arrangement: .eightByEight)
         let images = try Tensor(shape: [data.split.validation.count, 8, 8, 1], scalars: data.images(.eightByEight, rows: data.split.validation))
         let validation = try Dataset(inputs: images, targets: images)
         let untrained = try evaluate(model.autoencoder, on: validation, batchSize: 500, loss: objective.lossFunction)
-        let history = try Study.train(model, data: data, options: options, label: "test") { _ in }
+        let history = try Study.train(model, data: data, options: options, label: "test", checkpoints: directory.appendingPathComponent("checkpoints").path) { _ in }
         let losses = history.epochs.compactMap(\.validationLoss)
         #expect(losses.count >= 4)
         #expect(try #require(losses.min()) < untrained * 0.5, "untrained \(untrained), epochs \(losses)")
         // The best epoch's weights are the ones kept.
         let restored = try evaluate(model.autoencoder, on: validation, batchSize: 500, loss: objective.lossFunction)
         #expect(abs(restored - (losses.min() ?? 0)) < 1e-6 * max(restored, 1))
+    }
+
+    /// The uninterrupted run stops early; runs interrupted at its best epoch and between the best
+    /// epoch and the stop (the patience count half used) resume from their checkpoints and must
+    /// end with the same history, the same restored epoch and bit-identical weights.
+    @Test("An interrupted training resumes from its checkpoint and ends with the uninterrupted run's weights")
+    func resumeMatchesUninterruptedRun() throws {
+        let directory = try TestEnvironment.temporaryDirectory("econt-resume")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var (options, data) = try Self.generatedStudy(in: directory)
+        options.epochs = 60
+        options.batchSize = 64
+        options.learningRate = 0.03
+        options.patience = 2
+        let network = try Study.network(named: NetworkDescription.defaultName, options: options)
+        func train(_ options: StudyOptions, in folder: String) throws -> (TrainingHistory, [(String, Tensor<Float>)]) {
+            let model = try ECONTAutoencoder(network, budget: Self.budget, seed: options.seed)
+            let history = try Study.train(model, data: data, options: options, label: "test",
+                                          checkpoints: directory.appendingPathComponent(folder).path) { _ in }
+            return (history, model.autoencoder.stateDictionary())
+        }
+        let (full, fullWeights) = try train(options, in: "uninterrupted")
+        try #require(full.stoppedEarly, "the learning rate is chosen so that early stopping fires: \(full.epochs.map(\.validationLoss))")
+        let best = try #require(full.restoredEpoch)
+        #expect(full.epochs.count == best + 2)
+        for stop in [best, best + 1] {
+            var interrupted = options
+            interrupted.epochs = stop
+            _ = try train(interrupted, in: "interrupted-\(stop)")
+            let (resumed, resumedWeights) = try train(options, in: "interrupted-\(stop)")
+            #expect(resumed.epochs.map(\.validationLoss) == full.epochs.map(\.validationLoss), "stopped after \(stop)")
+            #expect(resumed.restoredEpoch == best && resumed.stoppedEarly)
+            #expect(resumedWeights.map(\.0) == fullWeights.map(\.0))
+            #expect(zip(resumedWeights, fullWeights).allSatisfy { $0.1 == $1.1 }, "weights differ after resuming at epoch \(stop)")
+        }
+        // Resuming with other settings would mix two trainings.
+        var otherSeed = options
+        otherSeed.seed = 2
+        #expect(throws: StudyError.self) { _ = try train(otherSeed, in: "interrupted-\(best)") }
     }
 }

@@ -51,7 +51,7 @@ struct EndToEndTests {
         #expect(result.evaluation.rows == 300)
         let emd = try #require(result.evaluation.autoencoder.summary(.emd))
         #expect(emd.count + emd.emptyOutputCount == 300 && emd.mean > 0 && emd.mean < 10)
-        let files = ["weights.npz", "history.json", "history.csv", "model.json", "encoder.onnx", "decoder.onnx",
+        let files = [Study.weightsFileName, "history.json", "history.csv", "model.json", "encoder.onnx", "decoder.onnx",
                      "verify_input_calQ.csv", "verify_output.csv", "verify_decoded_calQ.csv"]
         for file in files {
             #expect(FileManager.default.fileExists(atPath: (result.directory as NSString).appendingPathComponent(file)), "\(file)")
