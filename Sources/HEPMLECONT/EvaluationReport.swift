@@ -192,41 +192,57 @@ public struct EvaluationReport {
 
     /// Eight modules (seeded choice): input and output in the 8×8 layout (absolute charge, MIP_T)
     /// and the 16 latents as a 4×4 image.
+    /// 8 random validation modules: input wafer, output wafer (both in MIP_T, one colour scale)
+    /// and the latent code (its own scale: latents are not charges), one colour bar per row.
     func examples(_ model: ModelResult) -> Figure {
         let evaluation = model.evaluation
         var generator = SeededGenerator(seed: options.seed, stream: 0xE4A)
         let picks = Array(generator.permutation(evaluation.rows).prefix(8))
         let layout = Arrangement.eightByEight
-        func image(_ charges: [Double], _ row: Int) -> Heatmap {
+        func image(_ charges: [Double], _ row: Int) -> (values: [Double], mask: [Bool]) {
             let module = Array(charges[row * triggerCellCount ..< (row + 1) * triggerCellCount])
             let pixels = layout.arrange(module, rows: 1)
             // Heatmap rows run upwards; image row 0 is drawn at the top.
             let flipped: [Int] = (0..<64).map { (cell: Int) -> Int in (7 - cell / 8) * 8 + cell % 8 }
-            let values: [Double] = flipped.map { Double(pixels[$0]) }
-            let mask: [Bool] = flipped.map { !layout.inputMask[$0] }  // true marks the padding quadrant
-            return Heatmap(columns: 8, rows: 8, values: values, mask: mask)
+            return (flipped.map { Double(pixels[$0]) }, flipped.map { !layout.inputMask[$0] })  // true marks the padding quadrant
         }
         let width = model.autoencoder.latentWidth
         let side = Int(Double(width).squareRoot())
         let latentColumns = side * side == width ? side : width
-        var maps: [Heatmap] = [], titles: [String] = []
-        for row in picks {
-            maps.append(image(evaluation.inputCalQ, row))
-            titles.append("input \(row)")
-        }
-        for row in picks {
-            maps.append(image(evaluation.autoencoder.output, row))
-            titles.append("output \(row)")
-        }
-        for row in picks {
+        let latentRows = width / latentColumns
+        let inputs = picks.map { image(evaluation.inputCalQ, $0) }
+        let outputs = picks.map { image(evaluation.autoencoder.output, $0) }
+        let latents: [[Double]] = picks.map { row in
             let code = evaluation.latent[row * width ..< (row + 1) * width].map(Double.init)
-            let rows = width / latentColumns
-            let order: [Int] = (0..<width).map { (cell: Int) -> Int in (rows - 1 - cell / latentColumns) * latentColumns + cell % latentColumns }
-            maps.append(Heatmap(columns: latentColumns, rows: rows, values: order.map { code[$0] }))
-            titles.append("latent \(row)")
+            return (0..<width).map { cell in code[(latentRows - 1 - cell / latentColumns) * latentColumns + cell % latentColumns] }
         }
-        return .imageGrid(maps, titles: titles, columns: Swift.max(picks.count, 1), colorbarLabel: "charge (MIP_T) / latent value",
-                          panelWidth: 120, panelHeight: 110, title: model.runName)
+        func scale(_ values: [[Double]]) -> ColorScale {
+            let high = values.joined().filter(\.isFinite).max() ?? 1
+            return ColorScale(range: 0...(high > 0 ? high : 1))
+        }
+        let chargeScale = scale(inputs.map(\.values) + outputs.map(\.values))
+        let latentScale = scale(latents)
+        var panels: [Panel] = []
+        func add(_ map: Heatmap, title: String, last: Bool, label: String) {
+            var map = map
+            map.showsColorbar = last
+            map.colorbarLabel = last ? label : nil
+            panels.append(Panel(Axes(title: title, series: [.heatmap(map)], legend: .hidden)))
+        }
+        for (index, (row, picture)) in zip(picks, inputs).enumerated() {
+            add(Heatmap(columns: 8, rows: 8, values: picture.values, mask: picture.mask, colorScale: chargeScale),
+                title: "input \(row)", last: index == picks.count - 1, label: "charge (MIP_T)")
+        }
+        for (index, (row, picture)) in zip(picks, outputs).enumerated() {
+            add(Heatmap(columns: 8, rows: 8, values: picture.values, mask: picture.mask, colorScale: chargeScale),
+                title: "output \(row)", last: index == picks.count - 1, label: "charge (MIP_T)")
+        }
+        for (index, (row, code)) in zip(picks, latents).enumerated() {
+            add(Heatmap(columns: latentColumns, rows: latentRows, values: code, colorScale: latentScale),
+                title: "latent \(row)", last: index == picks.count - 1, label: "latent value")
+        }
+        let columns = Swift.max(picks.count, 1)
+        return Figure(width: 120 * Double(columns) + 90, height: 110 * 3 + 24, rows: 3, columns: columns, panels: panels, title: model.runName)
     }
 
     func weightHistograms(_ model: ModelResult) -> Figure {
