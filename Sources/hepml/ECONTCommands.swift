@@ -8,9 +8,9 @@ struct ECONTCommand: ParsableCommand {
         commandName: "econt",
         abstract: "HGCAL ECON-T trigger-data autoencoder (Ecoder parity): train, evaluate against the baselines, export to ONNX.",
         discussion: """
-        Input: CALQ CSV files (columns CALQ_0…CALQ_47, 35 ADC = 1 MIP_T), e.g. ../shared/data/econt/ttbar_0PU.csv.
-        Each network's results go to <output>/<run name>/: weights.safetensors, history.json/.csv, model.json,
-        encoder.onnx, decoder.onnx and the verify_*.csv files; <output>/summary.csv and <output>/report/index.html
+        Input: CALQ CSV files (columns CALQ_0…CALQ_47, 35 ADC = 1 MIP_T), e.g. ../shared/data/econt/ttbar_0PU.csv. \
+        Each network's results go to <output>/<run name>/: weights.safetensors, history.json/.csv, model.json, \
+        encoder.onnx, decoder.onnx and the verify_*.csv files; <output>/summary.csv and <output>/report/index.html \
         compare the autoencoders with the threshold, super-trigger-cell and best-choice baselines.
         Networks: \(NetworkDescription.catalog.map(\.name).joined(separator: ", ")).
         The emd networks (and --loss emdCNN:<name>) need a critic from `hepml econt train-emd-loss`.
@@ -44,7 +44,7 @@ struct ECONTStudyArguments: ParsableArguments {
     var rescaleInputToMax = false
     @Flag(help: "Restore decoded modules by the largest TC instead of the sum's power of two.")
     var rescaleOutputToMax = false
-    @Option(help: "Comma-separated network names; an empty string runs every catalog network.")
+    @Option(help: "Comma-separated network names; \"\" runs every catalog network (EMD-CNN ones when their critic exists).")
     var models = NetworkDescription.defaultName
     @Option(help: "Replace every network's loss: telescope, weightedMSE, mse or emdCNN:<critic name>.")
     var loss: String?
@@ -85,7 +85,14 @@ struct ECONTStudyArguments: ParsableArguments {
         options.inputScaling = rescaleInputToMax ? .maximum : .sumPowerOfTwo
         options.outputScaling = rescaleOutputToMax ? .maximum : .sumPowerOfTwo
         options.models = models.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        if options.models.isEmpty { options.models = NetworkDescription.catalog.map(\.name) }
+        if options.models.isEmpty {
+            // Every catalog network; those with the EMD-CNN loss only when their critic is there.
+            let critics = emdCnnDir ?? EMDCriticTraining.directory(output: output)
+            options.models = NetworkDescription.catalog.filter { network in
+                guard case .emdCNN(let critic) = options.loss ?? network.loss else { return true }
+                return FileManager.default.fileExists(atPath: EMDCritic.weightsPath(name: critic, directory: critics))
+            }.map(\.name)
+        }
         options.links = nElinks
         options.quantize = quantize
         options.loss = loss.flatMap(LossChoice.init(name:))
@@ -103,9 +110,9 @@ struct ECONTTrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train the networks (Adam 1e-3, batch 500, early stopping on the validation loss), save, export and evaluate them.",
         discussion: """
-        A network whose run directory holds weights.safetensors is loaded, not trained, unless --retrain.
-        Training writes a checkpoint after every epoch (<run>/checkpoints/); an interrupted run started again
-        with the same options resumes after its last completed epoch and ends with the weights of an
+        A network whose run directory holds weights.safetensors is loaded, not trained, unless --retrain. \
+        Training writes a checkpoint after every epoch (<run>/checkpoints/); an interrupted run started again \
+        with the same options resumes after its last completed epoch and ends with the weights of an \
         uninterrupted run.
         """)
 
@@ -133,7 +140,12 @@ struct ECONTTrainCommand: ParsableCommand {
 struct ECONTEvaluateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evaluate",
-        abstract: "Evaluate trained networks and all baselines on the validation modules: metrics, figures, summary, HTML report, RTL CSVs.")
+        abstract: "Evaluate trained networks and all baselines on the validation modules: metrics, figures, summary, HTML report, RTL CSVs.",
+        discussion: """
+        Never trains: each network's <output>/<run>/weights.safetensors must exist. Give the data options of the \
+        training run (same files, --seed with --random-split, --quantize, --n-elinks, --loss) so that the same \
+        validation modules and run directories are used; --eval-only evaluates on every module.
+        """)
 
     @OptionGroup var study: ECONTStudyArguments
 
@@ -188,12 +200,12 @@ struct ECONTTrainEMDLossCommand: ParsableCommand {
         commandName: "train-emd-loss",
         abstract: "Train the EMD-approximating CNN on exact-EMD targets; networks then train with it as a frozen loss.",
         discussion: """
-        Pairs of modules and their exact EMD: --source pair uses all ordered pairs of the first 60 % of the
-        modules for training and of the last 40 % for validation (quadratic: keep --nrows-per-file small or set
-        --max-pairs); --source ae uses (input, output) of an autoencoder run's verify_input_calQ.csv and
+        Pairs of modules and their exact EMD: --source pair uses all ordered pairs of the first 60 % of the \
+        modules for training and of the last 40 % for validation (quadratic: keep --nrows-per-file small or set \
+        --max-pairs); --source ae uses (input, output) of an autoencoder run's verify_input_calQ.csv and \
         verify_decoded_calQ.csv (train it with --n-csv -1) split 70/30; --source app uses both.
-        The critic is saved as <output>/emd-cnn/<name>.safetensors with <name>.json (pairs, best epoch,
-        validation MSE, relative difference). `hepml econt train --models 8x8_c8_S2_emdCNN` uses the critic
+        The critic is saved as <output>/emd-cnn/<name>.safetensors with <name>.json (pairs, best epoch, \
+        validation MSE, relative difference). `hepml econt train --models 8x8_c8_S2_emdCNN` uses the critic \
         ae_mse; `--loss emdCNN:<name>` uses any.
         """)
 

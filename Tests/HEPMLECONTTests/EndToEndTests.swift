@@ -122,5 +122,24 @@ struct EndToEndTests {
         #expect(noHeader.status == 0 && noHeader.output.contains("600 modules"), "\(noHeader.output)")
         let unknown = try TestEnvironment.run(hepml, ["econt", "train", "-i", input, "-o", output, "--models", "nope"])
         #expect(unknown.status != 0 && unknown.output.contains("unknown network nope"))
+
+        // The EMD-CNN: without a critic the emd network is refused; train one, then the network trains with it.
+        let missing = try TestEnvironment.run(hepml, ["econt", "train", "-i", input, "-o", output, "--models", "8x8_c8_S2_emdCNN", "--epochs", "1", "--quiet"])
+        #expect(missing.status != 0 && missing.output.contains("train-emd-loss"), "\(missing.output)")
+        let critic = try TestEnvironment.run(hepml, ["econt", "train-emd-loss", "-i", input, "-o", output, "--nrows-per-file", "15", "--epochs", "1", "--quiet"])
+        #expect(critic.status == 0 && critic.output.contains("81 training and 36 validation pairs"), "\(critic.output)")
+        #expect(FileManager.default.fileExists(atPath: output + "/emd-cnn/ae_mse.safetensors") && FileManager.default.fileExists(atPath: output + "/emd-cnn/ae_mse.json"))
+        let emdNetwork = try TestEnvironment.run(hepml, ["econt", "train", "-i", input, "-o", output, "--models", "8x8_c8_S2_emdCNN",
+                                                         "--epochs", "1", "--quiet", "--skip-plot", "--max-val", "40"])
+        #expect(emdNetwork.status == 0 && FileManager.default.fileExists(atPath: output + "/8x8_c8_S2_emdCNN/weights.safetensors"), "\(emdNetwork.output)")
+        let override = try TestEnvironment.run(hepml, ["econt", "train", "-i", input, "-o", output, "--loss", "emdCNN:ae_mse",
+                                                       "--epochs", "1", "--quiet", "--skip-plot", "--max-val", "40"])
+        #expect(override.status == 0 && FileManager.default.fileExists(atPath: output + "/8x8_c8_S2_tele-loss-emdCNN:ae_mse/model.json"), "\(override.output)")
+
+        // Help names every subcommand and the options that are easy to miss.
+        let help = try TestEnvironment.run(hepml, ["econt", "--help"])
+        #expect(["train", "evaluate", "export", "train-emd-loss", "8x8_c8_S2_qK_RTL_emd_ttbar"].allSatisfy { help.output.contains($0) }, "\(help.output)")
+        let trainHelp = try TestEnvironment.run(hepml, ["econt", "train", "--help"])
+        #expect(["--loss", "--emd-cnn-dir", "--no-header", "--random-split", "--rescale-output-to-max", "--patience", "resumes"].allSatisfy { trainHelp.output.contains($0) }, "\(trainHelp.output)")
     }
 }
