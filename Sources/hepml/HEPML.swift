@@ -13,6 +13,8 @@ struct HEPML: ParsableCommand {
             RootCommand.self,
             TableCommand.self,
             BenchCommand.self,
+            DQMCommand.self,
+            DemoCommand.self,
         ]
     )
 }
