@@ -150,7 +150,9 @@ public enum DQMFetch {
         return outcomes
     }
 
-    static func outcome(primaryDataset: String, histograms: [DQMHistogramPath], files: [DQMRunFile], reads: [FileRead], missingRuns: [Int]) throws -> Outcome {
+    /// Builds the table from the reads of `files` (same order): skipped files are left out,
+    /// missing histograms and histograms with another binning than the first run's become nulls.
+    public static func outcome(primaryDataset: String, histograms: [DQMHistogramPath], files: [DQMRunFile], reads: [FileRead], missingRuns: [Int] = []) throws -> Outcome {
         var kept: [(file: DQMRunFile, histograms: [DQMHistogram?], double: [Bool])] = []
         var skipped: [(path: String, reason: String)] = []
         var incomplete: [(run: Int, problems: [(column: String, reason: String)])] = []

@@ -54,6 +54,7 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Working directory (data, Parquet, models, report).") var directory = "hepml-demo"
     @Option(help: "Number of runs.") var runs = 200
     @Option(help: "Seed of the data set, the split and the weights.") var seed: UInt64 = 2022
+    @Option(help: "Minimum mean occupancy of the (upstream HEAD) rebinning before PCA and the autoencoder; 0 turns it off.") var rebinMinOccupancy = 0.0
     @Flag(help: "No progress bars.") var quiet = false
 
     func run() throws {
@@ -85,6 +86,7 @@ struct DemoCommand: ParsableCommand {
             training.outputDirectory = output
             training.seed = seed
             training.quiet = quiet
+            if algorithm != .statisticalTester && rebinMinOccupancy > 0 { training.rebinMinimumOccupancy = rebinMinOccupancy }
             if let statistic {
                 training.statistic = statistic
                 training.references = try referenceRuns(table: trained, count: 3)
