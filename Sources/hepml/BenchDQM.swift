@@ -47,8 +47,8 @@ struct BenchDQM: ParsableCommand {
             return index
         }
         // Paths relative to "DQMData/Run N/", i.e. <subsystem>/Run summary/...; one contents list for all files.
-        let histogramPaths = BenchROOT.dqmPaths(count: histogramCount, run: 0).map { path, _ -> DQMHistogramPath in
-            let components = path.path.split(separator: "/").dropFirst(2)
+        let histogramPaths = BenchROOT.dqmPaths(count: histogramCount, run: 0).map { entry -> DQMHistogramPath in
+            let components = entry.path.split(separator: "/").dropFirst(2)
             return DQMHistogramPath(subsystem: String(components.first ?? ""), entry: "/" + components.dropFirst().joined(separator: "/"))
         }
         let manifest: [String: Any] = ["files": paths, "runs": (0..<fileCount).map { 1000 + $0 },
