@@ -126,6 +126,14 @@ public struct DQMRunFile: Sendable, Equatable {
     public var primaryDataset: String
     public var path: String
     public var label: RunLabel
+
+    public init(run: Int, year: String, primaryDataset: String, path: String, label: RunLabel) {
+        self.run = run
+        self.year = year
+        self.primaryDataset = primaryDataset
+        self.path = path
+        self.label = label
+    }
 }
 
 /// Chooses one file per run for every primary dataset and year of a datasets JSON.

@@ -8,13 +8,15 @@ struct HEPML: ParsableCommand {
         abstract: "Machine learning on particle-physics detector data: ROOT in, models and reports out.",
         version: "0.1.0",
         subcommands: [
-            VersionCommand.self,
-            TrainExampleCommand.self,
+            DemoCommand.self,
+            DQMCommand.self,
+            ECONTCommand.self,
             RootCommand.self,
             TableCommand.self,
             PlotCommand.self,
+            TrainExampleCommand.self,
             BenchCommand.self,
-            ECONTCommand.self,
+            VersionCommand.self,
         ]
     )
 }

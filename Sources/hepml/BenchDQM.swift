@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import HEPMLColumnar
+import HEPMLCore
+import HEPMLDQM
+import HEPMLROOT
+
+/// `hepml bench dqm`: the fetch step (every histogram of every file into one Parquet table) on
+/// the DQM-style files of `hepml bench root`; `bench/autodqm_reference.py` reads the same files
+/// the AutoDQM_ML way (uproot, one histogram at a time) for comparison.
+struct BenchDQM: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "dqm", abstract: "DQM fetch benchmark (compare with bench/autodqm_reference.py).")
+
+    @Option(help: "Directory for the generated files (kept; default: a fresh temporary directory, removed).") var directory: String?
+    @Option(help: "Number of DQM files.") var files = 20
+    @Option(help: "Histograms per file (90% TH1F 100 bins, 10% TH2F 50×50).") var histograms = 2000
+    @Option(help: "Python with uproot and awkward: also run bench/autodqm_reference.py on the same files.") var python: String?
+    @Option(help: "Path of bench/autodqm_reference.py.") var reference = "bench/autodqm_reference.py"
+
+    func run() throws {
+        let keep = directory != nil
+        let base = directory ?? NSTemporaryDirectory() + "hepml-bench-dqm-\(getpid())"
+        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        defer { if !keep { try? FileManager.default.removeItem(atPath: base) } }
+        print("hepml bench dqm: \(Parallel.threadCount) threads, \(files) files × \(histograms) histograms in \(base)")
+
+        // The files of `hepml bench root` (same paths, binning and seeds).
+        let fileCount = files, histogramCount = histograms
+        let paths = (0..<fileCount).map { "\(base)/dqm_\($0).root" }
+        _ = try Parallel.map(fileCount) { index -> Int in
+            var random = SeededGenerator(seed: 42, stream: UInt64(index))
+            let writer = ROOTWriter(path: paths[index])
+            for (path, is2D) in BenchROOT.dqmPaths(count: histogramCount, run: 1000 + index) {
+                let name = String(path.split(separator: "/").last ?? "h")
+                let histogram: Histogram
+                if is2D {
+                    let cells = (0..<(52 * 52)).map { _ in Double(random.next() % 50) }
+                    histogram = Histogram(className: "TH2F", name: name, xAxis: Axis(binCount: 50, minimum: 0, maximum: 50),
+                                          yAxis: Axis(name: "yaxis", binCount: 50, minimum: 0, maximum: 50), contents: cells, entries: cells.reduce(0, +))
+                } else {
+                    let cells = (0..<102).map { _ in Double(random.next() % 1000) }
+                    histogram = Histogram(className: "TH1F", name: name, xAxis: Axis(binCount: 100, minimum: 0, maximum: 100), contents: cells, entries: cells.reduce(0, +))
+                }
+                try writer.write(histogram, to: path)
+            }
+            try writer.close()
+            return index
+        }
+        // Paths relative to "DQMData/Run N/", i.e. <subsystem>/Run summary/...; one contents list for all files.
+        let histogramPaths = BenchROOT.dqmPaths(count: histogramCount, run: 0).map { entry -> DQMHistogramPath in
+            let components = entry.path.split(separator: "/").dropFirst(2)
+            return DQMHistogramPath(subsystem: String(components.first ?? ""), entry: "/" + components.dropFirst().joined(separator: "/"))
+        }
+        let manifest: [String: Any] = ["files": paths, "runs": (0..<fileCount).map { 1000 + $0 },
+                                       "histograms": histogramPaths.map { "\($0.subsystem)/\($0.entry)" }]
+        try AtomicFile.write(try JSONSerialization.data(withJSONObject: manifest), to: "\(base)/manifest.json")
+
+        // The fetch: parallel over files (one open file per worker), table, Parquet.
+        let start = ResourceUsage.now()
+        let runFiles = (0..<fileCount).map { DQMRunFile(run: 1000 + $0, year: "2022", primaryDataset: "Bench", path: paths[$0], label: .unknown) }
+        let reads = try Parallel.map(fileCount) { DQMFetch.read(path: runFiles[$0].path, run: runFiles[$0].run, histograms: histogramPaths) }
+        let readSeconds = ResourceUsage.now() - start
+        let outcome = try DQMFetch.outcome(primaryDataset: "Bench", histograms: histogramPaths, files: runFiles, reads: reads)
+        try Parquet.write(outcome.table, to: "\(base)/Bench.parquet")
+        let totalSeconds = ResourceUsage.now() - start
+        let count = Double(fileCount * histogramCount)
+        let peak = Double(ResourceUsage.peakResidentBytes()) / 1e6
+        guard outcome.runsRead == fileCount, outcome.incompleteRuns.isEmpty else {
+            throw ValidationError("fetch read \(outcome.runsRead) of \(fileCount) files, \(outcome.incompleteRuns.count) incomplete")
+        }
+        print(String(format: "hepml read:            %.3f s = %9.0f histograms/s", readSeconds, count / readSeconds))
+        print(String(format: "hepml read + Parquet:  %.3f s = %9.0f histograms/s, peak RSS %.0f MB", totalSeconds, count / totalSeconds, peak))
+        let results: [String: Double] = ["read_seconds": readSeconds, "fetch_seconds": totalSeconds, "histograms": count,
+                                         "fetch_histograms_per_second": count / totalSeconds, "peak_rss_megabytes": peak]
+        try AtomicFile.write(try JSONSerialization.data(withJSONObject: results, options: [.sortedKeys, .prettyPrinted]), to: "\(base)/hepml-bench-dqm.json")
+
+        if let python {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: python)
+            process.arguments = [reference, "\(base)/manifest.json"]
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            try process.run()
+            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            print(output, terminator: "")
+            if let line = output.split(separator: "\n").first(where: { $0.hasPrefix("{") }),
+               let peer = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Double], let seconds = peer["fetch_seconds"] {
+                print(String(format: "speed-up (read + Parquet): %.1f×", seconds / totalSeconds))
+            }
+        } else {
+            print("compare: python \(reference) \(base)/manifest.json  (run with --directory to keep the files)")
+        }
+    }
+}

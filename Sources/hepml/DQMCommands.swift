@@ -1,0 +1,174 @@
+import ArgumentParser
+import Foundation
+import HEPMLColumnar
+import HEPMLCore
+import HEPMLDQM
+
+/// `hepml dqm …`: the offline DQM anomaly-detection workflow (AutoDQM_ML's fetch/train/assess).
+struct DQMCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dqm",
+        abstract: "Offline DQM anomaly detection: generate, fetch, train, assess.",
+        subcommands: [DQMGenerate.self, DQMFetchCommand.self, DQMTrainCommand.self, DQMAssessCommand.self]
+    )
+}
+
+/// Warnings go to standard error so that piped standard output stays the result.
+func warn(_ message: String) {
+    FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
+}
+
+func readFile(_ path: String) throws -> Data {
+    guard let data = FileManager.default.contents(atPath: path) else {
+        throw ValidationError("cannot read '\(path)'")
+    }
+    return data
+}
+
+struct DQMGenerate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Write a synthetic, labelled DQM data set as ROOT files plus contents.json and datasets.json.")
+
+    @Option(help: "Directory for the ROOT files and JSON files.") var outputDir = "dqm-synthetic"
+    @Option(help: "Number of runs (one file each).") var runs = 200
+    @Option(help: "Primary dataset name in the file names.") var primaryDataset = "ZeroBias"
+    @Option(help: "Fraction of runs labelled bad.") var badFraction = 0.15
+    @Option(help: "Seed of everything random in the data set.") var seed: UInt64 = 2022
+    @Flag(help: "No progress output.") var quiet = false
+
+    func validate() throws {
+        guard runs >= 2 else { throw ValidationError("--runs must be at least 2") }
+        guard (0...1).contains(badFraction) else { throw ValidationError("--bad-fraction must be in [0, 1]") }
+    }
+
+    func run() throws {
+        var configuration = SyntheticDQMConfiguration()
+        configuration.runCount = runs
+        configuration.primaryDataset = primaryDataset
+        configuration.badFraction = badFraction
+        configuration.seed = seed
+        let dataset = try SyntheticDQMDataset.generate(configuration)
+        let paths = try dataset.write(to: outputDir, quiet: quiet)
+        let bad = dataset.runs.filter { $0.label == .bad }.count
+        let unknown = dataset.runs.filter { $0.label == .unknown }.count
+        print("wrote \(dataset.runs.count) runs × \(dataset.contents.histograms.count) histograms to \(outputDir) (\(bad) bad, \(unknown) unlabelled)")
+        print("contents: \(paths.contents)\ndatasets: \(paths.datasets)")
+    }
+}
+
+struct DQMFetchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fetch",
+        abstract: "Read the listed histograms from local DQM ROOT files into <output-dir>/<PD>.parquet.")
+
+    @Option(help: "Contents JSON: {subsystem: [histogram paths]}.") var contents: String
+    @Option(help: "Datasets JSON: primary datasets, years, productions, eras, runs, good_runs, bad_runs.") var datasets: String
+    @Option(help: "DIR (searched recursively), GLOB or FILE-LIST; repeatable.") var input: [String]
+    @Option(help: "Directory for the Parquet files.") var outputDir = "output"
+    @Flag(help: "No progress output.") var quiet = false
+
+    func run() throws {
+        _ = try DQMFetchCommand.fetch(contents: contents, datasets: datasets, inputs: input, outputDir: outputDir, quiet: quiet)
+    }
+
+    /// Returns the written Parquet paths.
+    static func fetch(contents: String, datasets: String, inputs: [String], outputDir: String, quiet: Bool) throws -> [String] {
+        let histogramList = try DQMContents(json: try readFile(contents), file: contents)
+        let datasetList = try DQMDatasets(json: try readFile(datasets), file: datasets)
+        let files = try DQMInputDiscovery.rootFiles(in: inputs)
+        if histogramList.histograms.count < 5 { print("note: only \(histogramList.histograms.count) histograms requested") }
+        let outcomes = try DQMFetch.fetch(contents: histogramList, datasets: datasetList, files: files, quiet: quiet)
+        try FileManager.default.createDirectory(atPath: outputDir, withIntermediateDirectories: true)
+        var written: [String] = []
+        for outcome in outcomes {
+            for (path, reason) in outcome.skippedFiles { warn("skipped \(path): \(reason)") }
+            for (run, problems) in outcome.incompleteRuns {
+                for (column, reason) in problems { warn("run \(run): \(column): \(reason); stored as null") }
+            }
+            if !outcome.missingRuns.isEmpty {
+                warn("\(outcome.primaryDataset): no file for requested runs \(outcome.missingRuns.map(String.init).joined(separator: ", "))")
+            }
+            if outcome.runsRead < 5 { print("note: \(outcome.primaryDataset) has only \(outcome.runsRead) runs; the data set is very limited") }
+            let path = (outputDir as NSString).appendingPathComponent("\(outcome.primaryDataset).parquet")
+            try Parquet.write(outcome.table, to: path)
+            written.append(path)
+            print("\(outcome.primaryDataset): \(outcome.runsRead) runs read, \(outcome.skippedFiles.count) files skipped, "
+                  + "\(outcome.incompleteRuns.count) runs incomplete, \(outcome.missingRuns.count) requested runs without a file → \(path)")
+        }
+        return written
+    }
+}
+
+extension DQMStatistic: ExpressibleByArgument {}
+extension AutoencoderArchitecture.Mode: ExpressibleByArgument {}
+
+struct DQMTrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train PCA / autoencoders or run a statistical test; add <hist>_score_<tag> (and _reco_) columns.")
+
+    @Option(help: "pca | autoencoder (ae) | statistical_tester | CONFIG.json (an AutoDQM_ML algorithm JSON).") var algorithm: String
+    @Option(help: "Fetched (or previously trained) Parquet file.") var inputFile: String
+    @Option(help: "Directory for the output Parquet and the models (default: output).") var outputDir: String?
+    @Option(help: "Tag in column and model names (default: default).") var tag: String?
+    @Option(help: "Comma-separated histogram column names (default: all).") var histograms: String?
+    @Option(help: "PCA components (default 2).") var nComponents: Int?
+    @Option(help: "Reference run(s) of the statistical tester, comma-separated.") var reference: String?
+    @Option(help: "Statistic of the statistical tester: \(DQMStatistic.allCases.map(\.rawValue).joined(separator: ", ")).") var statistic: DQMStatistic?
+    @Option(help: "individual (one AE per histogram) or simultaneous.") var autoencoderMode: AutoencoderArchitecture.Mode?
+    @Option(help: "Minimum entries of every histogram for a run to be used (default 10000).") var lowStatThreshold: Double?
+    @Option(help: "Merge bins to this minimum mean normalized occupancy (upstream 0.0033).") var rebinMinOccupancy: Double?
+    @Option(help: "Maximum autoencoder epochs (default 1000, early stopping decides).") var epochs: Int?
+    @Option(help: "Seed of the train/held-out split and the weights (default 0).") var seed: UInt64?
+    @Flag(help: "Refit even when a model file with this name exists.") var retrain = false
+    @Flag(help: "No progress output.") var quiet = false
+
+    func run() throws {
+        let configuration = try makeConfiguration()
+        let result = try DQMTraining.run(inputFile: inputFile, configuration: configuration)
+        print("\(configuration.algorithm.rawValue) [\(configuration.tag)]: \(result.modelFiles.count) models (\(result.loadedModels.count) loaded) → \(result.outputPath)")
+    }
+
+    func makeConfiguration() throws -> DQMTrainingConfiguration {
+        var configuration: DQMTrainingConfiguration
+        if algorithm.lowercased().hasSuffix(".json") {
+            configuration = try DQMTrainingConfiguration(json: try readFile(algorithm), file: algorithm)
+        } else {
+            guard let name = DQMAlgorithm(name: algorithm) else {
+                throw ValidationError("unknown algorithm '\(algorithm)' (pca, autoencoder, ae, statistical_tester or a .json file)")
+            }
+            configuration = DQMTrainingConfiguration(algorithm: name)
+        }
+        if let outputDir { configuration.outputDirectory = outputDir }
+        if let tag { configuration.tag = tag }
+        if let histograms {
+            configuration.histograms = histograms.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        if let nComponents {
+            guard nComponents >= 1 else { throw ValidationError("--n-components must be positive") }
+            configuration.componentCount = nComponents
+        }
+        if let reference {
+            configuration.references = try reference.split(separator: ",").map { text in
+                guard let run = Int(text.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--reference: '\(text)' is not a run number") }
+                return run
+            }
+        }
+        if let statistic { configuration.statistic = statistic }
+        if let autoencoderMode { configuration.autoencoderMode = autoencoderMode }
+        if let lowStatThreshold { configuration.lowStatisticsThreshold = lowStatThreshold }
+        if let rebinMinOccupancy {
+            guard rebinMinOccupancy > 0, rebinMinOccupancy < 1 else { throw ValidationError("--rebin-min-occupancy must be in (0, 1)") }
+            configuration.rebinMinimumOccupancy = rebinMinOccupancy
+        }
+        if let epochs {
+            guard epochs >= 1 else { throw ValidationError("--epochs must be positive") }
+            configuration.autoencoderOptions.epochs = epochs
+        }
+        if let seed { configuration.seed = seed }
+        configuration.retrain = configuration.retrain || retrain
+        configuration.quiet = quiet
+        return configuration
+    }
+}

@@ -1,0 +1,114 @@
+import ArgumentParser
+import Foundation
+import HEPMLColumnar
+import HEPMLCore
+import HEPMLDQM
+
+struct DQMAssessCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "assess",
+        abstract: "ROC/AUC per histogram, HF/RF-ROC per algorithm, reconstructions and flag tables as one HTML report.")
+
+    @Option(help: "Trained Parquet file (with <hist>_score_<tag> columns).") var inputFile: String
+    @Option(help: "Report directory.") var outputDir = "dqm-report"
+    @Option(help: "Comma-separated histogram columns (default: all with scores).") var histograms: String?
+    @Option(help: "Comma-separated algorithm tags (default: all).") var algorithms: String?
+    @Option(help: "Comma-separated runs for the original-vs-reconstruction plots (default: the worst-scored).") var runs: String?
+    @Option(help: "Worst-scored runs drawn per histogram and algorithm when --runs is not given.") var nRuns = 1
+    @Option(help: "Seed of the bootstrap.") var seed: UInt64 = 0
+
+    func run() throws {
+        var configuration = DQMAssessmentConfiguration()
+        configuration.histograms = histograms.map(list) ?? []
+        configuration.algorithms = algorithms.map(list) ?? []
+        configuration.runs = try (runs.map(list) ?? []).map { text in
+            guard let run = Int(text) else { throw ValidationError("--runs: '\(text)' is not a run number") }
+            return run
+        }
+        configuration.worstRunCount = max(0, nRuns)
+        configuration.seed = seed
+        let path = try DQMAssessCommand.assess(inputFile: inputFile, outputDir: outputDir, configuration: configuration)
+        print("report: \(path)")
+    }
+
+    private func list(_ text: String) -> [String] {
+        text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    /// Writes the report and prints the AUC table; returns the index.html path.
+    static func assess(inputFile: String, outputDir: String, configuration: DQMAssessmentConfiguration) throws -> String {
+        let table = try Parquet.read(path: inputFile)
+        let (report, summaries) = try DQMAssessment.assess(table: table, configuration: configuration, source: (inputFile as NSString).lastPathComponent)
+        let path = try report.write(to: outputDir)
+        print(DQMAssessment.summaryTable(summaries))
+        return path
+    }
+}
+
+/// `hepml demo` (`make demo`): the whole offline DQM workflow on a synthetic data set.
+struct DemoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Generate a synthetic DQM data set, fetch it, train PCA, autoencoders and a statistical test, and assess them.")
+
+    @Option(help: "Working directory (data, Parquet, models, report).") var directory = "hepml-demo"
+    @Option(help: "Number of runs.") var runs = 200
+    @Option(help: "Seed of the data set, the split and the weights.") var seed: UInt64 = 2022
+    @Option(help: "Minimum mean occupancy of the (upstream HEAD) rebinning before PCA and the autoencoder; 0 turns it off.") var rebinMinOccupancy = 0.0
+    @Flag(help: "No progress bars.") var quiet = false
+
+    func run() throws {
+        let start = ResourceUsage.now()
+        func step(_ text: String) { print(String(format: "[%6.1f s] %@", ResourceUsage.now() - start, text)) }
+        let data = (directory as NSString).appendingPathComponent("data")
+        let output = (directory as NSString).appendingPathComponent("output")
+        let reportDirectory = (directory as NSString).appendingPathComponent("report")
+        // A fresh output directory: models from an earlier demo would otherwise be loaded, not trained.
+        try? FileManager.default.removeItem(atPath: output)
+
+        step("generate \(runs) runs")
+        var configuration = SyntheticDQMConfiguration()
+        configuration.runCount = runs
+        configuration.seed = seed
+        let dataset = try SyntheticDQMDataset.generate(configuration)
+        let json = try dataset.write(to: data, quiet: quiet)
+
+        step("fetch")
+        let written = try DQMFetchCommand.fetch(contents: json.contents, datasets: json.datasets, inputs: [data], outputDir: output, quiet: quiet)
+        guard let fetched = written.first else { throw ValidationError("fetch wrote no table") }
+
+        let trained = (output as NSString).appendingPathComponent((fetched as NSString).lastPathComponent)
+        var input = fetched
+        for (algorithm, tag, statistic) in [(DQMAlgorithm.pca, "pca", nil), (.autoencoder, "ae", nil), (.statisticalTester, "beta_binomial", DQMStatistic.betaBinomialChi2)] {
+            step("train \(algorithm.rawValue) [\(tag)]")
+            var training = DQMTrainingConfiguration(algorithm: algorithm)
+            training.tag = tag
+            training.outputDirectory = output
+            training.seed = seed
+            training.quiet = quiet
+            if algorithm != .statisticalTester && rebinMinOccupancy > 0 { training.rebinMinimumOccupancy = rebinMinOccupancy }
+            if let statistic {
+                training.statistic = statistic
+                training.references = try referenceRuns(table: trained, count: 3)
+            }
+            _ = try DQMTraining.run(inputFile: input, configuration: training)
+            input = trained
+        }
+
+        step("assess")
+        var assessment = DQMAssessmentConfiguration()
+        assessment.seed = seed
+        let path = try DQMAssessCommand.assess(inputFile: trained, outputDir: reportDirectory, configuration: assessment)
+        step("done")
+        print("report: \(path)")
+    }
+
+    /// The first `count` training runs (train_label 0) as references of the statistical test,
+    /// so it, like the ML models, is judged on held-out runs only.
+    private func referenceRuns(table path: String, count: Int) throws -> [Int] {
+        let table = try Parquet.read(path: path, columns: [DQMTable.runColumn, DQMTable.splitColumn])
+        let runs = try DQMTable.runNumbers(table)
+        guard let roles = table[DQMTable.splitColumn]?.int64Values else { throw ValidationError("\(path) has no train_label column") }
+        return Array(zip(runs, roles).filter { $0.1 == 0 }.map(\.0).prefix(count))
+    }
+}

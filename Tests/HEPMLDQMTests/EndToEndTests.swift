@@ -1,0 +1,196 @@
+import Foundation
+import HEPMLColumnar
+import HEPMLCore
+import HEPMLTestSupport
+import Testing
+@testable import HEPMLDQM
+
+/// generate → ROOT files → fetch → Parquet → train (PCA, autoencoder, statistical test) → assess,
+/// through the library on a small data set.
+@Suite struct EndToEndTests {
+    /// A small data set written as DQM ROOT files, fetched into `<dir>/out/ZeroBias.parquet`.
+    static func fetchedDataset(runs: Int, in directory: URL) throws -> (dataset: SyntheticDQMDataset, parquet: String) {
+        var configuration = SyntheticDQMConfiguration()
+        configuration.runCount = runs
+        configuration.seed = 77
+        let dataset = try SyntheticDQMDataset.generate(configuration)
+        let data = directory.appendingPathComponent("data").path
+        try dataset.write(to: data, quiet: true)
+        let outcomes = try DQMFetch.fetch(contents: dataset.contents, datasets: dataset.datasets,
+                                          files: DQMInputDiscovery.rootFiles(in: [data]), quiet: true)
+        let outcome = try #require(outcomes.first)
+        let parquet = directory.appendingPathComponent("out/ZeroBias.parquet").path
+        try FileManager.default.createDirectory(atPath: directory.appendingPathComponent("out").path, withIntermediateDirectories: true)
+        try Parquet.write(outcome.table, to: parquet)
+        return (dataset, parquet)
+    }
+
+    @Test func fetchReproducesTheGeneratedHistograms() throws {
+        let directory = try TestEnvironment.temporaryDirectory("dqm-fetch")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (dataset, parquet) = try Self.fetchedDataset(runs: 12, in: directory)
+        let table = try Parquet.read(path: parquet)
+        #expect(Array(table.columnNames.suffix(3)) == ["run_number", "year", "label"])
+        #expect(try DQMTable.runNumbers(table) == dataset.runs.map(\.run))
+        #expect(try DQMTable.labels(table) == dataset.runs.map(\.label))
+        for (index, path) in dataset.contents.histograms.enumerated() {
+            let column = try DQMTable.histogramColumn(try table.column(path.columnName))
+            let expected = dataset.runs[3].histograms[index].histogram
+            #expect(column.shape == expected.shape)
+            // TH*F storage: the values are the float32 of the generated counts.
+            #expect(column.runs[3] == expected.contents.map { Double(Float($0)) })
+        }
+        #expect(table.schema.first { $0.name.hasSuffix("ClusterOccupancyEtaPhi") }?.type == .listOfLists(.float32))
+    }
+
+    @Test func corruptFilesAreSkippedAndMissingHistogramsBecomeNull() throws {
+        let directory = try TestEnvironment.temporaryDirectory("dqm-corrupt")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var configuration = SyntheticDQMConfiguration()
+        configuration.runCount = 6
+        let dataset = try SyntheticDQMDataset.generate(configuration)
+        let data = directory.appendingPathComponent("data").path
+        try dataset.write(to: data, quiet: true)
+        // Truncate one file, and ask for one histogram no file has.
+        let victim = (data as NSString).appendingPathComponent(dataset.runs[2].fileName)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: victim))
+        try bytes.prefix(300).write(to: URL(fileURLWithPath: victim))
+        let absent = DQMHistogramPath(subsystem: "Tracking", entry: "/Run summary/Nowhere/h")
+        let contents = DQMContents(histograms: Array(dataset.contents.histograms.prefix(3)) + [absent])
+        let outcome = try #require(try DQMFetch.fetch(contents: contents, datasets: dataset.datasets,
+                                                      files: DQMInputDiscovery.rootFiles(in: [data]), quiet: true).first)
+        #expect(outcome.runsRead == 5)
+        #expect(outcome.skippedFiles.count == 1 && outcome.skippedFiles[0].path == victim)
+        #expect(outcome.incompleteRuns.count == 5 && outcome.incompleteRuns.allSatisfy { $0.problems.map(\.column) == [absent.columnName] })
+        let column = try outcome.table.column(absent.columnName)
+        #expect(column.nullCount == 5)
+        #expect(!(try DQMTable.runNumbers(outcome.table)).contains(dataset.runs[2].run))
+    }
+
+    @Test func trainAndAssessEveryAlgorithm() throws {
+        let directory = try TestEnvironment.temporaryDirectory("dqm-e2e")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (dataset, parquet) = try Self.fetchedDataset(runs: 60, in: directory)
+        let output = directory.appendingPathComponent("trained").path
+        let histograms = dataset.contents.histograms.filter { ["Tracking", "DT"].contains($0.subsystem) }.map(\.columnName)
+        var logs: [String] = []
+
+        var pca = DQMTrainingConfiguration(algorithm: .pca)
+        pca.tag = "pca"
+        pca.outputDirectory = output
+        pca.histograms = histograms
+        pca.seed = 3
+        pca.quiet = true
+        let first = try DQMTraining.run(inputFile: parquet, configuration: pca) { logs.append($0) }
+        #expect(first.modelFiles.count == histograms.count && first.loadedModels.isEmpty)
+        let trained = first.outputPath
+        // A second run finds the models and loads them: same scores, a warning per model.
+        let again = try DQMTraining.run(inputFile: trained, configuration: pca) { logs.append($0) }
+        #expect(again.loadedModels.count == histograms.count)
+        #expect(logs.filter { $0.contains("loading it instead of retraining") }.count == histograms.count)
+        let name = histograms[0]
+        #expect(try DQMTable.scores(again.table, "\(name)_score_pca") == DQMTable.scores(first.table, "\(name)_score_pca"))
+
+        var autoencoder = DQMTrainingConfiguration(algorithm: .autoencoder)
+        autoencoder.tag = "ae"
+        autoencoder.outputDirectory = output
+        autoencoder.histograms = Array(histograms.prefix(3))
+        autoencoder.autoencoderMode = .simultaneous
+        autoencoder.autoencoderOptions.epochs = 30
+        autoencoder.rebinMinimumOccupancy = 0.0033
+        autoencoder.seed = 3
+        autoencoder.quiet = true
+        let ae = try DQMTraining.run(inputFile: trained, configuration: autoencoder) { logs.append($0) }
+        #expect(ae.modelFiles == [directory.appendingPathComponent("trained/autoencoder_ae.safetensors").path])
+        let checkpoint = try AutoencoderCheckpoint.read(path: ae.modelFiles[0])
+        #expect(checkpoint.metadata["histograms"] == autoencoder.histograms.joined(separator: "\n"))
+        #expect(checkpoint.state.keys.contains { $0.hasPrefix("bottleneck.") })
+
+        var tester = DQMTrainingConfiguration(algorithm: .statisticalTester)
+        tester.tag = "bb"
+        tester.outputDirectory = output
+        tester.histograms = histograms
+        tester.statistic = .betaBinomialChi2
+        let table = try Parquet.read(path: trained)
+        let roles = try DQMTable.integers(table, DQMTable.splitColumn)
+        tester.references = Array(zip(try DQMTable.runNumbers(table), roles).filter { $0.1 == 0 }.map(\.0).prefix(2))
+        _ = try DQMTraining.run(inputFile: trained, configuration: tester) { logs.append($0) }
+
+        let final = try Parquet.read(path: trained)
+        #expect(final.schema.first { $0.name == "\(name)_score_pca" }?.type == .float64)
+        #expect(final.schema.first { $0.name == "\(name)_reco_pca" }?.type.listDepth == 1)
+        #expect(final[DQMTable.recoColumn(name, tag: "bb")] == nil)
+
+        var assessment = DQMAssessmentConfiguration()
+        assessment.resamples = 20
+        let (report, summaries) = try DQMAssessment.assess(table: final, configuration: assessment, source: "e2e")
+        #expect(summaries.map(\.tag) == ["pca", "ae", "bb"])
+        let pcaAUC = try #require(summaries.first?.runLevelAUC[1])
+        #expect(pcaAUC > 0.8, "PCA run-level AUC \(pcaAUC)")
+        let index = try report.write(to: directory.appendingPathComponent("report").path)
+        let html = try String(contentsOfFile: index, encoding: .utf8)
+        #expect(html.contains("run_level_comparison") && html.contains("Most-flagged runs"))
+        #expect(DQMAssessment.summaryTable(summaries).contains("pca"))
+    }
+
+    @Test func safetensorsRoundTripAndBadHeaders() throws {
+        let directory = try TestEnvironment.temporaryDirectory("dqm-safetensors")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let network = AutoencoderNetwork(try AutoencoderArchitecture(branches: [.init(name: "h", shape: [20])]), seed: 1)
+        let path = directory.appendingPathComponent("m.safetensors").path
+        try AutoencoderCheckpoint.write(state: network.stateDictionary(), metadata: ["k": "v"], to: path)
+        let loaded = try AutoencoderCheckpoint.read(path: path)
+        #expect(loaded.metadata == ["k": "v"])
+        for (name, tensor) in network.stateDictionary() { #expect(loaded.state[name] == tensor) }
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        bytes[0] = 0xFF
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        #expect(throws: FileFormatError.self) { try AutoencoderCheckpoint.read(path: path) }
+        try Data(bytes.prefix(5)).write(to: URL(fileURLWithPath: path))
+        #expect(throws: FileFormatError.self) { try AutoencoderCheckpoint.read(path: path) }
+    }
+
+    /// pandas and awkward read the fetched and trained tables with AutoDQM_ML's names and types
+    /// (nullability aside: `option[var * ?float32]` holds the same values as `var * float32`).
+    @Test func pandasAndAwkwardReadTheTables() throws {
+        guard let python = TestEnvironment.python(for: "DQM Parquet interop with pandas/awkward") else { return }
+        let directory = try TestEnvironment.temporaryDirectory("dqm-interop")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (dataset, parquet) = try Self.fetchedDataset(runs: 20, in: directory)
+        let fetchedCopy = directory.appendingPathComponent("fetched.parquet").path
+        try FileManager.default.copyItem(atPath: parquet, toPath: fetchedCopy)
+        let histograms = dataset.contents.histograms.filter { $0.subsystem == "DT" }.map(\.columnName)
+        var pca = DQMTrainingConfiguration(algorithm: .pca)
+        pca.tag = "p"
+        pca.histograms = histograms
+        pca.outputDirectory = directory.appendingPathComponent("trained").path
+        pca.quiet = true
+        let trained = try DQMTraining.run(inputFile: parquet, configuration: pca) { _ in }
+        let script = """
+        import sys, pandas as pd, awkward as ak, numpy as np
+        fetched, trained, hist1d, hist2d = sys.argv[1:5]
+        def kind(array):
+            return str(ak.type(array)).replace("?", "").replace("option[", "").rstrip("]")
+        for path in (fetched, trained):
+            df = pd.read_parquet(path)
+            assert df["run_number"].dtype == np.int64 and df["label"].dtype == np.int64, df.dtypes
+            assert isinstance(df["year"].iloc[0], str) and df["year"].iloc[0] == "2022"
+            arr = ak.from_parquet(path)
+            assert kind(arr[hist1d]).endswith("var * float32"), ak.type(arr[hist1d])
+            assert kind(arr[hist2d]).endswith("var * var * float32"), ak.type(arr[hist2d])
+            assert ak.num(arr[hist2d], axis=1)[0] == 5 and ak.num(arr[hist2d], axis=2)[0][0] == 12
+        cols = list(pd.read_parquet(fetched).columns)
+        assert cols[-3:] == ["run_number", "year", "label"], cols
+        arr = ak.from_parquet(trained)
+        assert kind(arr[hist1d + "_score_p"]).endswith("float64")
+        assert kind(arr[hist1d + "_reco_p"]).endswith("var * float64")
+        assert kind(arr[hist2d + "_reco_p"]).endswith("var * var * float64")
+        assert set(np.unique(ak.to_numpy(arr["train_label"]))) <= {-1, 0, 1}
+        print("ok")
+        """
+        let oneD = try #require(histograms.first { !$0.contains("Occupancy") })
+        let twoD = try #require(histograms.first { $0.contains("Occupancy") })
+        let result = try TestEnvironment.runPython(python, script: script, arguments: [fetchedCopy, trained.outputPath, oneD, twoD])
+        #expect(result.status == 0, "\(result.output)")
+    }
+}
