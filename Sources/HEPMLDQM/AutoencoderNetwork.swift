@@ -118,6 +118,26 @@ public final class AutoencoderNetwork: Module<Float> {
         return try? Tensor(shape: [1, inputWidth], scalars: weights)
     }
 
+    /// Saves the weights as F32 safetensors named by parameter path (`bottleneck.0.weight`),
+    /// readable with Python's `safetensors`, with the network's engine description as JSON under
+    /// `model` next to `metadata`.
+    public func save(to path: String, metadata: [String: String]) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var all = metadata
+        all["model"] = String(decoding: try encoder.encode(describe()), as: UTF8.self)
+        try SafeTensors.write(stateDictionary(), metadata: all, to: path)
+    }
+
+    /// Loads weights saved by `save(to:metadata:)`; every parameter must be there with its shape.
+    public func load(_ tensors: [String: Tensor<Float>], from path: String) throws {
+        do {
+            try loadStateDictionary(tensors)
+        } catch let error as ShapeError {
+            throw FileFormatError(file: path, object: "autoencoder", reason: "\(error)")
+        }
+    }
+
     /// Reconstructions of packed rows, in batches of 1024 (upstream's prediction batch).
     public func reconstruct(_ rows: [[Float]]) throws -> [[Float]] {
         setTraining(false)
@@ -132,8 +152,9 @@ public final class AutoencoderNetwork: Module<Float> {
         return result
     }
 
-    /// Trains with Adam and mean squared error as `architecture.trainingPlan` says: early
-    /// stopping on the held-out good runs, best weights restored.
+    /// Trains with Keras' Adam (`KerasAdam`, upstream's optimizer) and mean squared error as
+    /// `architecture.trainingPlan` says: early stopping on the held-out good runs, best weights
+    /// restored.
     public func fit(training: [[Float]], validation: [[Float]], seed: UInt64, label: String, quiet: Bool) throws -> TrainingHistory {
         let plan = architecture.trainingPlan
         func dataset(_ rows: [[Float]]) throws -> Dataset<Float> {
@@ -145,7 +166,7 @@ public final class AutoencoderNetwork: Module<Float> {
         configuration.label = label
         if let patience = plan.patience { configuration.earlyStopping = EarlyStopping(patience: patience, restoreBest: plan.restoresBestWeights) }
         let weights = lossWeights
-        let optimizer = Adam(parameters, learningRate: plan.learningRate)
+        let optimizer = KerasAdam(parameters, learningRate: plan.learningRate)
         let progress = ProgressReporter(label, total: plan.maximumEpochs, unit: "epochs", quiet: quiet)
         configuration.onEpochEnd = { record in
             progress.setSuffix(String(format: "loss %.3g val %.3g", record.trainLoss, record.validationLoss ?? .nan))

@@ -34,8 +34,9 @@ extension DQMHistogram {
 
 extension SyntheticDQMDataset {
     /// Writes every run as a DQM ROOT file (`DQMData/Run N/<subsystem>/Run summary/...`) under
-    /// `directory`, plus `contents.json` and `datasets.json`; files are written in parallel,
-    /// each atomically. Returns the paths of the two JSON files.
+    /// `directory`, plus `contents.json`, `datasets.json` and `truth.json` (the planted anomaly of
+    /// every run, for judging detectors per anomaly type); files are written in parallel, each
+    /// atomically. Returns the paths of the contents and datasets JSON files.
     @discardableResult
     public func write(to directory: String, quiet: Bool = false) throws -> (contents: String, datasets: String) {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -58,6 +59,7 @@ extension SyntheticDQMDataset {
         let datasetsPath = (directory as NSString).appendingPathComponent("datasets.json")
         try AtomicFile.write(try contents.jsonData(), to: contentsPath)
         try AtomicFile.write(try datasets.jsonData(), to: datasetsPath)
+        try AtomicFile.write(try truthJSONData(), to: (directory as NSString).appendingPathComponent("truth.json"))
         return (contentsPath, datasetsPath)
     }
 }

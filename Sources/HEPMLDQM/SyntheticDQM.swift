@@ -103,6 +103,26 @@ public struct SyntheticDQMDataset: Sendable {
             contents: DQMContents(histograms: detector.histograms.map(\.path)),
             datasets: DQMDatasets(primaryDatasets: [configuration.primaryDataset], years: [String(configuration.year): year]))
     }
+
+    /// What `truth.json` holds per run: the label written to the datasets JSON and what was
+    /// really planted (unlabelled runs are anomalous at the bad-run rate).
+    public struct RunTruth: Codable, Sendable, Equatable {
+        public var run: Int
+        public var label: RunLabel
+        public var anomaly: SyntheticAnomaly?
+        public var subsystem: String?
+        public var luminosity: Double
+    }
+
+    public var truth: [RunTruth] {
+        runs.map { RunTruth(run: $0.run, label: $0.label, anomaly: $0.anomaly, subsystem: $0.affectedSubsystem, luminosity: $0.luminosity) }
+    }
+
+    public func truthJSONData() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(truth)
+    }
 }
 
 /// The simulated detector: a fixed catalogue of monitored histograms with a fixed per-cell

@@ -1,6 +1,7 @@
 import Foundation
 import HEPMLColumnar
 import HEPMLCore
+import HEPMLNN
 
 /// The algorithms of `hepml dqm train`.
 public enum DQMAlgorithm: String, Sendable, CaseIterable, Codable {
@@ -341,7 +342,7 @@ private struct Context {
             let packed: [[Float]] = (0..<runs.count).map { row in group.flatMap { inputs[$0][row].map { Float($0) } } }
             if FileManager.default.fileExists(atPath: path) && !configuration.retrain {
                 log("warning: \(path) exists; loading it instead of retraining (use --retrain to refit)")
-                let checkpoint = try AutoencoderCheckpoint.read(path: path)
+                let checkpoint = try SafeTensors.read(path, as: Float.self)
                 let stored = checkpoint.metadata["branches"] ?? ""
                 guard stored == Context.describe(architecture.branches) else {
                     throw DQMError.invalidConfiguration("\(path) was trained on \(stored), not \(Context.describe(architecture.branches))")
@@ -350,7 +351,7 @@ private struct Context {
                    let storedMaps = try? JSONDecoder().decode([RebinMap?].self, from: data), storedMaps != group.map({ maps[$0] }) {
                     throw DQMError.invalidConfiguration("\(path) was trained with a different rebinning; use --retrain")
                 }
-                try network.loadStateDictionary(checkpoint.state)
+                try network.load(checkpoint.tensors, from: path)
                 loadedModels.append(path)
             } else {
                 let label = configuration.autoencoderMode == .individual ? "ae \(groupIndex + 1)/\(groups.count)" : "ae"
@@ -360,11 +361,11 @@ private struct Context {
                 log("\(label) \(group.count == 1 ? histograms[group[0]].name : "\(group.count) histograms"): \(history.epochs.count) epochs (\(stop)), best epoch \(history.restoredEpoch ?? history.epochs.count), validation loss \(history.epochs.last?.validationLoss.map { String(format: "%.3g", $0) } ?? "-")")
                 let mapsJSON = String(decoding: try JSONEncoder().encode(group.map { maps[$0] }), as: UTF8.self)
                 let optionsJSON = String(decoding: try JSONEncoder().encode(configuration.autoencoderOptions), as: UTF8.self)
-                try AutoencoderCheckpoint.write(state: network.stateDictionary(), metadata: [
+                try network.save(to: path, metadata: [
                     "format": "hepml-dqm-autoencoder", "branches": Context.describe(architecture.branches),
                     "histograms": group.map { histograms[$0].name }.joined(separator: "\n"),
                     "rebin_maps": mapsJSON, "options": optionsJSON, "best_epoch": String(history.restoredEpoch ?? history.epochs.count),
-                ], to: path)
+                ])
             }
             modelFiles.append(path)
             let reconstructed = try network.reconstruct(packed)

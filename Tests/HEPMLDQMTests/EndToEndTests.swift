@@ -1,6 +1,7 @@
 import Foundation
 import HEPMLColumnar
 import HEPMLCore
+import HEPMLNN
 import HEPMLTestSupport
 import Testing
 @testable import HEPMLDQM
@@ -102,9 +103,9 @@ import Testing
         autoencoder.quiet = true
         let ae = try DQMTraining.run(inputFile: trained, configuration: autoencoder) { logs.append($0) }
         #expect(ae.modelFiles == [directory.appendingPathComponent("trained/autoencoder_ae.safetensors").path])
-        let checkpoint = try AutoencoderCheckpoint.read(path: ae.modelFiles[0])
+        let checkpoint = try SafeTensors.read(ae.modelFiles[0], as: Float.self)
         #expect(checkpoint.metadata["histograms"] == autoencoder.histograms.joined(separator: "\n"))
-        #expect(checkpoint.state.keys.contains { $0.hasPrefix("bottleneck.") })
+        #expect(checkpoint.tensors.keys.contains { $0.hasPrefix("bottleneck.") })
 
         var tester = DQMTrainingConfiguration(algorithm: .statisticalTester)
         tester.tag = "bb"
@@ -133,21 +134,112 @@ import Testing
         #expect(DQMAssessment.summaryTable(summaries).contains("pca"))
     }
 
-    @Test func safetensorsRoundTripAndBadHeaders() throws {
+    /// Weights go through the engine's safetensors writer, named by parameter path, with the
+    /// engine's model description in the metadata; a file for another shape or a corrupt file
+    /// is a `FileFormatError`, never a crash.
+    @Test func autoencoderWeightsRoundTrip() throws {
         let directory = try TestEnvironment.temporaryDirectory("dqm-safetensors")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let network = AutoencoderNetwork(try AutoencoderArchitecture(branches: [.init(name: "h", shape: [20])]), seed: 1)
+        let architecture = try AutoencoderArchitecture(branches: [.init(name: "h", shape: [20])])
+        let network = AutoencoderNetwork(architecture, seed: 1)
         let path = directory.appendingPathComponent("m.safetensors").path
-        try AutoencoderCheckpoint.write(state: network.stateDictionary(), metadata: ["k": "v"], to: path)
-        let loaded = try AutoencoderCheckpoint.read(path: path)
-        #expect(loaded.metadata == ["k": "v"])
-        for (name, tensor) in network.stateDictionary() { #expect(loaded.state[name] == tensor) }
+        try network.save(to: path, metadata: ["k": "v"])
+        let stored = try SafeTensors.read(path, as: Float.self)
+        #expect(stored.metadata["k"] == "v")
+        let description = try JSONDecoder().decode(ModuleDescription.self, from: Data(try #require(stored.metadata["model"]).utf8))
+        #expect(description == network.describe())
+        let other = AutoencoderNetwork(architecture, seed: 2)
+        try other.load(stored.tensors, from: path)
+        for ((name, tensor), (otherName, otherTensor)) in zip(network.stateDictionary(), other.stateDictionary()) {
+            #expect(name == otherName && tensor == otherTensor)
+        }
+        let wider = AutoencoderNetwork(try AutoencoderArchitecture(branches: [.init(name: "h", shape: [21])]), seed: 1)
+        #expect(throws: FileFormatError.self) { try wider.load(stored.tensors, from: path) }
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
         bytes[0] = 0xFF
         try Data(bytes).write(to: URL(fileURLWithPath: path))
-        #expect(throws: FileFormatError.self) { try AutoencoderCheckpoint.read(path: path) }
-        try Data(bytes.prefix(5)).write(to: URL(fileURLWithPath: path))
-        #expect(throws: FileFormatError.self) { try AutoencoderCheckpoint.read(path: path) }
+        #expect(throws: FileFormatError.self) { try SafeTensors.read(path, as: Float.self) }
+    }
+
+    /// Python's `safetensors` reads an autoencoder file written by `hepml dqm train` with the
+    /// parameter-path names, shapes and values the network holds.
+    @Test func pythonSafetensorsReadsTheAutoencoder() throws {
+        guard let python = TestEnvironment.python(for: "DQM autoencoder interop with safetensors") else { return }
+        let directory = try TestEnvironment.temporaryDirectory("dqm-ae-interop")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (dataset, parquet) = try Self.fetchedDataset(runs: 24, in: directory)
+        var configuration = DQMTrainingConfiguration(algorithm: .autoencoder)
+        configuration.histograms = [try #require(dataset.contents.histograms.first { $0.entry.hasSuffix("SegmentTiming") }).columnName]
+        configuration.outputDirectory = directory.appendingPathComponent("trained").path
+        configuration.autoencoderOptions.epochs = 3
+        configuration.quiet = true
+        let result = try DQMTraining.run(inputFile: parquet, configuration: configuration) { _ in }
+        let path = try #require(result.modelFiles.first)
+        let network = AutoencoderNetwork(try AutoencoderArchitecture(branches: [.init(name: DQMTraining.sanitizedName(configuration.histograms[0]), shape: [50])]), seed: 0)
+        try network.load(try SafeTensors.read(path, as: Float.self).tensors, from: path)
+        var expected: [String: Any] = [:]
+        for (name, tensor) in network.stateDictionary() { expected[name] = ["shape": tensor.shape, "values": tensor.scalars.map(Double.init)] }
+        let expectedPath = directory.appendingPathComponent("expected.json").path
+        try JSONSerialization.data(withJSONObject: expected).write(to: URL(fileURLWithPath: expectedPath))
+        let script = """
+        import json, sys, numpy as np
+        from safetensors import safe_open
+        from safetensors.numpy import load_file
+        tensors = load_file(sys.argv[1]); expected = json.load(open(sys.argv[2]))
+        assert sorted(tensors) == sorted(expected), (sorted(tensors), sorted(expected))
+        for name, entry in expected.items():
+            assert tensors[name].dtype == np.float32 and list(tensors[name].shape) == entry["shape"], name
+            assert np.array_equal(tensors[name].ravel(), np.array(entry["values"], dtype=np.float32)), name
+        assert "bottleneck.0.weight" in tensors and tensors["bottleneck.0.weight"].shape[0] == 50
+        with safe_open(sys.argv[1], framework="numpy") as f:
+            meta = f.metadata()
+        assert meta["format"] == "hepml-dqm-autoencoder" and json.loads(meta["model"])["kind"] == "AutoDQMAutoencoder", meta
+        print("ok")
+        """
+        let run = try TestEnvironment.runPython(python, script: script, arguments: [path, expectedPath])
+        #expect(run.status == 0, "\(run.output)")
+    }
+
+    /// scikit-learn loads a PCA model JSON that the `hepml dqm train` command wrote and
+    /// reproduces the `_reco_` and `_score_` columns of the Parquet file it wrote next to it.
+    @Test func scikitLearnReproducesTheTrainCommandsReconstructions() throws {
+        guard let python = TestEnvironment.python(for: "DQM PCA interop with scikit-learn") else { return }
+        let hepml = try #require(TestEnvironment.hepmlExecutable)
+        let directory = try TestEnvironment.temporaryDirectory("dqm-pca-cli")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (dataset, parquet) = try Self.fetchedDataset(runs: 24, in: directory)
+        let histograms = dataset.contents.histograms.filter { $0.subsystem == "DT" }.map(\.columnName)
+        let output = directory.appendingPathComponent("trained").path
+        let train = try TestEnvironment.run(hepml, ["dqm", "train", "--algorithm", "pca", "--input-file", parquet, "--output-dir", output,
+                                                    "--tag", "p", "--histograms", histograms.joined(separator: ","), "--quiet"])
+        #expect(train.status == 0, "\(train.output)")
+        let script = """
+        import json, sys, numpy as np, pyarrow.parquet as pq
+        from sklearn.decomposition import PCA
+        table, models = pq.read_table(sys.argv[1]), sys.argv[2:]
+        def rows(column):
+            return np.array([np.asarray(value, dtype=np.float64).ravel() for value in table.column(column).to_pylist()])
+        for hist, path in zip(models[0::2], models[1::2]):
+            attributes = json.load(open(path))
+            pca = PCA(random_state=0)
+            for key, value in attributes.items():
+                if key.endswith("_"):
+                    setattr(pca, key, np.array(value) if isinstance(value, list) else value)
+            raw = rows(hist)
+            x = raw / raw.sum(axis=1, keepdims=True)
+            reco = pca.inverse_transform(pca.transform(x))
+            stored = rows(hist + "_reco_p")
+            assert np.allclose(reco, stored, rtol=1e-9, atol=1e-12), (hist, np.abs(reco - stored).max())
+            sse = ((x - reco) ** 2).sum(axis=1)
+            assert np.allclose(sse, table.column(hist + "_score_p").to_numpy(), rtol=1e-9, atol=1e-15), hist
+        print("ok")
+        """
+        var arguments = [(output as NSString).appendingPathComponent("ZeroBias.parquet")]
+        for histogram in histograms {
+            arguments += [histogram, DQMTraining.pcaModelPath(directory: output, histogram: histogram, tag: "p")]
+        }
+        let result = try TestEnvironment.runPython(python, script: script, arguments: arguments)
+        #expect(result.status == 0, "\(result.output)")
     }
 
     /// pandas and awkward read the fetched and trained tables with AutoDQM_ML's names and types
