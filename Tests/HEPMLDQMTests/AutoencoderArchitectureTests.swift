@@ -1,4 +1,6 @@
 import Foundation
+import HEPMLNN
+import HEPMLTensor
 import Testing
 @testable import HEPMLDQM
 
@@ -39,5 +41,40 @@ import Testing
         #expect(try AutoencoderArchitecture(branches: [.init(name: "A", shape: [10])], options: options).trainingPlan.patience == nil)
         #expect(throws: DQMError.self) { try AutoencoderArchitecture(branches: [.init(name: "A", shape: [4])]) }
         #expect(throws: DQMError.self) { try AutoencoderArchitecture(branches: [.init(name: "A", shape: [4, 4, 4])]) }
+    }
+
+    /// TensorFlow's Adam adds ε̂ = 1e-7 to the uncorrected √v: for a gradient of 1e-6 (typical of
+    /// unit-sum histograms) the first step is lr·√0.001·g/(√0.001·g + ε̂) ≈ 0.2403·lr, where
+    /// PyTorch's form (the engine's `Adam`, ε = 1e-8) steps 0.990·lr; for a large gradient both
+    /// step lr. The values are worked out by hand from the two update rules.
+    @Test func kerasAdamPlacesEpsilonAsTensorFlowDoes() throws {
+        func firstStep(_ make: ([Variable<Float>]) -> Optimizer) throws -> [Float] {
+            let parameter = Variable(try Tensor<Float>(shape: [2], scalars: [1, -2]), requiresGrad: true)
+            parameter.grad = try Tensor<Float>(shape: [2], scalars: [1e-6, 0.5])
+            let optimizer = make([parameter])
+            optimizer.step()
+            return parameter.value.scalars
+        }
+        let keras = try firstStep { KerasAdam($0, learningRate: 1e-3) }
+        let root = Float(0.001).squareRoot()
+        #expect(abs(keras[0] - (1 - 1e-3 * root * 1e-6 / (root * 1e-6 + 1e-7))) < 1e-7)
+        #expect(abs((1 - keras[0]) / 1e-3 - 0.2403) < 1e-3)
+        #expect(abs(keras[1] - (-2 - 1e-3)) < 1e-6)
+        let torch = try firstStep { Adam($0, learningRate: 1e-3) }
+        #expect(abs((1 - torch[0]) / 1e-3 - 0.990) < 1e-3)
+        // Later steps: the bias correction folds into the step size, the moments are Adam's.
+        let parameter = Variable(try Tensor<Float>(shape: [1], scalars: [0]), requiresGrad: true)
+        let optimizer = KerasAdam([parameter], learningRate: 1e-2)
+        var m = 0.0, v = 0.0, w = 0.0
+        for (t, g) in [0.3, -0.1, 0.2].enumerated() {
+            parameter.grad = try Tensor<Float>(shape: [1], scalars: [Float(g)])
+            optimizer.step()
+            m = 0.9 * m + 0.1 * g
+            v = 0.999 * v + 0.001 * g * g
+            let step = Double(t + 1)
+            w -= 1e-2 * (1 - pow(0.999, step)).squareRoot() / (1 - pow(0.9, step)) * m / (v.squareRoot() + 1e-7)
+        }
+        #expect(abs(Double(parameter.value.scalars[0]) - w) < 1e-6)
+        #expect(optimizer.state.steps == 3)
     }
 }

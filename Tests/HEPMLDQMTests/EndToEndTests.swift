@@ -42,6 +42,8 @@ import Testing
             #expect(column.runs[3] == expected.contents.map { Double(Float($0)) })
         }
         #expect(table.schema.first { $0.name.hasSuffix("ClusterOccupancyEtaPhi") }?.type == .listOfLists(.float32))
+        let truth = try Data(contentsOf: directory.appendingPathComponent("data/truth.json"))
+        #expect(try JSONDecoder().decode([SyntheticDQMDataset.RunTruth].self, from: truth) == dataset.truth)
     }
 
     @Test func corruptFilesAreSkippedAndMissingHistogramsBecomeNull() throws {
@@ -132,6 +134,10 @@ import Testing
         let html = try String(contentsOfFile: index, encoding: .utf8)
         #expect(html.contains("run_level_comparison") && html.contains("Most-flagged runs"))
         #expect(DQMAssessment.summaryTable(summaries).contains("pca"))
+        let detection = try dataset.detectionByAnomaly(table: final)
+        #expect(!detection.isEmpty)
+        #expect(detection.allSatisfy { $0.runs > 0 && Set($0.auc.keys) == ["pca", "ae", "bb"] && $0.auc.values.allSatisfy { (0...1).contains($0) } })
+        #expect(SyntheticDQMDataset.detectionTable(detection, tags: ["pca", "ae", "bb"]).contains(detection[0].anomaly.rawValue))
     }
 
     /// Weights go through the engine's safetensors writer, named by parameter path, with the
