@@ -4,47 +4,6 @@ import HEPMLColumnar
 import HEPMLCore
 import HEPMLDQM
 
-struct DQMAssessCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "assess",
-        abstract: "ROC/AUC per histogram, HF/RF-ROC per algorithm, reconstructions and flag tables as one HTML report.")
-
-    @Option(help: "Trained Parquet file (with <hist>_score_<tag> columns).") var inputFile: String
-    @Option(help: "Report directory.") var outputDir = "dqm-report"
-    @Option(help: "Comma-separated histogram columns (default: all with scores).") var histograms: String?
-    @Option(help: "Comma-separated algorithm tags (default: all).") var algorithms: String?
-    @Option(help: "Comma-separated runs for the original-vs-reconstruction plots (default: the worst-scored).") var runs: String?
-    @Option(help: "Worst-scored runs drawn per histogram and algorithm when --runs is not given.") var nRuns = 1
-    @Option(help: "Seed of the bootstrap.") var seed: UInt64 = 0
-
-    func run() throws {
-        var configuration = DQMAssessmentConfiguration()
-        configuration.histograms = histograms.map(list) ?? []
-        configuration.algorithms = algorithms.map(list) ?? []
-        configuration.runs = try (runs.map(list) ?? []).map { text in
-            guard let run = Int(text) else { throw ValidationError("--runs: '\(text)' is not a run number") }
-            return run
-        }
-        configuration.worstRunCount = max(0, nRuns)
-        configuration.seed = seed
-        let path = try DQMAssessCommand.assess(inputFile: inputFile, outputDir: outputDir, configuration: configuration)
-        print("report: \(path)")
-    }
-
-    private func list(_ text: String) -> [String] {
-        text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-    }
-
-    /// Writes the report and prints the AUC table; returns the index.html path.
-    static func assess(inputFile: String, outputDir: String, configuration: DQMAssessmentConfiguration) throws -> String {
-        let table = try Parquet.read(path: inputFile)
-        let (report, summaries) = try DQMAssessment.assess(table: table, configuration: configuration, source: (inputFile as NSString).lastPathComponent)
-        let path = try report.write(to: outputDir)
-        print(DQMAssessment.summaryTable(summaries))
-        return path
-    }
-}
-
 /// `hepml demo` (`make demo`): the whole offline DQM workflow on a synthetic data set.
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
