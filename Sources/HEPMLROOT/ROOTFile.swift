@@ -13,6 +13,7 @@ public final class ROOTFile: @unchecked Sendable {
     private var directories: [Int: DirectoryIndex] = [:]
     /// Subdirectory indexes by the offset of their key, so path walks skip the directory records.
     private var subdirectories: [Int: DirectoryIndex] = [:]
+    private var streamerInfoCache: [StreamerInfo]?
     private let lock = NSLock()
     private let rootSeekKeys: Int
     private let rootNbytesKeys: Int
@@ -27,6 +28,19 @@ public final class ROOTFile: @unchecked Sendable {
         let record = try source.read(at: directoryOffset, count: min(60, source.size - min(source.size, directoryOffset)), object: "root directory")
         var reader = ByteReader(record, file: path, object: "root directory", baseOffset: directoryOffset)
         (rootSeekKeys, rootNbytesKeys) = try ROOTFile.parseDirectoryRecord(&reader)
+    }
+
+    /// Parses the StreamerInfo list once; later calls return the cached records.
+    func cachedStreamerInfos(_ parse: () throws -> [StreamerInfo]) throws -> [StreamerInfo] {
+        lock.lock()
+        let cached = streamerInfoCache
+        lock.unlock()
+        if let cached { return cached }
+        let infos = try parse()
+        lock.lock()
+        streamerInfoCache = infos
+        lock.unlock()
+        return infos
     }
 
     /// Returns (fSeekKeys, fNbytesKeys) from a TDirectory record (spec §3.2).
