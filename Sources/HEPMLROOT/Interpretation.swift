@@ -79,6 +79,14 @@ extension Tree {
         }
     }
 
+    /// The declared type of a split-class member branch, from the file's StreamerInfo (nil when
+    /// the file does not describe the class or the member index is out of range).
+    private func memberTypeName(of branch: Branch) throws -> String? {
+        guard branch.elementID >= 0, let info = try file.streamerInfo(named: branch.streamedClassName),
+              branch.elementID < info.elements.count else { return nil }
+        return info.elements[branch.elementID].typeName
+    }
+
     private func findCounterBranch(_ leaf: Leaf) -> Branch? {
         allBranches.first { branch in branch.leaves.contains { $0 === leaf } }
     }
@@ -115,8 +123,16 @@ extension Tree {
             }
             if code == 65 { return [ColumnPlan(name: branch.name, branch: branch, layout: .string, itemShape: [])] }
             if code == 365 { return [ColumnPlan(name: branch.name, branch: branch, layout: .stdString, itemShape: [])] }
-            if code == 300 || code == 500, let layout = ColumnLayout(stlClass: leaf.title.replacingOccurrences(of: "std::", with: "")) {
-                return [ColumnPlan(name: branch.name, branch: branch, layout: layout, itemShape: [])]
+            if code == 300 || code == 500 {
+                // An STL member of a split class: its C++ type is only in the class's TStreamerInfo.
+                let memberType = (try memberTypeName(of: branch) ?? leaf.title).replacingOccurrences(of: "std::", with: "")
+                if memberType.replacingOccurrences(of: " ", with: "") == "string" {
+                    return [ColumnPlan(name: branch.name, branch: branch, layout: .stdString, itemShape: [])]
+                }
+                if let layout = ColumnLayout(stlClass: memberType) {
+                    return [ColumnPlan(name: branch.name, branch: branch, layout: layout, itemShape: [])]
+                }
+                throw unsupported("member type \(memberType) of class \(branch.streamedClassName)")
             }
             throw unsupported("streamer type \(code) of class \(branch.streamedClassName)")
         }
