@@ -225,8 +225,9 @@ extension Tree {
         }
         var grouped = [[BasketPiece]](repeating: [], count: plans.count)
         for (task, piece) in zip(tasks, pieces) { grouped[task.column].append(piece) }
-        return plans.enumerated().map { column, plan in
-            BasketPiece.assemble(grouped[column], name: plan.name, layout: plan.layout, itemShape: plan.itemShape)
+        let groups = grouped
+        return try Parallel.map(plans.count) { column in
+            BasketPiece.assemble(groups[column], name: plans[column].name, layout: plans[column].layout, itemShape: plans[column].itemShape)
         }
     }
 
@@ -271,7 +272,9 @@ extension Tree {
             values[header.entryCount] = border
             offsets = values
         }
-        return LoadedBasket(data: Array(payload[0..<border]), offsets: offsets, entryCount: header.entryCount)
+        var data = payload
+        data.removeSubrange(border...)  // drops the offset table in place, without copying the data
+        return LoadedBasket(data: data, offsets: offsets, entryCount: header.entryCount)
     }
 }
 

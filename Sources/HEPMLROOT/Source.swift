@@ -33,19 +33,20 @@ final class FileSource: @unchecked Sendable {
             throw FileFormatError(file: path, object: object, offset: offset,
                                   reason: "record of \(count) bytes extends past the end of the \(size)-byte file")
         }
-        var bytes = [UInt8](repeating: 0, count: count)
-        var done = 0
-        while done < count {
-            let got = bytes.withUnsafeMutableBytes { buffer -> Int in
-                guard let base = buffer.baseAddress else { return -1 }
-                return pread(descriptor, base + done, count - done, off_t(offset + done))
+        var failedAt: Int?
+        // Filled by pread directly: no zeroing pass over buffers that are overwritten anyway.
+        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            var done = 0
+            while done < count, let base = buffer.baseAddress {
+                let got = pread(descriptor, base + done, count - done, off_t(offset + done))
+                if got < 0, errno == EINTR { continue }
+                guard got > 0 else { failedAt = offset + done; break }
+                done += got
             }
-            if got < 0, errno == EINTR { continue }
-            guard got > 0 else {
-                throw FileFormatError(file: path, object: object, offset: offset + done, reason: "read failed")
-            }
-            done += got
+            if done < count, let base = buffer.baseAddress { (base + done).initialize(repeating: 0, count: count - done) }
+            initialized = count
         }
+        if let failedAt { throw FileFormatError(file: path, object: object, offset: failedAt, reason: "read failed") }
         return bytes
     }
 }
