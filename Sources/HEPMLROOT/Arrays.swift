@@ -159,6 +159,48 @@ public enum ColumnValues: Sendable, Equatable {
     }
 }
 
+/// Big-endian to native conversion over raw buffers: the inner loops are plain load-swap-store
+/// passes over contiguous memory, which the compiler turns into vector byte shuffles.
+enum BigEndian {
+    /// Converts `records` records of `itemsPerRecord` elements (records `recordSize` bytes apart,
+    /// elements packed inside a record) into consecutive native elements at `destination`.
+    static func decode(_ source: UnsafeRawPointer, recordSize: Int, itemsPerRecord: Int, records: Int, type: ElementType,
+                       into destination: UnsafeMutableRawPointer) {
+        let width = type.size
+        let fieldBytes = itemsPerRecord * width
+        func swap<T: FixedWidthInteger>(_: T.Type) {
+            if recordSize == fieldBytes {
+                let count = records * itemsPerRecord
+                for i in 0..<count {
+                    destination.storeBytes(of: T(bigEndian: source.loadUnaligned(fromByteOffset: i * width, as: T.self)),
+                                           toByteOffset: i * width, as: T.self)
+                }
+                return
+            }
+            for record in 0..<records {
+                let from = source + record * recordSize, to = destination + record * fieldBytes
+                for i in 0..<itemsPerRecord {
+                    to.storeBytes(of: T(bigEndian: from.loadUnaligned(fromByteOffset: i * width, as: T.self)), toByteOffset: i * width, as: T.self)
+                }
+            }
+        }
+        switch type {
+        case .bool:
+            // Any non-zero byte is true; Bool storage must hold exactly 0 or 1.
+            for record in 0..<records {
+                for i in 0..<itemsPerRecord {
+                    destination.storeBytes(of: source.load(fromByteOffset: record * recordSize + i, as: UInt8.self) != 0,
+                                           toByteOffset: record * fieldBytes + i, as: Bool.self)
+                }
+            }
+        case .int8, .uint8: swap(UInt8.self)
+        case .int16, .uint16: swap(UInt16.self)
+        case .int32, .uint32, .float32: swap(UInt32.self)
+        case .int64, .uint64, .float64: swap(UInt64.self)
+        }
+    }
+}
+
 /// One column read from a tree: flat values plus, for jagged data, entry offsets into them.
 public struct ColumnArray: Sendable, Equatable {
     public var name: String

@@ -22,20 +22,8 @@ struct BasketPiece {
             return offsets[i]..<offsets[i + 1]
         }
         switch layout {
-        case .fixed(let type, let perEntry, let recordSize, let fieldOffset):
-            let needed = entries.upperBound * recordSize
-            guard needed <= data.count else { throw fail("basket has \(data.count) bytes, \(needed) needed for \(entries.upperBound) entries") }
-            let fieldBytes = perEntry * type.size
-            if fieldBytes == recordSize {
-                // Whole baskets (the common case) share the decompressed buffer without a copy.
-                piece.bytes = entries.lowerBound == 0 && needed == data.count ? data : Array(data[(entries.lowerBound * recordSize)..<needed])
-            } else {
-                piece.bytes.reserveCapacity(entries.count * fieldBytes)
-                for i in entries {
-                    let start = i * recordSize + fieldOffset
-                    piece.bytes.append(contentsOf: data[start..<(start + fieldBytes)])
-                }
-            }
+        case .fixed:
+            throw fail("fixed-size columns are decoded by Tree.readFixed, not by pieces")
         case .jagged(let type, let itemSize):
             let itemBytes = type.size * itemSize
             if let offsets = basket.offsets {

@@ -189,7 +189,90 @@ extension Tree {
         return try read(plans, entries: entryRange)
     }
 
+    /// Fixed-size columns are decoded straight from each decompressed basket into their final
+    /// array (each basket buffer is released as soon as it is decoded, so memory is touched once);
+    /// other layouts go through per-basket pieces because their sizes are known only after reading.
     func read(_ plans: [ColumnPlan], entries entryRange: Range<Int>) throws -> [ColumnArray] {
+        let fixed = plans.indices.filter { if case .fixed = plans[$0].layout { return true } else { return false } }
+        let others = plans.indices.filter { !fixed.contains($0) }
+        // Many columns: one worker per column; few columns: the workers share each column's baskets.
+        let columnsInParallel = fixed.count >= 2 * Parallel.threadCount
+        let fixedColumns = try Parallel.map(fixed.count, workers: columnsInParallel ? Parallel.threadCount : 1) { index in
+            try self.readFixed(plans[fixed[index]], entries: entryRange, workers: columnsInParallel ? 1 : Parallel.threadCount)
+        }
+        let otherColumns = try readPieces(others.map { plans[$0] }, entries: entryRange)
+        var columns = [ColumnArray?](repeating: nil, count: plans.count)
+        for (index, column) in zip(fixed, fixedColumns) { columns[index] = column }
+        for (index, column) in zip(others, otherColumns) { columns[index] = column }
+        return columns.compactMap { $0 }
+    }
+
+    private func readFixed(_ plan: ColumnPlan, entries entryRange: Range<Int>, workers: Int) throws -> ColumnArray {
+        guard case .fixed(let type, let perEntry, let recordSize, let fieldOffset) = plan.layout else {
+            throw FileFormatError(file: file.path, object: "\(path)/\(plan.branch.name)", reason: "not a fixed-size column")
+        }
+        let object = "\(path)/\(plan.branch.name)"
+        let filePath = file.path
+        @Sendable func fail(_ reason: String) -> FileFormatError { FileFormatError(file: filePath, object: object, reason: reason) }
+        // The baskets must tile the entry range, so that every output element gets written.
+        var tasks: [(basket: Int, range: Range<Int>)] = []
+        var covered = entryRange.lowerBound
+        for (basket, range) in try plan.branch.basketRanges().enumerated() where range.overlaps(entryRange) {
+            let wanted = range.clamped(to: entryRange)
+            guard wanted.lowerBound == covered else { throw fail("baskets leave entries \(covered)..<\(wanted.lowerBound) uncovered") }
+            covered = wanted.upperBound
+            tasks.append((basket, range))
+        }
+        guard entryRange.isEmpty || covered == entryRange.upperBound else {
+            throw fail("baskets end at entry \(covered), \(entryRange.upperBound) expected")
+        }
+        let allTasks = tasks
+        let fieldBytes = perEntry * type.size
+        let count = entryRange.count * perEntry
+        func fill(_ destination: UnsafeMutableRawPointer) throws {
+            // Workers write disjoint element ranges of the one output buffer; the address crosses
+            // into the worker closures as an integer.
+            let address = Int(bitPattern: destination)
+            _ = try Parallel.map(allTasks.count, workers: workers) { index in
+                let (basketIndex, range) = allTasks[index]
+                let basket = try self.loadBasket(plan.branch, index: basketIndex)
+                let wanted = range.clamped(to: entryRange)
+                let first = wanted.lowerBound - range.lowerBound, end = wanted.upperBound - range.lowerBound
+                guard end <= basket.entryCount, end * recordSize <= basket.data.count else {
+                    throw fail("basket \(basketIndex) holds \(basket.data.count) bytes, \(end * recordSize) needed for \(end) entries")
+                }
+                basket.data.withUnsafeBytes { raw in
+                    guard let source = raw.baseAddress, let destination = UnsafeMutableRawPointer(bitPattern: address) else { return }
+                    BigEndian.decode(source + first * recordSize + fieldOffset, recordSize: recordSize, itemsPerRecord: perEntry,
+                                     records: wanted.count, type: type,
+                                     into: destination + (wanted.lowerBound - entryRange.lowerBound) * fieldBytes)
+                }
+            }
+        }
+        func make<T>(_: T.Type) throws -> [T] {
+            try [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+                if let base = buffer.baseAddress { try fill(UnsafeMutableRawPointer(base)) }
+                initialized = count
+            }
+        }
+        let values: ColumnValues
+        switch type {
+        case .bool: values = .bool(try make(Bool.self))
+        case .int8: values = .int8(try make(Int8.self))
+        case .uint8: values = .uint8(try make(UInt8.self))
+        case .int16: values = .int16(try make(Int16.self))
+        case .uint16: values = .uint16(try make(UInt16.self))
+        case .int32: values = .int32(try make(Int32.self))
+        case .uint32: values = .uint32(try make(UInt32.self))
+        case .int64: values = .int64(try make(Int64.self))
+        case .uint64: values = .uint64(try make(UInt64.self))
+        case .float32: values = .float32(try make(Float.self))
+        case .float64: values = .float64(try make(Double.self))
+        }
+        return ColumnArray(name: plan.name, values: values, itemShape: plan.itemShape)
+    }
+
+    private func readPieces(_ plans: [ColumnPlan], entries entryRange: Range<Int>) throws -> [ColumnArray] {
         struct Task { var column: Int; var basket: Int; var range: Range<Int> }
         var tasks: [Task] = []
         for (column, plan) in plans.enumerated() {
