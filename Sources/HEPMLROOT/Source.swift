@@ -57,59 +57,64 @@ enum BlockDecompressor {
     /// The largest block ROOT writes; bigger payloads are split into several blocks.
     static let maximumBlockSize = 0xFF_FFFF
 
-    /// Decompresses `input` (a key's payload) into exactly `uncompressedSize` bytes.
+    /// Decompresses `input` (a key's payload) into exactly `uncompressedSize` bytes, block by block
+    /// into one preallocated buffer (zlib blocks inflate in place with pooled inflaters).
     /// `fileOffset` is the absolute offset of `input[0]`, for error messages.
     static func decompress(_ input: ArraySlice<UInt8>, uncompressedSize: Int, file: String, object: String, fileOffset: Int) throws -> [UInt8] {
-        var output = [UInt8]()
-        var position = input.startIndex
-        while output.count < uncompressedSize {
-            let blockOffset = fileOffset + (position - input.startIndex)
-            func fail(_ reason: String) -> FileFormatError {
-                FileFormatError(file: file, object: object, offset: blockOffset, reason: reason)
-            }
-            guard input.endIndex - position >= 9 else { throw fail("truncated compression block header") }
-            let magic0 = input[position], magic1 = input[position + 1]
-            let compressed = Int(input[position + 3]) | Int(input[position + 4]) << 8 | Int(input[position + 5]) << 16
-            let uncompressed = Int(input[position + 6]) | Int(input[position + 7]) << 8 | Int(input[position + 8]) << 16
-            position += 9
-            guard compressed <= input.endIndex - position else {
-                throw fail("compressed block of \(compressed) bytes extends past the payload")
-            }
-            guard uncompressed <= uncompressedSize - output.count else {
-                throw fail("block decompresses to \(uncompressed) bytes, more than the \(uncompressedSize - output.count) left")
-            }
-            let block = input[position..<(position + compressed)]
-            let decoded: [UInt8]
-            do {
-                decoded = try block.withUnsafeBytes { raw -> [UInt8] in
-                    switch (magic0, magic1) {
-                    case (0x5A, 0x4C): // "ZL"
-                        return try Codec.inflate(raw, decompressedSize: uncompressed)
-                    case (0x58, 0x5A): // "XZ"
-                        return try Codec.xzDecompress(raw, decompressedSize: uncompressed)
-                    case (0x5A, 0x53): // "ZS"
-                        return try Codec.zstdDecompress(raw, decompressedSize: uncompressed)
-                    case (0x4C, 0x34): // "L4": big-endian XXH64 of the LZ4 block, then the block
-                        guard raw.count >= 8 else { throw fail("LZ4 block shorter than its checksum") }
-                        var stored: UInt64 = 0
-                        for i in 0..<8 { stored = stored << 8 | UInt64(raw[i]) }
-                        let body = UnsafeRawBufferPointer(rebasing: raw[8...])
-                        guard Codec.xxh64(body) == stored else { throw fail("LZ4 block checksum mismatch") }
-                        return try Codec.lz4Decompress(body, decompressedSize: uncompressed)
-                    case (0x43, 0x53): // "CS"
-                        throw fail("the pre-zlib ROOT compression algorithm (CS) is not supported")
-                    default:
-                        throw fail(String(format: "unknown compression algorithm magic %02x %02x", magic0, magic1))
-                    }
+        try [UInt8](unsafeUninitializedCapacity: uncompressedSize) { output, initialized in
+            var position = input.startIndex
+            var written = 0
+            while written < uncompressedSize {
+                let blockOffset = fileOffset + (position - input.startIndex)
+                func fail(_ reason: String) -> FileFormatError {
+                    FileFormatError(file: file, object: object, offset: blockOffset, reason: reason)
                 }
-            } catch let error as CompressionError {
-                throw fail("\(error)")
+                guard input.endIndex - position >= 9 else { throw fail("truncated compression block header") }
+                let magic0 = input[position], magic1 = input[position + 1]
+                let compressed = Int(input[position + 3]) | Int(input[position + 4]) << 8 | Int(input[position + 5]) << 16
+                let uncompressed = Int(input[position + 6]) | Int(input[position + 7]) << 8 | Int(input[position + 8]) << 16
+                position += 9
+                guard compressed <= input.endIndex - position else {
+                    throw fail("compressed block of \(compressed) bytes extends past the payload")
+                }
+                guard uncompressed <= uncompressedSize - written else {
+                    throw fail("block decompresses to \(uncompressed) bytes, more than the \(uncompressedSize - written) left")
+                }
+                if uncompressed == 0 { throw fail("empty compression block") }
+                let target = UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(output)[written..<(written + uncompressed)])
+                do {
+                    try input[position..<(position + compressed)].withUnsafeBytes { raw in
+                        func copy(_ decoded: [UInt8]) throws {
+                            guard decoded.count == target.count else { throw fail("block decoded to \(decoded.count) bytes, \(target.count) expected") }
+                            decoded.withUnsafeBytes { target.copyMemory(from: $0) }
+                        }
+                        switch (magic0, magic1) {
+                        case (0x5A, 0x4C): // "ZL"
+                            try ZlibInflaterPool.inflate(raw, into: target)
+                        case (0x58, 0x5A): // "XZ"
+                            try copy(try Codec.xzDecompress(raw, decompressedSize: uncompressed))
+                        case (0x5A, 0x53): // "ZS"
+                            try copy(try Codec.zstdDecompress(raw, decompressedSize: uncompressed))
+                        case (0x4C, 0x34): // "L4": big-endian XXH64 of the LZ4 block, then the block
+                            guard raw.count >= 8 else { throw fail("LZ4 block shorter than its checksum") }
+                            var stored: UInt64 = 0
+                            for i in 0..<8 { stored = stored << 8 | UInt64(raw[i]) }
+                            let body = UnsafeRawBufferPointer(rebasing: raw[8...])
+                            guard Codec.xxh64(body) == stored else { throw fail("LZ4 block checksum mismatch") }
+                            try copy(try Codec.lz4Decompress(body, decompressedSize: uncompressed))
+                        case (0x43, 0x53): // "CS"
+                            throw fail("the pre-zlib ROOT compression algorithm (CS) is not supported")
+                        default:
+                            throw fail(String(format: "unknown compression algorithm magic %02x %02x", magic0, magic1))
+                        }
+                    }
+                } catch let error as CompressionError {
+                    throw fail("\(error)")
+                }
+                position += compressed
+                written += uncompressed
             }
-            position += compressed
-            if output.isEmpty && decoded.count == uncompressedSize { return decoded }  // the usual single block
-            output.append(contentsOf: decoded)
-            if uncompressed == 0 && compressed == 0 { throw fail("empty compression block") }
+            initialized = written
         }
-        return output
     }
 }
