@@ -235,8 +235,30 @@ extension Tree {
             let address = Int(bitPattern: destination)
             _ = try Parallel.map(allTasks.count, workers: workers) { index in
                 let (basketIndex, range) = allTasks[index]
-                let basket = try self.loadBasket(plan.branch, index: basketIndex)
                 let wanted = range.clamped(to: entryRange)
+                // The common case, a whole on-disk basket of packed values with no offset table:
+                // decompress straight into the output and swap the bytes there.
+                if wanted == range, fieldBytes == recordSize, basketIndex < plan.branch.basketSeek.count {
+                    let record = try self.readBasketRecord(plan.branch, index: basketIndex)
+                    let byteCount = wanted.count * fieldBytes
+                    if record.header.entryCount == wanted.count, record.border == byteCount, record.key.objectLength == byteCount {
+                        guard let start = UnsafeMutableRawPointer(bitPattern: address) else { return }
+                        let target = UnsafeMutableRawBufferPointer(start: start + (wanted.lowerBound - entryRange.lowerBound) * fieldBytes,
+                                                                   count: byteCount)
+                        if record.key.isCompressed {
+                            try BlockDecompressor.decompress(record.stored, into: target, file: filePath, object: record.object,
+                                                             fileOffset: record.seek + record.key.keyLength)
+                        } else {
+                            record.stored.withUnsafeBytes { target.copyMemory(from: $0) }
+                        }
+                        if let base = target.baseAddress {
+                            BigEndian.decode(UnsafeRawPointer(base), recordSize: recordSize, itemsPerRecord: perEntry, records: wanted.count,
+                                             type: type, into: base)
+                        }
+                        return
+                    }
+                }
+                let basket = try self.loadBasket(plan.branch, index: basketIndex)
                 let first = wanted.lowerBound - range.lowerBound, end = wanted.upperBound - range.lowerBound
                 guard end <= basket.entryCount, end * recordSize <= basket.data.count else {
                     throw fail("basket \(basketIndex) holds \(basket.data.count) bytes, \(end * recordSize) needed for \(end) entries")
@@ -315,12 +337,21 @@ extension Tree {
     }
 
     /// Reads one basket (on disk or embedded) and splits it into data and entry offsets.
-    func loadBasket(_ branch: Branch, index: Int) throws -> LoadedBasket {
+    /// An on-disk basket's key, header and stored (possibly compressed) payload.
+    struct BasketRecord {
+        var key: Key
+        var header: BasketHeader
+        var bytes: [UInt8]
+        var seek: Int
+        var object: String
+
+        var stored: ArraySlice<UInt8> { bytes[key.keyLength..<key.nbytes] }
+        /// Data bytes before the entry-offset table.
+        var border: Int { header.last - key.keyLength }
+    }
+
+    func readBasketRecord(_ branch: Branch, index: Int) throws -> BasketRecord {
         let object = "\(path)/\(branch.name) basket \(index)"
-        if index >= branch.basketSeek.count {
-            let embedded = branch.embedded[index - branch.basketSeek.count]
-            return LoadedBasket(data: embedded.data, offsets: embedded.offsets, entryCount: embedded.entryCount)
-        }
         let seek = branch.basketSeek[index]
         let size = branch.basketBytes[index]
         let bytes = try file.source.read(at: seek, count: size, object: object)
@@ -330,14 +361,28 @@ extension Tree {
         guard key.keyLength <= bytes.count, key.nbytes <= bytes.count, key.nbytes >= key.keyLength else {
             throw reader.error("basket key sizes (\(key.nbytes), \(key.keyLength)) do not fit the \(size) bytes recorded in the branch")
         }
-        let stored = bytes[key.keyLength..<key.nbytes]
+        guard key.isCompressed || key.objectLength == key.nbytes - key.keyLength else {
+            throw reader.error("basket payload sizes disagree")
+        }
+        return BasketRecord(key: key, header: header, bytes: bytes, seek: seek, object: object)
+    }
+
+    /// Reads one basket (on disk or embedded) and splits it into data and entry offsets.
+    func loadBasket(_ branch: Branch, index: Int) throws -> LoadedBasket {
+        if index >= branch.basketSeek.count {
+            let embedded = branch.embedded[index - branch.basketSeek.count]
+            return LoadedBasket(data: embedded.data, offsets: embedded.offsets, entryCount: embedded.entryCount)
+        }
+        let record = try readBasketRecord(branch, index: index)
+        let (key, header, object) = (record.key, record.header, record.object)
         let payload = key.isCompressed
-            ? try BlockDecompressor.decompress(stored, uncompressedSize: key.objectLength, file: file.path, object: object,
-                                               fileOffset: seek + key.keyLength)
-            : Array(stored)
-        let border = header.last - key.keyLength
+            ? try BlockDecompressor.decompress(record.stored, uncompressedSize: key.objectLength, file: file.path, object: object,
+                                               fileOffset: record.seek + key.keyLength)
+            : Array(record.stored)
+        let border = record.border
         guard border >= 0, border <= payload.count else {
-            throw reader.error("basket fLast \(header.last) lies outside its \(payload.count)-byte payload")
+            throw FileFormatError(file: file.path, object: object, offset: record.seek,
+                                  reason: "basket fLast \(header.last) lies outside its \(payload.count)-byte payload")
         }
         var offsets: [Int]?
         if border < payload.count {
