@@ -98,13 +98,16 @@ import Testing
         let writer = ROOTWriter(path: path)
         let histograms = sampleHistograms()
         for (histogramPath, histogram) in histograms { try writer.write(histogram, to: histogramPath) }
+        let branches = sampleColumns(entries: 300, seed: 4)
+        try writer.writeTree(branches, to: "trees/events", entriesPerBasket: 128)
         try writer.close()
 
         let script = """
         import sys, json, uproot
         f = uproot.open(sys.argv[1])
         streamers = {name: sorted(versions) for name, versions in f.file.streamers.items()}
-        withheld = {"TH1", "TH2", "TH3", "TAxis", "TAttAxis", "TH1F", "TH1D", "TH2F", "TH2D", "TH3F", "TH3D", "TAttLine", "TAttFill", "TAttMarker"}
+        withheld = {"TH1", "TH2", "TH3", "TAxis", "TAttAxis", "TH1F", "TH1D", "TH2F", "TH2D", "TH3F", "TH3D", "TAttLine", "TAttFill", "TAttMarker",
+                    "TTree", "TBranch", "TLeaf", "TLeafO", "TLeafB", "TLeafS", "TLeafI", "TLeafL", "TLeafF", "TLeafD"}
         classes = {name: cls for name, cls in uproot.classes.items() if name not in withheld}
         g = uproot.open(sys.argv[1], custom_classes=classes)
         out = {"streamers": streamers, "hist": {}, "generated": []}
@@ -114,6 +117,10 @@ import Testing
             out["hist"][path] = {"values": [repr(float(v)) for v in h.values(flow=True).T.ravel()],
                                  "entries": repr(float(h.member("fEntries"))), "title": h.member("fXaxis").member("fTitle"),
                                  "nbins": h.member("fXaxis").member("fNbins")}
+        t = g["trees/events"]
+        out["generated"].append(type(t).__module__ + "." + type(t).__name__)
+        out["tree"] = {name: [repr(float(x)) for x in t[name].array(library="np").ravel()] for name in ["f64", "i32", "a3"]}
+        out["jagged"] = [len(x) for x in t["jf"].array(library="np")]
         print(json.dumps(out))
         """
         let result = try TestEnvironment.runPython(python, script: script, arguments: [path] + histograms.map(\.0))
@@ -135,5 +142,12 @@ import Testing
             #expect(read["title"] as? String == "x [GeV]")
             #expect(read["nbins"] as? Int == 5)
         }
+        let tree = try #require(json["tree"] as? [String: Any])
+        for branch in branches where ["f64", "i32", "a3"].contains(branch.column.name) {
+            let values = branch.column.values
+            #expect(numbers(tree[branch.column.name]) == (0..<values.count).map { values.double(at: $0) }, "\(branch.column.name)")
+        }
+        let jagged = try #require(branches.first { $0.column.name == "jf" }?.column.offsets)
+        #expect(json["jagged"] as? [Int] == zip(jagged.dropFirst(), jagged).map { $0 - $1 })
     }
 }
