@@ -238,18 +238,20 @@ extension Tree {
                 let wanted = range.clamped(to: entryRange)
                 // The common case, a whole on-disk basket of packed values with no offset table:
                 // decompress straight into the output and swap the bytes there.
+                var record: BasketRecord?
                 if wanted == range, fieldBytes == recordSize, basketIndex < plan.branch.basketSeek.count {
-                    let record = try self.readBasketRecord(plan.branch, index: basketIndex)
+                    let onDisk = try self.readBasketRecord(plan.branch, index: basketIndex)
+                    record = onDisk
                     let byteCount = wanted.count * fieldBytes
-                    if record.header.entryCount == wanted.count, record.border == byteCount, record.key.objectLength == byteCount {
+                    if onDisk.header.entryCount == wanted.count, onDisk.border == byteCount, onDisk.key.objectLength == byteCount {
                         guard let start = UnsafeMutableRawPointer(bitPattern: address) else { return }
                         let target = UnsafeMutableRawBufferPointer(start: start + (wanted.lowerBound - entryRange.lowerBound) * fieldBytes,
                                                                    count: byteCount)
-                        if record.key.isCompressed {
-                            try BlockDecompressor.decompress(record.stored, into: target, file: filePath, object: record.object,
-                                                             fileOffset: record.seek + record.key.keyLength)
+                        if onDisk.key.isCompressed {
+                            try BlockDecompressor.decompress(onDisk.stored, into: target, file: filePath, object: onDisk.object,
+                                                             fileOffset: onDisk.seek + onDisk.key.keyLength)
                         } else {
-                            record.stored.withUnsafeBytes { target.copyMemory(from: $0) }
+                            onDisk.stored.withUnsafeBytes { target.copyMemory(from: $0) }
                         }
                         if let base = target.baseAddress {
                             BigEndian.decode(UnsafeRawPointer(base), recordSize: recordSize, itemsPerRecord: perEntry, records: wanted.count,
@@ -258,7 +260,7 @@ extension Tree {
                         return
                     }
                 }
-                let basket = try self.loadBasket(plan.branch, index: basketIndex)
+                let basket = try record.map(self.loadBasket) ?? self.loadBasket(plan.branch, index: basketIndex)
                 let first = wanted.lowerBound - range.lowerBound, end = wanted.upperBound - range.lowerBound
                 guard end <= basket.entryCount, end * recordSize <= basket.data.count else {
                     throw fail("basket \(basketIndex) holds \(basket.data.count) bytes, \(end * recordSize) needed for \(end) entries")
@@ -373,7 +375,10 @@ extension Tree {
             let embedded = branch.embedded[index - branch.basketSeek.count]
             return LoadedBasket(data: embedded.data, offsets: embedded.offsets, entryCount: embedded.entryCount)
         }
-        let record = try readBasketRecord(branch, index: index)
+        return try loadBasket(try readBasketRecord(branch, index: index))
+    }
+
+    func loadBasket(_ record: BasketRecord) throws -> LoadedBasket {
         let (key, header, object) = (record.key, record.header, record.object)
         let payload = key.isCompressed
             ? try BlockDecompressor.decompress(record.stored, uncompressedSize: key.objectLength, file: file.path, object: object,
