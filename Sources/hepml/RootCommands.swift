@@ -175,8 +175,10 @@ extension Column {
         case .uint32(let v): values = .int64(v.map(Int64.init))
         case .int64(let v): values = .int64(v)
         case .uint64(let v):
-            guard let large = v.first(where: { $0 > UInt64(Int64.max) }) else { values = .int64(v.map { Int64($0) }); break }
-            throw FileFormatError(file: file, object: column.name, reason: "uint64 value \(large) does not fit the int64 table column")
+            if let large = v.first(where: { $0 > UInt64(Int64.max) }) {
+                throw FileFormatError(file: file, object: column.name, reason: "uint64 value \(large) does not fit the int64 table column")
+            }
+            values = .int64(v.map { Int64($0) })
         case .float32(let v): values = .float32(v)
         case .float64(let v): values = .float64(v)
         case .string(let strings):
