@@ -3,16 +3,19 @@ import Foundation
 
 /// zlib inflation for many small payloads (ROOT keys of a few hundred bytes): inflater states are
 /// kept in a pool and reset between payloads instead of being allocated, initialised and freed for
-/// each one, and output goes into a buffer the caller already owns.
-public enum ZlibInflaterPool {
+/// each one. `Codec.inflate` is the public entry point.
+enum ZlibInflaterPool {
     /// A z_stream at a fixed address: zlib's state points back at its stream, so it never moves.
     private final class Inflater {
         let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
         let ready: Bool
+        let raw: Bool
 
-        init() {
+        init(raw: Bool) {
+            self.raw = raw
             stream.initialize(to: z_stream())
-            ready = inflateInit2_(stream, MAX_WBITS, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK
+            let windowBits: Int32 = raw ? -MAX_WBITS : MAX_WBITS
+            ready = inflateInit2_(stream, windowBits, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK
         }
 
         deinit {
@@ -22,19 +25,23 @@ public enum ZlibInflaterPool {
     }
 
     private static let lock = NSLock()
-    nonisolated(unsafe) private static var idle: [Inflater] = []
+    /// Idle inflaters for zlib streams and for raw deflate streams (ZIP members).
+    nonisolated(unsafe) private static var idleWrapped: [Inflater] = []
+    nonisolated(unsafe) private static var idleRaw: [Inflater] = []
 
-    /// Inflates a complete zlib stream into exactly `output.count` bytes (Adler-32 checked).
-    public static func inflate(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws {
+    /// Inflates a complete zlib stream (Adler-32 checked) or raw deflate stream into exactly
+    /// `output.count` bytes.
+    static func inflate(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer, raw: Bool) throws {
         lock.lock()
-        let inflater = idle.popLast() ?? Inflater()
+        let pooled = raw ? idleRaw.popLast() : idleWrapped.popLast()
         lock.unlock()
+        let inflater = pooled ?? Inflater(raw: raw)
         guard inflater.ready else { throw CompressionError(codec: "zlib", reason: "inflateInit failed") }
         let stream = inflater.stream
         defer {
             if inflateReset(stream) == Z_OK {
                 lock.lock()
-                idle.append(inflater)
+                if inflater.raw { idleRaw.append(inflater) } else { idleWrapped.append(inflater) }
                 lock.unlock()
             }
         }

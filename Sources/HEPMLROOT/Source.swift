@@ -99,7 +99,7 @@ enum BlockDecompressor {
                     }
                     switch (magic0, magic1) {
                     case (0x5A, 0x4C): // "ZL"
-                        try ZlibInflaterPool.inflate(raw, into: target)
+                        try Codec.inflate(raw, into: target)
                     case (0x58, 0x5A): // "XZ"
                         try copy(try Codec.xzDecompress(raw, decompressedSize: uncompressed))
                     case (0x5A, 0x53): // "ZS"
