@@ -23,27 +23,13 @@ public enum Codec {
     public static func inflate(_ input: UnsafeRawBufferPointer, decompressedSize: Int, raw: Bool = false) throws -> [UInt8] {
         guard decompressedSize >= 0 else { throw CompressionError(codec: "zlib", reason: "negative size") }
         var output = [UInt8](repeating: 0, count: decompressedSize)
-        var stream = z_stream()
-        let windowBits: Int32 = raw ? -MAX_WBITS : MAX_WBITS
-        guard inflateInit2_(&stream, windowBits, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-            throw CompressionError(codec: "zlib", reason: "inflateInit failed")
-        }
-        defer { inflateEnd(&stream) }
-        let status: Int32 = output.withUnsafeMutableBytes { out in
-            stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
-            stream.avail_in = uInt(input.count)
-            stream.next_out = out.baseAddress?.assumingMemoryBound(to: Bytef.self)
-            stream.avail_out = uInt(out.count)
-            return CZlib.inflate(&stream, Z_FINISH)
-        }
-        guard status == Z_STREAM_END else {
-            let detail = stream.msg.map { String(cString: $0) } ?? "status \(status)"
-            throw CompressionError(codec: "zlib", reason: "stream did not inflate to \(decompressedSize) bytes (\(detail))")
-        }
-        guard Int(stream.total_out) == decompressedSize else {
-            throw CompressionError(codec: "zlib", reason: "inflated \(stream.total_out) bytes, expected \(decompressedSize)")
-        }
+        try output.withUnsafeMutableBytes { try inflate(input, into: $0, raw: raw) }
         return output
+    }
+
+    /// Inflates into a buffer the caller owns, which the stream must fill exactly.
+    public static func inflate(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer, raw: Bool = false) throws {
+        try ZlibInflaterPool.inflate(input, into: output, raw: raw)
     }
 
     /// Deflates into a zlib stream (`raw: false`) or raw deflate (`raw: true`).

@@ -117,7 +117,7 @@ public struct ReferenceModel {
                 let label = g.nextUniform() < 0.5 ? 0 : 1
                 labels[s] = Float(label)
                 for c in 0..<3 { for i in 0..<20 { for j in 0..<20 {
-                    let signal = label == 1 ? exp(-Double((i - 10) * (i - 10) + (j - 10) * (j - 10)) / 20) : 0
+                    let signal = label == 1 ? 0.1 * exp(-Double((i - 10) * (i - 10) + (j - 10) * (j - 10)) / 20) : 0
                     x[row + (c * 20 + i) * 20 + j] = Float(signal + 0.3 * g.nextUniform())
                 } } }
             }

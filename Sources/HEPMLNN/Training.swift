@@ -21,23 +21,9 @@ public struct Dataset<T: TensorScalar> {
     public var count: Int { inputs.shape.first ?? 0 }
 
     /// The samples at `indices`, copied into fresh contiguous tensors.
-    @_specialize(where T == Float)
-    public func batch(_ indices: ArraySlice<Int>) -> Batch<T> {
-        func gather(_ tensor: Tensor<T>) -> Tensor<T> {
-            let rowSize = tensor.count / max(tensor.shape[0], 1)
-            var scalars = [T](repeating: 0, count: indices.count * rowSize)
-            tensor.scalars.withUnsafeBufferPointer { source in
-                scalars.withUnsafeMutableBufferPointer { target in
-                    for (row, index) in indices.enumerated() {
-                        (target.baseAddress.unsafelyUnwrapped + row * rowSize).update(from: source.baseAddress.unsafelyUnwrapped + index * rowSize, count: rowSize)
-                    }
-                }
-            }
-            var shape = tensor.shape
-            shape[0] = indices.count
-            return (try? Tensor(shape: shape, scalars: scalars)) ?? tensor
-        }
-        return Batch(inputs: gather(inputs), targets: gather(targets), weights: weights.map(gather))
+    public func batch(_ indices: ArraySlice<Int>) throws -> Batch<T> {
+        Batch(inputs: try inputs.gatheringRows(indices), targets: try targets.gatheringRows(indices),
+              weights: try weights.map { try $0.gatheringRows(indices) })
     }
 }
 
@@ -152,7 +138,7 @@ public func train<T: TensorScalar>(_ model: Module<T>, optimizer: Optimizer, tra
             let range = (step * configuration.batchSize)..<min((step + 1) * configuration.batchSize, training.count)
             rate = configuration.schedule.rate(base: configuration.learningRate, step: epoch * stepsPerEpoch + step, totalSteps: totalSteps, stepsPerEpoch: stepsPerEpoch)
             optimizer.learningRate = rate
-            let value = try loss(model, training.batch(order[range]))
+            let value = try loss(model, try training.batch(order[range]))
             try value.backward()
             if let maxNorm = configuration.gradientClipNorm { clipGradientNorm(parameters, maxNorm: maxNorm) }
             optimizer.step()
@@ -201,7 +187,7 @@ public func evaluate<T: TensorScalar>(_ model: Module<T>, on data: Dataset<T>, b
     let indices = Array(0..<data.count)
     for start in stride(from: 0, to: data.count, by: max(batchSize, 1)) {
         let range = start..<min(start + batchSize, data.count)
-        let value = try loss(model, data.batch(indices[range]))
+        let value = try loss(model, try data.batch(indices[range]))
         total += Double(value.value.scalars.first ?? 0) * Double(range.count)
     }
     return total / Double(max(data.count, 1))

@@ -126,7 +126,7 @@ enum SVGMetadata {
 
     static func describe(_ layout: FigureLayout, figure: Figure) -> String {
         var out = ""
-        if let title = figure.title { out += "<title>\(escape(TextMarkup.plainText(title)))</title>\n" }
+        if let title = figure.title { out += "<title>\(escapeHTML(TextMarkup.plainText(title)))</title>\n" }
         out += "<metadata id=\"hepml-figure\"><hepml:figure xmlns:hepml=\"\(namespace)\" width=\"\(layout.width)\" height=\"\(layout.height)\">\n"
         let panels = figure.panels.prefix(figure.rows * figure.columns)
         var axesIndex = 0
@@ -137,22 +137,22 @@ enum SVGMetadata {
                 var attributes = "panel=\"\(box.panelIndex)\" role=\"\(box.isSubpanel ? "subpanel" : "main")\" series=\"\(axes.series.count)\""
                 attributes += " x=\"\(box.frame.x)\" y=\"\(box.frame.y)\" width=\"\(box.frame.width)\" height=\"\(box.frame.height)\""
                 for (name, label) in [("title", box.title), ("x-label", box.x.title), ("y-label", box.y.title)] {
-                    if let label { attributes += " \(name)=\"\(escape(label.plainText))\"" }
+                    if let label { attributes += " \(name)=\"\(escapeHTML(label.plainText))\"" }
                 }
                 out += "<hepml:axes \(attributes)>\n"
                 for (name, axis) in [("x", box.x), ("y", box.y)] {
                     out += "<hepml:axis name=\"\(name)\" scale=\"\(axis.scale)\" min=\"\(axis.range.lowerBound)\" max=\"\(axis.range.upperBound)\">"
-                    out += axis.tickLabels.map { "<hepml:tick label=\"\(escape($0.plainText))\"/>" }.joined()
+                    out += axis.tickLabels.map { "<hepml:tick label=\"\(escapeHTML($0.plainText))\"/>" }.joined()
                     out += "</hepml:axis>\n"
                 }
                 for (index, series) in axes.series.enumerated() {
                     out += "<hepml:series kind=\"\(series.kindName)\" color=\"\(box.seriesColors[index].hexString)\""
-                    if let label = series.label { out += " label=\"\(escape(TextMarkup.plainText(label)))\"" }
+                    if let label = series.label { out += " label=\"\(escapeHTML(TextMarkup.plainText(label)))\"" }
                     out += "/>\n"
                 }
                 if let legend = box.legend {
                     out += "<hepml:legend x=\"\(legend.frame.x)\" y=\"\(legend.frame.y)\" width=\"\(legend.frame.width)\" height=\"\(legend.frame.height)\">"
-                    out += legend.entries.map { "<hepml:entry label=\"\(escape($0.label.plainText))\"/>" }.joined()
+                    out += legend.entries.map { "<hepml:entry label=\"\(escapeHTML($0.label.plainText))\"/>" }.joined()
                     out += "</hepml:legend>\n"
                 }
                 if let bar = box.colorbar { out += colorbar(bar) }
@@ -165,23 +165,9 @@ enum SVGMetadata {
 
     private static func colorbar(_ bar: ColorbarLayout) -> String {
         var out = "<hepml:colorbar scale=\"\(bar.colorScale.scale)\" min=\"\(bar.axis.range.lowerBound)\" max=\"\(bar.axis.range.upperBound)\""
-        if let title = bar.axis.title { out += " label=\"\(escape(title.plainText))\"" }
-        out += ">" + bar.axis.tickLabels.map { "<hepml:tick label=\"\(escape($0.plainText))\"/>" }.joined()
+        if let title = bar.axis.title { out += " label=\"\(escapeHTML(title.plainText))\"" }
+        out += ">" + bar.axis.tickLabels.map { "<hepml:tick label=\"\(escapeHTML($0.plainText))\"/>" }.joined()
         return out + "</hepml:colorbar>\n"
-    }
-
-    static func escape(_ text: String) -> String {
-        var out = ""
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            default: out.append(character)
-            }
-        }
-        return out
     }
 }
 

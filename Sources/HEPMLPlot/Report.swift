@@ -272,6 +272,7 @@ func formatNumber(_ value: Double, digits: Int) -> String {
     return String(format: "%.\(digits)f", value)
 }
 
+/// Escapes text for HTML and XML (report pages, SVG metadata attributes).
 func escapeHTML(_ text: String) -> String {
     var out = ""
     out.reserveCapacity(text.count)

@@ -59,15 +59,28 @@ public struct Tensor<T: TensorScalar>: Sendable, Equatable {
         Tensor<U>(validShape: shape, scalars: scalars.map { U($0) })
     }
 
-    /// Rows `range` of the leading axis, e.g. a minibatch slice of a data set.
-    public func rows(_ range: Range<Int>) throws -> Tensor {
-        guard let first = shape.first, range.lowerBound >= 0, range.upperBound <= first else {
-            throw ShapeError(operation: "rows", "row range \(range) outside leading axis", shapes: [shape])
+    /// Rows `indices` of the leading axis in the given order, copied into a new contiguous
+    /// tensor (minibatch assembly from a shuffled index list).
+    @_specialize(where T == Float, Indices == ArraySlice<Int>)
+    public func gatheringRows<Indices: Collection>(_ indices: Indices) throws -> Tensor where Indices.Element == Int {
+        guard let first = shape.first else {
+            throw ShapeError(operation: "gatheringRows", "needs a leading axis", shapes: [shape])
+        }
+        guard indices.allSatisfy({ $0 >= 0 && $0 < first }) else {
+            throw ShapeError(operation: "gatheringRows", "row index outside 0..<\(first)", shapes: [shape])
         }
         let rowSize = count / Swift.max(first, 1)
+        var gathered = [T](repeating: 0, count: indices.count * rowSize)
+        scalars.withUnsafeBufferPointer { source in
+            gathered.withUnsafeMutableBufferPointer { target in
+                for (row, index) in indices.enumerated() where rowSize > 0 {
+                    (target.baseAddress.unsafelyUnwrapped + row * rowSize).update(from: source.baseAddress.unsafelyUnwrapped + index * rowSize, count: rowSize)
+                }
+            }
+        }
         var newShape = shape
-        newShape[0] = range.count
-        return Tensor(validShape: newShape, scalars: Array(scalars[(range.lowerBound * rowSize)..<(range.upperBound * rowSize)]))
+        newShape[0] = indices.count
+        return Tensor(validShape: newShape, scalars: gathered)
     }
 }
 

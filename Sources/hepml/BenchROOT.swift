@@ -14,6 +14,7 @@ struct BenchROOT: ParsableCommand {
     @Option(help: "Size of the histogram subset fetched from every file.") var subset = 200
     @Option(help: "Entries of the NanoAOD-like tree (1,000 branches).") var wideEntries = 20000
     @Option(help: "Entries of the single-branch tree.") var longEntries = 1_000_000
+    @Flag(help: "Reuse the files an earlier run left in --directory instead of writing them (for profiling the reader).") var reuse = false
 
     static func dqmPaths(count: Int, run: Int) -> [(path: String, is2D: Bool)] {
         let subsystems = ["Hcal", "Ecal", "Pixel", "SiStrip", "Muons", "JetMET", "Tracking", "L1T"]
@@ -37,8 +38,9 @@ struct BenchROOT: ParsableCommand {
 
         // 1. Write the DQM files (this also measures the writer).
         let fileCount = files, histogramCount = histograms
+        let reusing = reuse && keep && FileManager.default.fileExists(atPath: "\(base)/long.root")
         var start = ResourceUsage.now()
-        _ = try Parallel.map(fileCount) { index -> Int in
+        _ = try Parallel.map(reusing ? 0 : fileCount) { index -> Int in
             var random = SeededGenerator(seed: 42, stream: UInt64(index))
             let writer = ROOTWriter(path: "\(base)/dqm_\(index).root")
             for (path, is2D) in BenchROOT.dqmPaths(count: histogramCount, run: 1000 + index) {
@@ -58,8 +60,12 @@ struct BenchROOT: ParsableCommand {
             return index
         }
         let writeSeconds = ResourceUsage.now() - start
-        print(String(format: "write: %d files × %d histograms in %.2f s (%.0f histograms/s)", fileCount, histogramCount, writeSeconds,
-                     Double(fileCount * histogramCount) / writeSeconds))
+        if reusing {
+            print("write: skipped, reusing the files in \(base)")
+        } else {
+            print(String(format: "write: %d files × %d histograms in %.2f s (%.0f histograms/s)", fileCount, histogramCount, writeSeconds,
+                         Double(fileCount * histogramCount) / writeSeconds))
+        }
 
         // 2. DQM fetch: a list of paths from every file, one open file per worker.
         var results: [String: Double] = ["write_seconds": writeSeconds]
@@ -80,6 +86,32 @@ struct BenchROOT: ParsableCommand {
         }
 
         // 3. Whole-tree reads.
+        if !reusing { try writeTrees(base) }
+        for (label, file, tree) in [("tree_wide", "nano.root", "Events"), ("tree_long", "long.root", "tree")] {
+            // Best of five: these reads take tens of milliseconds, so one run mostly measures noise.
+            var seconds = Double.infinity
+            var columns: [ColumnArray] = []
+            for _ in 0..<5 {
+                columns.removeAll()  // release the previous run's arrays before reading again
+                start = ResourceUsage.now()
+                columns = try ROOTFile(path: "\(base)/\(file)").tree(tree).arrays()
+                seconds = min(seconds, ResourceUsage.now() - start)
+            }
+            let bytes = columns.reduce(0) { $0 + $1.values.count * 4 }
+            results[label + "_seconds"] = seconds
+            results[label + "_megabytes"] = Double(bytes) / 1e6
+            print(String(format: "%@: %d branches, %.1f MB in %.3f s = %.0f MB/s", label, columns.count, Double(bytes) / 1e6, seconds, Double(bytes) / 1e6 / seconds))
+        }
+        let peak = ResourceUsage.peakResidentBytes()
+        results["peak_rss_megabytes"] = Double(peak) / 1e6
+        print(String(format: "peak RSS: %.0f MB", Double(peak) / 1e6))
+        let json = try JSONSerialization.data(withJSONObject: results, options: [.sortedKeys, .prettyPrinted])
+        try AtomicFile.write(json, to: "\(base)/hepml-bench-root.json")
+    }
+
+    /// The NanoAOD-like tree (900 flat float branches, 100 jagged ones and their counter) and the
+    /// long single-branch tree.
+    private func writeTrees(_ base: String) throws {
         var random = SeededGenerator(seed: 7)
         let wide = ROOTWriter(path: "\(base)/nano.root")
         let n = wideEntries
@@ -101,19 +133,5 @@ struct BenchROOT: ParsableCommand {
         try long.writeTree([TreeBranchData(ColumnArray(name: "x", values: .float32((0..<longEntries).map { _ in Float(random.nextNormal()) })))],
                            to: "tree", entriesPerBasket: 100_000)
         try long.close()
-        for (label, file, tree) in [("tree_wide", "nano.root", "Events"), ("tree_long", "long.root", "tree")] {
-            start = ResourceUsage.now()
-            let columns = try ROOTFile(path: "\(base)/\(file)").tree(tree).arrays()
-            let seconds = ResourceUsage.now() - start
-            let bytes = columns.reduce(0) { $0 + $1.values.count * 4 }
-            results[label + "_seconds"] = seconds
-            results[label + "_megabytes"] = Double(bytes) / 1e6
-            print(String(format: "%@: %d branches, %.1f MB in %.3f s = %.0f MB/s", label, columns.count, Double(bytes) / 1e6, seconds, Double(bytes) / 1e6 / seconds))
-        }
-        let peak = ResourceUsage.peakResidentBytes()
-        results["peak_rss_megabytes"] = Double(peak) / 1e6
-        print(String(format: "peak RSS: %.0f MB", Double(peak) / 1e6))
-        let json = try JSONSerialization.data(withJSONObject: results, options: [.sortedKeys, .prettyPrinted])
-        try AtomicFile.write(json, to: "\(base)/hepml-bench-root.json")
     }
 }

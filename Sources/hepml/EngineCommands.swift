@@ -6,6 +6,17 @@ import HEPMLTensor
 
 extension ReferenceModel.Name: ExpressibleByArgument {}
 
+/// Relaunches this process with better OpenBLAS kernels when OpenBLAS chose AVX2 kernels on an
+/// AVX-512 CPU (see `BLASKernels.fasterCoreType`); training commands call it first. If the
+/// relaunch fails the command simply continues with the current kernels.
+func relaunchWithFasterBLASKernelsIfAvailable() {
+    #if os(Linux)
+    guard let coreType = BLASKernels.fasterCoreType else { return }
+    setenv("OPENBLAS_CORETYPE", coreType, 1)
+    execv("/proc/self/exe", CommandLine.unsafeArgv)
+    #endif
+}
+
 struct TrainExampleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train-example",
@@ -27,6 +38,7 @@ struct TrainExampleCommand: ParsableCommand {
     }
 
     func run() throws {
+        relaunchWithFasterBLASKernelsIfAvailable()
         let reference = ReferenceModel(model, seed: seed)
         let training = try reference.data(samples: samples, seed: seed)
         let validation = try reference.data(samples: max(samples / 5, 1), seed: seed &+ 1)
@@ -57,7 +69,8 @@ struct BenchEngineCommand: ParsableCommand {
     var seed: UInt64 = 1
 
     func run() throws {
-        print("# hepml bench engine: \(Parallel.threadCount) threads, training throughput after one warm-up epoch")
+        relaunchWithFasterBLASKernelsIfAvailable()
+        print("# hepml bench engine: \(Parallel.threadCount) threads, OpenBLAS \(BLASKernels.coreName) kernels, training throughput after one warm-up epoch")
         for name in model.map({ [$0] }) ?? ReferenceModel.Name.allCases {
             let reference = ReferenceModel(name, seed: seed)
             let count = samples ?? reference.benchmarkSamples

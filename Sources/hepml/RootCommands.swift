@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HEPMLColumnar
 import HEPMLCore
 import HEPMLROOT
 
@@ -122,18 +123,24 @@ struct RootShow: ParsableCommand {
 }
 
 struct RootDump: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "dump", abstract: "Write tree branches to a CSV file (arrays as space-separated lists).")
+    static let configuration = CommandConfiguration(
+        commandName: "dump",
+        abstract: "Write tree branches to a Parquet, NumPy .npz or CSV table.",
+        discussion: """
+        Jagged branches (x[n], vector<T>) become list columns: Arrow lists in Parquet, `name.values` +
+        `name.offsets` arrays in .npz; vector<vector<T>> and x[n][k] become lists of lists. CSV holds
+        scalar branches only.
+        """
+    )
 
     @Argument(help: "FILE:TREE") var target: String
     @Option(help: "Comma-separated branch names (default: all supported).") var branches: String?
     @Option(help: "Entry range a:b (half-open).") var entries: String?
-    @Option(help: "Output file (.csv).") var to: String
+    @Option(help: "Output file (.parquet, .npz or .csv).") var to: String
 
     func run() throws {
         let (path, treePath) = RootCommand.split(target)
-        guard to.hasSuffix(".csv") else {
-            throw ValidationError("only .csv output is available for now")
-        }
+        _ = try TableFile.format(of: to)
         let tree = try ROOTFile(path: path).tree(treePath)
         var range: Range<Int>?
         if let entries {
@@ -145,38 +152,57 @@ struct RootDump: ParsableCommand {
             range = low..<high
         }
         let columns = try tree.arrays(branches: branches?.split(separator: ",").map(String.init), entries: range)
-        try AtomicFile.write(CSVTable.render(columns), to: to)
+        let table = try Table(columns: columns.map { try Column(rootColumn: $0, file: path) })
+        try TableFile.write(table, to: to)
     }
 }
 
-/// Renders columns as CSV: one row per entry; multi-valued cells are space-separated lists.
-enum CSVTable {
-    static func render(_ columns: [ColumnArray]) -> String {
-        var out = columns.map { quote($0.name) }.joined(separator: ",") + "\n"
-        let rows = columns.map(\.entryCount).min() ?? 0
-        for row in 0..<rows {
-            out += columns.map { quote(cell($0, row)) }.joined(separator: ",") + "\n"
-        }
-        return out
-    }
-
-    static func cell(_ column: ColumnArray, _ row: Int) -> String {
-        let width = column.itemShape.reduce(1, *)
-        var items: Range<Int>
-        if let offsets = column.offsets {
-            items = offsets[row]..<offsets[row + 1]
-            if let inner = column.innerOffsets {
-                return items.map { list in (inner[list]..<inner[list + 1]).map { column.values.text(at: $0) }.joined(separator: " ") }
-                    .map { "[\($0)]" }.joined(separator: " ")
+extension Column {
+    /// A tree column as a table column. The table's element types are bool, int32, int64, float32,
+    /// float64 and string, so narrower integers widen (uint32 to int64), uint64 must fit in int64,
+    /// and bool lists become int32 0/1 lists (table lists hold numbers). Fixed arrays and jagged
+    /// branches become list columns; `x[n][k]` and `vector<vector<T>>` lists of lists.
+    init(rootColumn column: ColumnArray, file: String) throws {
+        let isList = column.offsets != nil || !column.itemShape.isEmpty
+        let values: HEPMLColumnar.ColumnValues
+        switch column.values {
+        case .bool(let v): values = isList ? .int32(v.map { $0 ? 1 : 0 }) : .bool(v)
+        case .int8(let v): values = .int32(v.map(Int32.init))
+        case .uint8(let v): values = .int32(v.map(Int32.init))
+        case .int16(let v): values = .int32(v.map(Int32.init))
+        case .uint16(let v): values = .int32(v.map(Int32.init))
+        case .int32(let v): values = .int32(v)
+        case .uint32(let v): values = .int64(v.map(Int64.init))
+        case .int64(let v): values = .int64(v)
+        case .uint64(let v):
+            if let large = v.first(where: { $0 > UInt64(Int64.max) }) {
+                throw FileFormatError(file: file, object: column.name, reason: "uint64 value \(large) does not fit the int64 table column")
             }
-            items = (items.lowerBound * width)..<(items.upperBound * width)
-        } else {
-            items = (row * width)..<((row + 1) * width)
+            values = .int64(v.map { Int64($0) })
+        case .float32(let v): values = .float32(v)
+        case .float64(let v): values = .float64(v)
+        case .string(let strings):
+            var bytes: [UInt8] = [], offsets = [0]
+            for text in strings {
+                bytes += text.utf8
+                offsets.append(bytes.count)
+            }
+            values = .string(bytes: bytes, offsets: offsets)
         }
-        return items.map { column.values.text(at: $0) }.joined(separator: " ")
-    }
-
-    static func quote(_ text: String) -> String {
-        text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
+        // List levels, outermost first: entry offsets (jagged) or regular rows (fixed arrays),
+        // then vector<vector<T>> inner offsets or the regular rows of `x[n][k]`.
+        let width = column.itemShape.reduce(1, *)
+        var levels: [[Int]] = []
+        if let offsets = column.offsets {
+            levels.append(offsets)
+            if let inner = column.innerOffsets {
+                levels.append(inner)
+            } else if width > 1 {
+                levels.append((0...(offsets.last ?? 0)).map { $0 * width })
+            }
+        } else if width > 1 || !column.itemShape.isEmpty {
+            levels.append((0...column.entryCount).map { $0 * width })
+        }
+        try self.init(name: column.name, values: values, listOffsets: levels)
     }
 }

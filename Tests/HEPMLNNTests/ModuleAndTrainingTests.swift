@@ -174,7 +174,7 @@ let mseLoss: LossFunction<Float> = { model, batch in try Loss.meanSquaredError(t
         for name in ReferenceModel.Name.allCases {
             let reference = ReferenceModel(name, seed: 1)
             let data = try reference.data(samples: 4, seed: 1)
-            let loss = try reference.loss(reference.model, data.batch(ArraySlice(0..<4)))
+            let loss = try reference.loss(reference.model, try data.batch(ArraySlice(0..<4)))
             try loss.backward()
             #expect(loss.value.scalar?.isFinite == true)
             #expect(try reference.forwardMultiplyAccumulates() > 0)

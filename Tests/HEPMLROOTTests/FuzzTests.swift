@@ -9,7 +9,9 @@ import Testing
 @Suite struct FuzzTests {
     /// Reads everything the public API offers; errors are expected and swallowed.
     static func exercise(_ path: String) {
-        guard let file = try? ROOTFile(path: path), let keys = try? file.keys() else { return }
+        guard let file = try? ROOTFile(path: path) else { return }
+        _ = try? file.streamerInfos()
+        guard let keys = try? file.keys() else { return }
         for key in keys.prefix(50) {
             if key.className.hasPrefix("TH") || key.className.hasPrefix("TProfile") {
                 _ = try? file.histogram(key.path)
@@ -22,7 +24,8 @@ import Testing
     @Test func mutatedFilesThrowInsteadOfCrashing() throws {
         guard let shared = TestEnvironment.sharedDirectory(for: "ROOT mutation fuzzing") else { return }
         let names = ["uproot-histograms.root", "uproot-issue33.root", "uproot-simple.root", "uproot-leaflist.root",
-                     "uproot-issue-227a.root", "uproot-vectorVectorDouble.root", "uproot-small-flat-tree.root", "uproot-nesteddirs.root"]
+                     "uproot-issue-227a.root", "uproot-vectorVectorDouble.root", "uproot-small-flat-tree.root", "uproot-nesteddirs.root",
+                     "uproot-small-evnt-tree-fullsplit.root"]
         let directory = try TestEnvironment.temporaryDirectory("root-fuzz")
         defer { try? FileManager.default.removeItem(at: directory) }
         var random = SeededGenerator(seed: 2024)

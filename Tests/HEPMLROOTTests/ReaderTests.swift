@@ -165,4 +165,35 @@ func entry(_ column: ColumnArray, _ i: Int) -> [Double] {
         #expect(doubles(part[0]) == [2, 3])
         #expect(throws: FileFormatError.self) { try file.histogram("one/nothing") }
     }
+
+    /// `std::vector<T>` and `std::string` members of a split class, whose types only the class's
+    /// TStreamerInfo gives. Expected values were derived with uproot 5.7.7 at development time
+    /// (`tree[b].array(library="np")`): entry i holds i % 10 copies of i (`vec-%03d` for strings),
+    /// and StdStr is `std-%03d`.
+    @Test func splitClassSTLMembersUseStreamerInfo() throws {
+        guard let file = try sharedFile("uproot-small-evnt-tree-fullsplit.root") else { return }
+        let tree = try file.tree("tree")
+        let summaries = Dictionary(tree.branchSummaries().map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        #expect(summaries["StlVecI16"]?.typeName == "var * int16")
+        #expect(summaries["StlVecStr"]?.typeName == "var * string")
+        #expect(summaries["StdStr"]?.typeName == "string")
+        let names = ["StdStr", "StlVecI16", "StlVecI32", "StlVecI64", "StlVecU16", "StlVecU32", "StlVecU64", "StlVecF32", "StlVecF64", "StlVecStr"]
+        let columns = try tree.arrays(branches: names)
+        #expect(columns.allSatisfy { $0.entryCount == 100 })
+        #expect(try column(columns, "StdStr").values == .string((0..<100).map { "std-" + String(format: "%03d", $0) }))
+        for name in names.dropFirst().dropLast() {
+            let vector = try column(columns, name)
+            for i in [0, 1, 2, 9, 10, 57, 99] {
+                #expect(entry(vector, i) == [Double](repeating: Double(i), count: i % 10), "\(name)[\(i)]")
+            }
+        }
+        if case .int16 = try column(columns, "StlVecI16").values {} else { Issue.record("StlVecI16 is not int16") }
+        if case .uint64 = try column(columns, "StlVecU64").values {} else { Issue.record("StlVecU64 is not uint64") }
+        let strings = try column(columns, "StlVecStr")
+        let offsets = try #require(strings.offsets)
+        guard case .string(let texts) = strings.values else { Issue.record("StlVecStr is not a string column"); return }
+        #expect(Array(texts[offsets[2]..<offsets[3]]) == ["vec-002", "vec-002"])
+        #expect(Array(texts[offsets[99]..<offsets[100]]) == [String](repeating: "vec-099", count: 9))
+        #expect(offsets[1] == 0)
+    }
 }

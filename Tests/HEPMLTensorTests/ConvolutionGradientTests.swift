@@ -97,3 +97,27 @@ import Testing
         #expect(throws: ShapeError.self) { try GraphAdjacency(nodeCount: 2, edges: [(0, 2)], normalization: .sum) }
     }
 }
+
+@Suite struct WideConvolutionTests {
+    /// Wider images with padding on one axis only, and values against the definition.
+    @Test func wideRowsStridedAndPadded() throws {
+        try GradientCheck.check([random([2, 2, 3, 10], seed: 80), random([2, 2, 3, 3], seed: 81), random([2], seed: 82)]) {
+            try Variable.convolution($0[0], weight: $0[1], bias: $0[2], padding: .explicit([1, 2]))
+        }
+        try GradientCheck.check([random([1, 2, 3, 16], seed: 83), random([2, 2, 2, 3], seed: 84)]) {
+            try Variable.convolution($0[0], weight: $0[1], bias: nil, stride: [1, 2], padding: .same)
+        }
+        try GradientCheck.check([random([1, 2, 2, 8], seed: 85), random([2, 1, 3, 3], seed: 86)]) {
+            try Variable.transposedConvolution($0[0], weight: $0[1], bias: nil, stride: [1, 2], padding: .same)
+        }
+        let x = Variable(random([1, 1, 1, 12], seed: 87)), w = Variable(random([1, 1, 1, 3], seed: 88))
+        let wide = try Variable.convolution(x, weight: w, bias: nil, stride: [1, 1], padding: .explicit([0, 1])).value.scalars
+        var expected = [Double]()
+        for o in 0..<12 {
+            var sum = 0.0
+            for k in 0..<3 where o - 1 + k >= 0 && o - 1 + k < 12 { sum += x.value.scalars[o - 1 + k] * w.value.scalars[k] }
+            expected.append(sum)
+        }
+        for (a, b) in zip(wide, expected) { #expect(abs(a - b) < 1e-12) }
+    }
+}

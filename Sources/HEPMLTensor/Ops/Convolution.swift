@@ -129,12 +129,20 @@ enum ConvolutionKernels {
         }
     }
 
-    /// small[n, o, :] = W[o, :]·patches(large[n]) (no bias).
+    /// Column matrices up to this many elements are kept from the forward pass for the weight
+    /// gradient instead of being rebuilt (64 MiB in Float).
+    static let savedColumnBudget = 1 << 24
+
+    /// small[n, o, :] = W[o, :]·patches(large[n]) (no bias). With `keepColumns` (and within the
+    /// budget) also returns every sub-batch's column matrix, stored at sample offset·P·S, which
+    /// `backward` reuses because it walks the batch in the same sub-batches.
     @_specialize(where T == Float)
-    static func forward<T: TensorScalar>(large: [T], weight: [T], _ g: ConvolutionGeometry) -> [T] {
+    static func forward<T: TensorScalar>(large: [T], weight: [T], _ g: ConvolutionGeometry, keepColumns: Bool = false) -> (output: [T], columns: [T]?) {
         let O = g.smallChannels, P = g.patchSize, S = g.smallSpatial, L = g.largeChannels * g.largeSpatial
         var out = [T](repeating: 0, count: g.batch * O * S)
         let (chunks, subBatch) = chunking(g)
+        var saved = keepColumns && g.batch * P * S <= savedColumnBudget ? [T](repeating: 0, count: g.batch * P * S) : []
+        saved.withUnsafeMutableBufferPointer { sp in
         g.offsets.withUnsafeBufferPointer { tp in
         large.withUnsafeBufferPointer { xp in
             weight.withUnsafeBufferPointer { wp in
@@ -142,12 +150,13 @@ enum ConvolutionKernels {
                     let x = xp.baseAddress.unsafelyUnwrapped, w = wp.baseAddress.unsafelyUnwrapped, o = op.baseAddress.unsafelyUnwrapped
                     let table = tp.baseAddress.unsafelyUnwrapped
                     Kernels.forEachChunk(g.batch, chunks: chunks) { _, samples in
-                        let cols = UnsafeMutablePointer<T>.allocate(capacity: P * subBatch * S)
+                        let scratch = UnsafeMutablePointer<T>.allocate(capacity: sp.isEmpty ? P * subBatch * S : 0)
                         let product = UnsafeMutablePointer<T>.allocate(capacity: O * subBatch * S)
-                        defer { cols.deallocate(); product.deallocate() }
+                        defer { scratch.deallocate(); product.deallocate() }
                         for start in stride(from: samples.lowerBound, to: samples.upperBound, by: subBatch) {
                             let count = min(subBatch, samples.upperBound - start)
                             let ld = count * S
+                            let cols = sp.isEmpty ? scratch : sp.baseAddress.unsafelyUnwrapped + start * P * S
                             for s in 0..<count { im2col(x + (start + s) * L, cols, column: s * S, ld: ld, table, g) }
                             T.gemm(transposeA: false, transposeB: false, m: O, n: ld, k: P, alpha: 1, a: w, lda: P, b: cols, ldb: ld, beta: 0, c: product, ldc: ld)
                             for s in 0..<count {
@@ -161,19 +170,22 @@ enum ConvolutionKernels {
             }
         }
         }
-        return out
+        }
+        return (out, saved.isEmpty ? nil : saved)
     }
 
     /// Gradients of `forward`: with respect to the large grid (`needLarge`) and the weight
     /// (`large` given). Weight gradients are summed per chunk, then across chunks.
     @_specialize(where T == Float)
-    static func backward<T: TensorScalar>(large: [T]?, weight: [T], smallGradient: [T], needLarge: Bool, _ g: ConvolutionGeometry) -> (large: [T]?, weight: [T]?) {
+    static func backward<T: TensorScalar>(large: [T]?, weight: [T], smallGradient: [T], needLarge: Bool, _ g: ConvolutionGeometry, columns: [T]? = nil) -> (large: [T]?, weight: [T]?) {
         let O = g.smallChannels, P = g.patchSize, S = g.smallSpatial, L = g.largeChannels * g.largeSpatial
         let (chunks, subBatch) = chunking(g)
         var dLarge = needLarge ? [T](repeating: 0, count: g.batch * L) : []
         let needWeight = large != nil
         var partialWeights = [[T]](repeating: [], count: needWeight ? chunks : 0)
         let xs = large ?? []
+        let savedColumns = columns ?? []
+        savedColumns.withUnsafeBufferPointer { saved in
         g.offsets.withUnsafeBufferPointer { tp in
         let table = tp.baseAddress.unsafelyUnwrapped
         partialWeights.withUnsafeMutableBufferPointer { partials in
@@ -196,9 +208,15 @@ enum ConvolutionKernels {
                                         }
                                     }
                                     if needWeight, let x = xp.baseAddress {
-                                        for s in 0..<count { im2col(x + (start + s) * L, cols, column: s * S, ld: ld, table, g) }
+                                        var patches = UnsafePointer(cols)
+                                        if !saved.isEmpty {
+                                            // An empty array's buffer may still have a base address; test the count.
+                                            patches = saved.baseAddress.unsafelyUnwrapped + start * P * S
+                                        } else {
+                                            for s in 0..<count { im2col(x + (start + s) * L, cols, column: s * S, ld: ld, table, g) }
+                                        }
                                         dW.withUnsafeMutableBufferPointer { d in
-                                            T.gemm(transposeA: false, transposeB: true, m: O, n: P, k: ld, alpha: 1, a: gathered, lda: ld, b: cols, ldb: ld, beta: 1, c: d.baseAddress.unsafelyUnwrapped, ldc: P)
+                                            T.gemm(transposeA: false, transposeB: true, m: O, n: P, k: ld, alpha: 1, a: gathered, lda: ld, b: patches, ldb: ld, beta: 1, c: d.baseAddress.unsafelyUnwrapped, ldc: P)
                                         }
                                     }
                                     if needLarge, let d = dp.baseAddress {
@@ -212,6 +230,7 @@ enum ConvolutionKernels {
                     }
                 }
             }
+        }
         }
         }
         guard needWeight, var total = partialWeights.first else { return (needLarge ? dLarge : nil, nil) }
@@ -246,13 +265,14 @@ extension Variable {
                                     kernel: ConvolutionGeometry.lift(kernel), stride: ConvolutionGeometry.lift(stride),
                                     padBefore: ConvolutionGeometry.lift(before, fill: 0))
         g.buildOffsets()
-        var out = ConvolutionKernels.forward(large: x.value.scalars, weight: weight.value.scalars, g)
+        let (forwardOutput, columns) = ConvolutionKernels.forward(large: x.value.scalars, weight: weight.value.scalars, g, keepColumns: weight.requiresGrad)
+        var out = forwardOutput
         if let bias { addChannelBias(&out, bias.value.scalars, spatial: g.smallSpatial) }
         let outShape = [x.shape[0], weight.shape[0]] + output
         let inputs = [x, weight] + (bias.map { [$0] } ?? [])
         return Variable(Tensor(validShape: outShape, scalars: out), operation: op, inputs: inputs) { grad in
             let (dx, dw) = ConvolutionKernels.backward(large: weight.requiresGrad ? x.value.scalars : nil, weight: weight.value.scalars,
-                                                       smallGradient: grad.scalars, needLarge: x.requiresGrad, g)
+                                                       smallGradient: grad.scalars, needLarge: x.requiresGrad, g, columns: columns)
             if let dx { x.accumulate(Tensor(validShape: x.shape, scalars: dx)) }
             if let dw { weight.accumulate(Tensor(validShape: weight.shape, scalars: dw)) }
             if let bias, bias.requiresGrad { bias.accumulate(Tensor(validShape: bias.shape, scalars: channelSums(grad.scalars, channels: g.smallChannels, spatial: g.smallSpatial))) }
@@ -309,7 +329,7 @@ extension Variable {
         let inputs = [x, weight] + (bias.map { [$0] } ?? [])
         return Variable(Tensor(validShape: outShape, scalars: out), operation: op, inputs: inputs) { grad in
             if x.requiresGrad {
-                x.accumulate(Tensor(validShape: x.shape, scalars: ConvolutionKernels.forward(large: grad.scalars, weight: weight.value.scalars, g)))
+                x.accumulate(Tensor(validShape: x.shape, scalars: ConvolutionKernels.forward(large: grad.scalars, weight: weight.value.scalars, g).output))
             }
             if weight.requiresGrad, let dw = ConvolutionKernels.backward(large: grad.scalars, weight: weight.value.scalars, smallGradient: x.value.scalars, needLarge: false, g).weight {
                 weight.accumulate(Tensor(validShape: weight.shape, scalars: dw))

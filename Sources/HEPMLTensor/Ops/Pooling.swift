@@ -59,12 +59,34 @@ extension Variable {
         let inPlane = large.reduce(1, *), outPlane = small.reduce(1, *)
         var out = [T](repeating: 0, count: planes * outPlane)
         var positions = [Int](repeating: 0, count: planes * outPlane)
-        let x = value.scalars
-        Self.forEachWindow(planes: planes, large, small, k, s) { plane, position, window in
-            var best = window[0]
-            for p in window.dropFirst() where x[plane * inPlane + p] > x[plane * inPlane + best] { best = p }
-            out[plane * outPlane + position] = x[plane * inPlane + best]
-            positions[plane * outPlane + position] = best
+        // Planes are independent: split them over cores, and scan each window with direct index
+        // arithmetic (this is the hot loop of pooled ConvNets).
+        value.scalars.withUnsafeBufferPointer { xp in
+            out.withUnsafeMutableBufferPointer { op in
+                positions.withUnsafeMutableBufferPointer { pp in
+                    let x = xp.baseAddress.unsafelyUnwrapped, o = op.baseAddress.unsafelyUnwrapped, best = pp.baseAddress.unsafelyUnwrapped
+                    Kernels.chunked(planes, cost: inPlane) { range in
+                        for plane in range {
+                            let xPlane = x + plane * inPlane
+                            var position = plane * outPlane
+                            for od in 0..<small[0] { for oh in 0..<small[1] { for ow in 0..<small[2] {
+                                var bestIndex = (od * s[0] * large[1] + oh * s[1]) * large[2] + ow * s[2]
+                                var bestValue = xPlane[bestIndex]
+                                for kd in 0..<k[0] { for kh in 0..<k[1] {
+                                    let row = ((od * s[0] + kd) * large[1] + oh * s[1] + kh) * large[2] + ow * s[2]
+                                    for kw in 0..<k[2] where xPlane[row + kw] > bestValue {
+                                        bestValue = xPlane[row + kw]
+                                        bestIndex = row + kw
+                                    }
+                                } }
+                                o[position] = bestValue
+                                best[position] = bestIndex
+                                position += 1
+                            } } }
+                        }
+                    }
+                }
+            }
         }
         let inputShape = shape
         let result = Variable(Tensor(validShape: outShape, scalars: out), operation: "maxPool", inputs: [self]) { g in

@@ -13,6 +13,8 @@ public final class ROOTFile: @unchecked Sendable {
     private var directories: [Int: DirectoryIndex] = [:]
     /// Subdirectory indexes by the offset of their key, so path walks skip the directory records.
     private var subdirectories: [Int: DirectoryIndex] = [:]
+    private var streamerInfoCache: [StreamerInfo]?
+    private var directoriesByPath: [String: DirectoryIndex] = [:]
     private let lock = NSLock()
     private let rootSeekKeys: Int
     private let rootNbytesKeys: Int
@@ -27,6 +29,19 @@ public final class ROOTFile: @unchecked Sendable {
         let record = try source.read(at: directoryOffset, count: min(60, source.size - min(source.size, directoryOffset)), object: "root directory")
         var reader = ByteReader(record, file: path, object: "root directory", baseOffset: directoryOffset)
         (rootSeekKeys, rootNbytesKeys) = try ROOTFile.parseDirectoryRecord(&reader)
+    }
+
+    /// Parses the StreamerInfo list once; later calls return the cached records.
+    func cachedStreamerInfos(_ parse: () throws -> [StreamerInfo]) throws -> [StreamerInfo] {
+        lock.lock()
+        let cached = streamerInfoCache
+        lock.unlock()
+        if let cached { return cached }
+        let infos = try parse()
+        lock.lock()
+        streamerInfoCache = infos
+        lock.unlock()
+        return infos
     }
 
     /// Returns (fSeekKeys, fNbytesKeys) from a TDirectory record (spec §3.2).
@@ -91,38 +106,57 @@ public final class ROOTFile: @unchecked Sendable {
         return try directory(seekKeys: seekKeys, nbytesKeys: nbytesKeys, name: path)
     }
 
-    /// Splits "a/b/name;2" into directory components, the final name and an optional cycle.
-    static func splitPath(_ path: String) -> (components: [String], cycle: Int?) {
-        var text = Substring(path)
-        var cycle: Int?
-        if let semicolon = text.lastIndex(of: ";"), let value = Int(text[text.index(after: semicolon)...]),
-           !text[text.index(after: semicolon)...].contains("/") {
-            cycle = value
-            text = text[..<semicolon]
-        }
-        let components = text.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-        return (components, cycle)
-    }
-
     /// Finds the key at a slash-separated path (a final `;cycle` picks a cycle; default is the highest).
     public func key(at path: String) throws -> Key {
-        let (components, cycle) = ROOTFile.splitPath(path)
-        guard let last = components.last else {
+        let (directoryPath, name, cycle) = ROOTFile.splitLast(path)
+        guard !name.isEmpty else {
             throw FileFormatError(file: self.path, object: path, reason: "empty object path")
         }
+        guard let key = try directory(at: directoryPath).find(name: name, cycle: cycle) else {
+            throw FileFormatError(file: self.path, object: path, reason: "no such key")
+        }
+        return key
+    }
+
+    /// Splits "a/b/name;2" at the last slash into the directory part, the name and the cycle,
+    /// scanning UTF-8 bytes only (this runs once per fetched object).
+    static func splitLast(_ path: String) -> (directory: Substring, name: String, cycle: Int?) {
+        var text = Substring(path)
+        while text.utf8.last == UInt8(ascii: "/") { text = text.dropLast() }
+        var cycle: Int?
+        if let semicolon = text.utf8.lastIndex(of: UInt8(ascii: ";")) {
+            let digits = text.utf8[text.utf8.index(after: semicolon)...]
+            if !digits.isEmpty, digits.count < 10, digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) {
+                cycle = digits.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
+                text = text[..<semicolon]
+            }
+        }
+        guard let slash = text.utf8.lastIndex(of: UInt8(ascii: "/")) else { return ("", String(text), cycle) }
+        return (text[..<slash], String(text[text.utf8.index(after: slash)...]), cycle)
+    }
+
+    /// The key list of the directory at a slash path ("" is the root directory), cached by the
+    /// path as given so that repeated fetches from one directory cost one dictionary probe.
+    private func directory(at directoryPath: Substring) throws -> DirectoryIndex {
+        if directoryPath.isEmpty { return try rootDirectory }
+        let cacheKey = String(directoryPath)
+        lock.lock()
+        let cached = directoriesByPath[cacheKey]
+        lock.unlock()
+        if let cached { return cached }
         var directory = try rootDirectory
         var walked = ""
-        for component in components.dropLast() {
+        for component in directoryPath.split(separator: "/", omittingEmptySubsequences: true) {
             walked += walked.isEmpty ? component : "/" + component
-            guard let key = directory.find(name: component, cycle: nil), key.isDirectory else {
+            guard let key = directory.find(name: String(component), cycle: nil), key.isDirectory else {
                 throw FileFormatError(file: self.path, object: walked, reason: "no such directory")
             }
             directory = try subdirectory(key, path: walked)
         }
-        guard let key = directory.find(name: last, cycle: cycle) else {
-            throw FileFormatError(file: self.path, object: path, reason: "no such key")
-        }
-        return key
+        lock.lock()
+        directoriesByPath[cacheKey] = directory
+        lock.unlock()
+        return directory
     }
 
     /// Every key, depth first, with full paths (directories included). `recursive: false` lists the top level only.
@@ -135,7 +169,7 @@ public final class ROOTFile: @unchecked Sendable {
                 throw FileFormatError(file: path, object: directoryPath, reason: "\(key.className) is not a directory")
             }
             start = try subdirectory(key, path: directoryPath)
-            prefix = ROOTFile.splitPath(directoryPath).components.joined(separator: "/") + "/"
+            prefix = directoryPath.split(separator: "/", omittingEmptySubsequences: true).joined(separator: "/") + "/"
         }
         var result: [KeyInfo] = []
         func walk(_ directory: DirectoryIndex, _ prefix: String, depth: Int) throws {

@@ -123,29 +123,80 @@ public enum ColumnValues: Sendable, Equatable {
         }
     }
 
-    /// Decodes big-endian elements.
-    static func decode(_ bytes: [UInt8], as type: ElementType) -> ColumnValues {
-        let count = bytes.count / type.size
-        func load<T: FixedWidthInteger>(_: T.Type) -> [T] {
-            [T](unsafeUninitializedCapacity: count) { out, initialized in
-                bytes.withUnsafeBytes { raw in
-                    for i in 0..<count { out[i] = T(bigEndian: raw.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self)) }
+    /// Decodes big-endian elements from consecutive byte chunks (one per basket) straight into
+    /// one native array: a single allocation, and one byte-swapping pass over each chunk's
+    /// contiguous buffer, which the compiler vectorizes.
+    static func decode(_ chunks: [[UInt8]], as type: ElementType) -> ColumnValues {
+        let count = chunks.reduce(0) { $0 + $1.count / type.size }
+        func load<T: FixedWidthInteger, Output>(_: T.Type, _ convert: (T) -> Output) -> [Output] {
+            [Output](unsafeUninitializedCapacity: count) { out, initialized in
+                var next = 0
+                for chunk in chunks {
+                    let items = chunk.count / MemoryLayout<T>.size
+                    chunk.withUnsafeBytes { raw in
+                        for i in 0..<items {
+                            out[next + i] = convert(T(bigEndian: raw.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self)))
+                        }
+                    }
+                    next += items
                 }
-                initialized = count
+                initialized = next
             }
         }
         switch type {
-        case .bool: return .bool(bytes.map { $0 != 0 })
-        case .int8: return .int8(load(Int8.self))
-        case .uint8: return .uint8(bytes)
-        case .int16: return .int16(load(Int16.self))
-        case .uint16: return .uint16(load(UInt16.self))
-        case .int32: return .int32(load(Int32.self))
-        case .uint32: return .uint32(load(UInt32.self))
-        case .int64: return .int64(load(Int64.self))
-        case .uint64: return .uint64(load(UInt64.self))
-        case .float32: return .float32(load(UInt32.self).map { Float(bitPattern: $0) })
-        case .float64: return .float64(load(UInt64.self).map { Double(bitPattern: $0) })
+        case .bool: return .bool(load(UInt8.self) { $0 != 0 })
+        case .int8: return .int8(load(Int8.self) { $0 })
+        case .uint8: return .uint8(load(UInt8.self) { $0 })
+        case .int16: return .int16(load(Int16.self) { $0 })
+        case .uint16: return .uint16(load(UInt16.self) { $0 })
+        case .int32: return .int32(load(Int32.self) { $0 })
+        case .uint32: return .uint32(load(UInt32.self) { $0 })
+        case .int64: return .int64(load(Int64.self) { $0 })
+        case .uint64: return .uint64(load(UInt64.self) { $0 })
+        case .float32: return .float32(load(UInt32.self) { Float(bitPattern: $0) })
+        case .float64: return .float64(load(UInt64.self) { Double(bitPattern: $0) })
+        }
+    }
+}
+
+/// Big-endian to native conversion over raw buffers: the inner loops are plain load-swap-store
+/// passes over contiguous memory, which the compiler turns into vector byte shuffles.
+enum BigEndian {
+    /// Converts `records` records of `itemsPerRecord` elements (records `recordSize` bytes apart,
+    /// elements packed inside a record) into consecutive native elements at `destination`.
+    static func decode(_ source: UnsafeRawPointer, recordSize: Int, itemsPerRecord: Int, records: Int, type: ElementType,
+                       into destination: UnsafeMutableRawPointer) {
+        let width = type.size
+        let fieldBytes = itemsPerRecord * width
+        func swap<T: FixedWidthInteger>(_: T.Type) {
+            if recordSize == fieldBytes {
+                let count = records * itemsPerRecord
+                for i in 0..<count {
+                    destination.storeBytes(of: T(bigEndian: source.loadUnaligned(fromByteOffset: i * width, as: T.self)),
+                                           toByteOffset: i * width, as: T.self)
+                }
+                return
+            }
+            for record in 0..<records {
+                let from = source + record * recordSize, to = destination + record * fieldBytes
+                for i in 0..<itemsPerRecord {
+                    to.storeBytes(of: T(bigEndian: from.loadUnaligned(fromByteOffset: i * width, as: T.self)), toByteOffset: i * width, as: T.self)
+                }
+            }
+        }
+        switch type {
+        case .bool:
+            // Any non-zero byte is true; Bool storage must hold exactly 0 or 1.
+            for record in 0..<records {
+                for i in 0..<itemsPerRecord {
+                    destination.storeBytes(of: source.load(fromByteOffset: record * recordSize + i, as: UInt8.self) != 0,
+                                           toByteOffset: record * fieldBytes + i, as: Bool.self)
+                }
+            }
+        case .int8, .uint8: swap(UInt8.self)
+        case .int16, .uint16: swap(UInt16.self)
+        case .int32, .uint32, .float32: swap(UInt32.self)
+        case .int64, .uint64, .float64: swap(UInt64.self)
         }
     }
 }

@@ -91,6 +91,8 @@ enum StreamedObject {
     case string(uniqueID: UInt32, text: String)
     case list([StreamedObject?])
     case basket(EmbeddedBasket)
+    case streamerInfo(StreamerInfo)
+    case streamerElement(StreamerElement)
     case other(className: String)
 }
 
@@ -167,7 +169,12 @@ final class ReferenceMap {
             return .list(try readObjArray(&reader))
         case "TBasket":
             return .basket(try EmbeddedBasket.read(&reader))
+        case "TStreamerInfo":
+            return .streamerInfo(try readStreamerInfo(&reader))
         default:
+            if let kind = StreamerElement.Kind(rawValue: className) {
+                return .streamerElement(try readStreamerElement(kind, &reader))
+            }
             try reader.skipObject(className)
             return .other(className: className)
         }

@@ -79,6 +79,14 @@ extension Tree {
         }
     }
 
+    /// The declared type of a split-class member branch, from the file's StreamerInfo (nil when
+    /// the file does not describe the class or the member index is out of range).
+    private func memberTypeName(of branch: Branch) throws -> String? {
+        guard branch.elementID >= 0, let info = try file.streamerInfo(named: branch.streamedClassName),
+              branch.elementID < info.elements.count else { return nil }
+        return info.elements[branch.elementID].typeName
+    }
+
     private func findCounterBranch(_ leaf: Leaf) -> Branch? {
         allBranches.first { branch in branch.leaves.contains { $0 === leaf } }
     }
@@ -115,8 +123,16 @@ extension Tree {
             }
             if code == 65 { return [ColumnPlan(name: branch.name, branch: branch, layout: .string, itemShape: [])] }
             if code == 365 { return [ColumnPlan(name: branch.name, branch: branch, layout: .stdString, itemShape: [])] }
-            if code == 300 || code == 500, let layout = ColumnLayout(stlClass: leaf.title.replacingOccurrences(of: "std::", with: "")) {
-                return [ColumnPlan(name: branch.name, branch: branch, layout: layout, itemShape: [])]
+            if code == 300 || code == 500 {
+                // An STL member of a split class: its C++ type is only in the class's TStreamerInfo.
+                let memberType = (try memberTypeName(of: branch) ?? leaf.title).replacingOccurrences(of: "std::", with: "")
+                if memberType.replacingOccurrences(of: " ", with: "") == "string" {
+                    return [ColumnPlan(name: branch.name, branch: branch, layout: .stdString, itemShape: [])]
+                }
+                if let layout = ColumnLayout(stlClass: memberType) {
+                    return [ColumnPlan(name: branch.name, branch: branch, layout: layout, itemShape: [])]
+                }
+                throw unsupported("member type \(memberType) of class \(branch.streamedClassName)")
             }
             throw unsupported("streamer type \(code) of class \(branch.streamedClassName)")
         }
@@ -173,7 +189,114 @@ extension Tree {
         return try read(plans, entries: entryRange)
     }
 
+    /// Fixed-size columns are decoded straight from each decompressed basket into their final
+    /// array (each basket buffer is released as soon as it is decoded, so memory is touched once);
+    /// other layouts go through per-basket pieces because their sizes are known only after reading.
     func read(_ plans: [ColumnPlan], entries entryRange: Range<Int>) throws -> [ColumnArray] {
+        let fixed = plans.indices.filter { if case .fixed = plans[$0].layout { return true } else { return false } }
+        let others = plans.indices.filter { !fixed.contains($0) }
+        // Many columns: one worker per column; few columns: the workers share each column's baskets.
+        let columnsInParallel = fixed.count >= 2 * Parallel.threadCount
+        let fixedColumns = try Parallel.map(fixed.count, workers: columnsInParallel ? Parallel.threadCount : 1) { index in
+            try self.readFixed(plans[fixed[index]], entries: entryRange, workers: columnsInParallel ? 1 : Parallel.threadCount)
+        }
+        let otherColumns = try readPieces(others.map { plans[$0] }, entries: entryRange)
+        var columns = [ColumnArray?](repeating: nil, count: plans.count)
+        for (index, column) in zip(fixed, fixedColumns) { columns[index] = column }
+        for (index, column) in zip(others, otherColumns) { columns[index] = column }
+        return columns.compactMap { $0 }
+    }
+
+    private func readFixed(_ plan: ColumnPlan, entries entryRange: Range<Int>, workers: Int) throws -> ColumnArray {
+        guard case .fixed(let type, let perEntry, let recordSize, let fieldOffset) = plan.layout else {
+            throw FileFormatError(file: file.path, object: "\(path)/\(plan.branch.name)", reason: "not a fixed-size column")
+        }
+        let object = "\(path)/\(plan.branch.name)"
+        let filePath = file.path
+        @Sendable func fail(_ reason: String) -> FileFormatError { FileFormatError(file: filePath, object: object, reason: reason) }
+        // The baskets must tile the entry range, so that every output element gets written.
+        var tasks: [(basket: Int, range: Range<Int>)] = []
+        var covered = entryRange.lowerBound
+        for (basket, range) in try plan.branch.basketRanges().enumerated() where range.overlaps(entryRange) {
+            let wanted = range.clamped(to: entryRange)
+            guard wanted.lowerBound == covered else { throw fail("baskets leave entries \(covered)..<\(wanted.lowerBound) uncovered") }
+            covered = wanted.upperBound
+            tasks.append((basket, range))
+        }
+        guard entryRange.isEmpty || covered == entryRange.upperBound else {
+            throw fail("baskets end at entry \(covered), \(entryRange.upperBound) expected")
+        }
+        let allTasks = tasks
+        let fieldBytes = perEntry * type.size
+        let count = entryRange.count * perEntry
+        func fill(_ destination: UnsafeMutableRawPointer) throws {
+            // Workers write disjoint element ranges of the one output buffer; the address crosses
+            // into the worker closures as an integer.
+            let address = Int(bitPattern: destination)
+            _ = try Parallel.map(allTasks.count, workers: workers) { index in
+                let (basketIndex, range) = allTasks[index]
+                let wanted = range.clamped(to: entryRange)
+                // The common case, a whole on-disk basket of packed values with no offset table:
+                // decompress straight into the output and swap the bytes there.
+                var record: BasketRecord?
+                if wanted == range, fieldBytes == recordSize, basketIndex < plan.branch.basketSeek.count {
+                    let onDisk = try self.readBasketRecord(plan.branch, index: basketIndex)
+                    record = onDisk
+                    let byteCount = wanted.count * fieldBytes
+                    if onDisk.header.entryCount == wanted.count, onDisk.border == byteCount, onDisk.key.objectLength == byteCount {
+                        guard let start = UnsafeMutableRawPointer(bitPattern: address) else { return }
+                        let target = UnsafeMutableRawBufferPointer(start: start + (wanted.lowerBound - entryRange.lowerBound) * fieldBytes,
+                                                                   count: byteCount)
+                        if onDisk.key.isCompressed {
+                            try BlockDecompressor.decompress(onDisk.stored, into: target, file: filePath, object: onDisk.object,
+                                                             fileOffset: onDisk.seek + onDisk.key.keyLength)
+                        } else {
+                            onDisk.stored.withUnsafeBytes { target.copyMemory(from: $0) }
+                        }
+                        if let base = target.baseAddress {
+                            BigEndian.decode(UnsafeRawPointer(base), recordSize: recordSize, itemsPerRecord: perEntry, records: wanted.count,
+                                             type: type, into: base)
+                        }
+                        return
+                    }
+                }
+                let basket = try record.map(self.loadBasket) ?? self.loadBasket(plan.branch, index: basketIndex)
+                let first = wanted.lowerBound - range.lowerBound, end = wanted.upperBound - range.lowerBound
+                guard end <= basket.entryCount, end * recordSize <= basket.data.count else {
+                    throw fail("basket \(basketIndex) holds \(basket.data.count) bytes, \(end * recordSize) needed for \(end) entries")
+                }
+                basket.data.withUnsafeBytes { raw in
+                    guard let source = raw.baseAddress, let destination = UnsafeMutableRawPointer(bitPattern: address) else { return }
+                    BigEndian.decode(source + first * recordSize + fieldOffset, recordSize: recordSize, itemsPerRecord: perEntry,
+                                     records: wanted.count, type: type,
+                                     into: destination + (wanted.lowerBound - entryRange.lowerBound) * fieldBytes)
+                }
+            }
+        }
+        func make<T>(_: T.Type) throws -> [T] {
+            try [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+                if let base = buffer.baseAddress { try fill(UnsafeMutableRawPointer(base)) }
+                initialized = count
+            }
+        }
+        let values: ColumnValues
+        switch type {
+        case .bool: values = .bool(try make(Bool.self))
+        case .int8: values = .int8(try make(Int8.self))
+        case .uint8: values = .uint8(try make(UInt8.self))
+        case .int16: values = .int16(try make(Int16.self))
+        case .uint16: values = .uint16(try make(UInt16.self))
+        case .int32: values = .int32(try make(Int32.self))
+        case .uint32: values = .uint32(try make(UInt32.self))
+        case .int64: values = .int64(try make(Int64.self))
+        case .uint64: values = .uint64(try make(UInt64.self))
+        case .float32: values = .float32(try make(Float.self))
+        case .float64: values = .float64(try make(Double.self))
+        }
+        return ColumnArray(name: plan.name, values: values, itemShape: plan.itemShape)
+    }
+
+    private func readPieces(_ plans: [ColumnPlan], entries entryRange: Range<Int>) throws -> [ColumnArray] {
         struct Task { var column: Int; var basket: Int; var range: Range<Int> }
         var tasks: [Task] = []
         for (column, plan) in plans.enumerated() {
@@ -209,18 +332,28 @@ extension Tree {
         }
         var grouped = [[BasketPiece]](repeating: [], count: plans.count)
         for (task, piece) in zip(tasks, pieces) { grouped[task.column].append(piece) }
-        return plans.enumerated().map { column, plan in
-            BasketPiece.assemble(grouped[column], name: plan.name, layout: plan.layout, itemShape: plan.itemShape)
+        let groups = grouped
+        return try Parallel.map(plans.count) { column in
+            BasketPiece.assemble(groups[column], name: plans[column].name, layout: plans[column].layout, itemShape: plans[column].itemShape)
         }
     }
 
     /// Reads one basket (on disk or embedded) and splits it into data and entry offsets.
-    func loadBasket(_ branch: Branch, index: Int) throws -> LoadedBasket {
+    /// An on-disk basket's key, header and stored (possibly compressed) payload.
+    struct BasketRecord {
+        var key: Key
+        var header: BasketHeader
+        var bytes: [UInt8]
+        var seek: Int
+        var object: String
+
+        var stored: ArraySlice<UInt8> { bytes[key.keyLength..<key.nbytes] }
+        /// Data bytes before the entry-offset table.
+        var border: Int { header.last - key.keyLength }
+    }
+
+    func readBasketRecord(_ branch: Branch, index: Int) throws -> BasketRecord {
         let object = "\(path)/\(branch.name) basket \(index)"
-        if index >= branch.basketSeek.count {
-            let embedded = branch.embedded[index - branch.basketSeek.count]
-            return LoadedBasket(data: embedded.data, offsets: embedded.offsets, entryCount: embedded.entryCount)
-        }
         let seek = branch.basketSeek[index]
         let size = branch.basketBytes[index]
         let bytes = try file.source.read(at: seek, count: size, object: object)
@@ -230,14 +363,31 @@ extension Tree {
         guard key.keyLength <= bytes.count, key.nbytes <= bytes.count, key.nbytes >= key.keyLength else {
             throw reader.error("basket key sizes (\(key.nbytes), \(key.keyLength)) do not fit the \(size) bytes recorded in the branch")
         }
-        let stored = bytes[key.keyLength..<key.nbytes]
+        guard key.isCompressed || key.objectLength == key.nbytes - key.keyLength else {
+            throw reader.error("basket payload sizes disagree")
+        }
+        return BasketRecord(key: key, header: header, bytes: bytes, seek: seek, object: object)
+    }
+
+    /// Reads one basket (on disk or embedded) and splits it into data and entry offsets.
+    func loadBasket(_ branch: Branch, index: Int) throws -> LoadedBasket {
+        if index >= branch.basketSeek.count {
+            let embedded = branch.embedded[index - branch.basketSeek.count]
+            return LoadedBasket(data: embedded.data, offsets: embedded.offsets, entryCount: embedded.entryCount)
+        }
+        return try loadBasket(try readBasketRecord(branch, index: index))
+    }
+
+    func loadBasket(_ record: BasketRecord) throws -> LoadedBasket {
+        let (key, header, object) = (record.key, record.header, record.object)
         let payload = key.isCompressed
-            ? try BlockDecompressor.decompress(stored, uncompressedSize: key.objectLength, file: file.path, object: object,
-                                               fileOffset: seek + key.keyLength)
-            : Array(stored)
-        let border = header.last - key.keyLength
+            ? try BlockDecompressor.decompress(record.stored, uncompressedSize: key.objectLength, file: file.path, object: object,
+                                               fileOffset: record.seek + key.keyLength)
+            : Array(record.stored)
+        let border = record.border
         guard border >= 0, border <= payload.count else {
-            throw reader.error("basket fLast \(header.last) lies outside its \(payload.count)-byte payload")
+            throw FileFormatError(file: file.path, object: object, offset: record.seek,
+                                  reason: "basket fLast \(header.last) lies outside its \(payload.count)-byte payload")
         }
         var offsets: [Int]?
         if border < payload.count {
@@ -255,7 +405,9 @@ extension Tree {
             values[header.entryCount] = border
             offsets = values
         }
-        return LoadedBasket(data: Array(payload[0..<border]), offsets: offsets, entryCount: header.entryCount)
+        var data = payload
+        data.removeSubrange(border...)  // drops the offset table in place, without copying the data
+        return LoadedBasket(data: data, offsets: offsets, entryCount: header.entryCount)
     }
 }
 

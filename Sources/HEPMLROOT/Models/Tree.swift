@@ -132,6 +132,8 @@ public final class Branch: @unchecked Sendable {
     public let streamedClassName: String
     /// TBranchElement: fStreamerType (-1 for a top-level STL collection).
     public let streamerType: Int
+    /// TBranchElement: fID, the index of this member in the parent class's TStreamerInfo elements.
+    let elementID: Int
     let entryOffsetLength: Int
     let basketBytes: [Int]
     let basketEntry: [Int]
@@ -139,7 +141,7 @@ public final class Branch: @unchecked Sendable {
     let embedded: [EmbeddedBasket]
 
     init(className: String, name: String, title: String, branches: [Branch], leaves: [Leaf], entries: Int, totalBytes: Int,
-         zippedBytes: Int, streamedClassName: String, streamerType: Int, entryOffsetLength: Int, basketBytes: [Int],
+         zippedBytes: Int, streamedClassName: String, streamerType: Int, elementID: Int, entryOffsetLength: Int, basketBytes: [Int],
          basketEntry: [Int], basketSeek: [Int], embedded: [EmbeddedBasket]) {
         self.className = className
         self.name = name
@@ -151,6 +153,7 @@ public final class Branch: @unchecked Sendable {
         self.zippedBytes = zippedBytes
         self.streamedClassName = streamedClassName
         self.streamerType = streamerType
+        self.elementID = elementID
         self.entryOffsetLength = entryOffsetLength
         self.basketBytes = basketBytes
         self.basketEntry = basketEntry
@@ -193,7 +196,7 @@ public final class Branch: @unchecked Sendable {
         _ = try reader.readUInt8()
         for _ in 0..<maxBaskets { basketSeek.append(Int(try reader.readInt64())) }
         try reader.finishObject(end: header.end, "TBranch")
-        var streamedClassName = "", streamerType = 0
+        var streamedClassName = "", streamerType = 0, elementID = -1
         if className == "TBranchElement" || className == "TBranchObject" {
             streamedClassName = try reader.readTString()
             if className == "TBranchElement" {
@@ -201,7 +204,7 @@ public final class Branch: @unchecked Sendable {
                 _ = try reader.readTString()  // fClonesName
                 _ = try reader.readUInt32()  // fCheckSum
                 if outer?.version ?? 10 >= 10 { _ = try reader.readInt16() } else { _ = try reader.readInt32() }
-                _ = try reader.readInt32()  // fID
+                elementID = Int(try reader.readInt32())
                 _ = try reader.readInt32()  // fType
                 streamerType = Int(try reader.readInt32())
             }
@@ -213,7 +216,7 @@ public final class Branch: @unchecked Sendable {
         while normal < usable, basketSeek[normal] > 0 { normal += 1 }
         return Branch(className: className, name: named.name, title: named.title, branches: branches, leaves: leaves,
                       entries: entries, totalBytes: totalBytes, zippedBytes: zippedBytes, streamedClassName: streamedClassName,
-                      streamerType: streamerType, entryOffsetLength: entryOffsetLength,
+                      streamerType: streamerType, elementID: elementID, entryOffsetLength: entryOffsetLength,
                       basketBytes: Array(basketBytes.prefix(normal)),
                       basketEntry: Array(basketEntry.prefix(min(normal + 1, maxBaskets))),
                       basketSeek: Array(basketSeek.prefix(normal)), embedded: embedded)

@@ -178,6 +178,8 @@ public struct Histogram: Sendable, Equatable {
         return histogram
     }
 
+    /// Decodes the big-endian TArray cells in one pass per storage type (the type switch stays
+    /// outside the loop so each loop is a plain load-swap-convert over contiguous bytes).
     private static func readCells(_ reader: inout ByteReader, storage: Character, count: Int) throws -> [Double] {
         let width: Int
         switch storage {
@@ -188,28 +190,23 @@ public struct Histogram: Sendable, Equatable {
         }
         let start = reader.position
         try reader.skip(count * width)
-        var cells = [Double](repeating: 0, count: count)
-        reader.bytes.withUnsafeBufferPointer { raw in
-            let base = raw.baseAddress.map { $0 + start }
-            guard let base else { return }
-            cells.withUnsafeMutableBufferPointer { out in
-                for i in 0..<count {
-                    let p = base + i * width
-                    switch storage {
-                    case "C": out[i] = Double(Int8(bitPattern: p[0]))
-                    case "S": out[i] = Double(Int16(bitPattern: UInt16(p[0]) << 8 | UInt16(p[1])))
-                    case "I", "F":
-                        let word = UInt32(p[0]) << 24 | UInt32(p[1]) << 16 | UInt32(p[2]) << 8 | UInt32(p[3])
-                        out[i] = storage == "I" ? Double(Int32(bitPattern: word)) : Double(Float(bitPattern: word))
-                    default:
-                        var word: UInt64 = 0
-                        for b in 0..<8 { word = word << 8 | UInt64(p[b]) }
-                        out[i] = Double(bitPattern: word)
+        func convert<T: FixedWidthInteger>(_: T.Type, _ transform: (T) -> Double) -> [Double] {
+            reader.bytes.withUnsafeBytes { raw in
+                [Double](unsafeUninitializedCapacity: count) { out, initialized in
+                    for i in 0..<count {
+                        out[i] = transform(T(bigEndian: raw.loadUnaligned(fromByteOffset: start + i * width, as: T.self)))
                     }
+                    initialized = count
                 }
             }
         }
-        return cells
+        switch storage {
+        case "C": return convert(Int8.self) { Double($0) }
+        case "S": return convert(Int16.self) { Double($0) }
+        case "I": return convert(Int32.self) { Double($0) }
+        case "F": return convert(UInt32.self) { Double(Float(bitPattern: $0)) }
+        default: return convert(UInt64.self) { Double(bitPattern: $0) }
+        }
     }
 
     /// The TH1 base: everything up to fFunctions; the rest is skipped by byte count.

@@ -155,6 +155,7 @@ extension ROOTWriter {
             planned[index].basketEntry.append(entryCount)
         }
 
+        streamedClasses.formUnion(["TTree", "TBranch"] + planned.map(\.type.leafClass))
         try writeObject(className: "TTree", path: objectPath, title: title) { keyLength in
             var writer = ByteWriter()
             var tags = ClassTags(keyLength: keyLength)

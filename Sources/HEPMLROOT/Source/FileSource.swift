@@ -33,19 +33,20 @@ final class FileSource: @unchecked Sendable {
             throw FileFormatError(file: path, object: object, offset: offset,
                                   reason: "record of \(count) bytes extends past the end of the \(size)-byte file")
         }
-        var bytes = [UInt8](repeating: 0, count: count)
-        var done = 0
-        while done < count {
-            let got = bytes.withUnsafeMutableBytes { buffer -> Int in
-                guard let base = buffer.baseAddress else { return -1 }
-                return pread(descriptor, base + done, count - done, off_t(offset + done))
+        var failedAt: Int?
+        // Filled by pread directly: no zeroing pass over buffers that are overwritten anyway.
+        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            var done = 0
+            while done < count, let base = buffer.baseAddress {
+                let got = pread(descriptor, base + done, count - done, off_t(offset + done))
+                if got < 0, errno == EINTR { continue }
+                guard got > 0 else { failedAt = offset + done; break }
+                done += got
             }
-            if got < 0, errno == EINTR { continue }
-            guard got > 0 else {
-                throw FileFormatError(file: path, object: object, offset: offset + done, reason: "read failed")
-            }
-            done += got
+            if done < count, let base = buffer.baseAddress { (base + done).initialize(repeating: 0, count: count - done) }
+            initialized = count
         }
+        if let failedAt { throw FileFormatError(file: path, object: object, offset: failedAt, reason: "read failed") }
         return bytes
     }
 }
@@ -56,12 +57,23 @@ enum BlockDecompressor {
     /// The largest block ROOT writes; bigger payloads are split into several blocks.
     static let maximumBlockSize = 0xFF_FFFF
 
-    /// Decompresses `input` (a key's payload) into exactly `uncompressedSize` bytes.
+    /// Decompresses `input` (a key's payload) into exactly `uncompressedSize` bytes, block by block
+    /// into one preallocated buffer (zlib blocks inflate in place with pooled inflaters).
     /// `fileOffset` is the absolute offset of `input[0]`, for error messages.
     static func decompress(_ input: ArraySlice<UInt8>, uncompressedSize: Int, file: String, object: String, fileOffset: Int) throws -> [UInt8] {
-        var output = [UInt8]()
+        try [UInt8](unsafeUninitializedCapacity: uncompressedSize) { output, initialized in
+            try decompress(input, into: UnsafeMutableRawBufferPointer(output), file: file, object: object, fileOffset: fileOffset)
+            initialized = uncompressedSize
+        }
+    }
+
+    /// Decompresses `input` into exactly `output.count` bytes of memory the caller owns.
+    static func decompress(_ input: ArraySlice<UInt8>, into output: UnsafeMutableRawBufferPointer, file: String, object: String,
+                           fileOffset: Int) throws {
+        let uncompressedSize = output.count
         var position = input.startIndex
-        while output.count < uncompressedSize {
+        var written = 0
+        while written < uncompressedSize {
             let blockOffset = fileOffset + (position - input.startIndex)
             func fail(_ reason: String) -> FileFormatError {
                 FileFormatError(file: file, object: object, offset: blockOffset, reason: reason)
@@ -74,27 +86,31 @@ enum BlockDecompressor {
             guard compressed <= input.endIndex - position else {
                 throw fail("compressed block of \(compressed) bytes extends past the payload")
             }
-            guard uncompressed <= uncompressedSize - output.count else {
-                throw fail("block decompresses to \(uncompressed) bytes, more than the \(uncompressedSize - output.count) left")
+            guard uncompressed <= uncompressedSize - written else {
+                throw fail("block decompresses to \(uncompressed) bytes, more than the \(uncompressedSize - written) left")
             }
-            let block = input[position..<(position + compressed)]
-            let decoded: [UInt8]
+            if uncompressed == 0 { throw fail("empty compression block") }
+            let target = UnsafeMutableRawBufferPointer(rebasing: output[written..<(written + uncompressed)])
             do {
-                decoded = try block.withUnsafeBytes { raw -> [UInt8] in
+                try input[position..<(position + compressed)].withUnsafeBytes { raw in
+                    func copy(_ decoded: [UInt8]) throws {
+                        guard decoded.count == target.count else { throw fail("block decoded to \(decoded.count) bytes, \(target.count) expected") }
+                        decoded.withUnsafeBytes { target.copyMemory(from: $0) }
+                    }
                     switch (magic0, magic1) {
                     case (0x5A, 0x4C): // "ZL"
-                        return try Codec.inflate(raw, decompressedSize: uncompressed)
+                        try Codec.inflate(raw, into: target)
                     case (0x58, 0x5A): // "XZ"
-                        return try Codec.xzDecompress(raw, decompressedSize: uncompressed)
+                        try copy(try Codec.xzDecompress(raw, decompressedSize: uncompressed))
                     case (0x5A, 0x53): // "ZS"
-                        return try Codec.zstdDecompress(raw, decompressedSize: uncompressed)
+                        try copy(try Codec.zstdDecompress(raw, decompressedSize: uncompressed))
                     case (0x4C, 0x34): // "L4": big-endian XXH64 of the LZ4 block, then the block
                         guard raw.count >= 8 else { throw fail("LZ4 block shorter than its checksum") }
                         var stored: UInt64 = 0
                         for i in 0..<8 { stored = stored << 8 | UInt64(raw[i]) }
                         let body = UnsafeRawBufferPointer(rebasing: raw[8...])
                         guard Codec.xxh64(body) == stored else { throw fail("LZ4 block checksum mismatch") }
-                        return try Codec.lz4Decompress(body, decompressedSize: uncompressed)
+                        try copy(try Codec.lz4Decompress(body, decompressedSize: uncompressed))
                     case (0x43, 0x53): // "CS"
                         throw fail("the pre-zlib ROOT compression algorithm (CS) is not supported")
                     default:
@@ -105,10 +121,7 @@ enum BlockDecompressor {
                 throw fail("\(error)")
             }
             position += compressed
-            if output.isEmpty && decoded.count == uncompressedSize { return decoded }  // the usual single block
-            output.append(contentsOf: decoded)
-            if uncompressed == 0 && compressed == 0 { throw fail("empty compression block") }
+            written += uncompressed
         }
-        return output
     }
 }

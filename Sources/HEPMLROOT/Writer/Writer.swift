@@ -48,6 +48,8 @@ public final class ROOTWriter {
     static let begin = 100
     var output = ByteWriter()
     var root: Directory
+    /// Classes whose objects were written; close() describes them (and what they use) in StreamerInfo.
+    var streamedClasses: Set<String> = []
     private let fileName: String
     private var closed = false
 
@@ -212,19 +214,26 @@ public final class ROOTWriter {
         }
         finish(root, isRoot: true)
 
-        // StreamerInfo: an empty TList (the classes written here are ROOT built-ins).
+        // StreamerInfo: a TList of TStreamerInfo for every class written and the classes they use.
         let infoKeyLength = ROOTWriter.keyHeaderLength(className: "TList", name: "StreamerInfo", title: "Doubly linked list")
         var info = ByteWriter()
+        var tags = ClassTags(keyLength: infoKeyLength)
+        let infos = BuiltinStreamers.closure(of: streamedClasses)
         let listStart = info.beginObject(version: 5)
         info.tobject()
         info.tstring("")
-        info.i32(0)
+        info.i32(infos.count)
+        for streamer in infos {
+            info.streamerInfo(streamer, tags: &tags)
+            info.tstring("")  // the TList option string
+        }
         info.endObject(listStart)
+        let storedInfo = try compress(info.bytes) ?? info.bytes
         let seekInfo = output.count
-        output.append(ROOTWriter.keyHeader(nbytes: infoKeyLength + info.count, objectLength: info.count, keyLength: infoKeyLength, cycle: 1,
-                                           seekKey: seekInfo, seekParent: ROOTWriter.begin, className: "TList", name: "StreamerInfo",
-                                           title: "Doubly linked list"))
-        output.append(info.bytes)
+        output.append(ROOTWriter.keyHeader(nbytes: infoKeyLength + storedInfo.count, objectLength: info.count, keyLength: infoKeyLength,
+                                           cycle: 1, seekKey: seekInfo, seekParent: ROOTWriter.begin, className: "TList",
+                                           name: "StreamerInfo", title: "Doubly linked list"))
+        output.append(storedInfo)
         let nbytesInfo = output.count - seekInfo
 
         // Free segments: one TFree covering everything after the end of the file.

@@ -15,6 +15,8 @@ extension ROOTWriter {
             throw FileFormatError(file: path, object: objectPath,
                                   reason: "histogram needs \(histogram.cellCount) cells (flow included), has \(histogram.contents.count) contents and \(histogram.sumw2.count) sumw2")
         }
+        streamedClasses.insert(className)
+        if [histogram.xAxis, histogram.yAxis, histogram.zAxis].contains(where: { !$0.labels.isEmpty }) { streamedClasses.insert("TObjString") }
         try writeObject(className: className, path: objectPath, title: histogram.title) { keyLength in
             var writer = ByteWriter()
             writer.bytes.reserveCapacity(600 + histogram.contents.count * (histogram.sumw2.isEmpty ? 8 : 16))

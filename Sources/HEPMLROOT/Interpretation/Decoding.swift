@@ -22,24 +22,13 @@ struct BasketPiece {
             return offsets[i]..<offsets[i + 1]
         }
         switch layout {
-        case .fixed(let type, let perEntry, let recordSize, let fieldOffset):
-            let needed = entries.upperBound * recordSize
-            guard needed <= data.count else { throw fail("basket has \(data.count) bytes, \(needed) needed for \(entries.upperBound) entries") }
-            let fieldBytes = perEntry * type.size
-            if fieldBytes == recordSize {
-                piece.bytes = Array(data[(entries.lowerBound * recordSize)..<needed])
-            } else {
-                piece.bytes.reserveCapacity(entries.count * fieldBytes)
-                for i in entries {
-                    let start = i * recordSize + fieldOffset
-                    piece.bytes.append(contentsOf: data[start..<(start + fieldBytes)])
-                }
-            }
+        case .fixed:
+            throw fail("fixed-size columns are decoded by Tree.readFixed, not by pieces")
         case .jagged(let type, let itemSize):
             let itemBytes = type.size * itemSize
             if let offsets = basket.offsets {
                 let start = offsets[entries.lowerBound], end = offsets[entries.upperBound]
-                piece.bytes = Array(data[start..<end])
+                piece.bytes = start == 0 && end == data.count ? data : Array(data[start..<end])
                 piece.counts.reserveCapacity(entries.count)
                 for i in entries {
                     let length = offsets[i + 1] - offsets[i]
@@ -144,11 +133,11 @@ struct BasketPiece {
         case .vectorOfStrings:
             return ColumnArray(name: name, values: .string(pieces.flatMap(\.strings)), itemShape: [], offsets: prefixSum(allCounts))
         case .fixed(let type, _, _, _):
-            return ColumnArray(name: name, values: .decode(pieces.flatMap(\.bytes), as: type), itemShape: itemShape)
+            return ColumnArray(name: name, values: .decode(pieces.map(\.bytes), as: type), itemShape: itemShape)
         case .jagged(let type, _), .pointerArray(let type), .vector(let type):
-            return ColumnArray(name: name, values: .decode(pieces.flatMap(\.bytes), as: type), itemShape: itemShape, offsets: prefixSum(allCounts))
+            return ColumnArray(name: name, values: .decode(pieces.map(\.bytes), as: type), itemShape: itemShape, offsets: prefixSum(allCounts))
         case .vectorOfVectors(let type):
-            return ColumnArray(name: name, values: .decode(pieces.flatMap(\.bytes), as: type), itemShape: [],
+            return ColumnArray(name: name, values: .decode(pieces.map(\.bytes), as: type), itemShape: [],
                                offsets: prefixSum(allCounts), innerOffsets: prefixSum(pieces.flatMap(\.innerCounts)))
         }
     }

@@ -1,0 +1,91 @@
+import Foundation
+import HEPMLColumnar
+import HEPMLTestSupport
+import Testing
+
+/// `hepml root dump` through the columnar writers. Expected values are the spec §9 HZZ facts
+/// (NJet 0,1,0,3,2,2; Jet_Px[1] = [-38.874714]; Jet_Px[3] = [-71.69521, 36.606369, -28.866419]) and the
+/// five entries of `uproot-vectorVectorDouble.root` as uproot 5.7.7 reads them.
+@Suite struct RootDumpTests {
+    static let njet: [Int32] = [0, 1, 0, 3, 2, 2]
+    static let jetPxOffsets = [0, 0, 1, 1, 4, 6, 8]
+
+    func dump(_ file: URL, _ arguments: [String], to name: String, in directory: URL) throws -> (status: Int32, output: String, path: String) {
+        let hepml = try #require(TestEnvironment.hepmlExecutable)
+        let output = directory.appendingPathComponent(name).path
+        let result = try TestEnvironment.run(hepml, ["root", "dump", file.path + ":" + arguments[0]] + arguments.dropFirst() + ["--to", output])
+        return (result.status, result.output, output)
+    }
+
+    @Test(arguments: ["hzz.parquet", "hzz.npz"])
+    func jaggedBranchesBecomeListColumns(output: String) throws {
+        guard let file = TestEnvironment.rootTestFile("uproot-HZZ.root", for: "hepml root dump") else { return }
+        let directory = try TestEnvironment.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let result = try dump(file, ["events", "--branches", "NJet,Jet_Px,Jet_ID,MET_px", "--entries", "0:6"], to: output, in: directory)
+        try #require(result.status == 0, "\(result.output)")
+        let table = try TableFile.read(path: result.path)
+        #expect(table.columnNames == ["NJet", "Jet_Px", "Jet_ID", "MET_px"])
+        #expect(table.rowCount == 6)
+        #expect(try table.column("NJet").int32Values == RootDumpTests.njet)
+        let px = try table.column("Jet_Px")
+        #expect(px.type == .list(.float32))
+        #expect(px.listOffsets == [RootDumpTests.jetPxOffsets])
+        let values = try #require(px.float32Values)
+        #expect(Array(values[0..<1]) == [-38.874714])
+        #expect(Array(values[1..<4]) == [-71.69521, 36.606369, -28.866419])
+        let id = try table.column("Jet_ID")
+        #expect(id.type == .list(.int32) && id.int32Values == [Int32](repeating: 1, count: 8))
+        #expect(try table.column("MET_px").type == .float32)
+    }
+
+    @Test func vectorOfVectorsBecomesListOfLists() throws {
+        guard let file = TestEnvironment.rootTestFile("uproot-vectorVectorDouble.root", for: "hepml root dump") else { return }
+        let directory = try TestEnvironment.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        for name in ["vv.parquet", "vv.npz"] {
+            let result = try dump(file, ["t"], to: name, in: directory)
+            try #require(result.status == 0, "\(result.output)")
+            let column = try TableFile.read(path: result.path).column("x")
+            #expect(column.type == .listOfLists(.float64))
+            // [], [[], []], [[10], [], [10, 20]], [[20, -21, -22]], [[200], [-201], [202]]
+            #expect(column.listOffsets == [[0, 0, 2, 5, 6, 9], [0, 0, 0, 1, 1, 3, 6, 7, 8, 9]])
+            #expect(column.float64Values == [10, 10, 20, 20, -21, -22, 200, -201, 202])
+        }
+    }
+
+    @Test func csvHoldsScalarBranchesOnly() throws {
+        guard let file = TestEnvironment.rootTestFile("uproot-HZZ.root", for: "hepml root dump") else { return }
+        let directory = try TestEnvironment.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let result = try dump(file, ["events", "--branches", "NJet,MET_px", "--entries", "0:6"], to: "hzz.csv", in: directory)
+        try #require(result.status == 0, "\(result.output)")
+        let table = try TableFile.read(path: result.path)
+        #expect(table.rowCount == 6)
+        #expect(try table.column("NJet")[3] == .int64(3))
+        let jagged = try dump(file, ["events", "--branches", "Jet_Px"], to: "jagged.csv", in: directory)
+        #expect(jagged.status != 0 && jagged.output.contains("Jet_Px"))
+        #expect(!FileManager.default.fileExists(atPath: jagged.path))
+    }
+
+    @Test func pandasReadsTheParquetDump() throws {
+        guard let file = TestEnvironment.rootTestFile("uproot-HZZ.root", for: "hepml root dump") else { return }
+        guard let python = TestEnvironment.python(for: "pandas reading a hepml root dump") else { return }
+        let directory = try TestEnvironment.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let result = try dump(file, ["events", "--branches", "NJet,Jet_Px", "--entries", "0:6"], to: "hzz.parquet", in: directory)
+        try #require(result.status == 0, "\(result.output)")
+        let script = """
+        import sys, json, pandas as pd
+        frame = pd.read_parquet(sys.argv[1])
+        print(json.dumps({"njet": [int(n) for n in frame["NJet"]],
+                          "px3": [repr(float(x)) for x in frame["Jet_Px"][3]], "dtype": str(frame["Jet_Px"][3].dtype)}))
+        """
+        let read = try TestEnvironment.runPython(python, script: script, arguments: [result.path])
+        try #require(read.status == 0, "\(read.output)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(read.output.utf8)) as? [String: Any])
+        #expect(json["njet"] as? [Int] == RootDumpTests.njet.map(Int.init))
+        #expect((json["px3"] as? [String])?.compactMap(Float.init) == [-71.69521, 36.606369, -28.866419])
+        #expect(json["dtype"] as? String == "float32")
+    }
+}
