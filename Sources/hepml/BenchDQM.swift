@@ -26,26 +26,7 @@ struct BenchDQM: ParsableCommand {
 
         // The files of `hepml bench root` (same paths, binning and seeds).
         let fileCount = files, histogramCount = histograms
-        let paths = (0..<fileCount).map { "\(base)/dqm_\($0).root" }
-        _ = try Parallel.map(fileCount) { index -> Int in
-            var random = SeededGenerator(seed: 42, stream: UInt64(index))
-            let writer = ROOTWriter(path: paths[index])
-            for (path, is2D) in BenchROOT.dqmPaths(count: histogramCount, run: 1000 + index) {
-                let name = String(path.split(separator: "/").last ?? "h")
-                let histogram: Histogram
-                if is2D {
-                    let cells = (0..<(52 * 52)).map { _ in Double(random.next() % 50) }
-                    histogram = Histogram(className: "TH2F", name: name, xAxis: Axis(binCount: 50, minimum: 0, maximum: 50),
-                                          yAxis: Axis(name: "yaxis", binCount: 50, minimum: 0, maximum: 50), contents: cells, entries: cells.reduce(0, +))
-                } else {
-                    let cells = (0..<102).map { _ in Double(random.next() % 1000) }
-                    histogram = Histogram(className: "TH1F", name: name, xAxis: Axis(binCount: 100, minimum: 0, maximum: 100), contents: cells, entries: cells.reduce(0, +))
-                }
-                try writer.write(histogram, to: path)
-            }
-            try writer.close()
-            return index
-        }
+        let paths = try BenchROOT.writeDQMFiles(in: base, files: fileCount, histograms: histogramCount)
         // Paths relative to "DQMData/Run N/", i.e. <subsystem>/Run summary/...; one contents list for all files.
         let histogramPaths = BenchROOT.dqmPaths(count: histogramCount, run: 0).map { entry -> DQMHistogramPath in
             let components = entry.path.split(separator: "/").dropFirst(2)

@@ -24,6 +24,34 @@ struct BenchROOT: ParsableCommand {
         }
     }
 
+    /// The DQM-style benchmark files, `dqm_<i>.root` for run 1000 + i: 90% TH1F of 100 bins and
+    /// 10% TH2F 50×50 under `DQMData/Run N/<subsystem>/Run summary/FolderK/`, seeded per file so
+    /// that `hepml bench root` and `hepml bench dqm` read identical files. Returns their paths.
+    @discardableResult
+    static func writeDQMFiles(in base: String, files: Int, histograms: Int) throws -> [String] {
+        let paths = (0..<files).map { "\(base)/dqm_\($0).root" }
+        _ = try Parallel.map(files) { index -> Int in
+            var random = SeededGenerator(seed: 42, stream: UInt64(index))
+            let writer = ROOTWriter(path: paths[index])
+            for (path, is2D) in dqmPaths(count: histograms, run: 1000 + index) {
+                let name = String(path.split(separator: "/").last ?? "h")
+                let histogram: Histogram
+                if is2D {
+                    let cells = (0..<(52 * 52)).map { _ in Double(random.next() % 50) }
+                    histogram = Histogram(className: "TH2F", name: name, xAxis: Axis(binCount: 50, minimum: 0, maximum: 50),
+                                          yAxis: Axis(name: "yaxis", binCount: 50, minimum: 0, maximum: 50), contents: cells, entries: cells.reduce(0, +))
+                } else {
+                    let cells = (0..<102).map { _ in Double(random.next() % 1000) }
+                    histogram = Histogram(className: "TH1F", name: name, xAxis: Axis(binCount: 100, minimum: 0, maximum: 100), contents: cells, entries: cells.reduce(0, +))
+                }
+                try writer.write(histogram, to: path)
+            }
+            try writer.close()
+            return index
+        }
+        return paths
+    }
+
     static func subsetPaths(_ all: [String], size: Int) -> [String] {
         let step = max(1, all.count / max(1, size))
         return Array(stride(from: 0, to: all.count, by: step).map { all[$0] }.prefix(size))
@@ -40,25 +68,7 @@ struct BenchROOT: ParsableCommand {
         let fileCount = files, histogramCount = histograms
         let reusing = reuse && keep && FileManager.default.fileExists(atPath: "\(base)/long.root")
         var start = ResourceUsage.now()
-        _ = try Parallel.map(reusing ? 0 : fileCount) { index -> Int in
-            var random = SeededGenerator(seed: 42, stream: UInt64(index))
-            let writer = ROOTWriter(path: "\(base)/dqm_\(index).root")
-            for (path, is2D) in BenchROOT.dqmPaths(count: histogramCount, run: 1000 + index) {
-                let name = String(path.split(separator: "/").last ?? "h")
-                let histogram: Histogram
-                if is2D {
-                    let cells = (0..<(52 * 52)).map { _ in Double(random.next() % 50) }
-                    histogram = Histogram(className: "TH2F", name: name, xAxis: Axis(binCount: 50, minimum: 0, maximum: 50),
-                                          yAxis: Axis(name: "yaxis", binCount: 50, minimum: 0, maximum: 50), contents: cells, entries: cells.reduce(0, +))
-                } else {
-                    let cells = (0..<102).map { _ in Double(random.next() % 1000) }
-                    histogram = Histogram(className: "TH1F", name: name, xAxis: Axis(binCount: 100, minimum: 0, maximum: 100), contents: cells, entries: cells.reduce(0, +))
-                }
-                try writer.write(histogram, to: path)
-            }
-            try writer.close()
-            return index
-        }
+        if !reusing { try BenchROOT.writeDQMFiles(in: base, files: fileCount, histograms: histogramCount) }
         let writeSeconds = ResourceUsage.now() - start
         if reusing {
             print("write: skipped, reusing the files in \(base)")
