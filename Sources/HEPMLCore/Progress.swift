@@ -10,6 +10,8 @@ public final class ProgressReporter: @unchecked Sendable {
     private let start = Date()
     private var completed = 0
     private var lastDraw = Date.distantPast
+    /// The count shown by the last line, so that `finish()` does not repeat a final line.
+    private var lastShown = -1
     private var suffix = ""
     private let lock = NSLock()
     private let quiet: Bool
@@ -36,7 +38,10 @@ public final class ProgressReporter: @unchecked Sendable {
         let now = Date()
         let interval = isTerminal ? 0.1 : 10.0
         let due = now.timeIntervalSince(lastDraw) >= interval || completed >= total
-        if due { lastDraw = now }
+        if due {
+            lastDraw = now
+            lastShown = completed
+        }
         let line = due ? render(now: now) : nil
         lock.unlock()
         if let line, !quiet { emit(line, final: false) }
@@ -44,9 +49,10 @@ public final class ProgressReporter: @unchecked Sendable {
 
     public func finish() {
         lock.lock()
+        let repeatsLastLine = lastShown == completed && !isTerminal
         let line = render(now: Date())
         lock.unlock()
-        if !quiet { emit(line, final: true) }
+        if !quiet && !repeatsLastLine { emit(line, final: true) }
     }
 
     private func render(now: Date) -> String {
