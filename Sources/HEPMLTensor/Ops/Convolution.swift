@@ -14,7 +14,7 @@ public enum Padding: Sendable, Equatable, Codable {
 /// 2-D problems use size-1 leading axes). A convolution maps the "large" grid (its input) to
 /// the "small" grid (its output); a transposed convolution is the adjoint map, small to large,
 /// so the same three kernels serve both with their roles exchanged.
-struct ConvolutionGeometry {
+struct ConvolutionGeometry: Sendable {
     var batch: Int
     var largeChannels: Int
     var smallChannels: Int
@@ -23,32 +23,6 @@ struct ConvolutionGeometry {
     var kernel: [Int]
     var stride: [Int]
     var padBefore: [Int]
-
-    /// For each (patch row, small position): the element of a large sample it reads, or −1
-    /// where the window hangs over the padding. Built once per call; turns im2col into a
-    /// gather and col2im into a scatter-add, which keeps tiny images (8×8) cheap.
-    private(set) var offsets: [Int32] = []
-
-    mutating func buildOffsets() {
-        var table = [Int32](repeating: -1, count: patchSize * smallSpatial)
-        var row = 0
-        for c in 0..<largeChannels {
-            for kd in 0..<kernel[0] { for kh in 0..<kernel[1] { for kw in 0..<kernel[2] {
-                var position = 0
-                for od in 0..<small[0] { for oh in 0..<small[1] { for ow in 0..<small[2] {
-                    let id = od * stride[0] - padBefore[0] + kd
-                    let ih = oh * stride[1] - padBefore[1] + kh
-                    let iw = ow * stride[2] - padBefore[2] + kw
-                    if id >= 0, id < large[0], ih >= 0, ih < large[1], iw >= 0, iw < large[2] {
-                        table[row * smallSpatial + position] = Int32(((c * large[0] + id) * large[1] + ih) * large[2] + iw)
-                    }
-                    position += 1
-                } } }
-                row += 1
-            } } }
-        }
-        offsets = table
-    }
 
     var largeSpatial: Int { large.reduce(1, *) }
     var smallSpatial: Int { small.reduce(1, *) }
@@ -103,28 +77,67 @@ enum ConvolutionKernels {
         return (chunks, subBatch)
     }
 
+    /// Calls `body(row, position, source, low, high)` for every patch row (large channel, kernel
+    /// offset) and every small (d, h) line: the line's small positions `low..<high` read the large
+    /// grid at `source + w·stride`, the others hang over the padding. Walking whole lines (instead
+    /// of a per-element index table) turns im2col into short contiguous copies.
+    @inline(__always)
+    static func forEachLine(_ g: ConvolutionGeometry, _ body: (_ row: Int, _ position: Int, _ source: Int?, _ low: Int, _ high: Int) -> Void) {
+        let (D, H, W) = (g.large[0], g.large[1], g.large[2])
+        let (Do, Ho, Wo) = (g.small[0], g.small[1], g.small[2])
+        var row = 0
+        for c in 0..<g.largeChannels {
+            for kd in 0..<g.kernel[0] { for kh in 0..<g.kernel[1] { for kw in 0..<g.kernel[2] {
+                // iw = ow·stride + shift must lie in 0..<W.
+                let shift = kw - g.padBefore[2], sw = g.stride[2]
+                let low = shift >= 0 ? 0 : min(Wo, (-shift + sw - 1) / sw)
+                let high = W - shift <= 0 ? low : max(low, min(Wo, (W - shift + sw - 1) / sw))
+                var position = 0
+                for od in 0..<Do {
+                    let id = od * g.stride[0] - g.padBefore[0] + kd
+                    for oh in 0..<Ho {
+                        let ih = oh * g.stride[1] - g.padBefore[1] + kh
+                        let inside = id >= 0 && id < D && ih >= 0 && ih < H
+                        body(row, position, inside ? ((c * D + id) * H + ih) * W + shift : nil, low, high)
+                        position += Wo
+                    }
+                }
+                row += 1
+            } } }
+        }
+    }
+
     /// Gathers the patches of one sample into columns `column..<column+smallSpatial` of `cols`.
     @inline(__always)
-    static func im2col<T: TensorScalar>(_ x: UnsafePointer<T>, _ cols: UnsafeMutablePointer<T>, column: Int, ld: Int, _ offsets: UnsafePointer<Int32>, _ g: ConvolutionGeometry) {
-        let S = g.smallSpatial
-        for row in 0..<g.patchSize {
-            let out = cols + row * ld + column, table = offsets + row * S
-            for p in 0..<S {
-                let i = Int(table[p])
-                out[p] = i >= 0 ? x[i] : 0
+    static func im2col<T: TensorScalar>(_ x: UnsafePointer<T>, _ cols: UnsafeMutablePointer<T>, column: Int, ld: Int, _ g: ConvolutionGeometry) {
+        let Wo = g.small[2], sw = g.stride[2]
+        forEachLine(g) { row, position, source, low, high in
+            let out = cols + row * ld + column + position
+            guard let source else {
+                for w in 0..<Wo { out[w] = 0 }
+                return
             }
+            for w in 0..<low { out[w] = 0 }
+            if sw == 1 {
+                for w in low..<high { out[w] = x[source + w] }
+            } else {
+                for w in low..<high { out[w] = x[source + w * sw] }
+            }
+            for w in high..<Wo { out[w] = 0 }
         }
     }
 
     /// Adds columns back onto one sample's large grid (the adjoint of `im2col`).
     @inline(__always)
-    static func col2im<T: TensorScalar>(_ cols: UnsafePointer<T>, _ x: UnsafeMutablePointer<T>, column: Int, ld: Int, _ offsets: UnsafePointer<Int32>, _ g: ConvolutionGeometry) {
-        let S = g.smallSpatial
-        for row in 0..<g.patchSize {
-            let input = cols + row * ld + column, table = offsets + row * S
-            for p in 0..<S {
-                let i = Int(table[p])
-                if i >= 0 { x[i] += input[p] }
+    static func col2im<T: TensorScalar>(_ cols: UnsafePointer<T>, _ x: UnsafeMutablePointer<T>, column: Int, ld: Int, _ g: ConvolutionGeometry) {
+        let sw = g.stride[2]
+        forEachLine(g) { row, position, source, low, high in
+            guard let source else { return }
+            let input = cols + row * ld + column + position
+            if sw == 1 {
+                for w in low..<high { x[source + w] += input[w] }
+            } else {
+                for w in low..<high { x[source + w * sw] += input[w] }
             }
         }
     }
@@ -133,22 +146,29 @@ enum ConvolutionKernels {
     /// gradient instead of being rebuilt (64 MiB in Float).
     static let savedColumnBudget = 1 << 24
 
-    /// small[n, o, :] = W[o, :]·patches(large[n]) (no bias). With `keepColumns` (and within the
+    /// An array whose every element the caller overwrites (saves a zero-filling pass).
+    @inline(__always)
+    static func overwritten<T: TensorScalar>(_ count: Int) -> [T] {
+        [T](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+    }
+
+    /// small[n, o, :] = W[o, :]·patches(large[n]) + bias[o]. With `keepColumns` (and within the
     /// budget) also returns every sub-batch's column matrix, stored at sample offset·P·S, which
     /// `backward` reuses because it walks the batch in the same sub-batches.
     @_specialize(where T == Float)
-    static func forward<T: TensorScalar>(large: [T], weight: [T], _ g: ConvolutionGeometry, keepColumns: Bool = false) -> (output: [T], columns: [T]?) {
+    static func forward<T: TensorScalar>(large: [T], weight: [T], bias: [T]? = nil, _ g: ConvolutionGeometry, keepColumns: Bool = false) -> (output: [T], columns: [T]?) {
         let O = g.smallChannels, P = g.patchSize, S = g.smallSpatial, L = g.largeChannels * g.largeSpatial
-        var out = [T](repeating: 0, count: g.batch * O * S)
+        var out: [T] = overwritten(g.batch * O * S)
         let (chunks, subBatch) = chunking(g)
-        var saved = keepColumns && g.batch * P * S <= savedColumnBudget ? [T](repeating: 0, count: g.batch * P * S) : []
+        var saved: [T] = keepColumns && g.batch * P * S <= savedColumnBudget ? overwritten(g.batch * P * S) : []
+        let biases = bias ?? [T](repeating: 0, count: O)
         saved.withUnsafeMutableBufferPointer { sp in
-        g.offsets.withUnsafeBufferPointer { tp in
+        biases.withUnsafeBufferPointer { bp in
         large.withUnsafeBufferPointer { xp in
             weight.withUnsafeBufferPointer { wp in
                 out.withUnsafeMutableBufferPointer { op in
                     let x = xp.baseAddress.unsafelyUnwrapped, w = wp.baseAddress.unsafelyUnwrapped, o = op.baseAddress.unsafelyUnwrapped
-                    let table = tp.baseAddress.unsafelyUnwrapped
+                    let b = bp.baseAddress.unsafelyUnwrapped
                     Kernels.forEachChunk(g.batch, chunks: chunks) { _, samples in
                         let scratch = UnsafeMutablePointer<T>.allocate(capacity: sp.isEmpty ? P * subBatch * S : 0)
                         let product = UnsafeMutablePointer<T>.allocate(capacity: O * subBatch * S)
@@ -156,12 +176,15 @@ enum ConvolutionKernels {
                         for start in stride(from: samples.lowerBound, to: samples.upperBound, by: subBatch) {
                             let count = min(subBatch, samples.upperBound - start)
                             let ld = count * S
+                            // An empty array's buffer may still have a base address; test the count.
                             let cols = sp.isEmpty ? scratch : sp.baseAddress.unsafelyUnwrapped + start * P * S
-                            for s in 0..<count { im2col(x + (start + s) * L, cols, column: s * S, ld: ld, table, g) }
+                            for s in 0..<count { im2col(x + (start + s) * L, cols, column: s * S, ld: ld, g) }
                             T.gemm(transposeA: false, transposeB: false, m: O, n: ld, k: P, alpha: 1, a: w, lda: P, b: cols, ldb: ld, beta: 0, c: product, ldc: ld)
+                            // Back to [sample, channel, position] order, adding the bias on the way.
                             for s in 0..<count {
                                 for oc in 0..<O {
-                                    (o + ((start + s) * O + oc) * S).update(from: product + oc * ld + s * S, count: S)
+                                    let target = o + ((start + s) * O + oc) * S, source = product + oc * ld + s * S, shift = b[oc]
+                                    for i in 0..<S { target[i] = source[i] + shift }
                                 }
                             }
                         }
@@ -180,14 +203,12 @@ enum ConvolutionKernels {
     static func backward<T: TensorScalar>(large: [T]?, weight: [T], smallGradient: [T], needLarge: Bool, _ g: ConvolutionGeometry, columns: [T]? = nil) -> (large: [T]?, weight: [T]?) {
         let O = g.smallChannels, P = g.patchSize, S = g.smallSpatial, L = g.largeChannels * g.largeSpatial
         let (chunks, subBatch) = chunking(g)
-        var dLarge = needLarge ? [T](repeating: 0, count: g.batch * L) : []
+        var dLarge: [T] = needLarge ? overwritten(g.batch * L) : []
         let needWeight = large != nil
         var partialWeights = [[T]](repeating: [], count: needWeight ? chunks : 0)
         let xs = large ?? []
         let savedColumns = columns ?? []
         savedColumns.withUnsafeBufferPointer { saved in
-        g.offsets.withUnsafeBufferPointer { tp in
-        let table = tp.baseAddress.unsafelyUnwrapped
         partialWeights.withUnsafeMutableBufferPointer { partials in
             xs.withUnsafeBufferPointer { xp in
                 weight.withUnsafeBufferPointer { wp in
@@ -210,10 +231,9 @@ enum ConvolutionKernels {
                                     if needWeight, let x = xp.baseAddress {
                                         var patches = UnsafePointer(cols)
                                         if !saved.isEmpty {
-                                            // An empty array's buffer may still have a base address; test the count.
                                             patches = saved.baseAddress.unsafelyUnwrapped + start * P * S
                                         } else {
-                                            for s in 0..<count { im2col(x + (start + s) * L, cols, column: s * S, ld: ld, table, g) }
+                                            for s in 0..<count { im2col(x + (start + s) * L, cols, column: s * S, ld: ld, g) }
                                         }
                                         dW.withUnsafeMutableBufferPointer { d in
                                             T.gemm(transposeA: false, transposeB: true, m: O, n: P, k: ld, alpha: 1, a: gathered, lda: ld, b: patches, ldb: ld, beta: 1, c: d.baseAddress.unsafelyUnwrapped, ldc: P)
@@ -221,7 +241,11 @@ enum ConvolutionKernels {
                                     }
                                     if needLarge, let d = dp.baseAddress {
                                         T.gemm(transposeA: true, transposeB: false, m: P, n: ld, k: O, alpha: 1, a: w, lda: P, b: gathered, ldb: ld, beta: 0, c: cols, ldc: ld)
-                                        for s in 0..<count { col2im(cols, d + (start + s) * L, column: s * S, ld: ld, table, g) }
+                                        for s in 0..<count {
+                                            let sample = d + (start + s) * L
+                                            sample.update(repeating: 0, count: L)
+                                            col2im(cols, sample, column: s * S, ld: ld, g)
+                                        }
                                     }
                                 }
                                 if needWeight { partials[chunk] = dW }
@@ -230,7 +254,6 @@ enum ConvolutionKernels {
                     }
                 }
             }
-        }
         }
         }
         guard needWeight, var total = partialWeights.first else { return (needLarge ? dLarge : nil, nil) }
@@ -260,14 +283,12 @@ extension Variable {
         }
         let spatial = Array(x.shape.dropFirst(2)), kernel = Array(weight.shape.dropFirst(2))
         let (before, output) = try ConvolutionGeometry.resolve(padding, input: spatial, kernel: kernel, stride: stride, operation: op, shapes: [x.shape, weight.shape])
-        var g = ConvolutionGeometry(batch: x.shape[0], largeChannels: x.shape[1], smallChannels: weight.shape[0],
+        let g = ConvolutionGeometry(batch: x.shape[0], largeChannels: x.shape[1], smallChannels: weight.shape[0],
                                     large: ConvolutionGeometry.lift(spatial), small: ConvolutionGeometry.lift(output),
                                     kernel: ConvolutionGeometry.lift(kernel), stride: ConvolutionGeometry.lift(stride),
                                     padBefore: ConvolutionGeometry.lift(before, fill: 0))
-        g.buildOffsets()
-        let (forwardOutput, columns) = ConvolutionKernels.forward(large: x.value.scalars, weight: weight.value.scalars, g, keepColumns: weight.requiresGrad)
-        var out = forwardOutput
-        if let bias { addChannelBias(&out, bias.value.scalars, spatial: g.smallSpatial) }
+        let (out, columns) = ConvolutionKernels.forward(large: x.value.scalars, weight: weight.value.scalars, bias: bias?.value.scalars, g,
+                                                        keepColumns: weight.requiresGrad)
         let outShape = [x.shape[0], weight.shape[0]] + output
         let inputs = [x, weight] + (bias.map { [$0] } ?? [])
         return Variable(Tensor(validShape: outShape, scalars: out), operation: op, inputs: inputs) { grad in
@@ -316,11 +337,10 @@ extension Variable {
                 throw ShapeError(operation: op, "output size \(output[axis]) impossible on spatial axis \(axis)", shapes: [x.shape, weight.shape])
             }
         }
-        var g = ConvolutionGeometry(batch: x.shape[0], largeChannels: weight.shape[1], smallChannels: weight.shape[0],
+        let g = ConvolutionGeometry(batch: x.shape[0], largeChannels: weight.shape[1], smallChannels: weight.shape[0],
                                     large: ConvolutionGeometry.lift(output), small: ConvolutionGeometry.lift(spatial),
                                     kernel: ConvolutionGeometry.lift(kernel), stride: ConvolutionGeometry.lift(stride),
                                     padBefore: ConvolutionGeometry.lift(before, fill: 0))
-        g.buildOffsets()
         guard var out = ConvolutionKernels.backward(large: nil, weight: weight.value.scalars, smallGradient: x.value.scalars, needLarge: true, g).large else {
             throw ShapeError(operation: op, "no output", shapes: [x.shape])
         }
