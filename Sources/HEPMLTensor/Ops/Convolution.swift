@@ -77,14 +77,21 @@ enum ConvolutionKernels {
         return (chunks, subBatch)
     }
 
-    /// Calls `body(row, position, source, low, high)` for every patch row (large channel, kernel
-    /// offset) and every small (d, h) line: the line's small positions `low..<high` read the large
-    /// grid at `source + w·stride`, the others hang over the padding. Walking whole lines (instead
-    /// of a per-element index table) turns im2col into short contiguous copies.
-    @inline(__always)
-    static func forEachLine(_ g: ConvolutionGeometry, _ body: (_ row: Int, _ position: Int, _ source: Int?, _ low: Int, _ high: Int) -> Void) {
+    /// One line of a patch row: small positions `position + (0..<width)` of column-matrix row
+    /// `row`; those at `low..<high` read the large grid at `source + w·stride` (w from 0), the
+    /// others hang over the padding (all of them when `source` is −1).
+    struct PatchLine {
+        var row: Int32, position: Int32, source: Int32, low: Int32, high: Int32
+    }
+
+    /// The lines of every patch row (large channel, kernel offset) and small (d, h) line, built
+    /// once per call. Walking whole lines instead of single elements turns im2col into short
+    /// contiguous copies.
+    static func patchLines(_ g: ConvolutionGeometry) -> [PatchLine] {
         let (D, H, W) = (g.large[0], g.large[1], g.large[2])
         let (Do, Ho, Wo) = (g.small[0], g.small[1], g.small[2])
+        var lines: [PatchLine] = []
+        lines.reserveCapacity(g.patchSize * Do * Ho)
         var row = 0
         for c in 0..<g.largeChannels {
             for kd in 0..<g.kernel[0] { for kh in 0..<g.kernel[1] { for kw in 0..<g.kernel[2] {
@@ -98,46 +105,43 @@ enum ConvolutionKernels {
                     for oh in 0..<Ho {
                         let ih = oh * g.stride[1] - g.padBefore[1] + kh
                         let inside = id >= 0 && id < D && ih >= 0 && ih < H
-                        body(row, position, inside ? ((c * D + id) * H + ih) * W + shift : nil, low, high)
+                        lines.append(PatchLine(row: Int32(row), position: Int32(position), source: inside ? Int32(((c * D + id) * H + ih) * W + shift) : -1,
+                                               low: Int32(inside ? low : 0), high: Int32(inside ? high : 0)))
                         position += Wo
                     }
                 }
                 row += 1
             } } }
         }
+        return lines
     }
 
     /// Gathers the patches of one sample into columns `column..<column+smallSpatial` of `cols`.
     @inline(__always)
-    static func im2col<T: TensorScalar>(_ x: UnsafePointer<T>, _ cols: UnsafeMutablePointer<T>, column: Int, ld: Int, _ g: ConvolutionGeometry) {
-        let Wo = g.small[2], sw = g.stride[2]
-        forEachLine(g) { row, position, source, low, high in
-            let out = cols + row * ld + column + position
-            guard let source else {
-                for w in 0..<Wo { out[w] = 0 }
-                return
-            }
+    static func im2col<T: TensorScalar>(_ x: UnsafePointer<T>, _ cols: UnsafeMutablePointer<T>, column: Int, ld: Int, _ lines: UnsafeBufferPointer<PatchLine>, width: Int, stride sw: Int) {
+        for line in lines {
+            let out = cols + Int(line.row) * ld + column + Int(line.position)
+            let low = Int(line.low), high = Int(line.high), source = x + Int(line.source)
             for w in 0..<low { out[w] = 0 }
             if sw == 1 {
-                for w in low..<high { out[w] = x[source + w] }
+                for w in low..<high { out[w] = source[w] }
             } else {
-                for w in low..<high { out[w] = x[source + w * sw] }
+                for w in low..<high { out[w] = source[w * sw] }
             }
-            for w in high..<Wo { out[w] = 0 }
+            for w in high..<width { out[w] = 0 }
         }
     }
 
     /// Adds columns back onto one sample's large grid (the adjoint of `im2col`).
     @inline(__always)
-    static func col2im<T: TensorScalar>(_ cols: UnsafePointer<T>, _ x: UnsafeMutablePointer<T>, column: Int, ld: Int, _ g: ConvolutionGeometry) {
-        let sw = g.stride[2]
-        forEachLine(g) { row, position, source, low, high in
-            guard let source else { return }
-            let input = cols + row * ld + column + position
+    static func col2im<T: TensorScalar>(_ cols: UnsafePointer<T>, _ x: UnsafeMutablePointer<T>, column: Int, ld: Int, _ lines: UnsafeBufferPointer<PatchLine>, stride sw: Int) {
+        for line in lines {
+            let input = cols + Int(line.row) * ld + column + Int(line.position)
+            let low = Int(line.low), high = Int(line.high), target = x + Int(line.source)
             if sw == 1 {
-                for w in low..<high { x[source + w] += input[w] }
+                for w in low..<high { target[w] += input[w] }
             } else {
-                for w in low..<high { x[source + w * sw] += input[w] }
+                for w in low..<high { target[w * sw] += input[w] }
             }
         }
     }
@@ -162,6 +166,8 @@ enum ConvolutionKernels {
         let (chunks, subBatch) = chunking(g)
         var saved: [T] = keepColumns && g.batch * P * S <= savedColumnBudget ? overwritten(g.batch * P * S) : []
         let biases = bias ?? [T](repeating: 0, count: O)
+        let lines = patchLines(g), width = g.small[2], sw = g.stride[2]
+        lines.withUnsafeBufferPointer { lp in
         saved.withUnsafeMutableBufferPointer { sp in
         biases.withUnsafeBufferPointer { bp in
         large.withUnsafeBufferPointer { xp in
@@ -178,7 +184,7 @@ enum ConvolutionKernels {
                             let ld = count * S
                             // An empty array's buffer may still have a base address; test the count.
                             let cols = sp.isEmpty ? scratch : sp.baseAddress.unsafelyUnwrapped + start * P * S
-                            for s in 0..<count { im2col(x + (start + s) * L, cols, column: s * S, ld: ld, g) }
+                            for s in 0..<count { im2col(x + (start + s) * L, cols, column: s * S, ld: ld, lp, width: width, stride: sw) }
                             T.gemm(transposeA: false, transposeB: false, m: O, n: ld, k: P, alpha: 1, a: w, lda: P, b: cols, ldb: ld, beta: 0, c: product, ldc: ld)
                             // Back to [sample, channel, position] order, adding the bias on the way.
                             for s in 0..<count {
@@ -191,6 +197,7 @@ enum ConvolutionKernels {
                     }
                 }
             }
+        }
         }
         }
         }
@@ -208,6 +215,8 @@ enum ConvolutionKernels {
         var partialWeights = [[T]](repeating: [], count: needWeight ? chunks : 0)
         let xs = large ?? []
         let savedColumns = columns ?? []
+        let lines = patchLines(g), width = g.small[2], sw = g.stride[2]
+        lines.withUnsafeBufferPointer { lp in
         savedColumns.withUnsafeBufferPointer { saved in
         partialWeights.withUnsafeMutableBufferPointer { partials in
             xs.withUnsafeBufferPointer { xp in
@@ -233,7 +242,7 @@ enum ConvolutionKernels {
                                         if !saved.isEmpty {
                                             patches = saved.baseAddress.unsafelyUnwrapped + start * P * S
                                         } else {
-                                            for s in 0..<count { im2col(x + (start + s) * L, cols, column: s * S, ld: ld, g) }
+                                            for s in 0..<count { im2col(x + (start + s) * L, cols, column: s * S, ld: ld, lp, width: width, stride: sw) }
                                         }
                                         dW.withUnsafeMutableBufferPointer { d in
                                             T.gemm(transposeA: false, transposeB: true, m: O, n: P, k: ld, alpha: 1, a: gathered, lda: ld, b: patches, ldb: ld, beta: 1, c: d.baseAddress.unsafelyUnwrapped, ldc: P)
@@ -244,7 +253,7 @@ enum ConvolutionKernels {
                                         for s in 0..<count {
                                             let sample = d + (start + s) * L
                                             sample.update(repeating: 0, count: L)
-                                            col2im(cols, sample, column: s * S, ld: ld, g)
+                                            col2im(cols, sample, column: s * S, ld: ld, lp, stride: sw)
                                         }
                                     }
                                 }
@@ -254,6 +263,7 @@ enum ConvolutionKernels {
                     }
                 }
             }
+        }
         }
         }
         guard needWeight, var total = partialWeights.first else { return (needLarge ? dLarge : nil, nil) }
