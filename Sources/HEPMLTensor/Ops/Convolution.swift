@@ -116,32 +116,47 @@ enum ConvolutionKernels {
         return lines
     }
 
-    /// Gathers the patches of one sample into columns `column..<column+smallSpatial` of `cols`.
+    /// Gathers the patches of `count` consecutive samples (`sampleSize` elements apart from `x`)
+    /// into the column matrix `cols` (`ld` = count · smallSpatial columns). Samples are the inner
+    /// loop so that each line is decoded once per sub-batch: tiny images (8×8) have lines of only
+    /// a few elements. (Index arithmetic wraps instead of trapping: the bounds were settled by
+    /// `patchLines`, and overflow checks would keep these short loops from vectorizing.)
     @inline(__always)
-    static func im2col<T: TensorScalar>(_ x: UnsafePointer<T>, _ cols: UnsafeMutablePointer<T>, column: Int, ld: Int, _ lines: UnsafeBufferPointer<PatchLine>, width: Int, stride sw: Int) {
+    static func im2col<T: TensorScalar>(_ x: UnsafePointer<T>, count: Int, sampleSize: Int, _ cols: UnsafeMutablePointer<T>, ld: Int,
+                                        _ lines: UnsafeBufferPointer<PatchLine>, width: Int, smallSpatial S: Int, stride sw: Int) {
         for line in lines {
-            let out = cols + Int(line.row) * ld + column + Int(line.position)
-            let low = Int(line.low), high = Int(line.high), source = x + Int(line.source)
-            for w in 0..<low { out[w] = 0 }
-            if sw == 1 {
-                for w in low..<high { out[w] = source[w] }
-            } else {
-                for w in low..<high { out[w] = source[w * sw] }
+            let low = Int(line.low), high = Int(line.high)
+            var out = cols + (Int(line.row) &* ld &+ Int(line.position)), source = x + Int(line.source)
+            for _ in 0..<count {
+                for w in 0..<low { out[w] = 0 }
+                if sw == 1 {
+                    for w in low..<high { out[w] = source[w] }
+                } else {
+                    for w in low..<high { out[w] = source[w &* sw] }
+                }
+                for w in high..<width { out[w] = 0 }
+                out += S
+                source += sampleSize
             }
-            for w in high..<width { out[w] = 0 }
         }
     }
 
-    /// Adds columns back onto one sample's large grid (the adjoint of `im2col`).
+    /// Adds a column matrix back onto the large grids of `count` samples (the adjoint of `im2col`).
     @inline(__always)
-    static func col2im<T: TensorScalar>(_ cols: UnsafePointer<T>, _ x: UnsafeMutablePointer<T>, column: Int, ld: Int, _ lines: UnsafeBufferPointer<PatchLine>, stride sw: Int) {
+    static func col2im<T: TensorScalar>(_ cols: UnsafePointer<T>, ld: Int, _ x: UnsafeMutablePointer<T>, count: Int, sampleSize: Int,
+                                        _ lines: UnsafeBufferPointer<PatchLine>, smallSpatial S: Int, stride sw: Int) {
         for line in lines {
-            let input = cols + Int(line.row) * ld + column + Int(line.position)
-            let low = Int(line.low), high = Int(line.high), target = x + Int(line.source)
-            if sw == 1 {
-                for w in low..<high { target[w] += input[w] }
-            } else {
-                for w in low..<high { target[w * sw] += input[w] }
+            let low = Int(line.low), high = Int(line.high)
+            guard low < high else { continue }
+            var input = cols + (Int(line.row) &* ld &+ Int(line.position)), target = x + Int(line.source)
+            for _ in 0..<count {
+                if sw == 1 {
+                    for w in low..<high { target[w] += input[w] }
+                } else {
+                    for w in low..<high { target[w &* sw] += input[w] }
+                }
+                input += S
+                target += sampleSize
             }
         }
     }
@@ -184,12 +199,12 @@ enum ConvolutionKernels {
                             let ld = count * S
                             // An empty array's buffer may still have a base address; test the count.
                             let cols = sp.isEmpty ? scratch : sp.baseAddress.unsafelyUnwrapped + start * P * S
-                            for s in 0..<count { im2col(x + (start + s) * L, cols, column: s * S, ld: ld, lp, width: width, stride: sw) }
+                            im2col(x + start * L, count: count, sampleSize: L, cols, ld: ld, lp, width: width, smallSpatial: S, stride: sw)
                             T.gemm(transposeA: false, transposeB: false, m: O, n: ld, k: P, alpha: 1, a: w, lda: P, b: cols, ldb: ld, beta: 0, c: product, ldc: ld)
                             // Back to [sample, channel, position] order, adding the bias on the way.
                             for s in 0..<count {
                                 for oc in 0..<O {
-                                    let target = o + ((start + s) * O + oc) * S, source = product + oc * ld + s * S, shift = b[oc]
+                                    let target = o + ((start &+ s) &* O &+ oc) &* S, source = product + (oc &* ld &+ s &* S), shift = b[oc]
                                     for i in 0..<S { target[i] = source[i] + shift }
                                 }
                             }
@@ -234,7 +249,8 @@ enum ConvolutionKernels {
                                     let ld = count * S
                                     for s in 0..<count {
                                         for oc in 0..<O {
-                                            (gathered + oc * ld + s * S).update(from: gr + ((start + s) * O + oc) * S, count: S)
+                                            let target = gathered + (oc &* ld &+ s &* S), source = gr + ((start &+ s) &* O &+ oc) &* S
+                                            for i in 0..<S { target[i] = source[i] }
                                         }
                                     }
                                     if needWeight, let x = xp.baseAddress {
@@ -242,7 +258,7 @@ enum ConvolutionKernels {
                                         if !saved.isEmpty {
                                             patches = saved.baseAddress.unsafelyUnwrapped + start * P * S
                                         } else {
-                                            for s in 0..<count { im2col(x + (start + s) * L, cols, column: s * S, ld: ld, lp, width: width, stride: sw) }
+                                            im2col(x + start * L, count: count, sampleSize: L, cols, ld: ld, lp, width: width, smallSpatial: S, stride: sw)
                                         }
                                         dW.withUnsafeMutableBufferPointer { d in
                                             T.gemm(transposeA: false, transposeB: true, m: O, n: P, k: ld, alpha: 1, a: gathered, lda: ld, b: patches, ldb: ld, beta: 1, c: d.baseAddress.unsafelyUnwrapped, ldc: P)
@@ -250,11 +266,8 @@ enum ConvolutionKernels {
                                     }
                                     if needLarge, let d = dp.baseAddress {
                                         T.gemm(transposeA: true, transposeB: false, m: P, n: ld, k: O, alpha: 1, a: w, lda: P, b: gathered, ldb: ld, beta: 0, c: cols, ldc: ld)
-                                        for s in 0..<count {
-                                            let sample = d + (start + s) * L
-                                            sample.update(repeating: 0, count: L)
-                                            col2im(cols, sample, column: s * S, ld: ld, lp, stride: sw)
-                                        }
+                                        (d + start * L).update(repeating: 0, count: count * L)
+                                        col2im(cols, ld: ld, d + start * L, count: count, sampleSize: L, lp, smallSpatial: S, stride: sw)
                                     }
                                 }
                                 if needWeight { partials[chunk] = dW }
