@@ -1,4 +1,3 @@
-import Dispatch
 import HEPMLCore
 
 /// Loop helpers shared by the operation files. Large elementwise work is split over cores; small
@@ -21,7 +20,7 @@ enum Kernels {
         if count * cost < parallelThreshold {
             body(0..<count)
         } else {
-            Parallel.forEachChunk(count, minimumChunk: parallelThreshold / max(cost, 1), body)
+            forEachChunk(count, minimumChunk: parallelThreshold / max(cost, 1), body)
         }
     }
 
@@ -39,7 +38,7 @@ enum Kernels {
                 if x.count * cost < parallelThreshold {
                     for i in 0..<x.count { o[i] = f(p[i]) }
                 } else {
-                    Parallel.forEachChunk(x.count, minimumChunk: parallelThreshold / max(cost, 1)) { range in
+                    forEachChunk(x.count, minimumChunk: parallelThreshold / max(cost, 1)) { range in
                         for i in range { o[i] = f(p[i]) }
                     }
                 }
@@ -60,7 +59,7 @@ enum Kernels {
                     if x.count * cost < parallelThreshold {
                         for i in 0..<x.count { o[i] = f(pa[i], pb[i]) }
                     } else {
-                        Parallel.forEachChunk(x.count, minimumChunk: parallelThreshold / max(cost, 1)) { range in
+                        forEachChunk(x.count, minimumChunk: parallelThreshold / max(cost, 1)) { range in
                             for i in range { o[i] = f(pa[i], pb[i]) }
                         }
                     }
@@ -112,7 +111,7 @@ enum Kernels {
                    a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: n)
             return
         }
-        Parallel.forEachChunk(m, minimumChunk: 8) { rows in
+        forEachChunk(m, minimumChunk: 8) { rows in
             // Row block of op(A): rows of A when not transposed, columns of A otherwise.
             let aBlock = transposeA ? a + rows.lowerBound : a + rows.lowerBound * lda
             T.gemm(transposeA: transposeA, transposeB: transposeB, m: rows.count, n: n, k: k, alpha: 1,
@@ -122,16 +121,21 @@ enum Kernels {
 }
 
 extension Kernels {
-    /// Splits `0..<count` into `chunks` contiguous ranges and runs them concurrently, passing the
-    /// chunk index so that each can own a private accumulator.
+    /// Splits `0..<count` into `chunks` contiguous ranges and runs them on the worker pool,
+    /// passing the chunk index so that each can own a private accumulator.
     static func forEachChunk(_ count: Int, chunks: Int, _ body: (Int, Range<Int>) -> Void) {
         let chunks = max(1, min(chunks, count))
         let base = count / chunks, extra = count % chunks
-        let range = { (chunk: Int) -> Range<Int> in
-            let start = chunk * base + min(chunk, extra)
-            return start..<(start + base + (chunk < extra ? 1 : 0))
-        }
         if chunks == 1 { body(0, 0..<count); return }
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in body(chunk, range(chunk)) }
+        WorkerPool.shared.run(chunks: chunks) { chunk in
+            let start = chunk * base + min(chunk, extra)
+            body(chunk, start..<(start + base + (chunk < extra ? 1 : 0)))
+        }
+    }
+
+    /// Splits `0..<count` into at most `Parallel.threadCount` chunks of at least `minimumChunk`.
+    static func forEachChunk(_ count: Int, minimumChunk: Int, _ body: (Range<Int>) -> Void) {
+        guard count > 0 else { return }
+        forEachChunk(count, chunks: min(Parallel.threadCount, max(1, count / max(1, minimumChunk)))) { _, range in body(range) }
     }
 }

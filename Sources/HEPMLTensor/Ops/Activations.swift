@@ -60,7 +60,7 @@ enum PointwiseFunction<T: TensorScalar> {
                 if x.count * cost < Kernels.parallelThreshold {
                     body(input, output, 0..<x.count)
                 } else {
-                    Parallel.forEachChunk(x.count, minimumChunk: Kernels.parallelThreshold / cost) { body(input, output, $0) }
+                    Kernels.forEachChunk(x.count, minimumChunk: Kernels.parallelThreshold / cost) { body(input, output, $0) }
                 }
             }
         }
@@ -78,7 +78,7 @@ enum PointwiseFunction<T: TensorScalar> {
                     if a.count < Kernels.parallelThreshold {
                         body(x1, x2, output, 0..<a.count)
                     } else {
-                        Parallel.forEachChunk(a.count, minimumChunk: Kernels.parallelThreshold) { body(x1, x2, output, $0) }
+                        Kernels.forEachChunk(a.count, minimumChunk: Kernels.parallelThreshold) { body(x1, x2, output, $0) }
                     }
                 }
             }
