@@ -147,15 +147,23 @@ public final class Adam<T: TensorScalar>: Optimizer {
         }
         for (index, parameter) in parameters.enumerated() {
             guard let grad = parameter.grad else { continue }
-            parameter.value.scalars.withUnsafeMutableBufferPointer { w in
-                grad.scalars.withUnsafeBufferPointer { g in
-                    firstMoments[index].withUnsafeMutableBufferPointer { m in
-                        secondMoments[index].withUnsafeMutableBufferPointer { v in
-                            for i in 0..<w.count {
-                                let gi = g[i] + l2 * w[i]
-                                m[i] = b1 * m[i] + (1 - b1) * gi
-                                v[i] = b2 * v[i] + (1 - b2) * gi * gi
-                                w[i] -= lr * decoupled * w[i] + stepSize * m[i] / ((v[i] / correction2).squareRoot() + eps)
+            parameter.value.scalars.withUnsafeMutableBufferPointer { wp in
+                grad.scalars.withUnsafeBufferPointer { gp in
+                    firstMoments[index].withUnsafeMutableBufferPointer { mp in
+                        secondMoments[index].withUnsafeMutableBufferPointer { vp in
+                            let w = wp.baseAddress.unsafelyUnwrapped, g = gp.baseAddress.unsafelyUnwrapped
+                            let m = mp.baseAddress.unsafelyUnwrapped, v = vp.baseAddress.unsafelyUnwrapped
+                            // The square root and division make this pass compute-bound: large
+                            // parameters are updated on all cores.
+                            WorkerPool.forEachChunk(wp.count, minimumChunk: 1 << 13) { range in
+                                for i in range {
+                                    let wi = w[i], gi = g[i] + l2 * wi
+                                    let mi = b1 * m[i] + (1 - b1) * gi
+                                    let vi = b2 * v[i] + (1 - b2) * gi * gi
+                                    m[i] = mi
+                                    v[i] = vi
+                                    w[i] = wi - (lr * decoupled * wi + stepSize * mi / ((vi / correction2).squareRoot() + eps))
+                                }
                             }
                         }
                     }

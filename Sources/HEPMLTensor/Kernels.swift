@@ -27,9 +27,9 @@ enum Kernels {
     /// y[i] = f(x[i]) into a new array.
     @inline(__always)
     static func map<T: TensorScalar>(_ x: [T], cost: Int = 1, _ f: (T) -> T) -> [T] {
-        // A zero-filled array rather than `init(unsafeUninitializedCapacity:)`: that initializer
-        // is opaque to the optimizer, which would then call `f` indirectly per element.
-        var result = [T](repeating: 0, count: x.count)
+        // Filled outside `init(unsafeUninitializedCapacity:)`, whose closure is opaque to the
+        // optimizer, which would then call `f` indirectly per element.
+        var result: [T] = overwritten(x.count)
         result.withUnsafeMutableBufferPointer { out in
             x.withUnsafeBufferPointer { input in
                 let o = out.baseAddress.unsafelyUnwrapped, p = input.baseAddress.unsafelyUnwrapped
@@ -50,7 +50,7 @@ enum Kernels {
     /// z[i] = f(x[i], y[i]) for equal-length arrays.
     @inline(__always)
     static func zip<T: TensorScalar>(_ x: [T], _ y: [T], cost: Int = 1, _ f: (T, T) -> T) -> [T] {
-        var result = [T](repeating: 0, count: x.count)
+        var result: [T] = overwritten(x.count)
         result.withUnsafeMutableBufferPointer { out in
             x.withUnsafeBufferPointer { a in
                 y.withUnsafeBufferPointer { b in
@@ -72,7 +72,7 @@ enum Kernels {
     /// w[i] = f(x[i], y[i], z[i]) for equal-length arrays (backward of activations).
     @inline(__always)
     static func zip3<T: TensorScalar>(_ x: [T], _ y: [T], _ z: [T], cost: Int = 1, _ f: (T, T, T) -> T) -> [T] {
-        var result = [T](repeating: 0, count: x.count)
+        var result: [T] = overwritten(x.count)
         result.withUnsafeMutableBufferPointer { out in
             x.withUnsafeBufferPointer { a in
                 y.withUnsafeBufferPointer { b in
@@ -135,7 +135,12 @@ extension Kernels {
 
     /// Splits `0..<count` into at most `Parallel.threadCount` chunks of at least `minimumChunk`.
     static func forEachChunk(_ count: Int, minimumChunk: Int, _ body: (Range<Int>) -> Void) {
-        guard count > 0 else { return }
-        forEachChunk(count, chunks: min(Parallel.threadCount, max(1, count / max(1, minimumChunk)))) { _, range in body(range) }
+        WorkerPool.forEachChunk(count, minimumChunk: minimumChunk, body)
+    }
+
+    /// An array whose every element the caller overwrites (saves a zero-filling pass).
+    @inline(__always)
+    static func overwritten<T: TensorScalar>(_ count: Int) -> [T] {
+        [T](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
     }
 }

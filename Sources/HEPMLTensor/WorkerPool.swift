@@ -11,7 +11,7 @@ import Synchronization
 ///
 /// One region runs at a time. A region started while another is running (from a worker, or from
 /// a second thread using the engine) runs serially on its caller, which is correct, only slower.
-final class WorkerPool: @unchecked Sendable {
+public final class WorkerPool: @unchecked Sendable {
     static let shared = WorkerPool(workers: Parallel.threadCount - 1)
 
     /// Idle polls before a worker goes to sleep: roughly 50 µs.
@@ -39,6 +39,19 @@ final class WorkerPool: @unchecked Sendable {
             let thread = Thread { [unowned self] in self.workerLoop() }
             thread.name = "hepml-worker-\(index)"
             thread.start()
+        }
+    }
+
+    /// Splits `0..<count` into at most `Parallel.threadCount` contiguous chunks of at least
+    /// `minimumChunk` items and runs them on the pool (small loops stay on the caller).
+    public static func forEachChunk(_ count: Int, minimumChunk: Int, _ body: (Range<Int>) -> Void) {
+        guard count > 0 else { return }
+        let chunks = min(Parallel.threadCount, max(1, count / max(1, minimumChunk)))
+        let base = count / chunks, extra = count % chunks
+        if chunks == 1 { body(0..<count); return }
+        shared.run(chunks: chunks) { chunk in
+            let start = chunk * base + min(chunk, extra)
+            body(start..<(start + base + (chunk < extra ? 1 : 0)))
         }
     }
 

@@ -53,7 +53,7 @@ enum PointwiseFunction<T: TensorScalar> {
     /// closure itself so that it is compiled with the concrete function inlined (vectorized).
     @inline(__always)
     static func loop(_ x: [T], cost: Int = 1, _ body: (UnsafePointer<T>, UnsafeMutablePointer<T>, Range<Int>) -> Void) -> [T] {
-        var y = [T](repeating: 0, count: x.count)
+        var y: [T] = Kernels.overwritten(x.count)
         y.withUnsafeMutableBufferPointer { o in
             x.withUnsafeBufferPointer { p in
                 let input = p.baseAddress.unsafelyUnwrapped, output = o.baseAddress.unsafelyUnwrapped
@@ -70,7 +70,7 @@ enum PointwiseFunction<T: TensorScalar> {
     /// Two-input form of `loop` for backward functions.
     @inline(__always)
     static func loop(_ a: [T], _ b: [T], _ body: (UnsafePointer<T>, UnsafePointer<T>, UnsafeMutablePointer<T>, Range<Int>) -> Void) -> [T] {
-        var y = [T](repeating: 0, count: a.count)
+        var y: [T] = Kernels.overwritten(a.count)
         y.withUnsafeMutableBufferPointer { o in
             a.withUnsafeBufferPointer { pa in
                 b.withUnsafeBufferPointer { pb in

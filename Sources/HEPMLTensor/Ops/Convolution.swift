@@ -165,21 +165,15 @@ enum ConvolutionKernels {
     /// gradient instead of being rebuilt (64 MiB in Float).
     static let savedColumnBudget = 1 << 24
 
-    /// An array whose every element the caller overwrites (saves a zero-filling pass).
-    @inline(__always)
-    static func overwritten<T: TensorScalar>(_ count: Int) -> [T] {
-        [T](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
-    }
-
     /// small[n, o, :] = W[o, :]·patches(large[n]) + bias[o]. With `keepColumns` (and within the
     /// budget) also returns every sub-batch's column matrix, stored at sample offset·P·S, which
     /// `backward` reuses because it walks the batch in the same sub-batches.
     @_specialize(where T == Float)
     static func forward<T: TensorScalar>(large: [T], weight: [T], bias: [T]? = nil, _ g: ConvolutionGeometry, keepColumns: Bool = false) -> (output: [T], columns: [T]?) {
         let O = g.smallChannels, P = g.patchSize, S = g.smallSpatial, L = g.largeChannels * g.largeSpatial
-        var out: [T] = overwritten(g.batch * O * S)
+        var out: [T] = Kernels.overwritten(g.batch * O * S)
         let (chunks, subBatch) = chunking(g)
-        var saved: [T] = keepColumns && g.batch * P * S <= savedColumnBudget ? overwritten(g.batch * P * S) : []
+        var saved: [T] = keepColumns && g.batch * P * S <= savedColumnBudget ? Kernels.overwritten(g.batch * P * S) : []
         let biases = bias ?? [T](repeating: 0, count: O)
         let lines = patchLines(g), width = g.small[2], sw = g.stride[2]
         lines.withUnsafeBufferPointer { lp in
@@ -225,7 +219,7 @@ enum ConvolutionKernels {
     static func backward<T: TensorScalar>(large: [T]?, weight: [T], smallGradient: [T], needLarge: Bool, _ g: ConvolutionGeometry, columns: [T]? = nil) -> (large: [T]?, weight: [T]?) {
         let O = g.smallChannels, P = g.patchSize, S = g.smallSpatial, L = g.largeChannels * g.largeSpatial
         let (chunks, subBatch) = chunking(g)
-        var dLarge: [T] = needLarge ? overwritten(g.batch * L) : []
+        var dLarge: [T] = needLarge ? Kernels.overwritten(g.batch * L) : []
         let needWeight = large != nil
         var partialWeights = [[T]](repeating: [], count: needWeight ? chunks : 0)
         let xs = large ?? []
