@@ -69,9 +69,12 @@ enum ConvolutionKernels {
     /// Column buffers are capped at this many elements; larger batches run in sub-batches.
     static let columnBudget = 1 << 21
 
+    /// Batch chunks (claimed dynamically by the worker pool) and the samples per column matrix.
+    /// Several chunks per thread keep both cores busy when one of them is slowed down by another
+    /// process; each still holds enough samples for an efficient product.
     static func chunking(_ g: ConvolutionGeometry) -> (chunks: Int, subBatch: Int) {
         let work = g.batch * g.smallChannels * g.patchSize * g.smallSpatial
-        let chunks = work < 1 << 17 ? 1 : min(Parallel.threadCount, g.batch)
+        let chunks = work < 1 << 17 || Parallel.threadCount == 1 ? 1 : min(4 * Parallel.threadCount, max(g.batch / 8, Parallel.threadCount), g.batch)
         let perChunk = (g.batch + chunks - 1) / chunks
         let subBatch = max(1, min(perChunk, columnBudget / max(g.patchSize * g.smallSpatial, 1)))
         return (chunks, subBatch)
