@@ -368,10 +368,15 @@ extension Variable {
         let outShape = [x.shape[0], weight.shape[1]] + output
         let inputs = [x, weight] + (bias.map { [$0] } ?? [])
         return Variable(Tensor(validShape: outShape, scalars: out), operation: op, inputs: inputs) { grad in
+            // The input gradient's column matrix of `grad` is the one the weight gradient needs.
+            var columns: [T]?
             if x.requiresGrad {
-                x.accumulate(Tensor(validShape: x.shape, scalars: ConvolutionKernels.forward(large: grad.scalars, weight: weight.value.scalars, g).output))
+                let (dx, kept) = ConvolutionKernels.forward(large: grad.scalars, weight: weight.value.scalars, g, keepColumns: weight.requiresGrad)
+                x.accumulate(Tensor(validShape: x.shape, scalars: dx))
+                columns = kept
             }
-            if weight.requiresGrad, let dw = ConvolutionKernels.backward(large: grad.scalars, weight: weight.value.scalars, smallGradient: x.value.scalars, needLarge: false, g).weight {
+            if weight.requiresGrad, let dw = ConvolutionKernels.backward(large: grad.scalars, weight: weight.value.scalars, smallGradient: x.value.scalars,
+                                                                         needLarge: false, g, columns: columns).weight {
                 weight.accumulate(Tensor(validShape: weight.shape, scalars: dw))
             }
             if let bias, bias.requiresGrad { bias.accumulate(Tensor(validShape: bias.shape, scalars: channelSums(grad.scalars, channels: g.largeChannels, spatial: g.largeSpatial))) }
