@@ -36,6 +36,27 @@ func toyData(samples: Int, seed: UInt64) throws -> Dataset<Float> {
 let mseLoss: LossFunction<Float> = { model, batch in try Loss.meanSquaredError(try model(Variable(batch.inputs)), batch.targets) }
 
 @Suite struct ModuleTests {
+    /// `Sequential` runs Conv + ReLU as one fused operation; values and gradients must equal the
+    /// layers applied one by one.
+    @Test func fusedConvolutionReLUMatchesSeparateLayers() throws {
+        var g = SeededGenerator(seed: 61)
+        let model = Sequential<Float>([Conv2d(2, 3, kernel: [3, 3], padding: .same, generator: &g), Activation(.relu), Flatten(),
+                                       Linear(3 * 5 * 4, 2, generator: &g)])
+        var values = [Float]()
+        for _ in 0..<(4 * 2 * 5 * 4) { values.append(Float(g.nextNormal())) }
+        let x = try Tensor<Float>(shape: [4, 2, 5, 4], scalars: values)
+        func gradients(_ forward: () throws -> Variable<Float>) throws -> (Tensor<Float>, [Tensor<Float>]) {
+            model.zeroGradients()
+            let y = try forward()
+            try (y * y).sum().backward()
+            return (y.value, model.parameters.map { $0.grad ?? Tensor(zeros: [0]) })
+        }
+        let fused = try gradients { try model(Variable(x)) }
+        let separate = try gradients { try model.layers[3](try model.layers[2](try model.layers[1](try model.layers[0](Variable(x))))) }
+        #expect(fused.0 == separate.0)
+        #expect(fused.1 == separate.1)
+    }
+
     @Test func parameterPathsAndDescription() throws {
         let model = TinyAutoencoder(seed: 1)
         let names = model.namedParameters().map(\.0)

@@ -158,4 +158,15 @@ import Testing
             #expect(zip(y.value.scalars, expected).allSatisfy { abs($0 - $1) < 1e-12 }, "case \(index)")
         }
     }
+
+    /// The fused ReLU gives exactly relu(convolution) and its gradients.
+    @Test func rectifiedConvolutionIsConvolutionThenReLU() throws {
+        let x = random([2, 3, 5, 6], seed: 110), w = random([4, 3, 3, 3], seed: 111), b = random([4], seed: 112)
+        let fused = try Variable.convolution(Variable(x), weight: Variable(w), bias: Variable(b), stride: [1, 2], padding: .same, rectified: true)
+        let separate = try Variable.convolution(Variable(x), weight: Variable(w), bias: Variable(b), stride: [1, 2], padding: .same).relu()
+        #expect(fused.value == separate.value)
+        try GradientCheck.check([x, w, b]) {
+            try Variable.convolution($0[0], weight: $0[1], bias: $0[2], stride: [1, 2], padding: .same, rectified: true)
+        }
+    }
 }

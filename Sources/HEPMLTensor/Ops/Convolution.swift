@@ -168,11 +168,13 @@ enum ConvolutionKernels {
     /// gradient instead of being rebuilt (64 MiB in Float).
     static let savedColumnBudget = 1 << 24
 
-    /// small[n, o, :] = W[o, :]·patches(large[n]) + bias[o]. With `keepColumns` (and within the
+    /// small[n, o, :] = W[o, :]·patches(large[n]) + bias[o], or its positive part with `rectify`
+    /// (a ReLU fused into the pass that reorders the product). With `keepColumns` (and within the
     /// budget) also returns every sub-batch's column matrix, stored at sample offset·P·S, which
     /// `backward` reuses because it walks the batch in the same sub-batches.
     @_specialize(where T == Float)
-    static func forward<T: TensorScalar>(large: [T], weight: [T], bias: [T]? = nil, _ g: ConvolutionGeometry, keepColumns: Bool = false) -> (output: [T], columns: [T]?) {
+    static func forward<T: TensorScalar>(large: [T], weight: [T], bias: [T]? = nil, rectify: Bool = false, _ g: ConvolutionGeometry,
+                                         keepColumns: Bool = false) -> (output: [T], columns: [T]?) {
         let O = g.smallChannels, P = g.patchSize, S = g.smallSpatial, L = g.largeChannels * g.largeSpatial
         var out: [T] = Kernels.overwritten(g.batch * O * S)
         let (chunks, subBatch) = chunking(g)
@@ -202,7 +204,11 @@ enum ConvolutionKernels {
                             for s in 0..<count {
                                 for oc in 0..<O {
                                     let target = o + ((start &+ s) &* O &+ oc) &* S, source = product + (oc &* ld &+ s &* S), shift = b[oc]
-                                    for i in 0..<S { target[i] = source[i] + shift }
+                                    if rectify {
+                                        for i in 0..<S { target[i] = Swift.max(source[i] + shift, 0) }
+                                    } else {
+                                        for i in 0..<S { target[i] = source[i] + shift }
+                                    }
                                 }
                             }
                         }
@@ -216,21 +222,28 @@ enum ConvolutionKernels {
         return (out, saved.isEmpty ? nil : saved)
     }
 
-    /// Gradients of `forward`: with respect to the large grid (`needLarge`) and the weight
-    /// (`large` given). Weight gradients are summed per chunk, then across chunks.
+    /// Gradients of `forward`: with respect to the large grid (`needLarge`), the weight (`large`
+    /// given) and the bias (`needBias`). `rectifiedOutput` is the output of a `rectify` forward:
+    /// the gradient passes only where it is positive, a mask applied while the gradient is
+    /// gathered. Weight and bias gradients are summed per chunk, then across chunks.
     @_specialize(where T == Float)
-    static func backward<T: TensorScalar>(large: [T]?, weight: [T], smallGradient: [T], needLarge: Bool, _ g: ConvolutionGeometry, columns: [T]? = nil) -> (large: [T]?, weight: [T]?) {
+    static func backward<T: TensorScalar>(large: [T]?, weight: [T], smallGradient: [T], needLarge: Bool, needBias: Bool = false, rectifiedOutput: [T]? = nil,
+                                          _ g: ConvolutionGeometry, columns: [T]? = nil) -> (large: [T]?, weight: [T]?, bias: [T]?) {
         let O = g.smallChannels, P = g.patchSize, S = g.smallSpatial, L = g.largeChannels * g.largeSpatial
         let (chunks, subBatch) = chunking(g)
         var dLarge: [T] = needLarge ? Kernels.overwritten(g.batch * L) : []
         let needWeight = large != nil
-        var partialWeights = [[T]](repeating: [], count: needWeight ? chunks : 0)
+        // Per chunk: the weight gradient [O·P] (if needed) followed by the bias gradient [O] (if needed).
+        let partialSize = (needWeight ? O * P : 0) + (needBias ? O : 0)
+        var partials = [[T]](repeating: [], count: chunks)
         let xs = large ?? []
+        let mask = rectifiedOutput ?? []
         let savedColumns = columns ?? []
         let lines = patchLines(g), width = g.small[2], sw = g.stride[2]
         lines.withUnsafeBufferPointer { lp in
         savedColumns.withUnsafeBufferPointer { saved in
-        partialWeights.withUnsafeMutableBufferPointer { partials in
+        mask.withUnsafeBufferPointer { mp in
+        partials.withUnsafeMutableBufferPointer { partials in
             xs.withUnsafeBufferPointer { xp in
                 weight.withUnsafeBufferPointer { wp in
                     smallGradient.withUnsafeBufferPointer { gp in
@@ -240,14 +253,30 @@ enum ConvolutionKernels {
                                 let cols = UnsafeMutablePointer<T>.allocate(capacity: P * subBatch * S)
                                 let gathered = UnsafeMutablePointer<T>.allocate(capacity: O * subBatch * S)
                                 defer { cols.deallocate(); gathered.deallocate() }
-                                var dW = needWeight ? [T](repeating: 0, count: O * P) : []
+                                var partial = [T](repeating: 0, count: partialSize)
                                 for start in stride(from: samples.lowerBound, to: samples.upperBound, by: subBatch) {
                                     let count = min(subBatch, samples.upperBound - start)
                                     let ld = count * S
                                     for s in 0..<count {
                                         for oc in 0..<O {
-                                            let target = gathered + (oc &* ld &+ s &* S), source = gr + ((start &+ s) &* O &+ oc) &* S
-                                            for i in 0..<S { target[i] = source[i] }
+                                            let offset = ((start &+ s) &* O &+ oc) &* S
+                                            let target = gathered + (oc &* ld &+ s &* S), source = gr + offset
+                                            if let y = mp.baseAddress, !mp.isEmpty {
+                                                for i in 0..<S { target[i] = y[offset &+ i] > 0 ? source[i] : 0 }
+                                            } else {
+                                                for i in 0..<S { target[i] = source[i] }
+                                            }
+                                        }
+                                    }
+                                    if needBias {
+                                        partial.withUnsafeMutableBufferPointer { sums in
+                                            let biasSums = sums.baseAddress.unsafelyUnwrapped + (needWeight ? O * P : 0)
+                                            for oc in 0..<O {
+                                                let row = gathered + oc &* ld
+                                                var total: T = 0
+                                                for i in 0..<ld { total += row[i] }
+                                                biasSums[oc] += total
+                                            }
                                         }
                                     }
                                     if needWeight, let x = xp.baseAddress {
@@ -257,7 +286,7 @@ enum ConvolutionKernels {
                                         } else {
                                             im2col(x + start * L, count: count, sampleSize: L, cols, ld: ld, lp, width: width, smallSpatial: S, stride: sw)
                                         }
-                                        dW.withUnsafeMutableBufferPointer { d in
+                                        partial.withUnsafeMutableBufferPointer { d in
                                             T.gemm(transposeA: false, transposeB: true, m: O, n: P, k: ld, alpha: 1, a: gathered, lda: ld, b: patches, ldb: ld, beta: 1, c: d.baseAddress.unsafelyUnwrapped, ldc: P)
                                         }
                                     }
@@ -267,7 +296,7 @@ enum ConvolutionKernels {
                                         col2im(cols, ld: ld, d + start * L, count: count, sampleSize: L, lp, smallSpatial: S, stride: sw)
                                     }
                                 }
-                                if needWeight { partials[chunk] = dW }
+                                partials[chunk] = partial
                             }
                         }
                     }
@@ -276,19 +305,23 @@ enum ConvolutionKernels {
         }
         }
         }
-        guard needWeight, var total = partialWeights.first else { return (needLarge ? dLarge : nil, nil) }
-        for partial in partialWeights.dropFirst() where partial.count == total.count {
+        }
+        var total = partials.first ?? []
+        for partial in partials.dropFirst() where partial.count == total.count {
             for i in 0..<total.count { total[i] += partial[i] }
         }
-        return (needLarge ? dLarge : nil, total)
+        return (needLarge ? dLarge : nil, needWeight ? Array(total.prefix(O * P)) : nil, needBias ? Array(total.suffix(O)) : nil)
     }
 }
 
 extension Variable {
     /// N-dimensional convolution (1, 2 or 3 spatial axes, from the input rank) with weight
-    /// [out, in, k...] and optional bias [out].
+    /// [out, in, k...] and optional bias [out]. `rectified: true` returns relu(convolution)
+    /// with the ReLU fused into the convolution's own passes (two fewer passes over the output
+    /// in training); the value and gradients are those of `.relu()` applied afterwards.
     @_specialize(where T == Float)
-    public static func convolution(_ x: Variable, weight: Variable, bias: Variable?, stride: [Int]? = nil, padding: Padding = .valid) throws -> Variable {
+    public static func convolution(_ x: Variable, weight: Variable, bias: Variable?, stride: [Int]? = nil, padding: Padding = .valid,
+                                   rectified: Bool = false) throws -> Variable {
         let spatialRank = x.shape.count - 2
         let op = "conv\(spatialRank)d"
         guard (1...3).contains(spatialRank), weight.shape.count == spatialRank + 2, x.shape[1] == weight.shape[1] else {
@@ -307,16 +340,17 @@ extension Variable {
                                     large: ConvolutionGeometry.lift(spatial), small: ConvolutionGeometry.lift(output),
                                     kernel: ConvolutionGeometry.lift(kernel), stride: ConvolutionGeometry.lift(stride),
                                     padBefore: ConvolutionGeometry.lift(before, fill: 0))
-        let (out, columns) = ConvolutionKernels.forward(large: x.value.scalars, weight: weight.value.scalars, bias: bias?.value.scalars, g,
-                                                        keepColumns: weight.requiresGrad)
+        let (out, columns) = ConvolutionKernels.forward(large: x.value.scalars, weight: weight.value.scalars, bias: bias?.value.scalars,
+                                                        rectify: rectified, g, keepColumns: weight.requiresGrad)
         let outShape = [x.shape[0], weight.shape[0]] + output
         let inputs = [x, weight] + (bias.map { [$0] } ?? [])
-        return Variable(Tensor(validShape: outShape, scalars: out), operation: op, inputs: inputs) { grad in
-            let (dx, dw) = ConvolutionKernels.backward(large: weight.requiresGrad ? x.value.scalars : nil, weight: weight.value.scalars,
-                                                       smallGradient: grad.scalars, needLarge: x.requiresGrad, g, columns: columns)
+        return Variable(Tensor(validShape: outShape, scalars: out), operation: rectified ? op + "+relu" : op, inputs: inputs) { grad in
+            let (dx, dw, db) = ConvolutionKernels.backward(large: weight.requiresGrad ? x.value.scalars : nil, weight: weight.value.scalars,
+                                                           smallGradient: grad.scalars, needLarge: x.requiresGrad, needBias: bias?.requiresGrad ?? false,
+                                                           rectifiedOutput: rectified ? out : nil, g, columns: columns)
             if let dx { x.accumulate(Tensor(validShape: x.shape, scalars: dx)) }
             if let dw { weight.accumulate(Tensor(validShape: weight.shape, scalars: dw)) }
-            if let bias, bias.requiresGrad { bias.accumulate(Tensor(validShape: bias.shape, scalars: channelSums(grad.scalars, channels: g.smallChannels, spatial: g.smallSpatial))) }
+            if let bias, let db { bias.accumulate(Tensor(validShape: bias.shape, scalars: db)) }
         }
     }
 
