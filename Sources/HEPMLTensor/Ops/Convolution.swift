@@ -253,8 +253,11 @@ enum ConvolutionKernels {
                                 let cols = UnsafeMutablePointer<T>.allocate(capacity: P * subBatch * S)
                                 let gathered = UnsafeMutablePointer<T>.allocate(capacity: O * subBatch * S)
                                 defer { cols.deallocate(); gathered.deallocate() }
-                                var partial = [T](repeating: 0, count: partialSize)
+                                // The weight part is written by the first sub-batch's product (beta 0).
+                                var partial: [T] = Kernels.overwritten(partialSize)
+                                if needBias { partial.withUnsafeMutableBufferPointer { ($0.baseAddress.unsafelyUnwrapped + (needWeight ? O * P : 0)).update(repeating: 0, count: O) } }
                                 for start in stride(from: samples.lowerBound, to: samples.upperBound, by: subBatch) {
+                                    let beta: T = start == samples.lowerBound ? 0 : 1
                                     let count = min(subBatch, samples.upperBound - start)
                                     let ld = count * S
                                     for s in 0..<count {
@@ -287,7 +290,7 @@ enum ConvolutionKernels {
                                             im2col(x + start * L, count: count, sampleSize: L, cols, ld: ld, lp, width: width, smallSpatial: S, stride: sw)
                                         }
                                         partial.withUnsafeMutableBufferPointer { d in
-                                            T.gemm(transposeA: false, transposeB: true, m: O, n: P, k: ld, alpha: 1, a: gathered, lda: ld, b: patches, ldb: ld, beta: 1, c: d.baseAddress.unsafelyUnwrapped, ldc: P)
+                                            T.gemm(transposeA: false, transposeB: true, m: O, n: P, k: ld, alpha: 1, a: gathered, lda: ld, b: patches, ldb: ld, beta: beta, c: d.baseAddress.unsafelyUnwrapped, ldc: P)
                                         }
                                     }
                                     if needLarge, let d = dp.baseAddress {

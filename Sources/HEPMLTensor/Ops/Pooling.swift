@@ -94,14 +94,16 @@ extension Variable {
         }
         let inputShape = shape
         let result = Variable(Tensor(validShape: outShape, scalars: out), operation: "maxPool", inputs: [self]) { g in
-            var dx = [T](repeating: 0, count: planes * inPlane)
+            // Each plane is cleared just before its scatter, on the thread that owns it.
+            var dx: [T] = Kernels.overwritten(planes * inPlane)
             dx.withUnsafeMutableBufferPointer { dp in
                 g.scalars.withUnsafeBufferPointer { gp in
                     positions.withUnsafeBufferPointer { pp in
                         let d = dp.baseAddress.unsafelyUnwrapped, gr = gp.baseAddress.unsafelyUnwrapped, best = pp.baseAddress.unsafelyUnwrapped
-                        Kernels.chunked(planes, cost: outPlane) { range in
+                        Kernels.chunked(planes, cost: inPlane) { range in
                             for plane in range {
                                 let target = d + plane &* inPlane, base = plane &* outPlane
+                                target.update(repeating: 0, count: inPlane)
                                 for j in 0..<outPlane { target[best[base &+ j]] += gr[base &+ j] }
                             }
                         }
