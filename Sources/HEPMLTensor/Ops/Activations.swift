@@ -90,7 +90,8 @@ enum PointwiseFunction<T: TensorScalar> {
     @_specialize(where T == Float)
     func backward(_ g: [T], _ x: [T], _ y: [T]) -> [T] {
         switch self {
-        case .relu: return Self.loop(g, y) { g, y, o, range in for i in range { o[i] = y[i] > 0 ? g[i] : 0 } }
+        // Both loads unconditional, so the select vectorizes.
+        case .relu: return Self.loop(g, y) { g, y, o, range in for i in range { let value = g[i]; o[i] = y[i] > 0 ? value : 0 } }
         case .leakyRelu(let slope): return Kernels.zip(g, x) { $1 > 0 ? $0 : slope * $0 }
         case .elu(let alpha): return Kernels.zip3(g, x, y) { g, x, y in x > 0 ? g : g * (y + alpha) }
         case .tanh: return Self.loop(g, y) { g, y, o, range in for i in range { o[i] = g[i] * (1 - y[i] * y[i]) } }

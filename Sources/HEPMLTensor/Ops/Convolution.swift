@@ -130,14 +130,23 @@ enum ConvolutionKernels {
         for line in lines {
             let low = Int(line.low), high = Int(line.high)
             var out = cols + (Int(line.row) &* ld &+ Int(line.position)), source = x + Int(line.source)
+            // Padding runs are a few elements; a zero loop would become a memset call per line
+            // and sample. When they fit, four plain stores at each end (made before the copy,
+            // which overwrites what they cover inside the line) clear them instead.
+            let fixedStores = width >= 4 && low <= 4 && width - high <= 4
             for _ in 0..<count {
-                for w in 0..<low { out[w] = 0 }
+                if fixedStores {
+                    if low > 0 { out[0] = 0; out[1] = 0; out[2] = 0; out[3] = 0 }
+                    if high < width { out[width &- 4] = 0; out[width &- 3] = 0; out[width &- 2] = 0; out[width &- 1] = 0 }
+                } else {
+                    for w in 0..<low { out[w] = 0 }
+                    for w in high..<width { out[w] = 0 }
+                }
                 if sw == 1 {
                     for w in low..<high { out[w] = source[w] }
                 } else {
                     for w in low..<high { out[w] = source[w &* sw] }
                 }
-                for w in high..<width { out[w] = 0 }
                 out += S
                 source += sampleSize
             }
@@ -265,7 +274,12 @@ enum ConvolutionKernels {
                                             let offset = ((start &+ s) &* O &+ oc) &* S
                                             let target = gathered + (oc &* ld &+ s &* S), source = gr + offset
                                             if let y = mp.baseAddress, !mp.isEmpty {
-                                                for i in 0..<S { target[i] = y[offset &+ i] > 0 ? source[i] : 0 }
+                                                // Both loads unconditional, so the select vectorizes.
+                                                let output = y + offset
+                                                for i in 0..<S {
+                                                    let value = source[i]
+                                                    target[i] = output[i] > 0 ? value : 0
+                                                }
                                             } else {
                                                 for i in 0..<S { target[i] = source[i] }
                                             }
