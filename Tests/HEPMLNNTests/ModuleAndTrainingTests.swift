@@ -125,6 +125,38 @@ let mseLoss: LossFunction<Float> = { model, batch in try Loss.meanSquaredError(t
         #expect(u.grad == nil)
     }
 
+    /// Float parameters take a four-lane path; every element (lanes and the scalar tail) must
+    /// follow the scalar formula bit for bit, with L2 and decoupled decay.
+    @Test func adamFloatLanesMatchTheScalarFormula() throws {
+        let count = 4 * 2600 + 3  // above the parallel threshold, with a tail
+        var g = SeededGenerator(seed: 71)
+        let initial = (0..<count).map { _ in Float(g.nextNormal()) }, target = (0..<count).map { _ in Float(g.nextNormal()) }
+        for decay in [WeightDecay.l2(0.01), .decoupled(0.1)] {
+            let w = Variable(try Tensor<Float>(shape: [count], scalars: initial), requiresGrad: true)
+            let adam = Adam([w], learningRate: 0.01, weightDecay: decay)
+            var (ws, ms, vs) = (initial, [Float](repeating: 0, count: count), [Float](repeating: 0, count: count))
+            let (b1, b2, eps, lr): (Float, Float, Float, Float) = (0.9, 0.999, 1e-8, 0.01)
+            var l2: Float = 0, decoupled: Float = 0
+            if case .l2(let value) = decay { l2 = Float(value) }
+            if case .decoupled(let value) = decay { decoupled = Float(value) }
+            for step in 1...3 {
+                let difference = try Variable(try Tensor(shape: [count], scalars: target)) - w
+                try (difference * difference).sum().backward()
+                let gradient = try #require(w.grad).scalars
+                adam.step()
+                let correction1 = 1 - Float(Foundation.pow(0.9, Double(step))), correction2 = 1 - Float(Foundation.pow(0.999, Double(step)))
+                let stepSize = lr / correction1
+                for i in 0..<count {
+                    let gi = gradient[i] + l2 * ws[i]
+                    ms[i] = b1 * ms[i] + (1 - b1) * gi
+                    vs[i] = b2 * vs[i] + (1 - b2) * gi * gi
+                    ws[i] = ws[i] - (lr * decoupled * ws[i] + stepSize * ms[i] / ((vs[i] / correction2).squareRoot() + eps))
+                }
+            }
+            #expect(w.value.scalars == ws, "\(decay)")
+        }
+    }
+
     @Test func clippingAndSchedules() throws {
         let w = Variable(Tensor<Double>(zeros: [2]), requiresGrad: true)
         w.grad = try Tensor(shape: [2], scalars: [3, 4])
