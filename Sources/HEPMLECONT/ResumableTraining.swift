@@ -3,16 +3,11 @@ import HEPMLCore
 import HEPMLNN
 import HEPMLTensor
 
-/// The study's training loop around the engine: Adam, the best epoch's weights kept, Keras-style
-/// early stopping, and resumption of an interrupted run.
-///
-/// Every epoch ends with an engine checkpoint in `checkpoints` (weights, Adam state, history),
-/// then `best.safetensors` when the epoch improved the validation loss; a run interrupted at any
-/// point resumes from there and ends with the weights of an uninterrupted run: the engine
-/// shuffles every epoch from its own seeded stream, and the early-stopping state (best epoch and
-/// its weights, epochs without improvement) is rebuilt from the checkpoint's history. The engine's
-/// own early stopping forgets its best epoch on resume, so the engine runs one epoch per call and
-/// the stopping decision is taken here.
+/// The study's training settings around the engine's loop: Adam, Keras-style early stopping on
+/// the validation loss with the best epoch's weights restored, and resumption of an interrupted
+/// run. The engine checkpoints every epoch in `checkpoints` (weights, Adam state, history, early
+/// stopping's best epoch and weights), so a run interrupted at any point resumes and ends with
+/// the weights of an uninterrupted run; this layer refuses resumes with changed settings.
 public enum ResumableTraining {
     /// What a checkpoint directory was started with: resuming with other settings or data would
     /// silently mix two trainings, so it is refused.
@@ -52,81 +47,24 @@ public enum ResumableTraining {
                            epochs: Int, checkpoints: String, label: String, quiet: Bool, log: (String) -> Void,
                            loss: @escaping LossFunction<Float>) throws -> TrainingHistory {
         try settings.claim(checkpoints)
-        let optimizer = Adam(model.parameters, learningRate: settings.learningRate)
-        // TrainingHistory has no public initializer: nil until the engine returns the first one.
-        var latest = try Checkpoint.load(into: model, optimizer: optimizer, from: checkpoints)?.history
-        let completed = latest?.epochs ?? []
-        var stopping = EarlyStopping(patience: settings.patience)
-        for record in completed { _ = stopping.record(record) }
-        let bestPath = (checkpoints as NSString).appendingPathComponent("best.safetensors")
-        var best: [String: Tensor<Float>]?
-        if let bestEpoch = stopping.bestEpoch {
-            if bestEpoch == completed.count {
-                best = Dictionary(model.stateDictionary(), uniquingKeysWith: { a, _ in a })
-            } else {
-                let stored = try SafeTensors.read(bestPath, as: Float.self)
-                guard stored.metadata["epoch"] == "\(bestEpoch)" else {
-                    throw StudyError("\(label): \(bestPath) does not hold epoch \(bestEpoch), the checkpoint's best; train again with --retrain")
-                }
-                best = stored.tensors
-            }
-            log("\(label): resuming after epoch \(completed.count) of \(epochs) (best so far: epoch \(bestEpoch))")
+        let completed = try Checkpoint.latestRecord(in: checkpoints)
+        if let completed {
+            log("\(label): resuming after epoch \(completed.epochsCompleted) of \(epochs)\(completed.earlyStopping.map { " (best so far: epoch \($0.bestEpoch))" } ?? "")")
         }
-
-        var configuration = TrainingConfiguration(epochs: 0, batchSize: settings.batchSize, seed: settings.seed, learningRate: settings.learningRate)
+        var configuration = TrainingConfiguration(epochs: epochs, batchSize: settings.batchSize, seed: settings.seed, learningRate: settings.learningRate)
         configuration.quiet = true
+        // Without patience the run never stops early but still ends on its best epoch (Keras ModelCheckpoint).
+        configuration.earlyStopping = EarlyStopping(patience: settings.patience ?? .max)
         let progress = ProgressReporter(label, total: epochs, unit: "epochs", quiet: quiet)
-        progress.advance(by: min(completed.count, epochs))
-        while (latest?.epochs.count ?? 0) < epochs && !stopping.shouldStop {
-            configuration.epochs = (latest?.epochs.count ?? 0) + 1
-            let history = try HEPMLNN.train(model, optimizer: optimizer, training: training, validation: validation,
-                                            configuration: configuration, checkpointDirectory: checkpoints, loss: loss)
-            latest = history
-            guard let record = history.epochs.last else { break }
-            if stopping.record(record) {
-                let state = model.stateDictionary()
-                try SafeTensors.write(state, metadata: ["epoch": "\(record.epoch)"], to: bestPath)
-                best = Dictionary(state, uniquingKeysWith: { a, _ in a })
-            }
-            progress.setSuffix(String(format: "loss %.5g  val_loss %.5g  best epoch %d", record.trainLoss,
-                                      record.validationLoss ?? Double.nan, stopping.bestEpoch ?? 0))
+        progress.advance(by: min(completed?.epochsCompleted ?? 0, epochs))
+        configuration.onEpochEnd = { record in
+            progress.setSuffix(String(format: "loss %.5g  val_loss %.5g", record.trainLoss, record.validationLoss ?? Double.nan))
             progress.advance()
         }
+        let history = try HEPMLNN.train(model, optimizer: Adam(model.parameters, learningRate: settings.learningRate), training: training,
+                                        validation: validation, configuration: configuration, checkpointDirectory: checkpoints, loss: loss)
         progress.finish()
-        guard var history = latest else { throw StudyError("\(label): no epoch to train (--epochs \(epochs))") }
-        if let best {
-            try model.loadStateDictionary(best)
-            history.restoredEpoch = stopping.bestEpoch
-        }
-        history.stoppedEarly = stopping.shouldStop
-        model.setTraining(false)
+        guard !history.epochs.isEmpty else { throw StudyError("\(label): no epoch to train (--epochs \(epochs))") }
         return history
-    }
-
-    /// Keras-style early stopping on the monitored loss (validation, else training): an epoch
-    /// improves when its loss is below the best so far; `patience` epochs in a row without
-    /// improvement stop (never with nil patience).
-    struct EarlyStopping {
-        let patience: Int?
-        private(set) var bestLoss = Double.infinity
-        private(set) var bestEpoch: Int?
-        private(set) var epochsWithoutImprovement = 0
-
-        init(patience: Int?) { self.patience = patience }
-
-        var shouldStop: Bool { patience.map { epochsWithoutImprovement >= $0 } ?? false }
-
-        /// Takes one epoch's record; true when it is the new best.
-        mutating func record(_ record: EpochRecord) -> Bool {
-            let monitored = record.validationLoss ?? record.trainLoss
-            if bestEpoch == nil || monitored < bestLoss {
-                bestLoss = monitored
-                bestEpoch = record.epoch
-                epochsWithoutImprovement = 0
-                return true
-            }
-            epochsWithoutImprovement += 1
-            return false
-        }
     }
 }

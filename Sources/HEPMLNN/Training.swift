@@ -99,6 +99,33 @@ public struct TrainingHistory: Codable, Equatable, Sendable {
     }
 }
 
+/// Early stopping's running state. It is part of every checkpoint, so a resumed run stops at,
+/// and restores, the same epoch as an uninterrupted one.
+public struct EarlyStoppingState: Codable, Equatable, Sendable {
+    public var bestLoss: Double
+    public var bestEpoch: Int
+    public var epochsWithoutImprovement: Int
+
+    /// The state after the first monitored epoch.
+    public init(loss: Double, epoch: Int) {
+        bestLoss = loss
+        bestEpoch = epoch
+        epochsWithoutImprovement = 0
+    }
+
+    /// Takes an epoch's monitored loss; true when the epoch is the new best.
+    public mutating func update(loss: Double, epoch: Int, rule: EarlyStopping) -> Bool {
+        if loss < bestLoss - rule.minimumDelta {
+            self = EarlyStoppingState(loss: loss, epoch: epoch)
+            return true
+        }
+        epochsWithoutImprovement += 1
+        return false
+    }
+
+    public func shouldStop(_ rule: EarlyStopping) -> Bool { epochsWithoutImprovement >= rule.patience }
+}
+
 /// The loss of one batch: builds the forward graph for `batch` on `model` and returns a scalar.
 public typealias LossFunction<T: TensorScalar> = (_ model: Module<T>, _ batch: Batch<T>) throws -> Variable<T>
 
@@ -107,8 +134,10 @@ public typealias LossFunction<T: TensorScalar> = (_ model: Module<T>, _ batch: B
 /// early stopping and the history.
 ///
 /// With `checkpointDirectory`, a checkpoint is written after every epoch and, if one is already
-/// there, training resumes after its last completed epoch with its weights, optimizer state and
-/// history (early stopping's best-epoch tracking restarts at the resume point).
+/// there, training resumes after its last completed epoch with its weights, optimizer state,
+/// history and early-stopping state (best loss and epoch, its weights, epochs without
+/// improvement), so the resumed run ends exactly like an uninterrupted one; a run that already
+/// stopped early trains no further.
 public func train<T: TensorScalar>(_ model: Module<T>, optimizer: Optimizer, training: Dataset<T>, validation: Dataset<T>? = nil,
                                    configuration: TrainingConfiguration, checkpointDirectory: String? = nil, loss: LossFunction<T>) throws -> TrainingHistory {
     guard configuration.batchSize > 0, training.count > 0 else {
@@ -118,14 +147,31 @@ public func train<T: TensorScalar>(_ model: Module<T>, optimizer: Optimizer, tra
     let totalSteps = stepsPerEpoch * configuration.epochs
     var history = TrainingHistory()
     var startEpoch = 0
-    if let checkpointDirectory, let record = try Checkpoint.load(into: model, optimizer: optimizer, from: checkpointDirectory) {
-        history = record.history
-        startEpoch = record.epochsCompleted
+    var stopping: EarlyStoppingState?
+    var bestWeights: [(String, Tensor<T>)]?
+    let keepsBest = configuration.earlyStopping?.restoreBest ?? false
+    if let checkpointDirectory, let resumed = try Checkpoint.load(into: model, optimizer: optimizer, from: checkpointDirectory) {
+        history = resumed.record.history
+        startEpoch = resumed.record.epochsCompleted
+        if let rule = configuration.earlyStopping, let state = resumed.record.earlyStopping {
+            stopping = state
+            history.stoppedEarly = state.shouldStop(rule)
+            if keepsBest {
+                guard let weights = resumed.bestWeights else {
+                    throw FileFormatError(file: checkpointDirectory, reason: "the checkpoint keeps no best weights to restore (saved without restoreBest?)")
+                }
+                bestWeights = try model.stateDictionary().map { name, tensor in
+                    guard let best = weights[name], best.shape == tensor.shape else {
+                        throw FileFormatError(file: checkpointDirectory, reason: "the checkpoint's best weights lack \(name) \(tensor.shape)")
+                    }
+                    return (name, best)
+                }
+            }
+        }
     }
-    var best: (loss: Double, epoch: Int, state: [(String, Tensor<T>)])?
-    var epochsWithoutImprovement = 0
     let parameters = model.parameters
-    for epoch in startEpoch..<configuration.epochs {
+    var epoch = startEpoch
+    while epoch < configuration.epochs && !history.stoppedEarly {
         let started = ResourceUsage.now()
         model.setTraining(true)
         // One stream per epoch, so a resumed run shuffles exactly like an uninterrupted one.
@@ -149,30 +195,31 @@ public func train<T: TensorScalar>(_ model: Module<T>, optimizer: Optimizer, tra
         }
         progress.finish()
         let validationLoss = try validation.map { try evaluate(model, on: $0, batchSize: configuration.batchSize, loss: loss) }
-        let record = EpochRecord(epoch: epoch + 1, trainLoss: lossSum / Double(training.count), validationLoss: validationLoss,
+        epoch += 1
+        let record = EpochRecord(epoch: epoch, trainLoss: lossSum / Double(training.count), validationLoss: validationLoss,
                                  learningRate: rate, seconds: ResourceUsage.now() - started)
         history.epochs.append(record)
+        if let rule = configuration.earlyStopping {
+            let monitored = validationLoss ?? record.trainLoss
+            var improved = true
+            if var state = stopping {
+                improved = state.update(loss: monitored, epoch: epoch, rule: rule)
+                stopping = state
+            } else {
+                stopping = EarlyStoppingState(loss: monitored, epoch: epoch)
+            }
+            if improved && keepsBest { bestWeights = model.stateDictionary() }
+            history.stoppedEarly = stopping?.shouldStop(rule) ?? false
+        }
         if let checkpointDirectory {
-            try Checkpoint.save(model: model, optimizer: optimizer, history: history, epochsCompleted: epoch + 1, to: checkpointDirectory)
+            try Checkpoint.save(model: model, optimizer: optimizer, history: history, epochsCompleted: epoch,
+                                earlyStopping: stopping, bestWeights: bestWeights, to: checkpointDirectory)
         }
         configuration.onEpochEnd?(record)
-        if let stopping = configuration.earlyStopping {
-            let monitored = validationLoss ?? record.trainLoss
-            if best == nil || monitored < (best?.loss ?? .infinity) - stopping.minimumDelta {
-                best = (monitored, epoch + 1, stopping.restoreBest ? model.stateDictionary() : [])
-                epochsWithoutImprovement = 0
-            } else {
-                epochsWithoutImprovement += 1
-                if epochsWithoutImprovement >= stopping.patience {
-                    history.stoppedEarly = true
-                    break
-                }
-            }
-        }
     }
-    if let stopping = configuration.earlyStopping, stopping.restoreBest, let best {
-        try model.loadStateDictionary(Dictionary(best.state, uniquingKeysWith: { a, _ in a }))
-        history.restoredEpoch = best.epoch
+    if let bestWeights, let stopping {
+        try model.loadStateDictionary(Dictionary(bestWeights, uniquingKeysWith: { a, _ in a }))
+        history.restoredEpoch = stopping.bestEpoch
     }
     model.setTraining(false)
     return history

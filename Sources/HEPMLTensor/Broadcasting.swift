@@ -41,9 +41,11 @@ public enum Broadcasting {
             let rows = gradient.count / inner
             gradient.scalars.withUnsafeBufferPointer { g in
                 result.withUnsafeMutableBufferPointer { r in
-                    for row in 0..<rows {
-                        let base = row * inner
-                        for j in 0..<inner { r[j] += g[base + j] }
+                    var source = g.baseAddress.unsafelyUnwrapped
+                    let sums = r.baseAddress.unsafelyUnwrapped
+                    for _ in 0..<rows {
+                        for j in 0..<inner { sums[j] += source[j] }
+                        source += inner
                     }
                 }
             }

@@ -1,4 +1,3 @@
-import Dispatch
 import HEPMLCore
 
 /// Loop helpers shared by the operation files. Large elementwise work is split over cores; small
@@ -21,16 +20,16 @@ enum Kernels {
         if count * cost < parallelThreshold {
             body(0..<count)
         } else {
-            Parallel.forEachChunk(count, minimumChunk: parallelThreshold / max(cost, 1), body)
+            forEachChunk(count, minimumChunk: parallelThreshold / max(cost, 1), body)
         }
     }
 
     /// y[i] = f(x[i]) into a new array.
     @inline(__always)
     static func map<T: TensorScalar>(_ x: [T], cost: Int = 1, _ f: (T) -> T) -> [T] {
-        // A zero-filled array rather than `init(unsafeUninitializedCapacity:)`: that initializer
-        // is opaque to the optimizer, which would then call `f` indirectly per element.
-        var result = [T](repeating: 0, count: x.count)
+        // Filled outside `init(unsafeUninitializedCapacity:)`, whose closure is opaque to the
+        // optimizer, which would then call `f` indirectly per element.
+        var result: [T] = overwritten(x.count)
         result.withUnsafeMutableBufferPointer { out in
             x.withUnsafeBufferPointer { input in
                 let o = out.baseAddress.unsafelyUnwrapped, p = input.baseAddress.unsafelyUnwrapped
@@ -39,7 +38,7 @@ enum Kernels {
                 if x.count * cost < parallelThreshold {
                     for i in 0..<x.count { o[i] = f(p[i]) }
                 } else {
-                    Parallel.forEachChunk(x.count, minimumChunk: parallelThreshold / max(cost, 1)) { range in
+                    forEachChunk(x.count, minimumChunk: parallelThreshold / max(cost, 1)) { range in
                         for i in range { o[i] = f(p[i]) }
                     }
                 }
@@ -51,7 +50,7 @@ enum Kernels {
     /// z[i] = f(x[i], y[i]) for equal-length arrays.
     @inline(__always)
     static func zip<T: TensorScalar>(_ x: [T], _ y: [T], cost: Int = 1, _ f: (T, T) -> T) -> [T] {
-        var result = [T](repeating: 0, count: x.count)
+        var result: [T] = overwritten(x.count)
         result.withUnsafeMutableBufferPointer { out in
             x.withUnsafeBufferPointer { a in
                 y.withUnsafeBufferPointer { b in
@@ -60,7 +59,7 @@ enum Kernels {
                     if x.count * cost < parallelThreshold {
                         for i in 0..<x.count { o[i] = f(pa[i], pb[i]) }
                     } else {
-                        Parallel.forEachChunk(x.count, minimumChunk: parallelThreshold / max(cost, 1)) { range in
+                        forEachChunk(x.count, minimumChunk: parallelThreshold / max(cost, 1)) { range in
                             for i in range { o[i] = f(pa[i], pb[i]) }
                         }
                     }
@@ -73,7 +72,7 @@ enum Kernels {
     /// w[i] = f(x[i], y[i], z[i]) for equal-length arrays (backward of activations).
     @inline(__always)
     static func zip3<T: TensorScalar>(_ x: [T], _ y: [T], _ z: [T], cost: Int = 1, _ f: (T, T, T) -> T) -> [T] {
-        var result = [T](repeating: 0, count: x.count)
+        var result: [T] = overwritten(x.count)
         result.withUnsafeMutableBufferPointer { out in
             x.withUnsafeBufferPointer { a in
                 y.withUnsafeBufferPointer { b in
@@ -112,7 +111,7 @@ enum Kernels {
                    a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: n)
             return
         }
-        Parallel.forEachChunk(m, minimumChunk: 8) { rows in
+        forEachChunk(m, minimumChunk: 8) { rows in
             // Row block of op(A): rows of A when not transposed, columns of A otherwise.
             let aBlock = transposeA ? a + rows.lowerBound : a + rows.lowerBound * lda
             T.gemm(transposeA: transposeA, transposeB: transposeB, m: rows.count, n: n, k: k, alpha: 1,
@@ -122,16 +121,26 @@ enum Kernels {
 }
 
 extension Kernels {
-    /// Splits `0..<count` into `chunks` contiguous ranges and runs them concurrently, passing the
-    /// chunk index so that each can own a private accumulator.
+    /// Splits `0..<count` into `chunks` contiguous ranges and runs them on the worker pool,
+    /// passing the chunk index so that each can own a private accumulator.
     static func forEachChunk(_ count: Int, chunks: Int, _ body: (Int, Range<Int>) -> Void) {
         let chunks = max(1, min(chunks, count))
         let base = count / chunks, extra = count % chunks
-        let range = { (chunk: Int) -> Range<Int> in
-            let start = chunk * base + min(chunk, extra)
-            return start..<(start + base + (chunk < extra ? 1 : 0))
-        }
         if chunks == 1 { body(0, 0..<count); return }
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in body(chunk, range(chunk)) }
+        WorkerPool.shared.run(chunks: chunks) { chunk in
+            let start = chunk * base + min(chunk, extra)
+            body(chunk, start..<(start + base + (chunk < extra ? 1 : 0)))
+        }
+    }
+
+    /// Splits `0..<count` into at most `Parallel.threadCount` chunks of at least `minimumChunk`.
+    static func forEachChunk(_ count: Int, minimumChunk: Int, _ body: (Range<Int>) -> Void) {
+        WorkerPool.forEachChunk(count, minimumChunk: minimumChunk, body)
+    }
+
+    /// An array whose every element the caller overwrites (saves a zero-filling pass).
+    @inline(__always)
+    static func overwritten<T: TensorScalar>(_ count: Int) -> [T] {
+        [T](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
     }
 }

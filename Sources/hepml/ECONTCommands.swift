@@ -129,6 +129,7 @@ struct ECONTTrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        relaunchWithFasterBLASKernelsIfAvailable()
         var options = study.options()
         options.epochs = epochs
         options.patience = patience
@@ -245,6 +246,7 @@ struct ECONTTrainEMDLossCommand: ParsableCommand {
     }
 
     func run() throws {
+        relaunchWithFasterBLASKernelsIfAvailable()
         var options = EMDCriticOptions(name: name, outputDirectory: output)
         options.inputs = inputs
         options.header = !noHeader

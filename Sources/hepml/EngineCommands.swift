@@ -6,7 +6,7 @@ import HEPMLTensor
 
 extension ReferenceModel.Name: ExpressibleByArgument {}
 
-/// Relaunches this process with better OpenBLAS kernels when OpenBLAS chose AVX2 kernels on an
+/// Relaunches this process with better OpenBLAS kernels when OpenBLAS chose (or was pinned to) AVX2 kernels on an
 /// AVX-512 CPU (see `BLASKernels.fasterCoreType`); training commands call it first. If the
 /// relaunch fails the command simply continues with the current kernels.
 func relaunchWithFasterBLASKernelsIfAvailable() {

@@ -51,6 +51,41 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("epoch-00003").path))
     }
 
+    /// Early stopping's state travels with the checkpoint: a run interrupted after any epoch
+    /// (right after the best one included) and resumed stops at the same epoch, restores the same
+    /// best epoch and ends with bit-identical weights; resuming a finished run trains no further.
+    @Test func resumeAfterAnyEpochReproducesEarlyStopping() throws {
+        let directory = try TestEnvironment.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let data = try toyData(samples: 128, seed: 22), validation = try toyData(samples: 64, seed: 23)
+        func run(epochs: Int, checkpoint: String?) throws -> (TrainingHistory, TinyAutoencoder) {
+            let model = TinyAutoencoder(seed: 22)
+            var configuration = TrainingConfiguration(epochs: epochs, batchSize: 32, seed: 22, learningRate: 0.3)
+            configuration.quiet = true
+            configuration.earlyStopping = EarlyStopping(patience: 2)
+            let history = try train(model, optimizer: Adam(model.parameters, learningRate: 0.3), training: data, validation: validation,
+                                    configuration: configuration, checkpointDirectory: checkpoint, loss: mseLoss)
+            return (history, model)
+        }
+        let (straight, straightModel) = try run(epochs: 40, checkpoint: nil)
+        try #require(straight.stoppedEarly, "the learning rate is chosen so that early stopping fires: \(straight.epochs.map(\.validationLoss))")
+        let best = try #require(straight.restoredEpoch)
+        #expect(best < straight.epochs.count - 1)
+        for stop in 1..<straight.epochs.count {
+            let folder = directory.appendingPathComponent("stop-\(stop)").path
+            _ = try run(epochs: stop, checkpoint: folder)
+            let (resumed, resumedModel) = try run(epochs: 40, checkpoint: folder)
+            #expect(resumed.epochs.map(\.validationLoss) == straight.epochs.map(\.validationLoss), "interrupted after epoch \(stop)")
+            #expect(resumed.restoredEpoch == best && resumed.stoppedEarly, "interrupted after epoch \(stop)")
+            #expect(resumedModel.stateDictionary().map(\.1) == straightModel.stateDictionary().map(\.1), "interrupted after epoch \(stop)")
+            if stop == best {
+                let (again, againModel) = try run(epochs: 40, checkpoint: folder)
+                #expect(again.epochs.count == straight.epochs.count && again.restoredEpoch == best)
+                #expect(againModel.stateDictionary().map(\.1) == straightModel.stateDictionary().map(\.1))
+            }
+        }
+    }
+
     @Test func pythonSafetensorsReadsCheckpoint() throws {
         guard let python = TestEnvironment.python(for: "safetensors interop") else { return }
         let directory = try TestEnvironment.temporaryDirectory()

@@ -36,6 +36,27 @@ func toyData(samples: Int, seed: UInt64) throws -> Dataset<Float> {
 let mseLoss: LossFunction<Float> = { model, batch in try Loss.meanSquaredError(try model(Variable(batch.inputs)), batch.targets) }
 
 @Suite struct ModuleTests {
+    /// `Sequential` runs Conv + ReLU as one fused operation; values and gradients must equal the
+    /// layers applied one by one.
+    @Test func fusedConvolutionReLUMatchesSeparateLayers() throws {
+        var g = SeededGenerator(seed: 61)
+        let model = Sequential<Float>([Conv2d(2, 3, kernel: [3, 3], padding: .same, generator: &g), Activation(.relu), Flatten(),
+                                       Linear(3 * 5 * 4, 2, generator: &g)])
+        var values = [Float]()
+        for _ in 0..<(4 * 2 * 5 * 4) { values.append(Float(g.nextNormal())) }
+        let x = try Tensor<Float>(shape: [4, 2, 5, 4], scalars: values)
+        func gradients(_ forward: () throws -> Variable<Float>) throws -> (Tensor<Float>, [Tensor<Float>]) {
+            model.zeroGradients()
+            let y = try forward()
+            try (y * y).sum().backward()
+            return (y.value, model.parameters.map { $0.grad ?? Tensor(zeros: [0]) })
+        }
+        let fused = try gradients { try model(Variable(x)) }
+        let separate = try gradients { try model.layers[3](try model.layers[2](try model.layers[1](try model.layers[0](Variable(x))))) }
+        #expect(fused.0 == separate.0)
+        #expect(fused.1 == separate.1)
+    }
+
     @Test func parameterPathsAndDescription() throws {
         let model = TinyAutoencoder(seed: 1)
         let names = model.namedParameters().map(\.0)
@@ -102,6 +123,38 @@ let mseLoss: LossFunction<Float> = { model, batch in try Loss.meanSquaredError(t
         #expect(abs(u.value.scalars[0] - (1 - 0.01 * 0.1 * 1 - 0.01)) < 1e-7)
         #expect(abs(u.value.scalars[1] - (-2 + 0.01 * 0.1 * 2 - 0.01)) < 1e-7)
         #expect(u.grad == nil)
+    }
+
+    /// Float parameters take a four-lane path; every element (lanes and the scalar tail) must
+    /// follow the scalar formula bit for bit, with L2 and decoupled decay.
+    @Test func adamFloatLanesMatchTheScalarFormula() throws {
+        let count = 4 * 2600 + 3  // above the parallel threshold, with a tail
+        var g = SeededGenerator(seed: 71)
+        let initial = (0..<count).map { _ in Float(g.nextNormal()) }, target = (0..<count).map { _ in Float(g.nextNormal()) }
+        for decay in [WeightDecay.l2(0.01), .decoupled(0.1)] {
+            let w = Variable(try Tensor<Float>(shape: [count], scalars: initial), requiresGrad: true)
+            let adam = Adam([w], learningRate: 0.01, weightDecay: decay)
+            var (ws, ms, vs) = (initial, [Float](repeating: 0, count: count), [Float](repeating: 0, count: count))
+            let (b1, b2, eps, lr): (Float, Float, Float, Float) = (0.9, 0.999, 1e-8, 0.01)
+            var l2: Float = 0, decoupled: Float = 0
+            if case .l2(let value) = decay { l2 = Float(value) }
+            if case .decoupled(let value) = decay { decoupled = Float(value) }
+            for step in 1...3 {
+                let difference = try Variable(try Tensor(shape: [count], scalars: target)) - w
+                try (difference * difference).sum().backward()
+                let gradient = try #require(w.grad).scalars
+                adam.step()
+                let correction1 = 1 - Float(Foundation.pow(0.9, Double(step))), correction2 = 1 - Float(Foundation.pow(0.999, Double(step)))
+                let stepSize = lr / correction1
+                for i in 0..<count {
+                    let gi = gradient[i] + l2 * ws[i]
+                    ms[i] = b1 * ms[i] + (1 - b1) * gi
+                    vs[i] = b2 * vs[i] + (1 - b2) * gi * gi
+                    ws[i] = ws[i] - (lr * decoupled * ws[i] + stepSize * ms[i] / ((vs[i] / correction2).squareRoot() + eps))
+                }
+            }
+            #expect(w.value.scalars == ws, "\(decay)")
+        }
     }
 
     @Test func clippingAndSchedules() throws {

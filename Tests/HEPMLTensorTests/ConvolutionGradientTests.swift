@@ -121,3 +121,52 @@ import Testing
         for (a, b) in zip(wide, expected) { #expect(abs(a - b) < 1e-12) }
     }
 }
+
+@Suite struct ConvolutionValueTests {
+    /// The definition, y[n,o,d,h,w] = b[o] + Σ x[n,c,d·s−p+kd, h·s−p+kh, w·s−p+kw]·W[o,c,kd,kh,kw],
+    /// on 3-D grids; 1-D and 2-D problems are the same with size-1 leading axes.
+    func direct(_ x: Tensor<Double>, _ w: Tensor<Double>, _ b: Tensor<Double>, stride: [Int], pad: [Int], out: [Int]) -> [Double] {
+        let (n, c, o) = (x.shape[0], x.shape[1], w.shape[0])
+        let size = Array(x.shape.dropFirst(2)), kernel = Array(w.shape.dropFirst(2))
+        var y = [Double]()
+        for s in 0..<n { for oc in 0..<o { for od in 0..<out[0] { for oh in 0..<out[1] { for ow in 0..<out[2] {
+            var sum = b.scalars[oc]
+            for ic in 0..<c { for kd in 0..<kernel[0] { for kh in 0..<kernel[1] { for kw in 0..<kernel[2] {
+                let (id, ih, iw) = (od * stride[0] - pad[0] + kd, oh * stride[1] - pad[1] + kh, ow * stride[2] - pad[2] + kw)
+                guard id >= 0, id < size[0], ih >= 0, ih < size[1], iw >= 0, iw < size[2] else { continue }
+                sum += x.scalars[(((s * c + ic) * size[0] + id) * size[1] + ih) * size[2] + iw]
+                    * w.scalars[(((oc * c + ic) * kernel[0] + kd) * kernel[1] + kh) * kernel[2] + kw]
+            } } } }
+            y.append(sum)
+        } } } } }
+        return y
+    }
+
+    @Test func stridedPaddedConvolutionsMatchTheDefinition() throws {
+        // (input, kernel, stride, padding, expected output size)
+        let cases: [([Int], [Int], [Int], [Int], [Int])] = [
+            ([2, 3, 1, 7, 9], [4, 3, 1, 3, 3], [1, 2, 2], [0, 1, 1], [1, 4, 5]),
+            ([1, 2, 4, 5, 6], [3, 2, 2, 3, 5], [2, 1, 3], [1, 2, 2], [3, 7, 2]),
+            ([3, 1, 1, 20, 20], [2, 1, 1, 5, 5], [1, 1, 1], [0, 2, 2], [1, 20, 20]),
+            ([2, 2, 1, 1, 11], [2, 2, 1, 1, 4], [1, 1, 3], [0, 0, 3], [1, 1, 5]),
+        ]
+        for (index, (xShape, wShape, stride, pad, out)) in cases.enumerated() {
+            let x = random(xShape, seed: 90 + UInt64(index)), w = random(wShape, seed: 95 + UInt64(index)), b = random([wShape[0]], seed: 99)
+            let y = try Variable.convolution(Variable(x), weight: Variable(w), bias: Variable(b), stride: stride, padding: .explicit(pad))
+            #expect(y.shape == [xShape[0], wShape[0]] + out)
+            let expected = direct(x, w, b, stride: stride, pad: pad, out: out)
+            #expect(zip(y.value.scalars, expected).allSatisfy { abs($0 - $1) < 1e-12 }, "case \(index)")
+        }
+    }
+
+    /// The fused ReLU gives exactly relu(convolution) and its gradients.
+    @Test func rectifiedConvolutionIsConvolutionThenReLU() throws {
+        let x = random([2, 3, 5, 6], seed: 110), w = random([4, 3, 3, 3], seed: 111), b = random([4], seed: 112)
+        let fused = try Variable.convolution(Variable(x), weight: Variable(w), bias: Variable(b), stride: [1, 2], padding: .same, rectified: true)
+        let separate = try Variable.convolution(Variable(x), weight: Variable(w), bias: Variable(b), stride: [1, 2], padding: .same).relu()
+        #expect(fused.value == separate.value)
+        try GradientCheck.check([x, w, b]) {
+            try Variable.convolution($0[0], weight: $0[1], bias: $0[2], stride: [1, 2], padding: .same, rectified: true)
+        }
+    }
+}

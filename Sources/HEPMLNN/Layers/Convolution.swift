@@ -25,12 +25,17 @@ public class ConvolutionLayer<T: TensorScalar>: Module<T> {
     }
 
     public override func forward(_ x: Variable<T>) throws -> Variable<T> {
+        try forward(x, rectified: false)
+    }
+
+    /// The convolution, followed by a fused ReLU when `rectified` (see `Sequential`).
+    func forward(_ x: Variable<T>, rectified: Bool) throws -> Variable<T> {
         guard x.shape.count == stride.count + 2, x.shape[1] == weight.shape[1] else {
             throw ShapeError(operation: kind, "expected input [N, \(weight.shape[1]), \(stride.count) spatial axes]", shapes: [x.shape, weight.shape])
         }
         let w = try weightQuantizer.map { try $0(weight) } ?? weight
         let b = try bias.map { b in try biasQuantizer.map { try $0(b) } ?? b }
-        return try Variable.convolution(x, weight: w, bias: b, stride: stride, padding: padding)
+        return try Variable.convolution(x, weight: w, bias: b, stride: stride, padding: padding, rectified: rectified)
     }
 }
 

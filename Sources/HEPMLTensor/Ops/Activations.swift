@@ -53,14 +53,14 @@ enum PointwiseFunction<T: TensorScalar> {
     /// closure itself so that it is compiled with the concrete function inlined (vectorized).
     @inline(__always)
     static func loop(_ x: [T], cost: Int = 1, _ body: (UnsafePointer<T>, UnsafeMutablePointer<T>, Range<Int>) -> Void) -> [T] {
-        var y = [T](repeating: 0, count: x.count)
+        var y: [T] = Kernels.overwritten(x.count)
         y.withUnsafeMutableBufferPointer { o in
             x.withUnsafeBufferPointer { p in
                 let input = p.baseAddress.unsafelyUnwrapped, output = o.baseAddress.unsafelyUnwrapped
                 if x.count * cost < Kernels.parallelThreshold {
                     body(input, output, 0..<x.count)
                 } else {
-                    Parallel.forEachChunk(x.count, minimumChunk: Kernels.parallelThreshold / cost) { body(input, output, $0) }
+                    Kernels.forEachChunk(x.count, minimumChunk: Kernels.parallelThreshold / cost) { body(input, output, $0) }
                 }
             }
         }
@@ -70,7 +70,7 @@ enum PointwiseFunction<T: TensorScalar> {
     /// Two-input form of `loop` for backward functions.
     @inline(__always)
     static func loop(_ a: [T], _ b: [T], _ body: (UnsafePointer<T>, UnsafePointer<T>, UnsafeMutablePointer<T>, Range<Int>) -> Void) -> [T] {
-        var y = [T](repeating: 0, count: a.count)
+        var y: [T] = Kernels.overwritten(a.count)
         y.withUnsafeMutableBufferPointer { o in
             a.withUnsafeBufferPointer { pa in
                 b.withUnsafeBufferPointer { pb in
@@ -78,7 +78,7 @@ enum PointwiseFunction<T: TensorScalar> {
                     if a.count < Kernels.parallelThreshold {
                         body(x1, x2, output, 0..<a.count)
                     } else {
-                        Parallel.forEachChunk(a.count, minimumChunk: Kernels.parallelThreshold) { body(x1, x2, output, $0) }
+                        Kernels.forEachChunk(a.count, minimumChunk: Kernels.parallelThreshold) { body(x1, x2, output, $0) }
                     }
                 }
             }
@@ -90,7 +90,8 @@ enum PointwiseFunction<T: TensorScalar> {
     @_specialize(where T == Float)
     func backward(_ g: [T], _ x: [T], _ y: [T]) -> [T] {
         switch self {
-        case .relu: return Self.loop(g, y) { g, y, o, range in for i in range { o[i] = y[i] > 0 ? g[i] : 0 } }
+        // Both loads unconditional, so the select vectorizes.
+        case .relu: return Self.loop(g, y) { g, y, o, range in for i in range { let value = g[i]; o[i] = y[i] > 0 ? value : 0 } }
         case .leakyRelu(let slope): return Kernels.zip(g, x) { $1 > 0 ? $0 : slope * $0 }
         case .elu(let alpha): return Kernels.zip3(g, x, y) { g, x, y in x > 0 ? g : g * (y + alpha) }
         case .tanh: return Self.loop(g, y) { g, y, o, range in for i in range { o[i] = g[i] * (1 - y[i] * y[i]) } }

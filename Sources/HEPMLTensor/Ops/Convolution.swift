@@ -14,7 +14,7 @@ public enum Padding: Sendable, Equatable, Codable {
 /// 2-D problems use size-1 leading axes). A convolution maps the "large" grid (its input) to
 /// the "small" grid (its output); a transposed convolution is the adjoint map, small to large,
 /// so the same three kernels serve both with their roles exchanged.
-struct ConvolutionGeometry {
+struct ConvolutionGeometry: Sendable {
     var batch: Int
     var largeChannels: Int
     var smallChannels: Int
@@ -23,32 +23,6 @@ struct ConvolutionGeometry {
     var kernel: [Int]
     var stride: [Int]
     var padBefore: [Int]
-
-    /// For each (patch row, small position): the element of a large sample it reads, or −1
-    /// where the window hangs over the padding. Built once per call; turns im2col into a
-    /// gather and col2im into a scatter-add, which keeps tiny images (8×8) cheap.
-    private(set) var offsets: [Int32] = []
-
-    mutating func buildOffsets() {
-        var table = [Int32](repeating: -1, count: patchSize * smallSpatial)
-        var row = 0
-        for c in 0..<largeChannels {
-            for kd in 0..<kernel[0] { for kh in 0..<kernel[1] { for kw in 0..<kernel[2] {
-                var position = 0
-                for od in 0..<small[0] { for oh in 0..<small[1] { for ow in 0..<small[2] {
-                    let id = od * stride[0] - padBefore[0] + kd
-                    let ih = oh * stride[1] - padBefore[1] + kh
-                    let iw = ow * stride[2] - padBefore[2] + kw
-                    if id >= 0, id < large[0], ih >= 0, ih < large[1], iw >= 0, iw < large[2] {
-                        table[row * smallSpatial + position] = Int32(((c * large[0] + id) * large[1] + ih) * large[2] + iw)
-                    }
-                    position += 1
-                } } }
-                row += 1
-            } } }
-        }
-        offsets = table
-    }
 
     var largeSpatial: Int { large.reduce(1, *) }
     var smallSpatial: Int { small.reduce(1, *) }
@@ -95,36 +69,106 @@ enum ConvolutionKernels {
     /// Column buffers are capped at this many elements; larger batches run in sub-batches.
     static let columnBudget = 1 << 21
 
+    /// Batch chunks (claimed dynamically by the worker pool) and the samples per column matrix.
+    /// Several chunks per thread keep both cores busy when one of them is slowed down by another
+    /// process; each still holds enough samples for an efficient product.
     static func chunking(_ g: ConvolutionGeometry) -> (chunks: Int, subBatch: Int) {
         let work = g.batch * g.smallChannels * g.patchSize * g.smallSpatial
-        let chunks = work < 1 << 17 ? 1 : min(Parallel.threadCount, g.batch)
+        let chunks = work < 1 << 17 || Parallel.threadCount == 1 ? 1 : min(4 * Parallel.threadCount, max(g.batch / 8, Parallel.threadCount), g.batch)
         let perChunk = (g.batch + chunks - 1) / chunks
         let subBatch = max(1, min(perChunk, columnBudget / max(g.patchSize * g.smallSpatial, 1)))
         return (chunks, subBatch)
     }
 
-    /// Gathers the patches of one sample into columns `column..<column+smallSpatial` of `cols`.
+    /// One line of a patch row: small positions `position + (0..<width)` of column-matrix row
+    /// `row`; those at `low..<high` read the large grid at `source + w·stride` (w from 0), the
+    /// others hang over the padding (all of them when `source` is −1).
+    struct PatchLine {
+        var row: Int32, position: Int32, source: Int32, low: Int32, high: Int32
+    }
+
+    /// The lines of every patch row (large channel, kernel offset) and small (d, h) line, built
+    /// once per call. Walking whole lines instead of single elements turns im2col into short
+    /// contiguous copies.
+    static func patchLines(_ g: ConvolutionGeometry) -> [PatchLine] {
+        let (D, H, W) = (g.large[0], g.large[1], g.large[2])
+        let (Do, Ho, Wo) = (g.small[0], g.small[1], g.small[2])
+        var lines: [PatchLine] = []
+        lines.reserveCapacity(g.patchSize * Do * Ho)
+        var row = 0
+        for c in 0..<g.largeChannels {
+            for kd in 0..<g.kernel[0] { for kh in 0..<g.kernel[1] { for kw in 0..<g.kernel[2] {
+                // iw = ow·stride + shift must lie in 0..<W.
+                let shift = kw - g.padBefore[2], sw = g.stride[2]
+                let low = shift >= 0 ? 0 : min(Wo, (-shift + sw - 1) / sw)
+                let high = W - shift <= 0 ? low : max(low, min(Wo, (W - shift + sw - 1) / sw))
+                var position = 0
+                for od in 0..<Do {
+                    let id = od * g.stride[0] - g.padBefore[0] + kd
+                    for oh in 0..<Ho {
+                        let ih = oh * g.stride[1] - g.padBefore[1] + kh
+                        let inside = id >= 0 && id < D && ih >= 0 && ih < H
+                        lines.append(PatchLine(row: Int32(row), position: Int32(position), source: inside ? Int32(((c * D + id) * H + ih) * W + shift) : -1,
+                                               low: Int32(inside ? low : 0), high: Int32(inside ? high : 0)))
+                        position += Wo
+                    }
+                }
+                row += 1
+            } } }
+        }
+        return lines
+    }
+
+    /// Gathers the patches of `count` consecutive samples (`sampleSize` elements apart from `x`)
+    /// into the column matrix `cols` (`ld` = count · smallSpatial columns). Samples are the inner
+    /// loop so that each line is decoded once per sub-batch: tiny images (8×8) have lines of only
+    /// a few elements. (Index arithmetic wraps instead of trapping: the bounds were settled by
+    /// `patchLines`, and overflow checks would keep these short loops from vectorizing.)
     @inline(__always)
-    static func im2col<T: TensorScalar>(_ x: UnsafePointer<T>, _ cols: UnsafeMutablePointer<T>, column: Int, ld: Int, _ offsets: UnsafePointer<Int32>, _ g: ConvolutionGeometry) {
-        let S = g.smallSpatial
-        for row in 0..<g.patchSize {
-            let out = cols + row * ld + column, table = offsets + row * S
-            for p in 0..<S {
-                let i = Int(table[p])
-                out[p] = i >= 0 ? x[i] : 0
+    static func im2col<T: TensorScalar>(_ x: UnsafePointer<T>, count: Int, sampleSize: Int, _ cols: UnsafeMutablePointer<T>, ld: Int,
+                                        _ lines: UnsafeBufferPointer<PatchLine>, width: Int, smallSpatial S: Int, stride sw: Int) {
+        for line in lines {
+            let low = Int(line.low), high = Int(line.high)
+            var out = cols + (Int(line.row) &* ld &+ Int(line.position)), source = x + Int(line.source)
+            // Padding runs are a few elements; a zero loop would become a memset call per line
+            // and sample. When they fit, four plain stores at each end (made before the copy,
+            // which overwrites what they cover inside the line) clear them instead.
+            let fixedStores = width >= 4 && low <= 4 && width - high <= 4
+            for _ in 0..<count {
+                if fixedStores {
+                    if low > 0 { out[0] = 0; out[1] = 0; out[2] = 0; out[3] = 0 }
+                    if high < width { out[width &- 4] = 0; out[width &- 3] = 0; out[width &- 2] = 0; out[width &- 1] = 0 }
+                } else {
+                    for w in 0..<low { out[w] = 0 }
+                    for w in high..<width { out[w] = 0 }
+                }
+                if sw == 1 {
+                    for w in low..<high { out[w] = source[w] }
+                } else {
+                    for w in low..<high { out[w] = source[w &* sw] }
+                }
+                out += S
+                source += sampleSize
             }
         }
     }
 
-    /// Adds columns back onto one sample's large grid (the adjoint of `im2col`).
+    /// Adds a column matrix back onto the large grids of `count` samples (the adjoint of `im2col`).
     @inline(__always)
-    static func col2im<T: TensorScalar>(_ cols: UnsafePointer<T>, _ x: UnsafeMutablePointer<T>, column: Int, ld: Int, _ offsets: UnsafePointer<Int32>, _ g: ConvolutionGeometry) {
-        let S = g.smallSpatial
-        for row in 0..<g.patchSize {
-            let input = cols + row * ld + column, table = offsets + row * S
-            for p in 0..<S {
-                let i = Int(table[p])
-                if i >= 0 { x[i] += input[p] }
+    static func col2im<T: TensorScalar>(_ cols: UnsafePointer<T>, ld: Int, _ x: UnsafeMutablePointer<T>, count: Int, sampleSize: Int,
+                                        _ lines: UnsafeBufferPointer<PatchLine>, smallSpatial S: Int, stride sw: Int) {
+        for line in lines {
+            let low = Int(line.low), high = Int(line.high)
+            guard low < high else { continue }
+            var input = cols + (Int(line.row) &* ld &+ Int(line.position)), target = x + Int(line.source)
+            for _ in 0..<count {
+                if sw == 1 {
+                    for w in low..<high { target[w] += input[w] }
+                } else {
+                    for w in low..<high { target[w &* sw] += input[w] }
+                }
+                input += S
+                target += sampleSize
             }
         }
     }
@@ -133,22 +177,27 @@ enum ConvolutionKernels {
     /// gradient instead of being rebuilt (64 MiB in Float).
     static let savedColumnBudget = 1 << 24
 
-    /// small[n, o, :] = W[o, :]·patches(large[n]) (no bias). With `keepColumns` (and within the
+    /// small[n, o, :] = W[o, :]·patches(large[n]) + bias[o], or its positive part with `rectify`
+    /// (a ReLU fused into the pass that reorders the product). With `keepColumns` (and within the
     /// budget) also returns every sub-batch's column matrix, stored at sample offset·P·S, which
     /// `backward` reuses because it walks the batch in the same sub-batches.
     @_specialize(where T == Float)
-    static func forward<T: TensorScalar>(large: [T], weight: [T], _ g: ConvolutionGeometry, keepColumns: Bool = false) -> (output: [T], columns: [T]?) {
+    static func forward<T: TensorScalar>(large: [T], weight: [T], bias: [T]? = nil, rectify: Bool = false, _ g: ConvolutionGeometry,
+                                         keepColumns: Bool = false) -> (output: [T], columns: [T]?) {
         let O = g.smallChannels, P = g.patchSize, S = g.smallSpatial, L = g.largeChannels * g.largeSpatial
-        var out = [T](repeating: 0, count: g.batch * O * S)
+        var out: [T] = Kernels.overwritten(g.batch * O * S)
         let (chunks, subBatch) = chunking(g)
-        var saved = keepColumns && g.batch * P * S <= savedColumnBudget ? [T](repeating: 0, count: g.batch * P * S) : []
+        var saved: [T] = keepColumns && g.batch * P * S <= savedColumnBudget ? Kernels.overwritten(g.batch * P * S) : []
+        let biases = bias ?? [T](repeating: 0, count: O)
+        let lines = patchLines(g), width = g.small[2], sw = g.stride[2]
+        lines.withUnsafeBufferPointer { lp in
         saved.withUnsafeMutableBufferPointer { sp in
-        g.offsets.withUnsafeBufferPointer { tp in
+        biases.withUnsafeBufferPointer { bp in
         large.withUnsafeBufferPointer { xp in
             weight.withUnsafeBufferPointer { wp in
                 out.withUnsafeMutableBufferPointer { op in
                     let x = xp.baseAddress.unsafelyUnwrapped, w = wp.baseAddress.unsafelyUnwrapped, o = op.baseAddress.unsafelyUnwrapped
-                    let table = tp.baseAddress.unsafelyUnwrapped
+                    let b = bp.baseAddress.unsafelyUnwrapped
                     Kernels.forEachChunk(g.batch, chunks: chunks) { _, samples in
                         let scratch = UnsafeMutablePointer<T>.allocate(capacity: sp.isEmpty ? P * subBatch * S : 0)
                         let product = UnsafeMutablePointer<T>.allocate(capacity: O * subBatch * S)
@@ -156,12 +205,19 @@ enum ConvolutionKernels {
                         for start in stride(from: samples.lowerBound, to: samples.upperBound, by: subBatch) {
                             let count = min(subBatch, samples.upperBound - start)
                             let ld = count * S
+                            // An empty array's buffer may still have a base address; test the count.
                             let cols = sp.isEmpty ? scratch : sp.baseAddress.unsafelyUnwrapped + start * P * S
-                            for s in 0..<count { im2col(x + (start + s) * L, cols, column: s * S, ld: ld, table, g) }
+                            im2col(x + start * L, count: count, sampleSize: L, cols, ld: ld, lp, width: width, smallSpatial: S, stride: sw)
                             T.gemm(transposeA: false, transposeB: false, m: O, n: ld, k: P, alpha: 1, a: w, lda: P, b: cols, ldb: ld, beta: 0, c: product, ldc: ld)
+                            // Back to [sample, channel, position] order, adding the bias on the way.
                             for s in 0..<count {
                                 for oc in 0..<O {
-                                    (o + ((start + s) * O + oc) * S).update(from: product + oc * ld + s * S, count: S)
+                                    let target = o + ((start &+ s) &* O &+ oc) &* S, source = product + (oc &* ld &+ s &* S), shift = b[oc]
+                                    if rectify {
+                                        for i in 0..<S { target[i] = Swift.max(source[i] + shift, 0) }
+                                    } else {
+                                        for i in 0..<S { target[i] = source[i] + shift }
+                                    }
                                 }
                             }
                         }
@@ -171,24 +227,32 @@ enum ConvolutionKernels {
         }
         }
         }
+        }
         return (out, saved.isEmpty ? nil : saved)
     }
 
-    /// Gradients of `forward`: with respect to the large grid (`needLarge`) and the weight
-    /// (`large` given). Weight gradients are summed per chunk, then across chunks.
+    /// Gradients of `forward`: with respect to the large grid (`needLarge`), the weight (`large`
+    /// given) and the bias (`needBias`). `rectifiedOutput` is the output of a `rectify` forward:
+    /// the gradient passes only where it is positive, a mask applied while the gradient is
+    /// gathered. Weight and bias gradients are summed per chunk, then across chunks.
     @_specialize(where T == Float)
-    static func backward<T: TensorScalar>(large: [T]?, weight: [T], smallGradient: [T], needLarge: Bool, _ g: ConvolutionGeometry, columns: [T]? = nil) -> (large: [T]?, weight: [T]?) {
+    static func backward<T: TensorScalar>(large: [T]?, weight: [T], smallGradient: [T], needLarge: Bool, needBias: Bool = false, rectifiedOutput: [T]? = nil,
+                                          _ g: ConvolutionGeometry, columns: [T]? = nil) -> (large: [T]?, weight: [T]?, bias: [T]?) {
         let O = g.smallChannels, P = g.patchSize, S = g.smallSpatial, L = g.largeChannels * g.largeSpatial
         let (chunks, subBatch) = chunking(g)
-        var dLarge = needLarge ? [T](repeating: 0, count: g.batch * L) : []
+        var dLarge: [T] = needLarge ? Kernels.overwritten(g.batch * L) : []
         let needWeight = large != nil
-        var partialWeights = [[T]](repeating: [], count: needWeight ? chunks : 0)
+        // Per chunk: the weight gradient [O·P] (if needed) followed by the bias gradient [O] (if needed).
+        let partialSize = (needWeight ? O * P : 0) + (needBias ? O : 0)
+        var partials = [[T]](repeating: [], count: chunks)
         let xs = large ?? []
+        let mask = rectifiedOutput ?? []
         let savedColumns = columns ?? []
+        let lines = patchLines(g), width = g.small[2], sw = g.stride[2]
+        lines.withUnsafeBufferPointer { lp in
         savedColumns.withUnsafeBufferPointer { saved in
-        g.offsets.withUnsafeBufferPointer { tp in
-        let table = tp.baseAddress.unsafelyUnwrapped
-        partialWeights.withUnsafeMutableBufferPointer { partials in
+        mask.withUnsafeBufferPointer { mp in
+        partials.withUnsafeMutableBufferPointer { partials in
             xs.withUnsafeBufferPointer { xp in
                 weight.withUnsafeBufferPointer { wp in
                     smallGradient.withUnsafeBufferPointer { gp in
@@ -198,33 +262,58 @@ enum ConvolutionKernels {
                                 let cols = UnsafeMutablePointer<T>.allocate(capacity: P * subBatch * S)
                                 let gathered = UnsafeMutablePointer<T>.allocate(capacity: O * subBatch * S)
                                 defer { cols.deallocate(); gathered.deallocate() }
-                                var dW = needWeight ? [T](repeating: 0, count: O * P) : []
+                                // The weight part is written by the first sub-batch's product (beta 0).
+                                var partial: [T] = Kernels.overwritten(partialSize)
+                                if needBias { partial.withUnsafeMutableBufferPointer { ($0.baseAddress.unsafelyUnwrapped + (needWeight ? O * P : 0)).update(repeating: 0, count: O) } }
                                 for start in stride(from: samples.lowerBound, to: samples.upperBound, by: subBatch) {
+                                    let beta: T = start == samples.lowerBound ? 0 : 1
                                     let count = min(subBatch, samples.upperBound - start)
                                     let ld = count * S
                                     for s in 0..<count {
                                         for oc in 0..<O {
-                                            (gathered + oc * ld + s * S).update(from: gr + ((start + s) * O + oc) * S, count: S)
+                                            let offset = ((start &+ s) &* O &+ oc) &* S
+                                            let target = gathered + (oc &* ld &+ s &* S), source = gr + offset
+                                            if let y = mp.baseAddress, !mp.isEmpty {
+                                                // Both loads unconditional, so the select vectorizes.
+                                                let output = y + offset
+                                                for i in 0..<S {
+                                                    let value = source[i]
+                                                    target[i] = output[i] > 0 ? value : 0
+                                                }
+                                            } else {
+                                                for i in 0..<S { target[i] = source[i] }
+                                            }
+                                        }
+                                    }
+                                    if needBias {
+                                        partial.withUnsafeMutableBufferPointer { sums in
+                                            let biasSums = sums.baseAddress.unsafelyUnwrapped + (needWeight ? O * P : 0)
+                                            for oc in 0..<O {
+                                                let row = gathered + oc &* ld
+                                                var total: T = 0
+                                                for i in 0..<ld { total += row[i] }
+                                                biasSums[oc] += total
+                                            }
                                         }
                                     }
                                     if needWeight, let x = xp.baseAddress {
                                         var patches = UnsafePointer(cols)
                                         if !saved.isEmpty {
-                                            // An empty array's buffer may still have a base address; test the count.
                                             patches = saved.baseAddress.unsafelyUnwrapped + start * P * S
                                         } else {
-                                            for s in 0..<count { im2col(x + (start + s) * L, cols, column: s * S, ld: ld, table, g) }
+                                            im2col(x + start * L, count: count, sampleSize: L, cols, ld: ld, lp, width: width, smallSpatial: S, stride: sw)
                                         }
-                                        dW.withUnsafeMutableBufferPointer { d in
-                                            T.gemm(transposeA: false, transposeB: true, m: O, n: P, k: ld, alpha: 1, a: gathered, lda: ld, b: patches, ldb: ld, beta: 1, c: d.baseAddress.unsafelyUnwrapped, ldc: P)
+                                        partial.withUnsafeMutableBufferPointer { d in
+                                            T.gemm(transposeA: false, transposeB: true, m: O, n: P, k: ld, alpha: 1, a: gathered, lda: ld, b: patches, ldb: ld, beta: beta, c: d.baseAddress.unsafelyUnwrapped, ldc: P)
                                         }
                                     }
                                     if needLarge, let d = dp.baseAddress {
                                         T.gemm(transposeA: true, transposeB: false, m: P, n: ld, k: O, alpha: 1, a: w, lda: P, b: gathered, ldb: ld, beta: 0, c: cols, ldc: ld)
-                                        for s in 0..<count { col2im(cols, d + (start + s) * L, column: s * S, ld: ld, table, g) }
+                                        (d + start * L).update(repeating: 0, count: count * L)
+                                        col2im(cols, ld: ld, d + start * L, count: count, sampleSize: L, lp, smallSpatial: S, stride: sw)
                                     }
                                 }
-                                if needWeight { partials[chunk] = dW }
+                                partials[chunk] = partial
                             }
                         }
                     }
@@ -233,19 +322,23 @@ enum ConvolutionKernels {
         }
         }
         }
-        guard needWeight, var total = partialWeights.first else { return (needLarge ? dLarge : nil, nil) }
-        for partial in partialWeights.dropFirst() where partial.count == total.count {
+        }
+        var total = partials.first ?? []
+        for partial in partials.dropFirst() where partial.count == total.count {
             for i in 0..<total.count { total[i] += partial[i] }
         }
-        return (needLarge ? dLarge : nil, total)
+        return (needLarge ? dLarge : nil, needWeight ? Array(total.prefix(O * P)) : nil, needBias ? Array(total.suffix(O)) : nil)
     }
 }
 
 extension Variable {
     /// N-dimensional convolution (1, 2 or 3 spatial axes, from the input rank) with weight
-    /// [out, in, k...] and optional bias [out].
+    /// [out, in, k...] and optional bias [out]. `rectified: true` returns relu(convolution)
+    /// with the ReLU fused into the convolution's own passes (two fewer passes over the output
+    /// in training); the value and gradients are those of `.relu()` applied afterwards.
     @_specialize(where T == Float)
-    public static func convolution(_ x: Variable, weight: Variable, bias: Variable?, stride: [Int]? = nil, padding: Padding = .valid) throws -> Variable {
+    public static func convolution(_ x: Variable, weight: Variable, bias: Variable?, stride: [Int]? = nil, padding: Padding = .valid,
+                                   rectified: Bool = false) throws -> Variable {
         let spatialRank = x.shape.count - 2
         let op = "conv\(spatialRank)d"
         guard (1...3).contains(spatialRank), weight.shape.count == spatialRank + 2, x.shape[1] == weight.shape[1] else {
@@ -260,22 +353,21 @@ extension Variable {
         }
         let spatial = Array(x.shape.dropFirst(2)), kernel = Array(weight.shape.dropFirst(2))
         let (before, output) = try ConvolutionGeometry.resolve(padding, input: spatial, kernel: kernel, stride: stride, operation: op, shapes: [x.shape, weight.shape])
-        var g = ConvolutionGeometry(batch: x.shape[0], largeChannels: x.shape[1], smallChannels: weight.shape[0],
+        let g = ConvolutionGeometry(batch: x.shape[0], largeChannels: x.shape[1], smallChannels: weight.shape[0],
                                     large: ConvolutionGeometry.lift(spatial), small: ConvolutionGeometry.lift(output),
                                     kernel: ConvolutionGeometry.lift(kernel), stride: ConvolutionGeometry.lift(stride),
                                     padBefore: ConvolutionGeometry.lift(before, fill: 0))
-        g.buildOffsets()
-        let (forwardOutput, columns) = ConvolutionKernels.forward(large: x.value.scalars, weight: weight.value.scalars, g, keepColumns: weight.requiresGrad)
-        var out = forwardOutput
-        if let bias { addChannelBias(&out, bias.value.scalars, spatial: g.smallSpatial) }
+        let (out, columns) = ConvolutionKernels.forward(large: x.value.scalars, weight: weight.value.scalars, bias: bias?.value.scalars,
+                                                        rectify: rectified, g, keepColumns: weight.requiresGrad)
         let outShape = [x.shape[0], weight.shape[0]] + output
         let inputs = [x, weight] + (bias.map { [$0] } ?? [])
-        return Variable(Tensor(validShape: outShape, scalars: out), operation: op, inputs: inputs) { grad in
-            let (dx, dw) = ConvolutionKernels.backward(large: weight.requiresGrad ? x.value.scalars : nil, weight: weight.value.scalars,
-                                                       smallGradient: grad.scalars, needLarge: x.requiresGrad, g, columns: columns)
+        return Variable(Tensor(validShape: outShape, scalars: out), operation: rectified ? op + "+relu" : op, inputs: inputs) { grad in
+            let (dx, dw, db) = ConvolutionKernels.backward(large: weight.requiresGrad ? x.value.scalars : nil, weight: weight.value.scalars,
+                                                           smallGradient: grad.scalars, needLarge: x.requiresGrad, needBias: bias?.requiresGrad ?? false,
+                                                           rectifiedOutput: rectified ? out : nil, g, columns: columns)
             if let dx { x.accumulate(Tensor(validShape: x.shape, scalars: dx)) }
             if let dw { weight.accumulate(Tensor(validShape: weight.shape, scalars: dw)) }
-            if let bias, bias.requiresGrad { bias.accumulate(Tensor(validShape: bias.shape, scalars: channelSums(grad.scalars, channels: g.smallChannels, spatial: g.smallSpatial))) }
+            if let bias, let db { bias.accumulate(Tensor(validShape: bias.shape, scalars: db)) }
         }
     }
 
@@ -316,11 +408,10 @@ extension Variable {
                 throw ShapeError(operation: op, "output size \(output[axis]) impossible on spatial axis \(axis)", shapes: [x.shape, weight.shape])
             }
         }
-        var g = ConvolutionGeometry(batch: x.shape[0], largeChannels: weight.shape[1], smallChannels: weight.shape[0],
+        let g = ConvolutionGeometry(batch: x.shape[0], largeChannels: weight.shape[1], smallChannels: weight.shape[0],
                                     large: ConvolutionGeometry.lift(output), small: ConvolutionGeometry.lift(spatial),
                                     kernel: ConvolutionGeometry.lift(kernel), stride: ConvolutionGeometry.lift(stride),
                                     padBefore: ConvolutionGeometry.lift(before, fill: 0))
-        g.buildOffsets()
         guard var out = ConvolutionKernels.backward(large: nil, weight: weight.value.scalars, smallGradient: x.value.scalars, needLarge: true, g).large else {
             throw ShapeError(operation: op, "no output", shapes: [x.shape])
         }
@@ -328,10 +419,15 @@ extension Variable {
         let outShape = [x.shape[0], weight.shape[1]] + output
         let inputs = [x, weight] + (bias.map { [$0] } ?? [])
         return Variable(Tensor(validShape: outShape, scalars: out), operation: op, inputs: inputs) { grad in
+            // The input gradient's column matrix of `grad` is the one the weight gradient needs.
+            var columns: [T]?
             if x.requiresGrad {
-                x.accumulate(Tensor(validShape: x.shape, scalars: ConvolutionKernels.forward(large: grad.scalars, weight: weight.value.scalars, g).output))
+                let (dx, kept) = ConvolutionKernels.forward(large: grad.scalars, weight: weight.value.scalars, g, keepColumns: weight.requiresGrad)
+                x.accumulate(Tensor(validShape: x.shape, scalars: dx))
+                columns = kept
             }
-            if weight.requiresGrad, let dw = ConvolutionKernels.backward(large: grad.scalars, weight: weight.value.scalars, smallGradient: x.value.scalars, needLarge: false, g).weight {
+            if weight.requiresGrad, let dw = ConvolutionKernels.backward(large: grad.scalars, weight: weight.value.scalars, smallGradient: x.value.scalars,
+                                                                         needLarge: false, g, columns: columns).weight {
                 weight.accumulate(Tensor(validShape: weight.shape, scalars: dw))
             }
             if let bias, bias.requiresGrad { bias.accumulate(Tensor(validShape: bias.shape, scalars: channelSums(grad.scalars, channels: g.largeChannels, spatial: g.largeSpatial))) }

@@ -67,8 +67,11 @@ extension Variable {
         guard n > 0 else { return }
         matrix.withUnsafeMutableBufferPointer { m in
             row.withUnsafeBufferPointer { r in
-                for base in stride(from: 0, to: m.count, by: n) {
-                    for j in 0..<n { m[base + j] += r[j] }
+                let shift = r.baseAddress.unsafelyUnwrapped
+                var target = m.baseAddress.unsafelyUnwrapped
+                for _ in 0..<(m.count / n) {
+                    for j in 0..<n { target[j] += shift[j] }
+                    target += n
                 }
             }
         }

@@ -16,7 +16,7 @@ extension Variable {
         let stride = stride ?? kernel
         guard (1...3).contains(spatialRank), kernel.count == spatialRank, stride.count == spatialRank,
               kernel.allSatisfy({ $0 >= 1 }), stride.allSatisfy({ $0 >= 1 }) else {
-            throw ShapeError(operation: name, "kernel \(kernel) and stride \(stride ?? []) must give one positive value per spatial axis", shapes: [shape])
+            throw ShapeError(operation: name, "kernel \(kernel) and stride \(stride) must give one positive value per spatial axis", shapes: [shape])
         }
         let spatial = Array(shape.dropFirst(2))
         guard zip(spatial, kernel).allSatisfy({ $0 >= $1 }) else {
@@ -57,31 +57,35 @@ extension Variable {
         let (large, small, k, s, outShape) = try poolGeometry("maxPool", kernel: kernel, stride: stride)
         let planes = shape[0] * shape[1]
         let inPlane = large.reduce(1, *), outPlane = small.reduce(1, *)
-        var out = [T](repeating: 0, count: planes * outPlane)
+        var out: [T] = Kernels.overwritten(planes * outPlane)
         var positions = [Int](repeating: 0, count: planes * outPlane)
         // Planes are independent: split them over cores, and scan each window with direct index
-        // arithmetic (this is the hot loop of pooled ConvNets).
+        // arithmetic on local sizes (this is the hot loop of pooled ConvNets; wrapping arithmetic
+        // because every index was bounded by `poolGeometry`).
+        let (H, W) = (large[1], large[2]), (Do, Ho, Wo) = (small[0], small[1], small[2])
+        let (kd, kh, kw) = (k[0], k[1], k[2]), (sd, sh, sw) = (s[0], s[1], s[2])
         value.scalars.withUnsafeBufferPointer { xp in
             out.withUnsafeMutableBufferPointer { op in
                 positions.withUnsafeMutableBufferPointer { pp in
                     let x = xp.baseAddress.unsafelyUnwrapped, o = op.baseAddress.unsafelyUnwrapped, best = pp.baseAddress.unsafelyUnwrapped
                     Kernels.chunked(planes, cost: inPlane) { range in
                         for plane in range {
-                            let xPlane = x + plane * inPlane
-                            var position = plane * outPlane
-                            for od in 0..<small[0] { for oh in 0..<small[1] { for ow in 0..<small[2] {
-                                var bestIndex = (od * s[0] * large[1] + oh * s[1]) * large[2] + ow * s[2]
-                                var bestValue = xPlane[bestIndex]
-                                for kd in 0..<k[0] { for kh in 0..<k[1] {
-                                    let row = ((od * s[0] + kd) * large[1] + oh * s[1] + kh) * large[2] + ow * s[2]
-                                    for kw in 0..<k[2] where xPlane[row + kw] > bestValue {
-                                        bestValue = xPlane[row + kw]
-                                        bestIndex = row + kw
+                            let xPlane = x + plane &* inPlane
+                            var position = plane &* outPlane
+                            for od in 0..<Do { for oh in 0..<Ho { for ow in 0..<Wo {
+                                let corner = (od &* sd &* H &+ oh &* sh) &* W &+ ow &* sw
+                                var bestIndex = corner
+                                var bestValue = xPlane[corner]
+                                for dz in 0..<kd { for dy in 0..<kh {
+                                    let row = corner &+ (dz &* H &+ dy) &* W
+                                    for dx in 0..<kw where xPlane[row &+ dx] > bestValue {
+                                        bestValue = xPlane[row &+ dx]
+                                        bestIndex = row &+ dx
                                     }
                                 } }
                                 o[position] = bestValue
                                 best[position] = bestIndex
-                                position += 1
+                                position &+= 1
                             } } }
                         }
                     }
@@ -90,8 +94,22 @@ extension Variable {
         }
         let inputShape = shape
         let result = Variable(Tensor(validShape: outShape, scalars: out), operation: "maxPool", inputs: [self]) { g in
-            var dx = [T](repeating: 0, count: planes * inPlane)
-            for i in 0..<positions.count { dx[(i / outPlane) * inPlane + positions[i]] += g.scalars[i] }
+            // Each plane is cleared just before its scatter, on the thread that owns it.
+            var dx: [T] = Kernels.overwritten(planes * inPlane)
+            dx.withUnsafeMutableBufferPointer { dp in
+                g.scalars.withUnsafeBufferPointer { gp in
+                    positions.withUnsafeBufferPointer { pp in
+                        let d = dp.baseAddress.unsafelyUnwrapped, gr = gp.baseAddress.unsafelyUnwrapped, best = pp.baseAddress.unsafelyUnwrapped
+                        Kernels.chunked(planes, cost: inPlane) { range in
+                            for plane in range {
+                                let target = d + plane &* inPlane, base = plane &* outPlane
+                                target.update(repeating: 0, count: inPlane)
+                                for j in 0..<outPlane { target[best[base &+ j]] += gr[base &+ j] }
+                            }
+                        }
+                    }
+                }
+            }
             self.accumulate(Tensor(validShape: inputShape, scalars: dx))
         }
         return (result, PoolIndices(inputShape: inputShape, positions: positions))
