@@ -106,16 +106,27 @@ enum Kernels {
         }
         let work = m * n * k
         let threads = Parallel.threadCount
-        if work < 1 << 18 || threads == 1 || m < 2 * threads {
+        if work < 1 << 18 || threads == 1 || max(m, n) < 16 * threads {
             T.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 1,
                    a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: n)
             return
         }
-        forEachChunk(m, minimumChunk: 8) { rows in
-            // Row block of op(A): rows of A when not transposed, columns of A otherwise.
-            let aBlock = transposeA ? a + rows.lowerBound : a + rows.lowerBound * lda
-            T.gemm(transposeA: transposeA, transposeB: transposeB, m: rows.count, n: n, k: k, alpha: 1,
-                   a: aBlock, lda: lda, b: b, ldb: ldb, beta: beta, c: c + rows.lowerBound * n, ldc: n)
+        // Split the larger side of C, so that each thread packs only its share of the larger
+        // operand (a dense layer's weight matrix is often much larger than the batch).
+        if m >= n {
+            forEachChunk(m, minimumChunk: 8) { rows in
+                // Row block of op(A): rows of A when not transposed, columns of A otherwise.
+                let aBlock = transposeA ? a + rows.lowerBound : a + rows.lowerBound * lda
+                T.gemm(transposeA: transposeA, transposeB: transposeB, m: rows.count, n: n, k: k, alpha: 1,
+                       a: aBlock, lda: lda, b: b, ldb: ldb, beta: beta, c: c + rows.lowerBound * n, ldc: n)
+            }
+        } else {
+            forEachChunk(n, minimumChunk: 16) { columns in
+                // Column block of op(B): columns of B when not transposed, rows of B otherwise.
+                let bBlock = transposeB ? b + columns.lowerBound * ldb : b + columns.lowerBound
+                T.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: columns.count, k: k, alpha: 1,
+                       a: a, lda: lda, b: bBlock, ldb: ldb, beta: beta, c: c + columns.lowerBound, ldc: n)
+            }
         }
     }
 }

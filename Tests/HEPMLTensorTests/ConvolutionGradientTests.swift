@@ -169,4 +169,23 @@ import Testing
             try Variable.convolution($0[0], weight: $0[1], bias: $0[2], stride: [1, 2], padding: .same, rectified: true)
         }
     }
+
+    /// 2×2 max pooling (its own unrolled loop) against the definition, with ties resolved to the
+    /// first maximum in row-major window order (PyTorch's choice).
+    @Test func twoByTwoMaxPoolingMatchesTheDefinition() throws {
+        let x = random([2, 3, 6, 7], seed: 120).scalars.map { ($0 * 2).rounded() }  // ties are common
+        let (pooled, indices) = try Variable(try Tensor(shape: [2, 3, 6, 7], scalars: x)).maxPoolWithIndices(kernel: [2, 2])
+        var values = [Double](), positions = [Int]()
+        for plane in 0..<6 { for oh in 0..<3 { for ow in 0..<3 {
+            var best = -Double.infinity, position = 0
+            for dy in 0..<2 { for dx in 0..<2 {
+                let p = (2 * oh + dy) * 7 + 2 * ow + dx
+                if x[plane * 42 + p] > best { best = x[plane * 42 + p]; position = p }
+            } }
+            values.append(best)
+            positions.append(position)
+        } } }
+        #expect(pooled.value.scalars == values)
+        #expect(indices.positions == positions)
+    }
 }

@@ -130,3 +130,37 @@ func random(_ shape: [Int], seed: UInt64, scale: Double = 1) -> Tensor<Double> {
         #expect(Float.hyperbolicTangent(100) == 1 || abs(Float.hyperbolicTangent(100) - 1) < 1e-7)
     }
 }
+
+@Suite struct ProductTests {
+    /// Products large enough to be split over threads (by rows of C when it is tall, by columns
+    /// when it is wide), for every transpose combination, against the definition.
+    @Test func splitProductsMatchTheDefinition() throws {
+        for (m, n, k) in [(300, 40, 50), (40, 300, 50)] {
+            let a = random([m * k], seed: 130).scalars, b = random([k * n], seed: 131).scalars
+            for transposeA in [false, true] {
+                for transposeB in [false, true] {
+                    var c = [Double](repeating: 1, count: m * n)
+                    a.withUnsafeBufferPointer { pa in
+                        b.withUnsafeBufferPointer { pb in
+                            c.withUnsafeMutableBufferPointer { pc in
+                                Kernels.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
+                                             pa.baseAddress.unsafelyUnwrapped, pb.baseAddress.unsafelyUnwrapped, pc.baseAddress.unsafelyUnwrapped, accumulate: true)
+                            }
+                        }
+                    }
+                    var worst = 0.0
+                    for i in 0..<m {
+                        for j in 0..<n {
+                            var sum = 1.0
+                            for p in 0..<k {
+                                sum += (transposeA ? a[p * m + i] : a[i * k + p]) * (transposeB ? b[j * k + p] : b[p * n + j])
+                            }
+                            worst = max(worst, abs(sum - c[i * n + j]))
+                        }
+                    }
+                    #expect(worst < 1e-10, "m \(m) n \(n) transposes \(transposeA) \(transposeB)")
+                }
+            }
+        }
+    }
+}

@@ -72,6 +72,22 @@ extension Variable {
                         for plane in range {
                             let xPlane = x + plane &* inPlane
                             var position = plane &* outPlane
+                            if kd == 1 && kh == 2 && kw == 2 {
+                                // The common 2×2 window, unrolled: first maximum wins, as below.
+                                for od in 0..<Do { for oh in 0..<Ho { for ow in 0..<Wo {
+                                    let corner = (od &* sd &* H &+ oh &* sh) &* W &+ ow &* sw
+                                    var bestIndex = corner
+                                    var bestValue = xPlane[corner]
+                                    let right = corner &+ 1, below = corner &+ W, diagonal = corner &+ W &+ 1
+                                    if xPlane[right] > bestValue { bestValue = xPlane[right]; bestIndex = right }
+                                    if xPlane[below] > bestValue { bestValue = xPlane[below]; bestIndex = below }
+                                    if xPlane[diagonal] > bestValue { bestValue = xPlane[diagonal]; bestIndex = diagonal }
+                                    o[position] = bestValue
+                                    best[position] = bestIndex
+                                    position &+= 1
+                                } } }
+                                continue
+                            }
                             for od in 0..<Do { for oh in 0..<Ho { for ow in 0..<Wo {
                                 let corner = (od &* sd &* H &+ oh &* sh) &* W &+ ow &* sw
                                 var bestIndex = corner
