@@ -98,6 +98,15 @@ public final class SGD<T: TensorScalar>: Optimizer {
     }
 }
 
+/// Where Adam adds ε. PyTorch adds it to the bias-corrected √v̂; TensorFlow/Keras adds its ε̂ to
+/// the uncorrected √v, which equals PyTorch's form with ε = ε̂/√(1−β₂ᵗ). The two differ a lot
+/// when gradients are tiny (unit-sum DQM histograms: 10⁻⁶–10⁻¹⁰), so ports of Keras models that
+/// must train as upstream did use `.keras`.
+public enum AdamEpsilonPlacement: String, Sendable, Codable {
+    case pytorch
+    case keras
+}
+
 /// Adam (Kingma & Ba) with bias correction; `weightDecay: .decoupled(λ)` makes it AdamW.
 public final class Adam<T: TensorScalar>: Optimizer {
     public var state: OptimizerState {
@@ -116,19 +125,22 @@ public final class Adam<T: TensorScalar>: Optimizer {
     public let beta1: Double
     public let beta2: Double
     public let epsilon: Double
+    public let epsilonPlacement: AdamEpsilonPlacement
     public let weightDecay: WeightDecay
     private let parameters: [Variable<T>]
     private var firstMoments: [[T]]
     private var secondMoments: [[T]]
     private var stepCount = 0
 
-    /// Defaults are PyTorch's (Keras uses ε = 1e-7; the difference is negligible in practice).
-    public init(_ parameters: [Variable<T>], learningRate: Double = 1e-3, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8, weightDecay: WeightDecay = .none) {
+    /// Defaults are PyTorch's; Keras' are `epsilon: 1e-7, epsilonPlacement: .keras`.
+    public init(_ parameters: [Variable<T>], learningRate: Double = 1e-3, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8,
+                epsilonPlacement: AdamEpsilonPlacement = .pytorch, weightDecay: WeightDecay = .none) {
         self.parameters = parameters
         self.learningRate = learningRate
         self.beta1 = beta1
         self.beta2 = beta2
         self.epsilon = epsilon
+        self.epsilonPlacement = epsilonPlacement
         self.weightDecay = weightDecay
         firstMoments = parameters.map { [T](repeating: 0, count: $0.value.count) }
         secondMoments = firstMoments
@@ -137,9 +149,10 @@ public final class Adam<T: TensorScalar>: Optimizer {
     @_specialize(where T == Float)
     public func step() {
         stepCount += 1
-        let b1 = T(beta1), b2 = T(beta2), eps = T(epsilon)
+        let b1 = T(beta1), b2 = T(beta2)
         let correction1 = 1 - T(Foundation.pow(beta1, Double(stepCount)))
         let correction2 = 1 - T(Foundation.pow(beta2, Double(stepCount)))
+        let eps = epsilonPlacement == .keras ? T(epsilon / (1 - Foundation.pow(beta2, Double(stepCount))).squareRoot()) : T(epsilon)
         let stepSize = T(learningRate) / correction1
         let lr = T(learningRate)
         var l2: T = 0, decoupled: T = 0

@@ -47,7 +47,7 @@ import Testing
     /// unit-sum histograms) the first step is lr·√0.001·g/(√0.001·g + ε̂) ≈ 0.2403·lr, where
     /// PyTorch's form (the engine's `Adam`, ε = 1e-8) steps 0.990·lr; for a large gradient both
     /// step lr. The values are worked out by hand from the two update rules.
-    @Test func kerasAdamPlacesEpsilonAsTensorFlowDoes() throws {
+    @Test func kerasEpsilonPlacementMatchesTensorFlowsAdam() throws {
         func firstStep(_ make: ([Variable<Float>]) -> Optimizer) throws -> [Float] {
             let parameter = Variable(try Tensor<Float>(shape: [2], scalars: [1, -2]), requiresGrad: true)
             parameter.grad = try Tensor<Float>(shape: [2], scalars: [1e-6, 0.5])
@@ -55,7 +55,7 @@ import Testing
             optimizer.step()
             return parameter.value.scalars
         }
-        let keras = try firstStep { KerasAdam($0, learningRate: 1e-3) }
+        let keras = try firstStep { Adam($0, learningRate: 1e-3, epsilon: 1e-7, epsilonPlacement: .keras) }
         let root = Float(0.001).squareRoot()
         #expect(abs(keras[0] - (1 - 1e-3 * root * 1e-6 / (root * 1e-6 + 1e-7))) < 1e-7)
         #expect(abs((1 - keras[0]) / 1e-3 - 0.2403) < 1e-3)
@@ -64,7 +64,7 @@ import Testing
         #expect(abs((1 - torch[0]) / 1e-3 - 0.990) < 1e-3)
         // Later steps: the bias correction folds into the step size, the moments are Adam's.
         let parameter = Variable(try Tensor<Float>(shape: [1], scalars: [0]), requiresGrad: true)
-        let optimizer = KerasAdam([parameter], learningRate: 1e-2)
+        let optimizer = Adam([parameter], learningRate: 1e-2, epsilon: 1e-7, epsilonPlacement: .keras)
         var m = 0.0, v = 0.0, w = 0.0
         for (t, g) in [0.3, -0.1, 0.2].enumerated() {
             parameter.grad = try Tensor<Float>(shape: [1], scalars: [Float(g)])

@@ -152,7 +152,7 @@ public final class AutoencoderNetwork: Module<Float> {
         return result
     }
 
-    /// Trains with Keras' Adam (`KerasAdam`, upstream's optimizer) and mean squared error as
+    /// Trains with Keras' Adam (the engine's `Adam` with ε placed as TensorFlow does, upstream's optimizer) and mean squared error as
     /// `architecture.trainingPlan` says: early stopping on the held-out good runs, best weights
     /// restored.
     public func fit(training: [[Float]], validation: [[Float]], seed: UInt64, label: String, quiet: Bool) throws -> TrainingHistory {
@@ -166,7 +166,7 @@ public final class AutoencoderNetwork: Module<Float> {
         configuration.label = label
         if let patience = plan.patience { configuration.earlyStopping = EarlyStopping(patience: patience, restoreBest: plan.restoresBestWeights) }
         let weights = lossWeights
-        let optimizer = KerasAdam(parameters, learningRate: plan.learningRate)
+        let optimizer = Adam(parameters, learningRate: plan.learningRate, epsilon: 1e-7, epsilonPlacement: .keras)
         let progress = ProgressReporter(label, total: plan.maximumEpochs, unit: "epochs", quiet: quiet)
         configuration.onEpochEnd = { record in
             progress.setSuffix(String(format: "loss %.3g val %.3g", record.trainLoss, record.validationLoss ?? .nan))
