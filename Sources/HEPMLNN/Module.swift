@@ -68,6 +68,17 @@ open class Module<T: TensorScalar> {
 
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.value.count } }
 
+    /// Tells this module and all descendants that training epoch `epoch` (from 0) begins. The
+    /// training loop calls it so that per-epoch randomness (dropout masks) depends on the epoch
+    /// alone, and a run resumed at any epoch draws what an uninterrupted run draws.
+    public func beginEpoch(_ epoch: Int) {
+        epochWillBegin(epoch)
+        for (_, child) in children { child.beginEpoch(epoch) }
+    }
+
+    /// Override to reset per-epoch state (see `beginEpoch`).
+    open func epochWillBegin(_ epoch: Int) {}
+
     /// Switches this module and all descendants between training and inference behaviour
     /// (dropout, batch-norm statistics).
     public func setTraining(_ training: Bool) {

@@ -174,6 +174,7 @@ public func train<T: TensorScalar>(_ model: Module<T>, optimizer: Optimizer, tra
     while epoch < configuration.epochs && !history.stoppedEarly {
         let started = ResourceUsage.now()
         model.setTraining(true)
+        model.beginEpoch(epoch)
         // One stream per epoch, so a resumed run shuffles exactly like an uninterrupted one.
         var generator = SeededGenerator(seed: configuration.seed, stream: UInt64(epoch))
         let order = generator.permutation(training.count)

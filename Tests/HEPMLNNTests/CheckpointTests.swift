@@ -51,6 +51,26 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("epoch-00003").path))
     }
 
+    /// Dropout masks are drawn per epoch, so a model with dropout also resumes bit-identically.
+    @Test func resumedTrainingWithDropoutMatches() throws {
+        let directory = try TestEnvironment.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let data = try toyData(samples: 96, seed: 24)
+        func run(epochs: Int, checkpoint: String?) throws -> Sequential<Float> {
+            var g = SeededGenerator(seed: 24)
+            let model = Sequential<Float>([Linear(8, 16, generator: &g), Activation(.tanh), Dropout(0.3, seed: 24), Linear(16, 8, generator: &g)])
+            var configuration = TrainingConfiguration(epochs: epochs, batchSize: 32, seed: 24, learningRate: 1e-2)
+            configuration.quiet = true
+            _ = try train(model, optimizer: Adam(model.parameters, learningRate: 1e-2), training: data, configuration: configuration,
+                          checkpointDirectory: checkpoint, loss: mseLoss)
+            return model
+        }
+        let straight = try run(epochs: 4, checkpoint: nil)
+        _ = try run(epochs: 1, checkpoint: directory.path)
+        let resumed = try run(epochs: 4, checkpoint: directory.path)
+        #expect(resumed.stateDictionary().map(\.1) == straight.stateDictionary().map(\.1))
+    }
+
     /// Early stopping's state travels with the checkpoint: a run interrupted after any epoch
     /// (right after the best one included) and resumed stops at the same epoch, restores the same
     /// best epoch and ends with bit-identical weights; resuming a finished run trains no further.

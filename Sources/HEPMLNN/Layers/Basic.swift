@@ -73,11 +73,17 @@ public final class Reshape<T: TensorScalar>: Module<T> {
 /// Inverted dropout with its own seeded generator; identity in inference mode.
 public final class Dropout<T: TensorScalar>: Module<T> {
     public let probability: Double
+    private let seed: UInt64
     private var generator: SeededGenerator
     public init(_ probability: Double, seed: UInt64) {
         self.probability = probability
+        self.seed = seed
         self.generator = SeededGenerator(seed: seed, stream: 0xD0)
         super.init()
+    }
+    /// Each epoch draws its masks from its own stream, so a resumed run masks like an uninterrupted one.
+    public override func epochWillBegin(_ epoch: Int) {
+        generator = SeededGenerator(seed: seed, stream: 0xD0_0000_0000 &+ UInt64(epoch))
     }
     public override var kind: String { "Dropout" }
     public override var settings: [String: String] { ["p": "\(probability)"] }
