@@ -43,6 +43,16 @@ public enum WeightDecay: Sendable, Equatable, Codable {
     case l2(Double)
     /// Decoupled: w ← w − lr·λ·w apart from the adaptive step (AdamW).
     case decoupled(Double)
+
+    /// The factors the update loops use: the L2 term added to the gradient and the decoupled
+    /// shrink factor; the one not selected is zero.
+    var coefficients: (l2: Double, decoupled: Double) {
+        switch self {
+        case .none: return (0, 0)
+        case .l2(let lambda): return (lambda, 0)
+        case .decoupled(let lambda): return (0, lambda)
+        }
+    }
 }
 
 /// Stochastic gradient descent with optional (Nesterov-free) momentum, PyTorch's formulation:
@@ -73,12 +83,7 @@ public final class SGD<T: TensorScalar>: Optimizer {
     @_specialize(where T == Float)
     public func step() {
         let lr = T(learningRate), mu = T(momentum)
-        var l2: T = 0, decoupled: T = 0
-        switch weightDecay {
-        case .none: break
-        case .l2(let lambda): l2 = T(lambda)
-        case .decoupled(let lambda): decoupled = T(lambda)
-        }
+        let l2 = T(weightDecay.coefficients.l2), decoupled = T(weightDecay.coefficients.decoupled)
         for (index, parameter) in parameters.enumerated() {
             guard let grad = parameter.grad else { continue }
             parameter.value.scalars.withUnsafeMutableBufferPointer { w in
@@ -155,12 +160,7 @@ public final class Adam<T: TensorScalar>: Optimizer {
         let eps = epsilonPlacement == .keras ? T(epsilon / (1 - Foundation.pow(beta2, Double(stepCount))).squareRoot()) : T(epsilon)
         let stepSize = T(learningRate) / correction1
         let lr = T(learningRate)
-        var l2: T = 0, decoupled: T = 0
-        switch weightDecay {
-        case .none: break
-        case .l2(let lambda): l2 = T(lambda)
-        case .decoupled(let lambda): decoupled = T(lambda)
-        }
+        let l2 = T(weightDecay.coefficients.l2), decoupled = T(weightDecay.coefficients.decoupled)
         for (index, parameter) in parameters.enumerated() {
             guard let grad = parameter.grad else { continue }
             parameter.value.scalars.withUnsafeMutableBufferPointer { wp in
