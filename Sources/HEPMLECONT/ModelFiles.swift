@@ -103,10 +103,7 @@ public enum ModelFiles {
                     var pads = [0, 0, 0, 0]
                     if conv.padding == .same {
                         for axis in 0..<2 {
-                            let n = shape[axis], s = conv.stride[axis], k = kernel[axis]
-                            let total = Swift.max(((n + s - 1) / s - 1) * s + k - n, 0)
-                            pads[axis] = total / 2
-                            pads[axis + 2] = total - total / 2
+                            (pads[axis], pads[axis + 2]) = HEPMLTensor.Padding.sameConvolution(input: shape[axis], kernel: kernel[axis], stride: conv.stride[axis])
                         }
                     }
                     let weight = graph.constant(quantized(conv.weight.value, conv.weightQuantizer), dimensions: conv.weight.shape)
@@ -117,10 +114,9 @@ public enum ModelFiles {
                     var pads = [0, 0, 0, 0]
                     if conv.padding == .same {
                         for axis in 0..<2 {
-                            let total = kernel[axis] - conv.stride[axis]
-                            guard total >= 0 else { throw unsupported(module) }
-                            pads[axis] = total / 2
-                            pads[axis + 2] = total - total / 2
+                            // ONNX crops with pads; a kernel shorter than the stride would need negative ones.
+                            guard kernel[axis] >= conv.stride[axis] else { throw unsupported(module) }
+                            (pads[axis], pads[axis + 2]) = HEPMLTensor.Padding.sameTransposedConvolution(kernel: kernel[axis], stride: conv.stride[axis])
                         }
                     }
                     let weight = graph.constant(quantized(conv.weight.value, conv.weightQuantizer), dimensions: conv.weight.shape)

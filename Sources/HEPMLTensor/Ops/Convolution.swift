@@ -8,6 +8,20 @@ public enum Padding: Sendable, Equatable, Codable {
     case same
     /// PyTorch-style symmetric padding, one value per spatial axis.
     case explicit([Int])
+
+    /// Keras `same` padding of a convolution on one axis (output ⌈n/s⌉), the odd element after.
+    /// Exporters (ONNX) call this too, so exported graphs pad exactly as the engine trains.
+    public static func sameConvolution(input n: Int, kernel k: Int, stride s: Int) -> (before: Int, after: Int) {
+        let total = Swift.max(((n + s - 1) / s - 1) * s + k - n, 0)
+        return (total / 2, total - total / 2)
+    }
+
+    /// Keras `same` for a transposed convolution (output n·s): what is cropped from the full
+    /// (n−1)·s + k output on one axis, the odd element after.
+    public static func sameTransposedConvolution(kernel k: Int, stride s: Int) -> (before: Int, after: Int) {
+        let total = Swift.max(k - s, 0)
+        return (total / 2, total - total / 2)
+    }
 }
 
 /// The index arithmetic shared by convolution and transposed convolution, in 3-D form (1-D and
@@ -44,8 +58,8 @@ struct ConvolutionGeometry: Sendable {
             switch padding {
             case .valid: total = 0
             case .same:
-                let out = (n + s - 1) / s
-                total = max((out - 1) * s + k - n, 0)
+                let amounts = Padding.sameConvolution(input: n, kernel: k, stride: s)
+                total = amounts.before + amounts.after
             case .explicit(let values):
                 guard values.count == input.count, values.allSatisfy({ $0 >= 0 }) else {
                     throw ShapeError(operation: operation, "explicit padding needs \(input.count) non-negative values, got \(values)", shapes: shapes)
@@ -397,7 +411,7 @@ extension Variable {
             case .valid:
                 before.append(0); output.append((n - 1) * s + k + outputPadding[axis])
             case .same:
-                before.append(max(k - s, 0) / 2); output.append(n * s)
+                before.append(Padding.sameTransposedConvolution(kernel: k, stride: s).before); output.append(n * s)
             case .explicit(let values):
                 guard values.count == spatialRank, values[axis] >= 0 else {
                     throw ShapeError(operation: op, "explicit padding needs \(spatialRank) non-negative values", shapes: [x.shape, weight.shape])
