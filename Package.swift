@@ -32,8 +32,10 @@ let package = Package(
         .target(name: "HEPMLCore"),
         .target(name: "HEPMLCompression", dependencies: ["HEPMLCore", "CZlib", "CZstd", "CLZ4", "CLZMA", "CSnappy"]),
 
-        // Layer 1: numerics and file formats.
-        .target(name: "HEPMLTensor", dependencies: ["HEPMLCore", "COpenBLAS"]),
+        // Layer 1: numerics and file formats. CVectorKernels holds the engine's few kernels that
+        // need instructions beyond baseline x86-64 (AVX-512), selected at run time.
+        .target(name: "CVectorKernels"),
+        .target(name: "HEPMLTensor", dependencies: ["HEPMLCore", "COpenBLAS", "CVectorKernels"]),
         .target(name: "HEPMLNN", dependencies: ["HEPMLTensor"]),
         .target(name: "HEPMLROOT", dependencies: ["HEPMLCore", "HEPMLCompression"]),
         .target(name: "HEPMLColumnar", dependencies: ["HEPMLCore", "HEPMLCompression"]),

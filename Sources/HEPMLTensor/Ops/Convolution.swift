@@ -192,16 +192,21 @@ enum ConvolutionKernels {
     static let savedColumnBudget = 1 << 24
 
     /// small[n, o, :] = W[o, :]·patches(large[n]) + bias[o], or its positive part with `rectify`
-    /// (a ReLU fused into the pass that reorders the product). With `keepColumns` (and within the
-    /// budget) also returns every sub-batch's column matrix, stored at sample offset·P·S, which
-    /// `backward` reuses because it walks the batch in the same sub-batches.
+    /// (a ReLU fused into the pass that reorders the product). With `keep` (and within the
+    /// budget) also returns the form of the large grid the weight gradient reads, which
+    /// `backward` takes as `kept`: every sub-batch's column matrix, stored at sample offset·P·S
+    /// (`backward` walks the batch in the same sub-batches), or the padded samples of the direct
+    /// kernels, which serve the geometries `DirectConvolution.handles`.
     @_specialize(where T == Float)
     static func forward<T: TensorScalar>(large: [T], weight: [T], bias: [T]? = nil, rectify: Bool = false, _ g: ConvolutionGeometry,
-                                         keepColumns: Bool = false) -> (output: [T], columns: [T]?) {
+                                         keep: Bool = false) -> (output: [T], kept: [T]?) {
+        if DirectConvolution.handles(g, T.self) {
+            return DirectConvolution.forward(large: large, weight: weight, bias: bias, rectify: rectify, g, keepInput: keep, chunks: chunking(g).chunks)
+        }
         let O = g.smallChannels, P = g.patchSize, S = g.smallSpatial, L = g.largeChannels * g.largeSpatial
         var out: [T] = Kernels.overwritten(g.batch * O * S)
         let (chunks, subBatch) = chunking(g)
-        var saved: [T] = keepColumns && g.batch * P * S <= savedColumnBudget ? Kernels.overwritten(g.batch * P * S) : []
+        var saved: [T] = keep && g.batch * P * S <= savedColumnBudget ? Kernels.overwritten(g.batch * P * S) : []
         let biases = bias ?? [T](repeating: 0, count: O)
         let lines = patchLines(g), width = g.small[2], sw = g.stride[2]
         lines.withUnsafeBufferPointer { lp in
@@ -251,7 +256,11 @@ enum ConvolutionKernels {
     /// gathered. Weight and bias gradients are summed per chunk, then across chunks.
     @_specialize(where T == Float)
     static func backward<T: TensorScalar>(large: [T]?, weight: [T], smallGradient: [T], needLarge: Bool, needBias: Bool = false, rectifiedOutput: [T]? = nil,
-                                          _ g: ConvolutionGeometry, columns: [T]? = nil) -> (large: [T]?, weight: [T]?, bias: [T]?) {
+                                          _ g: ConvolutionGeometry, kept: [T]? = nil) -> (large: [T]?, weight: [T]?, bias: [T]?) {
+        if DirectConvolution.handles(g, T.self) {
+            return DirectConvolution.backward(large: large, kept: kept, weight: weight, smallGradient: smallGradient, needLarge: needLarge, needBias: needBias,
+                                              rectifiedOutput: rectifiedOutput, g, chunks: chunking(g).chunks)
+        }
         let O = g.smallChannels, P = g.patchSize, S = g.smallSpatial, L = g.largeChannels * g.largeSpatial
         let (chunks, subBatch) = chunking(g)
         var dLarge: [T] = needLarge ? Kernels.overwritten(g.batch * L) : []
@@ -261,7 +270,7 @@ enum ConvolutionKernels {
         var partials = [[T]](repeating: [], count: chunks)
         let xs = large ?? []
         let mask = rectifiedOutput ?? []
-        let savedColumns = columns ?? []
+        let savedColumns = kept ?? []
         let lines = patchLines(g), width = g.small[2], sw = g.stride[2]
         lines.withUnsafeBufferPointer { lp in
         savedColumns.withUnsafeBufferPointer { saved in
@@ -371,14 +380,14 @@ extension Variable {
                                     large: ConvolutionGeometry.lift(spatial), small: ConvolutionGeometry.lift(output),
                                     kernel: ConvolutionGeometry.lift(kernel), stride: ConvolutionGeometry.lift(stride),
                                     padBefore: ConvolutionGeometry.lift(before, fill: 0))
-        let (out, columns) = ConvolutionKernels.forward(large: x.value.scalars, weight: weight.value.scalars, bias: bias?.value.scalars,
-                                                        rectify: rectified, g, keepColumns: weight.requiresGrad)
+        let (out, kept) = ConvolutionKernels.forward(large: x.value.scalars, weight: weight.value.scalars, bias: bias?.value.scalars,
+                                                     rectify: rectified, g, keep: weight.requiresGrad)
         let outShape = [x.shape[0], weight.shape[0]] + output
         let inputs = [x, weight] + (bias.map { [$0] } ?? [])
         return Variable(Tensor(validShape: outShape, scalars: out), operation: rectified ? op + "+relu" : op, inputs: inputs) { grad in
             let (dx, dw, db) = ConvolutionKernels.backward(large: weight.requiresGrad ? x.value.scalars : nil, weight: weight.value.scalars,
                                                            smallGradient: grad.scalars, needLarge: x.requiresGrad, needBias: bias?.requiresGrad ?? false,
-                                                           rectifiedOutput: rectified ? out : nil, g, columns: columns)
+                                                           rectifiedOutput: rectified ? out : nil, g, kept: kept)
             if let dx { x.accumulate(Tensor(validShape: x.shape, scalars: dx)) }
             if let dw { weight.accumulate(Tensor(validShape: weight.shape, scalars: dw)) }
             if let bias, let db { bias.accumulate(Tensor(validShape: bias.shape, scalars: db)) }
@@ -433,15 +442,15 @@ extension Variable {
         let outShape = [x.shape[0], weight.shape[1]] + output
         let inputs = [x, weight] + (bias.map { [$0] } ?? [])
         return Variable(Tensor(validShape: outShape, scalars: out), operation: op, inputs: inputs) { grad in
-            // The input gradient's column matrix of `grad` is the one the weight gradient needs.
-            var columns: [T]?
+            // What the input gradient's pass keeps of `grad` is what the weight gradient reads.
+            var kept: [T]?
             if x.requiresGrad {
-                let (dx, kept) = ConvolutionKernels.forward(large: grad.scalars, weight: weight.value.scalars, g, keepColumns: weight.requiresGrad)
+                let (dx, keptGradient) = ConvolutionKernels.forward(large: grad.scalars, weight: weight.value.scalars, g, keep: weight.requiresGrad)
                 x.accumulate(Tensor(validShape: x.shape, scalars: dx))
-                columns = kept
+                kept = keptGradient
             }
             if weight.requiresGrad, let dw = ConvolutionKernels.backward(large: grad.scalars, weight: weight.value.scalars, smallGradient: x.value.scalars,
-                                                                         needLarge: false, g, columns: columns).weight {
+                                                                         needLarge: false, g, kept: kept).weight {
                 weight.accumulate(Tensor(validShape: weight.shape, scalars: dw))
             }
             if let bias, bias.requiresGrad { bias.accumulate(Tensor(validShape: bias.shape, scalars: channelSums(grad.scalars, channels: g.largeChannels, spatial: g.largeSpatial))) }

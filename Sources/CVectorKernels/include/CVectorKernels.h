@@ -1,0 +1,37 @@
+#ifndef HEPML_CVECTORKERNELS_H
+#define HEPML_CVECTORKERNELS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/// A stride-1 convolution of one sample whose input has already been copied into a zero-padded
+/// grid large enough that every kernel position of every output pixel reads inside it. 1-D and
+/// 2-D problems use size-1 leading axes.
+///
+/// Weights are stored kernel-position-major: row k = ((c·KD + kd)·KH + kh)·KW + kw holds the
+/// `outputChannels` weights of that input channel and kernel position, zero-padded to
+/// `weightStride`, a multiple of 16, so that every row is a whole number of AVX-512 vectors.
+typedef struct {
+    int64_t inputChannels;
+    int64_t padded[3];
+    int64_t kernel[3];
+    int64_t output[3];
+    int64_t outputChannels;
+    int64_t weightStride;
+} HEPMLDirectConvolution;
+
+/// True when this CPU runs the AVX-512 kernels below; nothing else in this header may be called
+/// otherwise.
+bool hepml_direct_convolution_supported(void);
+
+/// output[o·S + p] = bias[o] + Σ_k input[pixel(p) + position(k)] · weights[k·weightStride + o],
+/// clamped at 0 when `rectify`; S is the output grid's size, `bias` may be NULL.
+void hepml_direct_convolution_forward(const HEPMLDirectConvolution *geometry, const float *input,
+                                      const float *weights, const float *bias, bool rectify, float *output);
+
+/// gradient[k·weightStride + o] += Σ_p input[pixel(p) + position(k)] · outputGradient[p·weightStride + o]:
+/// the weight gradient of one sample, from its output gradient stored pixel-major (padded lanes zero).
+void hepml_direct_convolution_weight_gradient(const HEPMLDirectConvolution *geometry, const float *input,
+                                              const float *outputGradient, float *gradient);
+
+#endif

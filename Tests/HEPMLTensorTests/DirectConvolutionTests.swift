@@ -1,0 +1,73 @@
+import HEPMLCore
+import Testing
+@testable import HEPMLTensor
+
+/// Float convolutions with unit stride and long patches run on the AVX-512 direct kernels where
+/// the CPU has them; Double always runs im2col + dgemm. Each case runs both precisions on the same
+/// values and compares the output and all three gradients.
+@Suite struct DirectConvolutionTests {
+    struct Case {
+        var input: [Int], weight: [Int], padding: Padding, rectified: Bool, transposed: Bool = false
+    }
+
+    static let cases: [Case] = [
+        // The LDMX ConvNet's two layers (3 → 32 and 32 → 64 channels, 5×5, pad 2).
+        Case(input: [3, 3, 20, 20], weight: [32, 3, 5, 5], padding: .explicit([2, 2]), rectified: true),
+        Case(input: [2, 32, 10, 10], weight: [64, 32, 5, 5], padding: .explicit([2, 2]), rectified: true),
+        // Channel counts that are not whole vectors, more than four vectors (two channel groups),
+        // rows wider than a tile, a kernel row longer than a weight-gradient tile.
+        Case(input: [2, 5, 7, 30], weight: [70, 5, 3, 7], padding: .same, rectified: false),
+        Case(input: [3, 20, 9], weight: [33, 20, 3], padding: .valid, rectified: true),
+        // Padding wider than the kernel reaches: output pixels that see only padding.
+        Case(input: [2, 4, 6, 6], weight: [17, 4, 3, 3], padding: .explicit([4, 3]), rectified: false),
+        Case(input: [2, 3, 4, 5, 6], weight: [18, 3, 2, 3, 3], padding: .same, rectified: true),
+        // A transposed convolution: its forward pass is the input gradient of a convolution.
+        Case(input: [2, 40, 6, 7], weight: [40, 12, 3, 3], padding: .same, rectified: false, transposed: true),
+    ]
+
+    func run<T: TensorScalar>(_ c: Case, _ x: Tensor<T>, _ w: Tensor<T>, _ b: Tensor<T>, _ upstream: Tensor<T>) throws -> [Tensor<T>] {
+        let (xv, wv, bv) = (Variable(x, requiresGrad: true), Variable(w, requiresGrad: true), Variable(b, requiresGrad: true))
+        let y = c.transposed
+            ? try Variable.transposedConvolution(xv, weight: wv, bias: bv, padding: c.padding)
+            : try Variable.convolution(xv, weight: wv, bias: bv, padding: c.padding, rectified: c.rectified)
+        try (y * Variable(upstream)).sum().backward()
+        return [y.value, try #require(xv.grad), try #require(wv.grad), try #require(bv.grad)]
+    }
+
+    @Test func floatMatchesDoubleOnEveryPath() throws {
+        if !DirectConvolution.isSupported {
+            print("skipped: direct AVX-512 convolution kernels (this CPU has no AVX-512); Float runs im2col here")
+        }
+        for (index, c) in Self.cases.enumerated() {
+            let seed = UInt64(200 + 4 * index)
+            let x = random(c.input, seed: seed), w = random(c.weight, seed: seed + 1)
+            let outChannels = c.transposed ? c.weight[1] : c.weight[0]
+            let b = random([outChannels], seed: seed + 2)
+            let reference = try run(c, x, w, b, Tensor<Double>(zeros: [1]))  // for the output shape
+            let upstream = random(reference[0].shape, seed: seed + 3)
+            let exact = try run(c, x, w, b, upstream)
+            let single = try run(c, x.converted(to: Float.self), w.converted(to: Float.self), b.converted(to: Float.self),
+                                 upstream.converted(to: Float.self))
+            for (name, (a, e)) in zip(["output", "input gradient", "weight gradient", "bias gradient"], zip(single, exact)) {
+                #expect(a.shape == e.shape, "case \(index) \(name)")
+                let scale = max(1, e.scalars.map(abs).max() ?? 0)
+                let error = zip(a.scalars, e.scalars).map { abs(Double($0) - $1) }.max() ?? 0
+                #expect(error < 1e-5 * scale, "case \(index) \(name): max error \(error) at scale \(scale)")
+            }
+        }
+    }
+
+    @Test func unitStrideLongPatchesTakeTheDirectPath() throws {
+        let ldmx = ConvolutionGeometry(batch: 1, largeChannels: 32, smallChannels: 64, large: [1, 10, 10], small: [1, 10, 10],
+                                       kernel: [1, 5, 5], stride: [1, 1, 1], padBefore: [0, 2, 2])
+        #expect(DirectConvolution.handles(ldmx, Float.self) == DirectConvolution.isSupported)
+        #expect(!DirectConvolution.handles(ldmx, Double.self))
+        var strided = ldmx
+        strided.stride = [1, 2, 2]
+        #expect(!DirectConvolution.handles(strided, Float.self))
+        var short = ldmx
+        short.largeChannels = 1
+        short.kernel = [1, 1, 3]
+        #expect(!DirectConvolution.handles(short, Float.self))
+    }
+}
