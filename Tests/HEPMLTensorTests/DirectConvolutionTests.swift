@@ -10,6 +10,7 @@ import Testing
         var input: [Int], weight: [Int], padding: Padding, rectified: Bool, transposed: Bool = false
     }
 
+    /// Every case has a patch of at least `DirectConvolution.minimumPatchSize` values.
     static let cases: [Case] = [
         // The LDMX ConvNet's two layers (3 → 32 and 32 → 64 channels, 5×5, pad 2).
         Case(input: [3, 3, 20, 20], weight: [32, 3, 5, 5], padding: .explicit([2, 2]), rectified: true),
@@ -17,10 +18,10 @@ import Testing
         // Channel counts that are not whole vectors, more than four vectors (two channel groups),
         // rows wider than a tile, a kernel row longer than a weight-gradient tile.
         Case(input: [2, 5, 7, 30], weight: [70, 5, 3, 7], padding: .same, rectified: false),
-        Case(input: [3, 20, 9], weight: [33, 20, 3], padding: .valid, rectified: true),
+        Case(input: [3, 24, 9], weight: [33, 24, 3], padding: .valid, rectified: true),
         // Padding wider than the kernel reaches: output pixels that see only padding.
-        Case(input: [2, 4, 6, 6], weight: [17, 4, 3, 3], padding: .explicit([4, 3]), rectified: false),
-        Case(input: [2, 3, 4, 5, 6], weight: [18, 3, 2, 3, 3], padding: .same, rectified: true),
+        Case(input: [2, 8, 6, 6], weight: [17, 8, 3, 3], padding: .explicit([4, 3]), rectified: false),
+        Case(input: [2, 4, 4, 5, 6], weight: [18, 4, 2, 3, 3], padding: .same, rectified: true),
         // A transposed convolution: its forward pass is the input gradient of a convolution.
         Case(input: [2, 40, 6, 7], weight: [40, 12, 3, 3], padding: .same, rectified: false, transposed: true),
     ]
@@ -39,6 +40,7 @@ import Testing
             print("skipped: direct AVX-512 convolution kernels (this CPU has no AVX-512); Float runs im2col here")
         }
         for (index, c) in Self.cases.enumerated() {
+            #expect(c.weight[1] * c.weight.dropFirst(2).reduce(1, *) >= DirectConvolution.minimumPatchSize, "case \(index)")
             let seed = UInt64(200 + 4 * index)
             let x = random(c.input, seed: seed), w = random(c.weight, seed: seed + 1)
             let outChannels = c.transposed ? c.weight[1] : c.weight[0]
