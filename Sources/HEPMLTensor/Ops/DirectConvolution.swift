@@ -164,7 +164,9 @@ enum DirectConvolution {
                 pixelMajor.initialize(repeating: 0, count: needWeight ? S * ldw : 0)
                 let paddedInput = UnsafeMutablePointer<T>.allocate(capacity: needWeight && kp.isEmpty ? paddedSize : 0)
                 let paddedGradient = UnsafeMutablePointer<T>.allocate(capacity: needLarge ? paddedGradientSize : 0)
-                defer { gathered.deallocate(); pixelMajor.deallocate(); paddedInput.deallocate(); paddedGradient.deallocate() }
+                let gradientSums = UnsafeMutablePointer<T>.allocate(capacity: needBias ? O * S : 0)
+                gradientSums.initialize(repeating: 0, count: needBias ? O * S : 0)
+                defer { gathered.deallocate(); pixelMajor.deallocate(); paddedInput.deallocate(); paddedGradient.deallocate(); gradientSums.deallocate() }
                 partial.withUnsafeMutableBufferPointer { sums in
                     let weightSums = sums.baseAddress.unsafelyUnwrapped, biasSums = weightSums + (needWeight ? K * ldw : 0)
                     for n in samples {
@@ -179,11 +181,9 @@ enum DirectConvolution {
                             gathered.update(from: source, count: O * S)
                         }
                         if needBias {
-                            for o in 0..<O {
-                                var total: T = 0
-                                for p in 0..<S { total += gathered[o * S + p] }
-                                biasSums[o] += total
-                            }
+                            // Summed position by position over the chunk's samples (a loop that
+                            // vectorizes), then over positions once at the end.
+                            for i in 0..<(O * S) { gradientSums[i] += gathered[i] }
                         }
                         if needWeight {
                             for o in 0..<O {
@@ -201,6 +201,13 @@ enum DirectConvolution {
                             pad(gathered, extent: g.small, channels: O, into: paddedGradient, padded: gradientShape.padded, offset: gradientOffset)
                             hepml_direct_convolution_forward(&gradientShape, floats(paddedGradient), floats(fp.baseAddress.unsafelyUnwrapped),
                                                              nil, false, floats(d + n * L))
+                        }
+                    }
+                    if needBias {
+                        for o in 0..<O {
+                            var total: T = 0
+                            for p in 0..<S { total += gradientSums[o * S + p] }
+                            biasSums[o] = total
                         }
                     }
                 }
