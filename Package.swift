@@ -55,7 +55,7 @@ let package = Package(
 
         .target(name: "HEPMLTestSupport", dependencies: ["HEPMLCore"], path: "Tests/HEPMLTestSupport"),
         .testTarget(name: "HEPMLCoreTests", dependencies: ["HEPMLCore", "HEPMLCompression", "HEPMLTestSupport"]),
-        .testTarget(name: "HEPMLTensorTests", dependencies: ["HEPMLTensor", "HEPMLTestSupport"]),
+        .testTarget(name: "HEPMLTensorTests", dependencies: ["HEPMLTensor", "CVectorKernels", "HEPMLTestSupport"]),
         .testTarget(name: "HEPMLNNTests", dependencies: ["HEPMLNN", "HEPMLTestSupport"]),
         .testTarget(name: "HEPMLROOTTests", dependencies: ["HEPMLROOT", "HEPMLTestSupport"]),
         .testTarget(name: "HEPMLColumnarTests", dependencies: ["HEPMLColumnar", "HEPMLTestSupport"]),

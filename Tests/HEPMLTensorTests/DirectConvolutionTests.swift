@@ -1,10 +1,12 @@
+import CVectorKernels
 import HEPMLCore
 import Testing
 @testable import HEPMLTensor
 
-/// Float convolutions with unit stride and long patches run on the AVX-512 direct kernels where
-/// the CPU has them; Double always runs im2col + dgemm. Each case runs both precisions on the same
-/// values and compares the output and all three gradients.
+/// Float convolutions with unit stride and long patches run on the direct kernels (AVX-512 or
+/// AVX2) where the CPU has them; Double always runs im2col + dgemm. Each case runs both precisions
+/// on the same values, with each instruction set the CPU has, and compares the output and all
+/// three gradients.
 @Suite struct DirectConvolutionTests {
     struct Case {
         var input: [Int], weight: [Int], padding: Padding, rectified: Bool, transposed: Bool = false
@@ -35,26 +37,31 @@ import Testing
         return [y.value, try #require(xv.grad), try #require(wv.grad), try #require(bv.grad)]
     }
 
-    @Test func floatMatchesDoubleOnEveryPath() throws {
-        if !DirectConvolution.isSupported {
-            print("skipped: direct AVX-512 convolution kernels (this CPU has no AVX-512); Float runs im2col here")
+    @Test(arguments: [HEPMLVectorInstructions.AVX2, .AVX512])
+    func floatMatchesDouble(on instructions: HEPMLVectorInstructions) throws {
+        guard instructions.rawValue <= DirectConvolution.detectedInstructions.rawValue else {
+            print("skipped: direct convolution kernels for \(instructions) (this CPU lacks them)")
+            return
         }
-        for (index, c) in Self.cases.enumerated() {
-            #expect(c.weight[1] * c.weight.dropFirst(2).reduce(1, *) >= DirectConvolution.minimumPatchSize, "case \(index)")
-            let seed = UInt64(200 + 4 * index)
-            let x = random(c.input, seed: seed), w = random(c.weight, seed: seed + 1)
-            let outChannels = c.transposed ? c.weight[1] : c.weight[0]
-            let b = random([outChannels], seed: seed + 2)
-            let reference = try run(c, x, w, b, Tensor<Double>(zeros: [1]))  // for the output shape
-            let upstream = random(reference[0].shape, seed: seed + 3)
-            let exact = try run(c, x, w, b, upstream)
-            let single = try run(c, x.converted(to: Float.self), w.converted(to: Float.self), b.converted(to: Float.self),
-                                 upstream.converted(to: Float.self))
-            for (name, (a, e)) in zip(["output", "input gradient", "weight gradient", "bias gradient"], zip(single, exact)) {
-                #expect(a.shape == e.shape, "case \(index) \(name)")
-                let scale = max(1, e.scalars.map(abs).max() ?? 0)
-                let error = zip(a.scalars, e.scalars).map { abs(Double($0) - $1) }.max() ?? 0
-                #expect(error < 1e-5 * scale, "case \(index) \(name): max error \(error) at scale \(scale)")
+        try DirectConvolution.$instructionLimit.withValue(instructions) {
+            #expect(DirectConvolution.instructions == instructions)
+            for (index, c) in Self.cases.enumerated() {
+                #expect(c.weight[1] * c.weight.dropFirst(2).reduce(1, *) >= DirectConvolution.minimumPatchSize, "case \(index)")
+                let seed = UInt64(200 + 4 * index)
+                let x = random(c.input, seed: seed), w = random(c.weight, seed: seed + 1)
+                let outChannels = c.transposed ? c.weight[1] : c.weight[0]
+                let b = random([outChannels], seed: seed + 2)
+                let reference = try run(c, x, w, b, Tensor<Double>(zeros: [1]))  // for the output shape
+                let upstream = random(reference[0].shape, seed: seed + 3)
+                let exact = try run(c, x, w, b, upstream)
+                let single = try run(c, x.converted(to: Float.self), w.converted(to: Float.self), b.converted(to: Float.self),
+                                     upstream.converted(to: Float.self))
+                for (name, (a, e)) in zip(["output", "input gradient", "weight gradient", "bias gradient"], zip(single, exact)) {
+                    #expect(a.shape == e.shape, "case \(index) \(name)")
+                    let scale = max(1, e.scalars.map(abs).max() ?? 0)
+                    let error = zip(a.scalars, e.scalars).map { abs(Double($0) - $1) }.max() ?? 0
+                    #expect(error < 1e-5 * scale, "case \(index) \(name): max error \(error) at scale \(scale)")
+                }
             }
         }
     }
@@ -62,7 +69,7 @@ import Testing
     @Test func unitStrideLongPatchesTakeTheDirectPath() throws {
         let ldmx = ConvolutionGeometry(batch: 1, largeChannels: 32, smallChannels: 64, large: [1, 10, 10], small: [1, 10, 10],
                                        kernel: [1, 5, 5], stride: [1, 1, 1], padBefore: [0, 2, 2])
-        #expect(DirectConvolution.handles(ldmx, Float.self) == DirectConvolution.isSupported)
+        #expect(DirectConvolution.handles(ldmx, Float.self) == (DirectConvolution.detectedInstructions != .baseline))
         #expect(!DirectConvolution.handles(ldmx, Double.self))
         var strided = ldmx
         strided.stride = [1, 2, 2]

@@ -10,7 +10,7 @@
 ///
 /// Weights are stored kernel-position-major: row k = ((c·KD + kd)·KH + kh)·KW + kw holds the
 /// `outputChannels` weights of that input channel and kernel position, zero-padded to
-/// `weightStride`, a multiple of 16, so that every row is a whole number of AVX-512 vectors.
+/// `weightStride`, a multiple of 16, so that every row is a whole number of vectors.
 typedef struct {
     int64_t inputChannels;
     int64_t padded[3];
@@ -20,18 +20,25 @@ typedef struct {
     int64_t weightStride;
 } HEPMLDirectConvolution;
 
-/// True when this CPU runs the AVX-512 kernels below; nothing else in this header may be called
-/// otherwise.
-bool hepml_direct_convolution_supported(void);
+/// The vector instruction sets the kernels come in, widest last.
+typedef enum __attribute__((enum_extensibility(closed))) {
+    HEPMLVectorInstructionsBaseline,
+    HEPMLVectorInstructionsAVX2,
+    HEPMLVectorInstructionsAVX512,
+} HEPMLVectorInstructions;
+
+/// The widest set this CPU runs; with `Baseline` the kernels below do nothing, and a caller
+/// may pass any set up to the returned one.
+HEPMLVectorInstructions hepml_vector_instructions(void);
 
 /// output[o·S + p] = bias[o] + Σ_k input[pixel(p) + position(k)] · weights[k·weightStride + o],
 /// clamped at 0 when `rectify`; S is the output grid's size, `bias` may be NULL.
-void hepml_direct_convolution_forward(const HEPMLDirectConvolution *geometry, const float *input,
-                                      const float *weights, const float *bias, bool rectify, float *output);
+void hepml_direct_convolution_forward(HEPMLVectorInstructions instructions, const HEPMLDirectConvolution *geometry,
+                                      const float *input, const float *weights, const float *bias, bool rectify, float *output);
 
 /// gradient[k·weightStride + o] += Σ_p input[pixel(p) + position(k)] · outputGradient[p·weightStride + o]:
 /// the weight gradient of one sample, from its output gradient stored pixel-major (padded lanes zero).
-void hepml_direct_convolution_weight_gradient(const HEPMLDirectConvolution *geometry, const float *input,
-                                              const float *outputGradient, float *gradient);
+void hepml_direct_convolution_weight_gradient(HEPMLVectorInstructions instructions, const HEPMLDirectConvolution *geometry,
+                                              const float *input, const float *outputGradient, float *gradient);
 
 #endif

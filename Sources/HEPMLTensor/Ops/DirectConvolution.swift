@@ -1,20 +1,29 @@
 import CVectorKernels
 import HEPMLCore
 
-/// Stride-1 convolutions on the AVX-512 kernels of `CVectorKernels`, which read zero-padded
-/// images directly instead of lowering to im2col + sgemm (see direct_convolution.c for why).
-/// Each sample is padded once; the weight gradient reuses the forward pass's padded samples; the
-/// input gradient is the forward kernel applied to the padded output gradient with the kernel
-/// flipped and the channel roles exchanged.
+/// Stride-1 convolutions on the AVX-512 or AVX2 kernels of `CVectorKernels`, which read
+/// zero-padded images directly instead of lowering to im2col + sgemm (see direct_convolution.c
+/// for why). Each sample is padded once; the weight gradient reuses the forward pass's padded
+/// samples; the input gradient is the forward kernel applied to the padded output gradient with
+/// the kernel flipped and the channel roles exchanged.
 enum DirectConvolution {
-    static let isSupported = hepml_direct_convolution_supported()
+    /// The widest instruction set this CPU runs.
+    static let detectedInstructions = hepml_vector_instructions()
 
-    /// Whether `ConvolutionKernels` sends `g` here: Float, an AVX-512 CPU, unit strides, and
-    /// patches long enough to amortize the scalar stores that write each output to its channel
-    /// plane. Shorter patches run faster as one im2col product: the DQM autoencoder's 12-channel,
-    /// 3-tap layers (patch 36) train 15 % faster that way.
+    /// Caps the instruction set for the calls made inside `withValue` (tests run both sets).
+    @TaskLocal static var instructionLimit: HEPMLVectorInstructions?
+
+    static var instructions: HEPMLVectorInstructions {
+        guard let limit = instructionLimit, limit.rawValue < detectedInstructions.rawValue else { return detectedInstructions }
+        return limit
+    }
+
+    /// Whether `ConvolutionKernels` sends `g` here: Float, a CPU with AVX2 or AVX-512, unit
+    /// strides, and patches long enough to amortize the scalar stores that write each output to
+    /// its channel plane. Shorter patches run faster as one im2col product: the DQM autoencoder's
+    /// 12-channel, 3-tap layers (patch 36) train 15 % faster that way.
     static func handles<T: TensorScalar>(_ g: ConvolutionGeometry, _: T.Type) -> Bool {
-        T.self == Float.self && isSupported && g.stride.allSatisfy { $0 == 1 } && g.patchSize >= minimumPatchSize
+        T.self == Float.self && instructions != .baseline && g.stride.allSatisfy { $0 == 1 } && g.patchSize >= minimumPatchSize
     }
 
     static let minimumPatchSize = 64
@@ -101,6 +110,7 @@ enum DirectConvolution {
     static func forward<T: TensorScalar>(large: [T], weight: [T], bias: [T]?, rectify: Bool, _ g: ConvolutionGeometry,
                                          keepInput: Bool, chunks: Int) -> (output: [T], kept: [T]?) {
         var geometry = forwardGeometry(g)
+        let instructions = Self.instructions
         let O = g.smallChannels, S = g.smallSpatial, L = g.largeChannels * g.largeSpatial
         let paddedSize = g.largeChannels * volume(geometry.padded)
         var out: [T] = Kernels.overwritten(g.batch * O * S)
@@ -120,7 +130,7 @@ enum DirectConvolution {
                 for n in samples {
                     let padded = keepInput ? kp.baseAddress.unsafelyUnwrapped + n * paddedSize : scratch
                     pad(x + n * L, extent: g.large, channels: g.largeChannels, into: padded, padded: geometry.padded, offset: g.padBefore)
-                    hepml_direct_convolution_forward(&geometry, floats(padded), w, b, rectify, floats(o + n * O * S))
+                    hepml_direct_convolution_forward(instructions, &geometry, floats(padded), w, b, rectify, floats(o + n * O * S))
                 }
             }
         }
@@ -138,6 +148,7 @@ enum DirectConvolution {
     static func backward<T: TensorScalar>(large: [T]?, kept: [T]?, weight: [T], smallGradient: [T], needLarge: Bool, needBias: Bool,
                                           rectifiedOutput: [T]?, _ g: ConvolutionGeometry, chunks: Int) -> (large: [T]?, weight: [T]?, bias: [T]?) {
         var forwardShape = forwardGeometry(g), gradientShape = inputGradientGeometry(g)
+        let instructions = Self.instructions
         let O = g.smallChannels, S = g.smallSpatial, K = g.patchSize, L = g.largeChannels * g.largeSpatial
         let ldw = vectorWidth(O), paddedSize = g.largeChannels * volume(forwardShape.padded)
         let paddedGradientSize = O * volume(gradientShape.padded)
@@ -195,11 +206,11 @@ enum DirectConvolution {
                             } else if let x = xp.baseAddress {
                                 pad(x + n * L, extent: g.large, channels: g.largeChannels, into: paddedInput, padded: forwardShape.padded, offset: g.padBefore)
                             }
-                            hepml_direct_convolution_weight_gradient(&forwardShape, floats(input), floats(pixelMajor), floats(weightSums))
+                            hepml_direct_convolution_weight_gradient(instructions, &forwardShape, floats(input), floats(pixelMajor), floats(weightSums))
                         }
                         if needLarge, let d = dp.baseAddress {
                             pad(gathered, extent: g.small, channels: O, into: paddedGradient, padded: gradientShape.padded, offset: gradientOffset)
-                            hepml_direct_convolution_forward(&gradientShape, floats(paddedGradient), floats(fp.baseAddress.unsafelyUnwrapped),
+                            hepml_direct_convolution_forward(instructions, &gradientShape, floats(paddedGradient), floats(fp.baseAddress.unsafelyUnwrapped),
                                                              nil, false, floats(d + n * L))
                         }
                     }
