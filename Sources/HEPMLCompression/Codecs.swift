@@ -62,6 +62,11 @@ public enum Codec {
 
     public static func zstdDecompress(_ input: UnsafeRawBufferPointer, decompressedSize: Int) throws -> [UInt8] {
         guard decompressedSize >= 0 else { throw CompressionError(codec: "zstd", reason: "negative size") }
+        // The size comes from the file: refuse what the frames cannot hold before allocating it.
+        let bound = ZSTD_decompressBound(input.baseAddress, input.count)
+        guard bound != UInt64.max - 1 /* ZSTD_CONTENTSIZE_ERROR */, UInt64(decompressedSize) <= bound else {
+            throw CompressionError(codec: "zstd", reason: bound == UInt64.max - 1 ? "not a zstd frame" : "frames hold at most \(bound) bytes, expected \(decompressedSize)")
+        }
         var output = [UInt8](repeating: 0, count: decompressedSize)
         let written = output.withUnsafeMutableBytes { out in
             ZSTD_decompress(out.baseAddress, out.count, input.baseAddress, input.count)
@@ -92,6 +97,11 @@ public enum Codec {
     public static func lz4Decompress(_ input: UnsafeRawBufferPointer, decompressedSize: Int) throws -> [UInt8] {
         guard decompressedSize >= 0, decompressedSize <= Int(Int32.max), input.count <= Int(Int32.max) else {
             throw CompressionError(codec: "lz4", reason: "size out of range")
+        }
+        // The size comes from the file: an LZ4 block expands at most 255-fold (a match length
+        // grows by 255 per byte), so refuse larger claims before allocating them.
+        guard decompressedSize <= input.count * 255 + 255 else {
+            throw CompressionError(codec: "lz4", reason: "a block of \(input.count) bytes cannot hold \(decompressedSize) bytes")
         }
         var output = [UInt8](repeating: 0, count: decompressedSize)
         let written = output.withUnsafeMutableBytes { out in

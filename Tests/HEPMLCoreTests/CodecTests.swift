@@ -33,6 +33,19 @@ import Testing
         }
     }
 
+    /// A corrupt size field claiming far more than the compressed data can hold is refused
+    /// before anything that large is allocated.
+    @Test func impossibleSizesAreRefusedUpFront() throws {
+        try payload.withUnsafeBytes { input in
+            let zstd = try Codec.zstdCompress(input)
+            let zstdError = #expect(throws: CompressionError.self) { try zstd.withUnsafeBytes { try Codec.zstdDecompress($0, decompressedSize: 1 << 31) } }
+            #expect(zstdError?.reason.contains("at most") == true)
+            let lz4 = try Codec.lz4Compress(input)
+            let lz4Error = #expect(throws: CompressionError.self) { try lz4.withUnsafeBytes { try Codec.lz4Decompress($0, decompressedSize: Int(Int32.max)) } }
+            #expect(lz4Error?.reason.contains("cannot hold") == true)
+        }
+    }
+
     @Test func knownChecksums() {
         let text = Array("123456789".utf8)
         text.withUnsafeBytes { bytes in
