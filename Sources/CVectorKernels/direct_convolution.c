@@ -86,7 +86,11 @@
 
 HEPMLVectorInstructions hepml_vector_instructions(void) {
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) return HEPMLVectorInstructionsAVX512;
+    // The kernels here need only AVX-512F; the other three are what OpenBLAS's SkylakeX kernels,
+    // chosen by the same test, need too (every AVX-512 CPU since Skylake-SP has them).
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512dq"))
+        return HEPMLVectorInstructionsAVX512;
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return HEPMLVectorInstructionsAVX2;
     return HEPMLVectorInstructionsBaseline;
 }

@@ -70,7 +70,7 @@ struct BenchEngineCommand: ParsableCommand {
 
     func run() throws {
         relaunchWithFasterBLASKernelsIfAvailable()
-        print("# hepml bench engine: \(Parallel.threadCount) threads, OpenBLAS \(BLASKernels.coreName) kernels, training throughput after one warm-up epoch")
+        print("# hepml bench engine: \(Parallel.threadCount) threads, OpenBLAS \(BLASKernels.coreName) kernels, \(VectorInstructions.name) convolution kernels, training throughput after one warm-up epoch")
         for name in model.map({ [$0] }) ?? ReferenceModel.Name.allCases {
             let reference = ReferenceModel(name, seed: seed)
             let count = samples ?? reference.benchmarkSamples

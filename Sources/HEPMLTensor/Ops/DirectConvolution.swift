@@ -7,14 +7,12 @@ import HEPMLCore
 /// samples; the input gradient is the forward kernel applied to the padded output gradient with
 /// the kernel flipped and the channel roles exchanged.
 enum DirectConvolution {
-    /// The widest instruction set this CPU runs.
-    static let detectedInstructions = hepml_vector_instructions()
-
-    /// Caps the instruction set for the calls made inside `withValue` (tests run both sets).
+    /// Caps `VectorInstructions.usable` for the calls made inside `withValue` (tests run both sets).
     @TaskLocal static var instructionLimit: HEPMLVectorInstructions?
 
     static var instructions: HEPMLVectorInstructions {
-        guard let limit = instructionLimit, limit.rawValue < detectedInstructions.rawValue else { return detectedInstructions }
+        let usable = VectorInstructions.usable
+        guard let limit = instructionLimit, limit.rawValue < usable.rawValue else { return usable }
         return limit
     }
 
