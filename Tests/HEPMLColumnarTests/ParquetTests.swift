@@ -69,6 +69,38 @@ func sampleTable(rows: Int, seed: UInt64 = 1) throws -> Table {
         #expect(try Parquet.read(path: path) == empty)
     }
 
+    /// Counts the bytes a reader fetches.
+    final class CountingSource: ByteSource, @unchecked Sendable {
+        let inner: MemorySource
+        private let lock = NSLock()
+        private var fetched = 0
+        var bytesRead: Int { lock.withLock { fetched } }
+        var path: String { inner.path }
+        var size: Int { inner.size }
+        init(_ bytes: [UInt8]) { inner = MemorySource(bytes, path: "counted.parquet") }
+        func read(at offset: Int, count: Int, object: String) throws -> [UInt8] {
+            lock.withLock { fetched += count }
+            return try inner.read(at: offset, count: count, object: object)
+        }
+    }
+
+    /// Opening reads the footer only; a projection fetches only its column chunks.
+    @Test func readsOnlyTheFooterAndTheSelectedChunks() throws {
+        let directory = try TestEnvironment.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let table = try sampleTable(rows: 400)
+        let path = directory.appendingPathComponent("t.parquet").path
+        try Parquet.write(table, to: path, options: ParquetWriteOptions(rowGroupSize: 100))
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        let source = CountingSource(bytes)
+        let file = try ParquetFile(source: source)
+        let footer = source.bytesRead
+        #expect(footer < bytes.count / 4, "opening read \(footer) of \(bytes.count) bytes")
+        let labels = try file.read(columns: ["label"], rowGroups: [2])
+        #expect(labels == (try table.selecting(["label"]).slice(200..<300)))
+        #expect(source.bytesRead - footer < bytes.count / 20, "one chunk cost \(source.bytesRead - footer) of \(bytes.count) bytes")
+    }
+
     @Test func corruptAndTruncatedFilesThrowWithOffsets() throws {
         let directory = try TestEnvironment.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -2,8 +2,9 @@ import Foundation
 import HEPMLCompression
 import HEPMLCore
 
-/// A Parquet file opened for reading: footer parsed, schema mapped to column types. Data is read
-/// by `read(columns:rowGroups:)`, which decodes the selected column chunks in parallel.
+/// A Parquet file opened for reading: footer parsed, schema mapped to column types. Opening reads
+/// only the footer; `read(columns:rowGroups:)` fetches and decodes the selected column chunks in
+/// parallel, each worker holding one chunk's bytes at a time.
 public struct ParquetFile: Sendable {
     public struct ColumnInfo: Sendable {
         public var name: String
@@ -20,35 +21,44 @@ public struct ParquetFile: Sendable {
     public let columns: [ColumnInfo]
     public let metadata: [String: String]
     public let createdBy: String?
-    private let bytes: [UInt8]
+    private let source: any ByteSource
     private let fields: [FieldEntry]
     private let rowGroups: [RowGroupMeta]
 
     public init(path: String) throws {
-        try self.init(bytes: readFileBytes(path), file: path)
+        try self.init(source: FileSource(path: path))
     }
 
+    /// A file already in memory.
     public init(bytes: [UInt8], file: String) throws {
+        try self.init(source: MemorySource(bytes, path: file))
+    }
+
+    public init(source: any ByteSource) throws {
+        let file = source.path, size = source.size
         self.path = file
-        self.bytes = bytes
-        var reader = ByteReader(bytes, file: file, object: "parquet footer")
-        guard bytes.count >= 12, Array(bytes[0..<4]) == Array("PAR1".utf8), Array(bytes[(bytes.count - 4)...]) == Array("PAR1".utf8) else {
-            throw reader.error("not a Parquet file or truncated (PAR1 magic missing at start or end)", at: bytes.count >= 4 ? bytes.count - 4 : 0)
+        self.source = source
+        guard size >= 12, try source.read(at: 0, count: 4, object: "parquet header") == Array("PAR1".utf8) else {
+            throw FileFormatError(file: file, object: "parquet header", offset: 0, reason: "not a Parquet file (PAR1 magic missing at the start)")
         }
-        try reader.seek(to: bytes.count - 8)
-        let footerLength = try reader.readCount32(bigEndian: false, limit: bytes.count - 12, what: "footer length")
-        let footerStart = bytes.count - 8 - footerLength
-        try reader.seek(to: footerStart)
+        var tail = ByteReader(try source.read(at: size - 8, count: 8, object: "parquet footer"), file: file, object: "parquet footer", baseOffset: size - 8)
+        let footerLength = try tail.readCount32(bigEndian: false, limit: size - 12, what: "footer length")
+        guard Array(try tail.readBytes(4)) == Array("PAR1".utf8) else {
+            throw tail.error("not a Parquet file or truncated (PAR1 magic missing at the end)", at: 4)
+        }
+        let footerStart = size - 8 - footerLength
+        let reader = ByteReader(try source.read(at: footerStart, count: footerLength, object: "parquet footer"), file: file,
+                                object: "parquet footer", baseOffset: footerStart)
         var thrift = ThriftReader(reader)
         let meta = try FileMeta.decode(&thrift)
-        guard !meta.schema.isEmpty else { throw reader.error("empty schema", at: footerStart) }
+        guard !meta.schema.isEmpty else { throw reader.error("empty schema", at: 0) }
         fields = try ParquetSchema.fields(meta.schema, file: file)
         rowGroups = meta.rowGroups
         let leafCount = fields.count == 0 ? 0 : meta.schema.filter { ($0.numChildren ?? 0) == 0 }.count
         var counts: [Int] = []
         for (index, group) in meta.rowGroups.enumerated() {
             guard group.numRows >= 0, group.numRows <= Int64(Int32.max), group.columns.count == leafCount else {
-                throw reader.error("row group \(index) has \(group.numRows) rows and \(group.columns.count) column chunks for \(leafCount) leaf columns", at: footerStart)
+                throw reader.error("row group \(index) has \(group.numRows) rows and \(group.columns.count) column chunks for \(leafCount) leaf columns", at: 0)
             }
             counts.append(Int(group.numRows))
         }
@@ -82,14 +92,13 @@ public struct ParquetFile: Sendable {
         for group in groupIndices where !rowGroups.indices.contains(group) {
             throw FileFormatError(file: path, reason: "row group \(group) does not exist (the file has \(rowGroups.count))")
         }
-        let bytes = self.bytes
-        let path = self.path
+        let source = self.source
         let chosen = plans
         let rowGroups = self.rowGroups
         let parts = try Parallel.map(plans.count * groupIndices.count) { task -> Column in
             let plan = chosen[task / max(1, groupIndices.count)]
             let group = groupIndices[task % groupIndices.count]
-            return try ChunkDecoder(bytes: bytes, file: path, plan: plan, meta: rowGroups[group].columns[plan.leafIndex],
+            return try ChunkDecoder(source: source, plan: plan, meta: rowGroups[group].columns[plan.leafIndex],
                                     rowCount: Int(rowGroups[group].numRows)).decode()
         }
         var columns: [Column] = []
@@ -113,8 +122,8 @@ public enum Parquet {
 
 /// Decodes one column chunk into a column: pages, decompression, levels, values, assembly.
 struct ChunkDecoder {
-    let bytes: [UInt8]
-    let file: String
+    let source: any ByteSource
+    var file: String { source.path }
     let plan: ColumnPlan
     let meta: ColumnChunkMeta
     let rowCount: Int
@@ -122,18 +131,19 @@ struct ChunkDecoder {
     private var object: String { "column \(plan.name)" }
 
     func decode() throws -> Column {
-        var locator = ByteReader(bytes, file: file, object: object)
         guard meta.type == plan.physicalType.rawValue else {
-            throw locator.error("column chunk type \(meta.type) differs from the schema's \(plan.physicalType)", at: 0)
+            throw FileFormatError(file: file, object: object, offset: Int(clamping: meta.dataPageOffset),
+                                  reason: "column chunk type \(meta.type) differs from the schema's \(plan.physicalType)")
         }
         var start = meta.dataPageOffset
         if let dictionary = meta.dictionaryPageOffset, dictionary > 0, dictionary < start { start = dictionary }
         let (end, overflow) = start.addingReportingOverflow(meta.totalCompressedSize)
-        guard start >= 4, meta.totalCompressedSize >= 0, meta.numValues >= 0, !overflow, end <= Int64(bytes.count) else {
-            throw locator.error("column chunk \(start)+\(meta.totalCompressedSize) lies outside the file", at: min(max(0, Int(clamping: start)), bytes.count))
+        guard start >= 4, meta.totalCompressedSize >= 0, meta.numValues >= 0, !overflow, end <= Int64(source.size) else {
+            throw FileFormatError(file: file, object: object, offset: min(max(0, Int(clamping: start)), source.size),
+                                  reason: "column chunk \(start)+\(meta.totalCompressedSize) lies outside the file")
         }
-        try locator.seek(to: Int(start))
-        var reader = ByteReader(Array(bytes[Int(start)..<Int(end)]), file: file, object: object, baseOffset: Int(start))
+        var reader = ByteReader(try source.read(at: Int(start), count: Int(meta.totalCompressedSize), object: object), file: file,
+                                object: object, baseOffset: Int(start))
 
         var dictionary: ColumnValues?
         var definition: [UInt8] = []

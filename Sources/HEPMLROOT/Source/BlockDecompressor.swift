@@ -2,55 +2,6 @@ import Foundation
 import HEPMLCompression
 import HEPMLCore
 
-/// Reads byte ranges of a file with `pread`, so that opening a multi-gigabyte file costs only the
-/// header and directory records, and concurrent readers on worker threads share one descriptor.
-final class FileSource: @unchecked Sendable {
-    let path: String
-    let size: Int
-    private let descriptor: Int32
-
-    init(path: String) throws {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else {
-            throw FileFormatError(file: path, reason: "cannot open: \(String(cString: strerror(errno)))")
-        }
-        var status = stat()
-        guard fstat(fd, &status) == 0 else {
-            close(fd)
-            throw FileFormatError(file: path, reason: "cannot stat: \(String(cString: strerror(errno)))")
-        }
-        self.path = path
-        self.descriptor = fd
-        self.size = Int(status.st_size)
-    }
-
-    deinit { close(descriptor) }
-
-    /// Reads exactly `count` bytes at `offset`; a range past the end of the file is a format error
-    /// because every range comes from a pointer stored in the file.
-    func read(at offset: Int, count: Int, object: String) throws -> [UInt8] {
-        guard offset >= 0, count >= 0, offset <= size, count <= size - offset else {
-            throw FileFormatError(file: path, object: object, offset: offset,
-                                  reason: "record of \(count) bytes extends past the end of the \(size)-byte file")
-        }
-        var failedAt: Int?
-        // Filled by pread directly: no zeroing pass over buffers that are overwritten anyway.
-        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-            var done = 0
-            while done < count, let base = buffer.baseAddress {
-                let got = pread(descriptor, base + done, count - done, off_t(offset + done))
-                if got < 0, errno == EINTR { continue }
-                guard got > 0 else { failedAt = offset + done; break }
-                done += got
-            }
-            if done < count, let base = buffer.baseAddress { (base + done).initialize(repeating: 0, count: count - done) }
-            initialized = count
-        }
-        if let failedAt { throw FileFormatError(file: path, object: object, offset: failedAt, reason: "read failed") }
-        return bytes
-    }
-}
-
 /// ROOT's compression framing: a payload is a sequence of blocks, each with a 9-byte header
 /// (2-byte algorithm magic, method byte, little-endian 24-bit compressed and uncompressed sizes).
 enum BlockDecompressor {

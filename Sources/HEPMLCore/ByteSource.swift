@@ -1,0 +1,85 @@
+import Foundation
+
+/// Random access to the bytes of a file (or of a buffer standing in for one): readers of large
+/// formats fetch the ranges their records point to instead of loading the whole file.
+public protocol ByteSource: Sendable {
+    /// The file's name, for error messages.
+    var path: String { get }
+    var size: Int { get }
+    /// Exactly `count` bytes at `offset`; a range past the end is a `FileFormatError` naming
+    /// `object`, because every range comes from a pointer stored in the file.
+    func read(at offset: Int, count: Int, object: String) throws -> [UInt8]
+}
+
+extension ByteSource {
+    func checkRange(at offset: Int, count: Int, object: String) throws {
+        guard offset >= 0, count >= 0, offset <= size, count <= size - offset else {
+            throw FileFormatError(file: path, object: object, offset: offset,
+                                  reason: "record of \(count) bytes extends past the end of the \(size)-byte file")
+        }
+    }
+}
+
+/// Reads byte ranges of a file with `pread`, so that opening a multi-gigabyte file costs only the
+/// records a reader asks for (ROOT keys and baskets, Parquet footers and column chunks), and
+/// concurrent readers on worker threads share one descriptor.
+public final class FileSource: ByteSource, @unchecked Sendable {
+    public let path: String
+    public let size: Int
+    private let descriptor: Int32
+
+    public init(path: String) throws {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else {
+            throw FileFormatError(file: path, reason: "cannot open: \(String(cString: strerror(errno)))")
+        }
+        var status = stat()
+        guard fstat(fd, &status) == 0 else {
+            close(fd)
+            throw FileFormatError(file: path, reason: "cannot stat: \(String(cString: strerror(errno)))")
+        }
+        self.path = path
+        self.descriptor = fd
+        self.size = Int(status.st_size)
+    }
+
+    deinit { close(descriptor) }
+
+    /// Reads exactly `count` bytes at `offset`; a range past the end of the file is a format error
+    /// because every range comes from a pointer stored in the file.
+    public func read(at offset: Int, count: Int, object: String) throws -> [UInt8] {
+        try checkRange(at: offset, count: count, object: object)
+        var failedAt: Int?
+        // Filled by pread directly: no zeroing pass over buffers that are overwritten anyway.
+        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            var done = 0
+            while done < count, let base = buffer.baseAddress {
+                let got = pread(descriptor, base + done, count - done, off_t(offset + done))
+                if got < 0, errno == EINTR { continue }
+                guard got > 0 else { failedAt = offset + done; break }
+                done += got
+            }
+            if done < count, let base = buffer.baseAddress { (base + done).initialize(repeating: 0, count: count - done) }
+            initialized = count
+        }
+        if let failedAt { throw FileFormatError(file: path, object: object, offset: failedAt, reason: "read failed") }
+        return bytes
+    }
+}
+
+/// Bytes already in memory, read through the same interface (tests, data received over a pipe).
+public struct MemorySource: ByteSource {
+    public let path: String
+    public let bytes: [UInt8]
+    public var size: Int { bytes.count }
+
+    public init(_ bytes: [UInt8], path: String) {
+        self.bytes = bytes
+        self.path = path
+    }
+
+    public func read(at offset: Int, count: Int, object: String) throws -> [UInt8] {
+        try checkRange(at: offset, count: count, object: object)
+        return Array(bytes[offset..<(offset + count)])
+    }
+}
