@@ -149,6 +149,17 @@ extension Kernels {
         WorkerPool.forEachChunk(count, minimumChunk: minimumChunk, body)
     }
 
+    /// The elementwise sum of equally long per-chunk partial results, in chunk order (so a
+    /// result depends on the chunking, not on which thread finished first).
+    @_specialize(where T == Float)
+    static func sumOfPartials<T: TensorScalar>(_ partials: [[T]]) -> [T] {
+        var total = partials.first ?? []
+        for partial in partials.dropFirst() where partial.count == total.count {
+            for i in 0..<total.count { total[i] += partial[i] }
+        }
+        return total
+    }
+
     /// An array whose every element the caller overwrites (saves a zero-filling pass).
     @inline(__always)
     static func overwritten<T: TensorScalar>(_ count: Int) -> [T] {

@@ -346,10 +346,7 @@ enum ConvolutionKernels {
         }
         }
         }
-        var total = partials.first ?? []
-        for partial in partials.dropFirst() where partial.count == total.count {
-            for i in 0..<total.count { total[i] += partial[i] }
-        }
+        let total = Kernels.sumOfPartials(partials)
         return (needLarge ? dLarge : nil, needWeight ? Array(total.prefix(O * P)) : nil, needBias ? Array(total.suffix(O)) : nil)
     }
 }

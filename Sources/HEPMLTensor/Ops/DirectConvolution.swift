@@ -229,10 +229,7 @@ enum DirectConvolution {
         }
         }
         }
-        var total = partials[0]
-        for partial in partials.dropFirst() where partial.count == total.count {
-            for i in 0..<total.count { total[i] += partial[i] }
-        }
+        let total = Kernels.sumOfPartials(partials)
         var dWeight: [T]?
         if needWeight {
             var rows: [T] = Kernels.overwritten(O * K)
