@@ -1,3 +1,4 @@
+import CVectorKernels
 import Foundation
 import HEPMLCore
 import Testing
@@ -121,13 +122,28 @@ func random(_ shape: [Int], seed: UInt64, scale: Double = 1) -> Tensor<Double> {
 
 @Suite struct ScalarFunctionTests {
     @Test func floatTanhApproximation() {
-        var worst: Double = 0
-        for i in -20000...20000 {
-            let x = Double(i) * 0.001
-            worst = max(worst, abs(Double(Float.hyperbolicTangent(Float(x))) - Foundation.tanh(x)))
-        }
+        let x = (-20000...20000).map { Float(Double($0) * 0.001) } + [100, -100]
+        var y = [Float](repeating: 0, count: x.count)
+        Float.hyperbolicTangent(x, into: &y, count: x.count)
+        let worst = zip(x, y).map { abs(Double($1) - Foundation.tanh(Double($0))) }.max() ?? 0
         #expect(worst < 1e-6)
-        #expect(Float.hyperbolicTangent(100) == 1 || abs(Float.hyperbolicTangent(100) - 1) < 1e-7)
+        #expect(y.suffix(2) == [1, -1])
+    }
+
+    /// Every instruction set computes the same bits, special values included.
+    @Test func floatTanhIsTheSameOnEveryInstructionSet() {
+        let x: [Float] = (0..<1000).map { Float($0 - 500) * 0.0213 } + [0, -0.0, 0.0003, -0.0003, 1e-30, 8.99, 9, 9.01, -50,
+                                                                    .infinity, -.infinity, .nan, .leastNonzeroMagnitude]
+        func tanh(_ instructions: HEPMLVectorInstructions) -> [UInt32] {
+            var y = [Float](repeating: 0, count: x.count)
+            hepml_tanh(instructions, x, &y, Int64(x.count))
+            return y.map(\.bitPattern)
+        }
+        let baseline = tanh(.baseline)
+        for instructions in [HEPMLVectorInstructions.AVX2, .AVX512] where instructions.rawValue <= VectorInstructions.usable.rawValue {
+            #expect(tanh(instructions) == baseline, "\(instructions)")
+        }
+        #expect(Float(bitPattern: baseline[baseline.count - 2]).isNaN)
     }
 }
 

@@ -41,4 +41,7 @@ void hepml_direct_convolution_forward(HEPMLVectorInstructions instructions, cons
 void hepml_direct_convolution_weight_gradient(HEPMLVectorInstructions instructions, const HEPMLDirectConvolution *geometry,
                                               const float *input, const float *outputGradient, float *gradient);
 
+/// y[i] = tanh(x[i]) for count elements, bitwise equal to HEPML's Swift `Float.hyperbolicTangent`.
+void hepml_tanh(HEPMLVectorInstructions instructions, const float *x, float *y, int64_t count);
+
 #endif

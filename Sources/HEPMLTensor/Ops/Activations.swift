@@ -39,7 +39,7 @@ enum PointwiseFunction<T: TensorScalar> {
         case .relu: return Self.loop(x) { p, o, range in for i in range { o[i] = p[i] > 0 ? p[i] : 0 } }
         case .leakyRelu(let slope): return Kernels.map(x) { $0 > 0 ? $0 : slope * $0 }
         case .elu(let alpha): return Kernels.map(x, cost: 8) { $0 > 0 ? $0 : alpha * T.expm1($0) }
-        case .tanh: return Self.loop(x, cost: 8) { p, o, range in for i in range { o[i] = T.hyperbolicTangent(p[i]) } }
+        case .tanh: return Self.loop(x, cost: 8) { p, o, range in T.hyperbolicTangent(p + range.lowerBound, into: o + range.lowerBound, count: range.count) }
         case .sigmoid: return Kernels.map(x, cost: 8) { Self.logistic($0) }
         // softplus(x) = max(x, 0) + log1p(e^−|x|), stable for large |x|.
         case .softplus: return Kernels.map(x, cost: 8) { Swift.max($0, 0) + T.log1p(T.exponential(-Swift.abs($0))) }
