@@ -34,6 +34,7 @@ static inline __attribute__((always_inline)) float rational_tanh(float x) {
     return magnitude < 0.0004f ? x : c * p / q;
 }
 
+#if defined(__x86_64__)
 __attribute__((target("avx512f"))) static void tanh_avx512(const float *x, float *y, int64_t count) {
     for (int64_t i = 0; i < count; i++) y[i] = rational_tanh(x[i]);
 }
@@ -42,11 +43,15 @@ __attribute__((target("avx2"))) static void tanh_avx2(const float *x, float *y, 
     for (int64_t i = 0; i < count; i++) y[i] = rational_tanh(x[i]);
 }
 
+#endif
+
 void hepml_tanh(HEPMLVectorInstructions instructions, const float *x, float *y, int64_t count) {
     switch (instructions) {
+#if defined(__x86_64__)
     case HEPMLVectorInstructionsAVX512: tanh_avx512(x, y, count); break;
     case HEPMLVectorInstructionsAVX2: tanh_avx2(x, y, count); break;
-    case HEPMLVectorInstructionsBaseline:
+#endif
+    default:
         for (int64_t i = 0; i < count; i++) y[i] = rational_tanh(x[i]);
         break;
     }

@@ -12,10 +12,12 @@
 //
 // Swift in this package is compiled for baseline x86-64, so the kernels live in C, compiled
 // once per instruction set (direct_convolution_tiles.h) with per-function targets; the caller
-// picks the set with `hepml_vector_instructions`.
+// picks the set with `hepml_vector_instructions`. Other architectures get `Baseline` there and
+// never call the kernels (the engine uses im2col).
 
 #include "CVectorKernels.h"
 
+#if defined(__x86_64__)
 #include <immintrin.h>
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
@@ -84,7 +86,10 @@
 #define TILE_CASES(CALL) CASES_UP_TO_12(1, CALL) CASES_UP_TO_6(2, CALL)
 #include "direct_convolution_tiles.h"
 
+#endif
+
 HEPMLVectorInstructions hepml_vector_instructions(void) {
+#if defined(__x86_64__)
     __builtin_cpu_init();
     // The kernels here need only AVX-512F; the other three are what OpenBLAS's SkylakeX kernels,
     // chosen by the same test, need too (every AVX-512 CPU since Skylake-SP has them).
@@ -92,23 +97,28 @@ HEPMLVectorInstructions hepml_vector_instructions(void) {
         __builtin_cpu_supports("avx512dq"))
         return HEPMLVectorInstructionsAVX512;
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return HEPMLVectorInstructionsAVX2;
+#endif
     return HEPMLVectorInstructionsBaseline;
 }
 
 void hepml_direct_convolution_forward(HEPMLVectorInstructions instructions, const HEPMLDirectConvolution *geometry,
                                       const float *input, const float *weights, const float *bias, bool rectify, float *output) {
     switch (instructions) {
+#if defined(__x86_64__)
     case HEPMLVectorInstructionsAVX512: forward_avx512(geometry, input, weights, bias, rectify, output); break;
     case HEPMLVectorInstructionsAVX2: forward_avx2(geometry, input, weights, bias, rectify, output); break;
-    case HEPMLVectorInstructionsBaseline: break;
+#endif
+    default: break;
     }
 }
 
 void hepml_direct_convolution_weight_gradient(HEPMLVectorInstructions instructions, const HEPMLDirectConvolution *geometry,
                                               const float *input, const float *outputGradient, float *gradient) {
     switch (instructions) {
+#if defined(__x86_64__)
     case HEPMLVectorInstructionsAVX512: weight_gradient_avx512(geometry, input, outputGradient, gradient); break;
     case HEPMLVectorInstructionsAVX2: weight_gradient_avx2(geometry, input, outputGradient, gradient); break;
-    case HEPMLVectorInstructionsBaseline: break;
+#endif
+    default: break;
     }
 }
