@@ -44,7 +44,7 @@ public final class EMDCritic: Module<Float> {
             throw ShapeError(operation: "EMDCritic", "expected module pairs [N, 6, 4, 4]", shapes: [x.shape])
         }
         let swapped = try Variable.concatenate([try x.slice(axis: 1, 3..<6), try x.slice(axis: 1, 0..<3)], axis: 1)
-        return try (try call(base, named: "base", x) + (try call(base, named: "base", swapped))) * 0.5
+        return (try call(base, named: "base", x) + (try call(base, named: "base", swapped))) * 0.5
     }
 
     /// Σ w² over the convolution and dense kernels, times the L2 factor (biases and BatchNorm are not penalized).
