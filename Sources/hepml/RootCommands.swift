@@ -128,8 +128,9 @@ struct RootDump: ParsableCommand {
         abstract: "Write tree branches to a Parquet, NumPy .npz or CSV table.",
         discussion: """
         Jagged branches (x[n], vector<T>) become list columns: Arrow lists in Parquet, `name.values` +
-        `name.offsets` arrays in .npz; vector<vector<T>> and x[n][k] become lists of lists. CSV holds
-        scalar branches only.
+        `name.offsets` arrays in .npz; vector<vector<T>> and x[n][k] become lists of lists. CSV gets
+        one row per element of the jagged branches (which must share a counter), numbered by `entry`
+        and `subentry` columns, with scalar branches repeated: uproot's `library="pd"` layout.
         """
     )
 
@@ -140,7 +141,7 @@ struct RootDump: ParsableCommand {
 
     func run() throws {
         let (path, treePath) = RootCommand.split(target)
-        _ = try TableFile.format(of: to)
+        let format = try TableFile.format(of: to)
         let tree = try ROOTFile(path: path).tree(treePath)
         var range: Range<Int>?
         if let entries {
@@ -152,7 +153,8 @@ struct RootDump: ParsableCommand {
             range = low..<high
         }
         let columns = try tree.arrays(branches: branches?.split(separator: ",").map(String.init), entries: range)
-        let table = try Table(columns: columns.map { try Column(rootColumn: $0, file: path) })
+        var table = try Table(columns: columns.map { try Column(rootColumn: $0, file: path) })
+        if format == .csv { table = try table.explodingLists() }
         try TableFile.write(table, to: to)
     }
 }

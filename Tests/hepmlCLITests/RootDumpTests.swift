@@ -54,18 +54,29 @@ import Testing
         }
     }
 
-    @Test func csvHoldsScalarBranchesOnly() throws {
+    @Test func csvGetsOneRowPerJetWithEntryAndSubentry() throws {
         guard let file = TestEnvironment.rootTestFile("uproot-HZZ.root", for: "hepml root dump") else { return }
         let directory = try TestEnvironment.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let result = try dump(file, ["events", "--branches", "NJet,MET_px", "--entries", "0:6"], to: "hzz.csv", in: directory)
-        try #require(result.status == 0, "\(result.output)")
-        let table = try TableFile.read(path: result.path)
-        #expect(table.rowCount == 6)
-        #expect(try table.column("NJet")[3] == .int64(3))
-        let jagged = try dump(file, ["events", "--branches", "Jet_Px"], to: "jagged.csv", in: directory)
-        #expect(jagged.status != 0 && jagged.output.contains("Jet_Px"))
-        #expect(!FileManager.default.fileExists(atPath: jagged.path))
+        let scalars = try dump(file, ["events", "--branches", "NJet,MET_px", "--entries", "0:6"], to: "hzz.csv", in: directory)
+        try #require(scalars.status == 0, "\(scalars.output)")
+        let flat = try TableFile.read(path: scalars.path)
+        #expect(flat.columnNames == ["NJet", "MET_px"] && flat.rowCount == 6)
+        #expect(try flat.column("NJet")[3] == .int64(3))
+
+        let jets = try dump(file, ["events", "--branches", "NJet,Jet_Px,Jet_ID,MET_px", "--entries", "0:6"], to: "jets.csv", in: directory)
+        try #require(jets.status == 0, "\(jets.output)")
+        let table = try TableFile.read(path: jets.path)
+        #expect(table.columnNames == ["entry", "subentry", "NJet", "Jet_Px", "Jet_ID", "MET_px"])
+        #expect(try table.column("entry").int64Values == [1, 3, 3, 3, 4, 4, 5, 5])
+        #expect(try table.column("subentry").int64Values == [0, 0, 1, 2, 0, 1, 0, 1])
+        #expect(try table.column("NJet").int64Values == [1, 3, 3, 3, 2, 2, 2, 2])
+        let px = try #require(try table.column("Jet_Px").float64Values)
+        #expect(px.count == 8 && abs(px[0] + 38.874714) < 1e-5 && abs(px[3] + 28.866419) < 1e-5)
+
+        let mixed = try dump(file, ["events", "--branches", "Jet_Px,Muon_Px"], to: "mixed.csv", in: directory)
+        #expect(mixed.status != 0 && mixed.output.contains("share a counter"), "\(mixed.output)")
+        #expect(!FileManager.default.fileExists(atPath: mixed.path))
     }
 
     @Test func pandasReadsTheParquetDump() throws {

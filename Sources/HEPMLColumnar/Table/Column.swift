@@ -46,6 +46,24 @@ public enum ColumnValues: Sendable, Equatable {
         return String(decoding: bytes[offsets[index]..<offsets[index + 1]], as: UTF8.self)
     }
 
+    /// The values at `indices`, in that order (indices may repeat).
+    public func gathering(_ indices: [Int]) -> ColumnValues {
+        switch self {
+        case .bool(let v): return .bool(indices.map { v[$0] })
+        case .int32(let v): return .int32(indices.map { v[$0] })
+        case .int64(let v): return .int64(indices.map { v[$0] })
+        case .float32(let v): return .float32(indices.map { v[$0] })
+        case .float64(let v): return .float64(indices.map { v[$0] })
+        case .string(let bytes, let offsets):
+            var gathered: [UInt8] = [], newOffsets = [0]
+            for index in indices {
+                gathered += bytes[offsets[index]..<offsets[index + 1]]
+                newOffsets.append(gathered.count)
+            }
+            return .string(bytes: gathered, offsets: newOffsets)
+        }
+    }
+
     /// The value at `index` as a `Value`.
     public subscript(index: Int) -> Value {
         switch self {

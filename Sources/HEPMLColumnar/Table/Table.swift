@@ -52,6 +52,43 @@ public struct Table: Sendable, Equatable {
         return try Table(columns: columns.map { $0.slice(range) }, metadata: metadata)
     }
 
+    /// One row per list element, the long format of uproot's `library="pd"` and pandas'
+    /// `explode`: list columns (one level, equal lengths row by row, as branches sharing a ROOT
+    /// counter have) give their elements, scalar columns repeat, and `entry`/`subentry` columns
+    /// number the rows. Rows whose lists are empty vanish, as in uproot. A table without list
+    /// columns comes back unchanged.
+    public func explodingLists(entry: String = "entry", subentry: String = "subentry") throws -> Table {
+        let lists = columns.filter { !$0.listOffsets.isEmpty }
+        guard let first = lists.first else { return self }
+        for column in lists {
+            guard column.listOffsets.count == 1 else { throw TableError("column \(column.name): lists of lists have no one-row-per-element form") }
+            guard column.listOffsets[0] == first.listOffsets[0] else {
+                throw TableError("columns \(first.name) and \(column.name) have lists of different lengths; select branches that share a counter")
+            }
+        }
+        for name in [entry, subentry] where self[name] != nil { throw TableError("the table already has a column named \(name)") }
+        let offsets = first.listOffsets[0]
+        var entries: [Int] = [], subentries: [Int64] = []
+        entries.reserveCapacity(offsets.last ?? 0)
+        for row in 0..<rowCount {
+            for element in 0..<(offsets[row + 1] - offsets[row]) {
+                entries.append(row)
+                subentries.append(Int64(element))
+            }
+        }
+        var exploded = try Table(columns: [Column(name: entry, int64: entries.map(Int64.init)), Column(name: subentry, int64: subentries)],
+                                 metadata: metadata)
+        for column in columns {
+            if column.listOffsets.isEmpty {
+                try exploded.append(Column(name: column.name, values: column.values.gathering(entries),
+                                           validity: column.validity.map { mask in entries.map { mask[$0] } }))
+            } else {
+                try exploded.append(Column(name: column.name, values: column.values))
+            }
+        }
+        return exploded
+    }
+
     /// Row-major Float matrix of the named numeric scalar columns (e.g. ECON-T's CALQ_0..47),
     /// filled column by column so each source buffer is read sequentially.
     public func floatMatrix(columns names: [String]) throws -> [Float] {
