@@ -127,7 +127,7 @@ public enum ModelFiles {
                     let bias = linear.bias.map { graph.constant(quantized($0.value, linear.biasQuantizer), dimensions: $0.shape) }
                     x = graph.gemm(x, weight, bias, transB: true)
                 case let pool as Pool<Float>:
-                    guard pool.pooling == .max, pool.kernel.count == 2, pool.kernel[0] == pool.kernel[1], pool.stride == nil else { throw unsupported(module) }
+                    guard pool.pooling == .max, pool.kernel.count == 2, pool.kernel[0] == pool.kernel[1], pool.stride == nil, !pool.ceilMode else { throw unsupported(module) }
                     x = graph.maxPool(x, size: pool.kernel[0])
                 case let upsample as Upsample<Float>:
                     guard upsample.mode == .nearest, upsample.scale.count == 2, upsample.scale[0] == upsample.scale[1] else { throw unsupported(module) }

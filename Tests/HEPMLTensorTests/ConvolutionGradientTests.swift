@@ -45,6 +45,36 @@ import Testing
         try GradientCheck.check([random([1, 2, 3, 2, 2], seed: 45)]) { try $0[0].upsample(scale: [2, 2, 3], mode: .linear) }
     }
 
+    /// PyTorch's ceil_mode: partial windows at the end of an axis are kept and clipped; an average
+    /// divides by the values it covers. The HCAL spatial CNN pools depth 7 → 4 → 2 → 1 this way.
+    @Test func ceilModePoolingKeepsClippedWindows() throws {
+        try GradientCheck.check([random([1, 2, 5, 4, 7], seed: 140)]) { try $0[0].maxPool(kernel: [2, 2, 2], ceilMode: true) }
+        try GradientCheck.check([random([2, 1, 5, 7], seed: 141)]) { try $0[0].avgPool(kernel: [2, 3], ceilMode: true) }
+        try GradientCheck.check([random([1, 2, 7], seed: 142)]) { try $0[0].maxPool(kernel: [2], stride: [3], ceilMode: true) }
+        // torch.nn.functional.{max,avg}_pool1d([[1, 5, 2, 8, 3]], 2, ceil_mode=True) = [5, 8, 3] and [3, 5, 3].
+        let x = Variable(try Tensor<Double>(shape: [1, 1, 5], scalars: [1, 5, 2, 8, 3]))
+        let (pooled, indices) = try x.maxPoolWithIndices(kernel: [2], ceilMode: true)
+        #expect(pooled.value.scalars == [5, 8, 3])
+        #expect(indices.positions == [1, 3, 4])
+        #expect(try x.avgPool(kernel: [2], ceilMode: true).value.scalars == [3, 5, 3])
+        #expect(try x.maxPool(kernel: [2]).shape == [1, 1, 2])
+        // PyTorch's sizes: ceil((n − k)/s) + 1, less one when that last window would start past the
+        // input (n = 5, k = 1, s = 3: starts 0, 3, 6 → 6 ≥ 5 is dropped).
+        for (n, k, s, expected) in [(7, 2, 3, 3), (6, 2, 5, 2), (5, 1, 3, 2), (8, 2, 2, 4)] {
+            #expect(try Variable(random([1, 1, n], seed: 143)).maxPool(kernel: [k], stride: [s], ceilMode: true).shape == [1, 1, expected], "n \(n) k \(k) s \(s)")
+        }
+        // HCAL's depth axis: 7 → 4 → 2 → 1, and unpooling restores the pre-pool size.
+        var depth = Variable(random([1, 1, 2, 2, 7], seed: 145))
+        var sizes: [Int] = []
+        for _ in 0..<3 {
+            let (next, index) = try depth.maxPoolWithIndices(kernel: [1, 1, 2], ceilMode: true)
+            #expect(try next.maxUnpool(index).shape == depth.shape)
+            depth = next
+            sizes.append(depth.shape[4])
+        }
+        #expect(sizes == [4, 2, 1])
+    }
+
     @Test func linearUpsamplingMatchesPyTorch() throws {
         // torch.nn.functional.interpolate([1, 2, 4], scale_factor=2, mode="linear") with align_corners=False.
         let x = Variable(try Tensor<Double>(shape: [1, 1, 3], scalars: [1, 2, 4]))

@@ -94,21 +94,25 @@ public final class Dropout<T: TensorScalar>: Module<T> {
 
 public enum PoolingKind: String, Sendable, Codable { case max, average }
 
-/// Max or average pooling over 1–3 spatial axes (the kernel's length sets the rank).
+/// Max or average pooling over 1–3 spatial axes (the kernel's length sets the rank); `ceilMode`
+/// keeps the partial windows at the end of each axis, as PyTorch's `ceil_mode=True`.
 public final class Pool<T: TensorScalar>: Module<T> {
     public let pooling: PoolingKind
     public let kernel: [Int]
     public let stride: [Int]?
-    public init(_ pooling: PoolingKind, kernel: [Int], stride: [Int]? = nil) {
+    public let ceilMode: Bool
+    public init(_ pooling: PoolingKind, kernel: [Int], stride: [Int]? = nil, ceilMode: Bool = false) {
         self.pooling = pooling
         self.kernel = kernel
         self.stride = stride
+        self.ceilMode = ceilMode
         super.init()
     }
     public override var kind: String { pooling == .max ? "MaxPool\(kernel.count)d" : "AvgPool\(kernel.count)d" }
-    public override var settings: [String: String] { ["kernel": "\(kernel)", "stride": "\(stride ?? kernel)"] }
+    public override var settings: [String: String] { ["kernel": "\(kernel)", "stride": "\(stride ?? kernel)", "ceil_mode": "\(ceilMode)"] }
     public override func forward(_ x: Variable<T>) throws -> Variable<T> {
-        pooling == .max ? try x.maxPool(kernel: kernel, stride: stride) : try x.avgPool(kernel: kernel, stride: stride)
+        pooling == .max ? try x.maxPool(kernel: kernel, stride: stride, ceilMode: ceilMode)
+            : try x.avgPool(kernel: kernel, stride: stride, ceilMode: ceilMode)
     }
 }
 

@@ -1,5 +1,6 @@
-/// Max and average pooling over 1–3 spatial axes (no padding; windows that do not fit are
-/// dropped, like PyTorch's default floor mode), max-unpooling, and nearest/linear upsampling.
+/// Max and average pooling over 1–3 spatial axes (no padding; in PyTorch's default floor mode
+/// windows that do not fit are dropped, in its `ceil_mode` they are kept, clipped to the input),
+/// max-unpooling, and nearest/linear upsampling.
 
 /// Where each max-pooled value came from: flat positions within its (sample, channel) plane,
 /// PyTorch's convention, plus the pooled input shape that `maxUnpool` restores.
@@ -9,9 +10,11 @@ public struct PoolIndices: Sendable, Equatable {
 }
 
 extension Variable {
-    /// Window geometry of a pooling call, lifted to 3 spatial axes.
+    /// Window geometry of a pooling call, lifted to 3 spatial axes; `clipped` when a window
+    /// reaches past the input (ceil mode).
     @_specialize(where T == Float)
-    private func poolGeometry(_ name: String, kernel: [Int], stride: [Int]?) throws -> (large: [Int], small: [Int], kernel: [Int], stride: [Int], outShape: [Int]) {
+    private func poolGeometry(_ name: String, kernel: [Int], stride: [Int]?, ceilMode: Bool) throws
+        -> (large: [Int], small: [Int], kernel: [Int], stride: [Int], outShape: [Int], clipped: Bool) {
         let spatialRank = shape.count - 2
         let stride = stride ?? kernel
         guard (1...3).contains(spatialRank), kernel.count == spatialRank, stride.count == spatialRank,
@@ -22,13 +25,23 @@ extension Variable {
         guard zip(spatial, kernel).allSatisfy({ $0 >= $1 }) else {
             throw ShapeError(operation: name, "kernel \(kernel) larger than input", shapes: [shape])
         }
-        let output = zip(zip(spatial, kernel), stride).map { ($0.0 - $0.1) / $1 + 1 }
+        var output = [Int](), clipped = false
+        for (n, (k, s)) in zip(spatial, zip(kernel, stride)) {
+            var size = (n - k) / s + 1
+            // PyTorch's ceil mode: one more window when the input has a remainder, unless that
+            // window would start past the input.
+            if ceilMode, (n - k) % s != 0, size * s < n {
+                size += 1
+                clipped = true
+            }
+            output.append(size)
+        }
         return (ConvolutionGeometry.lift(spatial), ConvolutionGeometry.lift(output), ConvolutionGeometry.lift(kernel),
-                ConvolutionGeometry.lift(stride), Array(shape.prefix(2)) + output)
+                ConvolutionGeometry.lift(stride), Array(shape.prefix(2)) + output, clipped)
     }
 
     /// Visits every window: plane index, output position within the plane, and the list of input
-    /// positions within the plane.
+    /// positions within the plane (clipped to the input).
     @inline(__always)
     @_specialize(where T == Float)
     private static func forEachWindow(planes: Int, _ large: [Int], _ small: [Int], _ kernel: [Int], _ stride: [Int], _ body: (Int, Int, [Int]) -> Void) {
@@ -37,8 +50,9 @@ extension Variable {
             var position = 0
             for od in 0..<small[0] { for oh in 0..<small[1] { for ow in 0..<small[2] {
                 window.removeAll(keepingCapacity: true)
-                for kd in 0..<kernel[0] { for kh in 0..<kernel[1] { for kw in 0..<kernel[2] {
-                    window.append(((od * stride[0] + kd) * large[1] + oh * stride[1] + kh) * large[2] + ow * stride[2] + kw)
+                let (d, h, w) = (od * stride[0], oh * stride[1], ow * stride[2])
+                for kd in 0..<min(kernel[0], large[0] - d) { for kh in 0..<min(kernel[1], large[1] - h) { for kw in 0..<min(kernel[2], large[2] - w) {
+                    window.append(((d + kd) * large[1] + h + kh) * large[2] + w + kw)
                 } } }
                 body(plane, position, window)
                 position += 1
@@ -47,14 +61,14 @@ extension Variable {
     }
 
     @_specialize(where T == Float)
-    public func maxPool(kernel: [Int], stride: [Int]? = nil) throws -> Variable {
-        try maxPoolWithIndices(kernel: kernel, stride: stride).output
+    public func maxPool(kernel: [Int], stride: [Int]? = nil, ceilMode: Bool = false) throws -> Variable {
+        try maxPoolWithIndices(kernel: kernel, stride: stride, ceilMode: ceilMode).output
     }
 
     /// Max pooling that also returns the argmax positions for `maxUnpool`.
     @_specialize(where T == Float)
-    public func maxPoolWithIndices(kernel: [Int], stride: [Int]? = nil) throws -> (output: Variable, indices: PoolIndices) {
-        let (large, small, k, s, outShape) = try poolGeometry("maxPool", kernel: kernel, stride: stride)
+    public func maxPoolWithIndices(kernel: [Int], stride: [Int]? = nil, ceilMode: Bool = false) throws -> (output: Variable, indices: PoolIndices) {
+        let (large, small, k, s, outShape, clipped) = try poolGeometry("maxPool", kernel: kernel, stride: stride, ceilMode: ceilMode)
         let planes = shape[0] * shape[1]
         let inPlane = large.reduce(1, *), outPlane = small.reduce(1, *)
         var out: [T] = Kernels.overwritten(planes * outPlane)
@@ -62,7 +76,7 @@ extension Variable {
         // Planes are independent: split them over cores, and scan each window with direct index
         // arithmetic on local sizes (this is the hot loop of pooled ConvNets; wrapping arithmetic
         // because every index was bounded by `poolGeometry`).
-        let (H, W) = (large[1], large[2]), (Do, Ho, Wo) = (small[0], small[1], small[2])
+        let (D, H, W) = (large[0], large[1], large[2]), (Do, Ho, Wo) = (small[0], small[1], small[2])
         let (kd, kh, kw) = (k[0], k[1], k[2]), (sd, sh, sw) = (s[0], s[1], s[2])
         value.scalars.withUnsafeBufferPointer { xp in
             out.withUnsafeMutableBufferPointer { op in
@@ -72,7 +86,7 @@ extension Variable {
                         for plane in range {
                             let xPlane = x + plane &* inPlane
                             var position = plane &* outPlane
-                            if kd == 1 && kh == 2 && kw == 2 {
+                            if kd == 1 && kh == 2 && kw == 2 && !clipped {
                                 // The common 2×2 window, unrolled: first maximum wins, as below.
                                 for od in 0..<Do { for oh in 0..<Ho { for ow in 0..<Wo {
                                     let corner = (od &* sd &* H &+ oh &* sh) &* W &+ ow &* sw
@@ -92,9 +106,10 @@ extension Variable {
                                 let corner = (od &* sd &* H &+ oh &* sh) &* W &+ ow &* sw
                                 var bestIndex = corner
                                 var bestValue = xPlane[corner]
-                                for dz in 0..<kd { for dy in 0..<kh {
+                                // Windows are clipped to the input (ceil mode); the corner is always inside.
+                                for dz in 0..<Swift.min(kd, D &- od &* sd) { for dy in 0..<Swift.min(kh, H &- oh &* sh) {
                                     let row = corner &+ (dz &* H &+ dy) &* W
-                                    for dx in 0..<kw where xPlane[row &+ dx] > bestValue {
+                                    for dx in 0..<Swift.min(kw, W &- ow &* sw) where xPlane[row &+ dx] > bestValue {
                                         bestValue = xPlane[row &+ dx]
                                         bestIndex = row &+ dx
                                     }
@@ -131,24 +146,25 @@ extension Variable {
         return (result, PoolIndices(inputShape: inputShape, positions: positions))
     }
 
+    /// Average pooling; a window clipped by ceil mode averages the values it covers (PyTorch's
+    /// divisor without padding).
     @_specialize(where T == Float)
-    public func avgPool(kernel: [Int], stride: [Int]? = nil) throws -> Variable {
-        let (large, small, k, s, outShape) = try poolGeometry("avgPool", kernel: kernel, stride: stride)
+    public func avgPool(kernel: [Int], stride: [Int]? = nil, ceilMode: Bool = false) throws -> Variable {
+        let (large, small, k, s, outShape, _) = try poolGeometry("avgPool", kernel: kernel, stride: stride, ceilMode: ceilMode)
         let planes = shape[0] * shape[1]
         let inPlane = large.reduce(1, *), outPlane = small.reduce(1, *)
-        let scale = 1 / T(k.reduce(1, *))
         var out = [T](repeating: 0, count: planes * outPlane)
         let x = value.scalars
         Self.forEachWindow(planes: planes, large, small, k, s) { plane, position, window in
             var total: T = 0
             for p in window { total += x[plane * inPlane + p] }
-            out[plane * outPlane + position] = total * scale
+            out[plane * outPlane + position] = total / T(window.count)
         }
         let inputShape = shape
         return Variable(Tensor(validShape: outShape, scalars: out), operation: "avgPool", inputs: [self]) { g in
             var dx = [T](repeating: 0, count: planes * inPlane)
             Self.forEachWindow(planes: planes, large, small, k, s) { plane, position, window in
-                let share = g.scalars[plane * outPlane + position] * scale
+                let share = g.scalars[plane * outPlane + position] / T(window.count)
                 for p in window { dx[plane * inPlane + p] += share }
             }
             self.accumulate(Tensor(validShape: inputShape, scalars: dx))
