@@ -9,6 +9,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${1:-${HEPML_TORCH_PYTHON:-.venv-bench/bin/python}}"
 RUNS="${RUNS:-3}"
+if ! "$PYTHON" -c "import torch" 2>/dev/null; then
+    echo "bench/compare-engine.sh needs a Python with PyTorch's CPU build, for example:" >&2
+    echo "  python3 -m venv .venv-bench && .venv-bench/bin/pip install numpy torch --index-url https://download.pytorch.org/whl/cpu" >&2
+    echo "(or pass another interpreter as the first argument or in HEPML_TORCH_PYTHON)" >&2
+    exit 2
+fi
 export HEPML_NUM_THREADS="${HEPML_NUM_THREADS:-2}"
 swift build -c release --product hepml >/dev/null
 HEPML="$(swift build -c release --show-bin-path)/hepml"
