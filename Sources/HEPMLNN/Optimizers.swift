@@ -53,6 +53,12 @@ public enum WeightDecay: Sendable, Equatable, Codable {
         case .decoupled(let lambda): return (0, lambda)
         }
     }
+
+    /// Per parameter: whether decay applies, i.e. the parameter is not among `exempt`.
+    static func applies<T>(to parameters: [Variable<T>], exempt: [Variable<T>]) -> [Bool] {
+        let excluded = Set(exempt.map(ObjectIdentifier.init))
+        return parameters.map { !excluded.contains(ObjectIdentifier($0)) }
+    }
 }
 
 /// Stochastic gradient descent with optional (Nesterov-free) momentum, PyTorch's formulation:
@@ -70,22 +76,27 @@ public final class SGD<T: TensorScalar>: Optimizer {
     public let momentum: Double
     public let weightDecay: WeightDecay
     private let parameters: [Variable<T>]
+    private let decays: [Bool]
     private var velocities: [[T]]
 
-    public init(_ parameters: [Variable<T>], learningRate: Double, momentum: Double = 0, weightDecay: WeightDecay = .none) {
+    /// `undecayed` lists parameters that skip `weightDecay`, as a PyTorch parameter group with
+    /// `weight_decay=0` (commonly biases and batch-norm scales and shifts).
+    public init(_ parameters: [Variable<T>], learningRate: Double, momentum: Double = 0, weightDecay: WeightDecay = .none,
+                undecayed: [Variable<T>] = []) {
         self.parameters = parameters
         self.learningRate = learningRate
         self.momentum = momentum
         self.weightDecay = weightDecay
+        decays = WeightDecay.applies(to: parameters, exempt: undecayed)
         velocities = parameters.map { [T](repeating: 0, count: $0.value.count) }
     }
 
     @_specialize(where T == Float)
     public func step() {
         let lr = T(learningRate), mu = T(momentum)
-        let l2 = T(weightDecay.coefficients.l2), decoupled = T(weightDecay.coefficients.decoupled)
         for (index, parameter) in parameters.enumerated() {
             guard let grad = parameter.grad else { continue }
+            let l2 = decays[index] ? T(weightDecay.coefficients.l2) : 0, decoupled = decays[index] ? T(weightDecay.coefficients.decoupled) : 0
             parameter.value.scalars.withUnsafeMutableBufferPointer { w in
                 grad.scalars.withUnsafeBufferPointer { g in
                     velocities[index].withUnsafeMutableBufferPointer { v in
@@ -133,14 +144,18 @@ public final class Adam<T: TensorScalar>: Optimizer {
     public let epsilonPlacement: AdamEpsilonPlacement
     public let weightDecay: WeightDecay
     private let parameters: [Variable<T>]
+    private let decays: [Bool]
     private var firstMoments: [[T]]
     private var secondMoments: [[T]]
     private var stepCount = 0
 
-    /// Defaults are PyTorch's; Keras' are `epsilon: 1e-7, epsilonPlacement: .keras`.
+    /// Defaults are PyTorch's; Keras' are `epsilon: 1e-7, epsilonPlacement: .keras`. `undecayed`
+    /// lists parameters that skip `weightDecay`, as a PyTorch parameter group with
+    /// `weight_decay=0` (fastai's `bn_wd=False` exempts the batch-norm scales and shifts).
     public init(_ parameters: [Variable<T>], learningRate: Double = 1e-3, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8,
-                epsilonPlacement: AdamEpsilonPlacement = .pytorch, weightDecay: WeightDecay = .none) {
+                epsilonPlacement: AdamEpsilonPlacement = .pytorch, weightDecay: WeightDecay = .none, undecayed: [Variable<T>] = []) {
         self.parameters = parameters
+        decays = WeightDecay.applies(to: parameters, exempt: undecayed)
         self.learningRate = learningRate
         self.beta1 = beta1
         self.beta2 = beta2
@@ -160,9 +175,9 @@ public final class Adam<T: TensorScalar>: Optimizer {
         let eps = epsilonPlacement == .keras ? T(epsilon / (1 - Foundation.pow(beta2, Double(stepCount))).squareRoot()) : T(epsilon)
         let stepSize = T(learningRate) / correction1
         let lr = T(learningRate)
-        let l2 = T(weightDecay.coefficients.l2), decoupled = T(weightDecay.coefficients.decoupled)
         for (index, parameter) in parameters.enumerated() {
             guard let grad = parameter.grad else { continue }
+            let l2 = decays[index] ? T(weightDecay.coefficients.l2) : 0, decoupled = decays[index] ? T(weightDecay.coefficients.decoupled) : 0
             parameter.value.scalars.withUnsafeMutableBufferPointer { wp in
                 grad.scalars.withUnsafeBufferPointer { gp in
                     firstMoments[index].withUnsafeMutableBufferPointer { mp in

@@ -125,6 +125,27 @@ let mseLoss: LossFunction<Float> = { model, batch in try Loss.meanSquaredError(t
         #expect(u.grad == nil)
     }
 
+    /// Exempt parameters (PyTorch's weight_decay=0 group) move exactly as without decay.
+    @Test func undecayedParametersSkipWeightDecay() throws {
+        typealias Make = (_ parameters: [Variable<Double>], _ decay: WeightDecay, _ undecayed: [Variable<Double>]) -> any Optimizer
+        let adam: Make = { Adam($0, learningRate: 0.01, weightDecay: $1, undecayed: $2) }
+        let sgd: Make = { SGD($0, learningRate: 0.1, momentum: 0.9, weightDecay: $1, undecayed: $2) }
+        for make in [adam, sgd] {
+            for decay in [WeightDecay.l2(0.5), .decoupled(0.5)] {
+                let start = try Tensor<Double>(shape: [2], scalars: [1, -2])
+                let (decayed, exempt, plain) = (Variable(start, requiresGrad: true), Variable(start, requiresGrad: true), Variable(start, requiresGrad: true))
+                let optimizer = make([decayed, exempt], decay, [exempt]), reference = make([plain], .none, [])
+                for _ in 0..<3 {
+                    try ((decayed * 3).sum() + (exempt * 3).sum() + (plain * 3).sum()).backward()
+                    optimizer.step()
+                    reference.step()
+                }
+                #expect(exempt.value == plain.value, "\(decay)")
+                #expect(decayed.value != plain.value, "\(decay)")
+            }
+        }
+    }
+
     /// Float parameters take a four-lane path; every element (lanes and the scalar tail) must
     /// follow the scalar formula bit for bit, with L2 and decoupled decay.
     @Test func adamFloatLanesMatchTheScalarFormula() throws {
