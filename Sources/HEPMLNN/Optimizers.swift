@@ -59,6 +59,11 @@ public enum WeightDecay: Sendable, Equatable, Codable {
         let excluded = Set(exempt.map(ObjectIdentifier.init))
         return parameters.map { !excluded.contains(ObjectIdentifier($0)) }
     }
+
+    /// `coefficients` for a parameter the decay applies to, zeros for an exempt one.
+    func coefficients<T: TensorScalar>(applied: Bool, as _: T.Type) -> (l2: T, decoupled: T) {
+        applied ? (T(coefficients.l2), T(coefficients.decoupled)) : (0, 0)
+    }
 }
 
 /// Stochastic gradient descent with optional (Nesterov-free) momentum, PyTorch's formulation:
@@ -96,7 +101,7 @@ public final class SGD<T: TensorScalar>: Optimizer {
         let lr = T(learningRate), mu = T(momentum)
         for (index, parameter) in parameters.enumerated() {
             guard let grad = parameter.grad else { continue }
-            let l2 = decays[index] ? T(weightDecay.coefficients.l2) : 0, decoupled = decays[index] ? T(weightDecay.coefficients.decoupled) : 0
+            let (l2, decoupled) = weightDecay.coefficients(applied: decays[index], as: T.self)
             parameter.value.scalars.withUnsafeMutableBufferPointer { w in
                 grad.scalars.withUnsafeBufferPointer { g in
                     velocities[index].withUnsafeMutableBufferPointer { v in
@@ -177,7 +182,7 @@ public final class Adam<T: TensorScalar>: Optimizer {
         let lr = T(learningRate)
         for (index, parameter) in parameters.enumerated() {
             guard let grad = parameter.grad else { continue }
-            let l2 = decays[index] ? T(weightDecay.coefficients.l2) : 0, decoupled = decays[index] ? T(weightDecay.coefficients.decoupled) : 0
+            let (l2, decoupled) = weightDecay.coefficients(applied: decays[index], as: T.self)
             parameter.value.scalars.withUnsafeMutableBufferPointer { wp in
                 grad.scalars.withUnsafeBufferPointer { gp in
                     firstMoments[index].withUnsafeMutableBufferPointer { mp in
