@@ -66,6 +66,45 @@ import Testing
         }
     }
 
+    /// Seeded random geometries (rank, channels, kernel, size, padding, fused ReLU, transposed)
+    /// beyond the hand-picked cases.
+    @Test func randomGeometriesMatchDouble() throws {
+        var generator = SeededGenerator(seed: 99)
+        func draw(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(generator.next() % UInt64(range.count)) }
+        let instructionSets = [HEPMLVectorInstructions.AVX2, .AVX512].filter { $0.rawValue <= VectorInstructions.usable.rawValue }
+        var checked = 0
+        for trial in 0..<120 {
+            let rank = draw(1...3)
+            let (inputChannels, outputChannels) = (draw(1...40), draw(1...80))
+            let kernel = (0..<rank).map { _ in draw(1...(rank == 3 ? 3 : 7)) }
+            guard inputChannels * kernel.reduce(1, *) >= DirectConvolution.minimumPatchSize else { continue }
+            let size = kernel.map { $0 + draw(0...12) }
+            let padding: Padding = [.same, .valid, .explicit(kernel.map { draw(0...($0 + 1)) })][draw(0...2)]
+            let transposed = draw(0...3) == 0, rectified = !transposed && draw(0...1) == 0
+            let c = Case(input: [draw(1...5), transposed ? outputChannels : inputChannels] + size,
+                         weight: [outputChannels, inputChannels] + kernel, padding: padding, rectified: rectified, transposed: transposed)
+            let seed = UInt64(1000 + 4 * trial)
+            let x = random(c.input, seed: seed), w = random(c.weight, seed: seed + 1)
+            let b = random([transposed ? inputChannels : outputChannels], seed: seed + 2)
+            // Explicit padding can leave no output; those draws are skipped.
+            guard let probe = try? run(c, x, w, b, Tensor<Double>(zeros: [1])) else { continue }
+            let upstream = random(probe[0].shape, seed: seed + 3)
+            let exact = try run(c, x, w, b, upstream)
+            for instructions in instructionSets {
+                let single = try DirectConvolution.$instructionLimit.withValue(instructions) {
+                    try run(c, x.converted(to: Float.self), w.converted(to: Float.self), b.converted(to: Float.self), upstream.converted(to: Float.self))
+                }
+                for (a, e) in zip(single, exact) {
+                    let scale = max(1, e.scalars.map(abs).max() ?? 0)
+                    let error = zip(a.scalars, e.scalars).map { abs(Double($0) - $1) }.max() ?? 0
+                    #expect(a.shape == e.shape && error < 2e-5 * scale, "trial \(trial): \(c.input) \(c.weight) \(padding) on \(instructions): \(error)")
+                }
+            }
+            checked += 1
+        }
+        #expect(checked > 50)
+    }
+
     @Test func unitStrideLongPatchesTakeTheDirectPath() throws {
         let ldmx = ConvolutionGeometry(batch: 1, largeChannels: 32, smallChannels: 64, large: [1, 10, 10], small: [1, 10, 10],
                                        kernel: [1, 5, 5], stride: [1, 1, 1], padBefore: [0, 2, 2])
