@@ -130,7 +130,7 @@ struct RootDump: ParsableCommand {
         Jagged branches (x[n], vector<T>) become list columns: Arrow lists in Parquet, `name.values` +
         `name.offsets` arrays in .npz; vector<vector<T>> and x[n][k] become lists of lists. CSV gets
         one row per element of the jagged branches (which must share a counter), numbered by `entry`
-        and `subentry` columns, with scalar branches repeated: uproot's `library="pd"` layout.
+        and `subentry` columns, with scalar branches repeated: the long format of uproot 4's pandas output.
         """
     )
 

@@ -254,7 +254,7 @@ struct ChunkDecoder {
             let width = Int(try reader.readUInt8())
             let indices = try RLEHybrid.decode(&reader, bitWidth: width, count: count, maxValue: max(0, dictionary.count - 1), as: UInt32.self)
             guard dictionary.count > 0 || count == 0 else { throw reader.error("empty dictionary") }
-            return Self.gather(dictionary, indices)
+            return dictionary.gathering(indices)
         case .rle? where plan.physicalType == .boolean:
             let length = try reader.readCount32(bigEndian: false, limit: reader.remaining, what: "RLE boolean length")
             var section = ByteReader(Array(try reader.readBytes(length)), file: file, object: reader.object, baseOffset: reader.fileOffset - length)
@@ -262,26 +262,6 @@ struct ChunkDecoder {
         default:
             let name = Encoding(rawValue: encoding)?.name ?? "\(encoding)"
             throw FileFormatError(file: file, object: object, offset: reader.baseOffset, reason: "encoding \(name) is not supported (PLAIN, RLE_DICTIONARY, RLE booleans)")
-        }
-    }
-
-    private static func gather(_ dictionary: ColumnValues, _ indices: [UInt32]) -> ColumnValues {
-        func pick<T>(_ v: [T]) -> [T] { v.withUnsafeBufferPointer { d in indices.map { d[Int($0)] } } }
-        switch dictionary {
-        case .bool(let v): return .bool(pick(v))
-        case .int32(let v): return .int32(pick(v))
-        case .int64(let v): return .int64(pick(v))
-        case .float32(let v): return .float32(pick(v))
-        case .float64(let v): return .float64(pick(v))
-        case .string(let bytes, let offsets):
-            var out: [UInt8] = []
-            var outOffsets = [0]
-            outOffsets.reserveCapacity(indices.count + 1)
-            for index in indices {
-                out += bytes[offsets[Int(index)]..<offsets[Int(index) + 1]]
-                outOffsets.append(out.count)
-            }
-            return .string(bytes: out, offsets: outOffsets)
         }
     }
 

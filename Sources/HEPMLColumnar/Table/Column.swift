@@ -46,18 +46,21 @@ public enum ColumnValues: Sendable, Equatable {
         return String(decoding: bytes[offsets[index]..<offsets[index + 1]], as: UTF8.self)
     }
 
-    /// The values at `indices`, in that order (indices may repeat).
-    public func gathering(_ indices: [Int]) -> ColumnValues {
+    /// The values at `indices`, in that order (indices may repeat): dictionary decoding, and the
+    /// scalar columns of an exploded table. Every index must be below `count`.
+    public func gathering<Index: BinaryInteger>(_ indices: [Index]) -> ColumnValues {
+        func pick<T>(_ v: [T]) -> [T] { v.withUnsafeBufferPointer { d in indices.map { d[Int($0)] } } }
         switch self {
-        case .bool(let v): return .bool(indices.map { v[$0] })
-        case .int32(let v): return .int32(indices.map { v[$0] })
-        case .int64(let v): return .int64(indices.map { v[$0] })
-        case .float32(let v): return .float32(indices.map { v[$0] })
-        case .float64(let v): return .float64(indices.map { v[$0] })
+        case .bool(let v): return .bool(pick(v))
+        case .int32(let v): return .int32(pick(v))
+        case .int64(let v): return .int64(pick(v))
+        case .float32(let v): return .float32(pick(v))
+        case .float64(let v): return .float64(pick(v))
         case .string(let bytes, let offsets):
             var gathered: [UInt8] = [], newOffsets = [0]
+            newOffsets.reserveCapacity(indices.count + 1)
             for index in indices {
-                gathered += bytes[offsets[index]..<offsets[index + 1]]
+                gathered += bytes[offsets[Int(index)]..<offsets[Int(index) + 1]]
                 newOffsets.append(gathered.count)
             }
             return .string(bytes: gathered, offsets: newOffsets)

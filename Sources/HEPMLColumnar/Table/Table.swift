@@ -52,7 +52,7 @@ public struct Table: Sendable, Equatable {
         return try Table(columns: columns.map { $0.slice(range) }, metadata: metadata)
     }
 
-    /// One row per list element, the long format of uproot's `library="pd"` and pandas'
+    /// One row per list element, the long format of uproot 4's pandas output and of pandas'
     /// `explode`: list columns (one level, equal lengths row by row, as branches sharing a ROOT
     /// counter have) give their elements, scalar columns repeat, and `entry`/`subentry` columns
     /// number the rows. Rows whose lists are empty vanish, as in uproot. A table without list
