@@ -185,6 +185,8 @@ struct DQMAssessCommand: ParsableCommand {
     @Option(help: "Comma-separated runs for the original-vs-reconstruction plots (default: the worst-scored).") var runs: String?
     @Option(help: "Worst-scored runs drawn per histogram and algorithm when --runs is not given.") var nRuns = 1
     @Option(help: "Seed of the bootstrap.") var seed: UInt64 = 0
+    @Option(help: "Truth JSON ([{\"run\": N, \"anomaly\": KIND or null, \"histogram\": COLUMN}], e.g. the truth.json of dqm generate): adds the AUC per anomaly kind.")
+    var truth: String?
 
     func run() throws {
         var configuration = DQMAssessmentConfiguration()
@@ -196,7 +198,8 @@ struct DQMAssessCommand: ParsableCommand {
         }
         configuration.worstRunCount = max(0, nRuns)
         configuration.seed = seed
-        let path = try DQMAssessCommand.assess(inputFile: inputFile, outputDir: outputDir, configuration: configuration)
+        let truthList = try truth.map { try DQMRunTruth.list(json: try readFile($0), file: $0) }
+        let path = try DQMAssessCommand.assess(inputFile: inputFile, outputDir: outputDir, configuration: configuration, truth: truthList)
         print("report: \(path)")
     }
 
@@ -204,12 +207,23 @@ struct DQMAssessCommand: ParsableCommand {
         text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
-    /// Writes the report and prints the AUC table; returns the index.html path.
-    static func assess(inputFile: String, outputDir: String, configuration: DQMAssessmentConfiguration) throws -> String {
+    /// Writes the report and the statistics files and prints the AUC table (with `truth`, also
+    /// per anomaly kind); returns the index.html path.
+    static func assess(inputFile: String, outputDir: String, configuration: DQMAssessmentConfiguration, truth: [DQMRunTruth]? = nil) throws -> String {
         let table = try Parquet.read(path: inputFile)
-        let (report, summaries) = try DQMAssessment.assess(table: table, configuration: configuration, source: (inputFile as NSString).lastPathComponent)
+        var (report, summaries) = try DQMAssessment.assess(table: table, configuration: configuration, source: (inputFile as NSString).lastPathComponent)
+        var detectionTable: String?
+        if let truth {
+            let detection = try DQMAssessment.detectionByAnomaly(table: table, truth: truth)
+            let tags = summaries.map(\.tag)
+            let afterRunLevel = report.sections.firstIndex { $0.title == "Run level" }.map { $0 + 1 } ?? report.sections.count
+            report.sections.insert(DQMAssessment.detectionSection(detection, tags: tags), at: afterRunLevel)
+            detectionTable = DQMAssessment.detectionTable(detection, tags: tags)
+        }
         let path = try report.write(to: outputDir)
+        try DQMAssessment.writeStatistics(summaries, to: outputDir)
         print(DQMAssessment.summaryTable(summaries))
+        if let detectionTable { print("run-level AUC (RF-ROC N=1) per anomaly kind, evaluated runs vs held-out good runs:\n" + detectionTable) }
         return path
     }
 }

@@ -76,7 +76,7 @@ struct DemoCommand: ParsableCommand {
         // algorithm misses.
         let detection = try dataset.detectionByAnomaly(table: try Parquet.read(path: trained))
         print("run-level AUC (RF-ROC N=1) per planted anomaly, evaluated runs vs held-out good runs:")
-        print(SyntheticDQMDataset.detectionTable(detection, tags: algorithms.map(\.tag)))
+        print(DQMAssessment.detectionTable(detection, tags: algorithms.map(\.tag)))
         step("done")
         print("report: \(path)")
     }

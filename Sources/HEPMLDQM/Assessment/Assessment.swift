@@ -29,6 +29,8 @@ public struct DQMAlgorithmSummary: Sendable {
     public var meanHistogramAUC: Double
     public var goodRuns: Int
     public var badRuns: Int
+    /// Per histogram with a score, in histogram order.
+    public var histograms: [DQMHistogramAssessment]
 }
 
 public enum DQMAssessment {
@@ -73,27 +75,32 @@ public enum DQMAssessment {
             let names = histogramNames.filter { table[DQMTable.scoreColumn($0, tag: tag)] != nil }
             var scores: [[Double]] = []
             var aucs: [Double] = []
+            var histogramAssessments: [DQMHistogramAssessment] = []
             for (index, name) in names.enumerated() {
                 let all = try DQMTable.scores(table, DQMTable.scoreColumn(name, tag: tag))
                 let subset = evaluated.map { all[$0] }
                 scores.append(subset)
                 scoreTable[tag, default: [:]][name] = subset
-                if let roc = ROCAssessment(scores: subset, labels: evaluatedLabels, seed: configuration.seed &+ UInt64(index),
-                                           resamples: configuration.resamples) {
+                let roc = ROCAssessment(scores: subset, labels: evaluatedLabels, seed: configuration.seed &+ UInt64(index),
+                                        resamples: configuration.resamples)
+                if let roc {
                     perHistogram[name, default: [:]][tag] = roc
                     aucs.append(roc.curve.auc)
                 }
+                histogramAssessments.append(DQMHistogramAssessment(histogram: name, tag: tag, shape: try table[name].map { try DQMTable.histogramColumn($0).shape } ?? [],
+                                                                   scores: subset, roc: roc))
             }
             let assessment = try RunLevelAssessment(runs: evaluatedRuns, labels: evaluatedLabels, histogramNames: names, scores: scores)
             runLevel.append((tag, assessment))
             var auc: [Int: Double] = [:]
             for n in RunLevelAssessment.runFlagMinimums { auc[n] = assessment.runLevelAUC(minimumFlags: n) }
             let summary = DQMAlgorithmSummary(tag: tag, runLevelAUC: auc, meanHistogramAUC: aucs.isEmpty ? .nan : aucs.reduce(0, +) / Double(aucs.count),
-                                              goodRuns: goodCount, badRuns: badCount)
+                                              goodRuns: goodCount, badRuns: badCount, histograms: histogramAssessments)
             summaries.append(summary)
             report.add(Report.Metric("run-level AUC \(tag) (RF-ROC N=1)", auc[1] ?? .nan))
         }
 
+        if let warnings = invertedScoreSection(summaries) { report.add(warnings) }
         report.add(runLevelSection(runLevel, summaries))
         for (tag, assessment) in runLevel { report.add(flagSection(tag: tag, assessment)) }
         for name in histogramNames where perHistogram[name] != nil || tags.contains(where: { scoreTable[$0]?[name] != nil }) {
@@ -179,9 +186,10 @@ public enum DQMAssessment {
             guard let roc = rocs[tag] else { return nil }
             return [.text(tag), .number(roc.curve.auc, digits: 3), .number(roc.aucUncertainty, digits: 3)]
                 + roc.falsePositiveRatesAtTargets.map { .number(100 * $0, digits: 1) }
+                + [.text(roc.curve.auc < 0.5 ? "⚠ bad runs score lower than good runs" : "")]
         }
         if !rows.isEmpty {
-            blocks.append(.table(Report.Table(headers: ["algorithm", "AUC", "± (bootstrap)", "FPR % @ TPR 50%", "FPR % @ TPR 90%", "FPR % @ TPR 99%"], rows: rows)))
+            blocks.append(.table(Report.Table(headers: ["algorithm", "AUC", "± (bootstrap)", "FPR % @ TPR 50%", "FPR % @ TPR 90%", "FPR % @ TPR 99%", "warning"], rows: rows)))
             let curves = orderedTags.compactMap { tag -> HEPMLPlot.ROCCurve? in
                 guard let roc = rocs[tag] else { return nil }
                 return HEPMLPlot.ROCCurve(fpr: roc.grid, tpr: roc.meanTruePositiveRates, tprUncertainty: roc.truePositiveRateUncertainties.map { $0 / 2 },
@@ -274,6 +282,11 @@ public enum DQMAssessment {
             let name = summary.tag.padding(toLength: 20, withPad: " ", startingAt: 0)
             lines.append(String(format: "%@ %11.3f  %11.3f  %11.3f  %13.3f", name, summary.runLevelAUC[1] ?? .nan, summary.runLevelAUC[3] ?? .nan,
                                 summary.runLevelAUC[5] ?? .nan, summary.meanHistogramAUC))
+        }
+        for summary in summaries {
+            for histogram in summary.histograms where histogram.badRunsScoreLower {
+                lines.append("warning: \(summary.tag): " + invertedScoreText(histogram))
+            }
         }
         return lines.joined(separator: "\n")
     }
