@@ -102,6 +102,7 @@ struct DQMFetchCommand: ParsableCommand {
 
 extension DQMStatistic: ExpressibleByArgument {}
 extension AutoencoderArchitecture.Mode: ExpressibleByArgument {}
+extension AutoencoderPreset: ExpressibleByArgument {}
 
 struct DQMTrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -119,6 +120,8 @@ struct DQMTrainCommand: ParsableCommand {
     @Option(help: "individual (one AE per histogram) or simultaneous.") var autoencoderMode: AutoencoderArchitecture.Mode?
     @Option(help: "Minimum entries of every histogram for a run to be used (default 10000).") var lowStatThreshold: Double?
     @Option(help: "Merge bins to this minimum mean normalized occupancy (upstream 0.0033).") var rebinMinOccupancy: Double?
+    @Option(help: "Autoencoder options: hepml (the default) or upstream (AutoDQM_ML's DEFAULT_OPT, for comparisons); replaces a JSON config's.")
+    var aeConfig: AutoencoderPreset?
     @Option(help: "Maximum autoencoder epochs (default 1000, early stopping decides).") var epochs: Int?
     @Option(help: "Seed of the train/held-out split and the weights (default 0).") var seed: UInt64?
     @Flag(help: "Refit even when a model file with this name exists.") var retrain = false
@@ -162,6 +165,7 @@ struct DQMTrainCommand: ParsableCommand {
             guard rebinMinOccupancy > 0, rebinMinOccupancy < 1 else { throw ValidationError("--rebin-min-occupancy must be in (0, 1)") }
             configuration.rebinMinimumOccupancy = rebinMinOccupancy
         }
+        if let aeConfig { configuration.autoencoderOptions = aeConfig.options }
         if let epochs {
             guard epochs >= 1 else { throw ValidationError("--epochs must be positive") }
             configuration.autoencoderOptions.epochs = epochs

@@ -14,14 +14,9 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Number of runs.") var runs = 200
     @Option(help: "Seed of the data set, the split and the weights.") var seed: UInt64 = 2022
     @Option(help: "Minimum mean occupancy of the (upstream HEAD) rebinning before PCA and the autoencoder; 0 turns it off.") var rebinMinOccupancy = 0.0
-    @Option(help: "Autoencoder early-stopping patience in epochs (upstream default 3; see docs/dqm.md for why the demo waits longer).")
-    var aePatience = DemoCommand.autoencoderPatience
+    @Option(help: "Autoencoder options: hepml (the default) or upstream (AutoDQM_ML's DEFAULT_OPT); see docs/dqm.md.")
+    var aeConfig = AutoencoderPreset.hepml
     @Flag(help: "No progress bars.") var quiet = false
-
-    /// Upstream's patience of 3 epochs assumes an epoch holds several optimizer steps; with the
-    /// demo's 75 training runs (< batch 128) an epoch is one full-batch Adam step, and 3 noisy
-    /// steps stop most autoencoders long before they converge (docs/dqm.md, "Demo").
-    static let autoencoderPatience = 20
 
     func run() throws {
         let start = ResourceUsage.now()
@@ -57,8 +52,10 @@ struct DemoCommand: ParsableCommand {
             training.quiet = quiet
             if algorithm != .statisticalTester && rebinMinOccupancy > 0 { training.rebinMinimumOccupancy = rebinMinOccupancy }
             if algorithm == .autoencoder {
-                training.autoencoderOptions.earlyStoppingRounds = aePatience
-                print("autoencoder: upstream architecture and options, early_stopping_rounds \(aePatience) (upstream \(AutoencoderArchitecture.Options().earlyStoppingRounds))")
+                training.autoencoderOptions = aeConfig.options
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = .sortedKeys
+                print("autoencoder: \(aeConfig.rawValue) options \(String(decoding: try encoder.encode(aeConfig.options), as: UTF8.self))")
             }
             if let statistic {
                 training.statistic = statistic

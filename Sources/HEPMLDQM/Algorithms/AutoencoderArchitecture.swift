@@ -1,8 +1,12 @@
+import Foundation
+
 /// AutoDQM_ML's convolutional autoencoder as a plain description, which the training engine
 /// turns into a network. Keeping it as data lets the workflow, its documentation and its tests
 /// agree on the exact upstream layer list without depending on the engine.
 public struct AutoencoderArchitecture: Sendable, Equatable {
-    /// Hyper-parameters, named as the `config` dict of an AutoDQM_ML algorithm JSON.
+    /// Hyper-parameters, named as the `config` dict of an AutoDQM_ML algorithm JSON. `Options()`
+    /// is HEPML's default (`AutoencoderPreset.hepml`); `AutoencoderPreset.upstream` is
+    /// AutoDQM_ML's `DEFAULT_OPT`.
     public struct Options: Codable, Sendable, Equatable {
         public var batchSize = 128
         public var learningRate = 0.001
@@ -17,10 +21,22 @@ public struct AutoencoderArchitecture: Sendable, Equatable {
         public var kernel1D = 3
         public var kernel2D = 3
         public var filters = 12
+        /// How the network's inputs are scaled (HEPML; upstream feeds unit-sum histograms).
+        public var inputScale = AutoencoderInputScale.unitSum
+        /// How reconstructions are scored (HEPML; upstream scores the SSE).
+        public var score = ReconstructionScore.sse
+        /// The activation of the decoder's last layer (HEPML; upstream's is ReLU).
+        public var outputActivation = Activation.relu
 
-        public init() {}
+        public init() {
+            self = AutoencoderPreset.hepml.options
+        }
+
+        /// The values every preset starts from: AutoDQM_ML's `DEFAULT_OPT`.
+        init(upstream: Void) {}
 
         enum CodingKeys: String, CodingKey {
+            case preset
             case batchSize = "batch_size"
             case learningRate = "learning_rate"
             case epochs = "n_epochs"
@@ -32,12 +48,16 @@ public struct AutoencoderArchitecture: Sendable, Equatable {
             case kernel1D = "kernel_1d"
             case kernel2D = "kernel_2d"
             case filters = "n_filters"
+            case inputScale = "input_scale"
+            case score
+            case outputActivation = "output_activation"
         }
 
-        /// Missing keys keep their defaults, like upstream's `update_dict` over `DEFAULT_OPT`.
+        /// Missing keys keep the values of `preset` (HEPML's default when absent), like
+        /// upstream's `update_dict` over `DEFAULT_OPT`.
         public init(from decoder: Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
-            let defaults = Options()
+            let defaults = try container.decodeIfPresent(AutoencoderPreset.self, forKey: .preset)?.options ?? Options()
             batchSize = try container.decodeIfPresent(Int.self, forKey: .batchSize) ?? defaults.batchSize
             learningRate = try container.decodeIfPresent(Double.self, forKey: .learningRate) ?? defaults.learningRate
             epochs = try container.decodeIfPresent(Int.self, forKey: .epochs) ?? defaults.epochs
@@ -49,6 +69,42 @@ public struct AutoencoderArchitecture: Sendable, Equatable {
             kernel1D = try container.decodeIfPresent(Int.self, forKey: .kernel1D) ?? defaults.kernel1D
             kernel2D = try container.decodeIfPresent(Int.self, forKey: .kernel2D) ?? defaults.kernel2D
             filters = try container.decodeIfPresent(Int.self, forKey: .filters) ?? defaults.filters
+            inputScale = try container.decodeIfPresent(AutoencoderInputScale.self, forKey: .inputScale) ?? defaults.inputScale
+            score = try container.decodeIfPresent(ReconstructionScore.self, forKey: .score) ?? defaults.score
+            outputActivation = try container.decodeIfPresent(Activation.self, forKey: .outputActivation) ?? defaults.outputActivation
+        }
+
+        /// Every option explicitly, so a stored model says how it was trained.
+        public func encode(to encoder: Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(batchSize, forKey: .batchSize)
+            try container.encode(learningRate, forKey: .learningRate)
+            try container.encode(epochs, forKey: .epochs)
+            try container.encode(earlyStopping, forKey: .earlyStopping)
+            try container.encode(earlyStoppingRounds, forKey: .earlyStoppingRounds)
+            try container.encode(hiddenLayers, forKey: .hiddenLayers)
+            try container.encode(nodes, forKey: .nodes)
+            try container.encode(components, forKey: .components)
+            try container.encode(kernel1D, forKey: .kernel1D)
+            try container.encode(kernel2D, forKey: .kernel2D)
+            try container.encode(filters, forKey: .filters)
+            try container.encode(inputScale, forKey: .inputScale)
+            try container.encode(score, forKey: .score)
+            try container.encode(outputActivation, forKey: .outputActivation)
+        }
+
+        /// The options stored with a model. Files written before every option was stored lack
+        /// the HEPML keys and were trained with upstream's values for them.
+        public static func stored(json text: String) throws -> Options {
+            var object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] ?? [:]
+            if object[CodingKeys.preset.rawValue] == nil { object[CodingKeys.preset.rawValue] = AutoencoderPreset.upstream.rawValue }
+            return try JSONDecoder().decode(Options.self, from: try JSONSerialization.data(withJSONObject: object))
+        }
+
+        /// Whether a network trained with `other` reconstructs as one trained with these options
+        /// would: same input scale and output layer (the score is computed afterwards).
+        public func reconstructsLike(_ other: Options) -> Bool {
+            inputScale == other.inputScale && outputActivation == other.outputActivation
         }
     }
 
@@ -145,7 +201,7 @@ public struct AutoencoderArchitecture: Sendable, Equatable {
                 let last = index == options.hiddenLayers - 1
                 layers.append(.transposedConvolution(
                     name: last ? "output_\(branch.name)" : "decoder_\(index)_\(branch.name)", dimensions: dimensions,
-                    filters: last ? 1 : options.filters, kernel: kernel, padding: .same, activation: .relu))
+                    filters: last ? 1 : options.filters, kernel: kernel, padding: .same, activation: last ? options.outputActivation : .relu))
             }
         }
         self.branches = branches

@@ -70,7 +70,7 @@ public final class AutoencoderNetwork: Module<Float> {
                 decoder.append(twoDimensional
                     ? ConvTranspose2d(options.filters, out, kernel: [kernel, kernel], padding: .same, generator: &generator)
                     : ConvTranspose1d(options.filters, out, kernel: kernel, padding: .same, generator: &generator))
-                decoder.append(Activation(.relu))
+                if index < options.hiddenLayers - 1 || options.outputActivation == .relu { decoder.append(Activation(.relu)) }
             }
             decoder.append(Flatten())
             decoders.append(Sequential(decoder))

@@ -339,7 +339,9 @@ private struct Context {
             let network = AutoencoderNetwork(architecture, seed: configuration.seed &+ UInt64(groupIndex))
             let path = DQMTraining.autoencoderModelPath(directory: directory, histogram: configuration.autoencoderMode == .individual ? histograms[group[0]].name : nil,
                                                         tag: configuration.tag)
-            let packed: [[Float]] = (0..<runs.count).map { row in group.flatMap { inputs[$0][row].map { Float($0) } } }
+            let options = configuration.autoencoderOptions
+            let scales = group.map { index in options.inputScale.factor(trainingInputs: trainRows.map { inputs[index][$0] }) }
+            let packed: [[Float]] = (0..<runs.count).map { row in zip(group, scales).flatMap { index, scale in inputs[index][row].map { Float($0 * scale) } } }
             if FileManager.default.fileExists(atPath: path) && !configuration.retrain {
                 log("warning: \(path) exists; loading it instead of retraining (use --retrain to refit)")
                 let checkpoint = try SafeTensors.read(path, as: Float.self)
@@ -350,6 +352,9 @@ private struct Context {
                 if let text = checkpoint.metadata["rebin_maps"], let data = text.data(using: .utf8),
                    let storedMaps = try? JSONDecoder().decode([RebinMap?].self, from: data), storedMaps != group.map({ maps[$0] }) {
                     throw DQMError.invalidConfiguration("\(path) was trained with a different rebinning; use --retrain")
+                }
+                if let text = checkpoint.metadata["options"], let stored = try? AutoencoderArchitecture.Options.stored(json: text), !stored.reconstructsLike(options) {
+                    throw DQMError.invalidConfiguration("\(path) was trained with input_scale \(stored.inputScale.rawValue) and output_activation \(stored.outputActivation.rawValue); use --retrain")
                 }
                 try network.load(checkpoint.tensors, from: path)
                 loadedModels.append(path)
@@ -371,13 +376,8 @@ private struct Context {
             let reconstructed = try network.reconstruct(packed)
             for (position, index) in group.enumerated() {
                 let range = network.branchRanges[position]
-                var scores: [Double] = []
-                var recos: [[Double]?] = []
-                for row in 0..<runs.count {
-                    let reco = reconstructed[row][range].map { Double($0) }
-                    scores.append(sumOfSquaredErrors(inputs[index][row], reco))
-                    recos.append(reco)
-                }
+                let recos = reconstructed.map { $0[range].map { Double($0) / scales[position] } }
+                let scores = options.score.scores(inputs: inputs[index], reconstructions: recos, trainingRows: trainRows)
                 outputs[index] = HistogramOutput(name: histograms[index].name, scores: scores,
                                                  reconstructions: (Context.shape(histograms[index], maps[index]), recos))
             }
