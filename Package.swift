@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "HEPMLONNX", dependencies: ["HEPMLNN"]),
 
         // Layer 2: workflows.
-        .target(name: "HEPMLDQM", dependencies: ["HEPMLNN", "HEPMLROOT", "HEPMLColumnar", "HEPMLPlot", "COpenBLAS"]),
+        .target(name: "HEPMLDQM", dependencies: ["HEPMLNN", "HEPMLROOT", "HEPMLColumnar", "HEPMLPlot", "HEPMLONNX", "COpenBLAS"]),
         .target(name: "HEPMLECONT", dependencies: ["HEPMLNN", "HEPMLColumnar", "HEPMLPlot", "HEPMLONNX"]),
 
         // Layer 3: the command-line tool.
@@ -60,7 +60,7 @@ let package = Package(
         .testTarget(name: "HEPMLROOTTests", dependencies: ["HEPMLROOT", "HEPMLTestSupport"]),
         .testTarget(name: "HEPMLColumnarTests", dependencies: ["HEPMLColumnar", "HEPMLTestSupport"]),
         .testTarget(name: "HEPMLPlotTests", dependencies: ["HEPMLPlot", "HEPMLTestSupport"]),
-        .testTarget(name: "HEPMLONNXTests", dependencies: ["HEPMLONNX", "HEPMLTestSupport"]),
+        .testTarget(name: "HEPMLONNXTests", dependencies: ["HEPMLONNX", "HEPMLNN", "HEPMLTestSupport"]),
         .testTarget(name: "HEPMLDQMTests", dependencies: ["HEPMLDQM", "HEPMLTestSupport"]),
         .testTarget(name: "HEPMLECONTTests", dependencies: ["HEPMLECONT", "HEPMLTestSupport"]),
         .testTarget(name: "hepmlCLITests", dependencies: ["HEPMLColumnar", "HEPMLTestSupport"]),

@@ -3,15 +3,6 @@ import HEPMLCore
 import HEPMLNN
 import HEPMLTensor
 
-/// One layer of a `NetworkDescription` and the engine modules that realize it, kept together so
-/// that the ONNX exporter can walk the same plan the model was built from.
-public struct BuiltLayer {
-    public let description: LayerDescription
-    /// Channels-last shape the layer receives (height, width, channels) or (features).
-    public let inputShape: [Int]
-    public let modules: [Module<Float>]
-}
-
 /// An ECON-T autoencoder as engine modules: the encoder and the decoder are separate
 /// `Sequential`s (the encoder is what the ASIC runs; the decoder runs off detector).
 ///
@@ -23,8 +14,6 @@ public struct BuiltLayer {
 public final class ECONTAutoencoder {
     public let network: NetworkDescription
     public let budget: ELinkBudget
-    public let encoderPlan: [BuiltLayer]
-    public let decoderPlan: [BuiltLayer]
     public let encoder: Sequential<Float>
     public let decoder: Sequential<Float>
     /// `decoder(encoder(x))`, the model trained end to end; its parameter paths ("encoder.1.weight",
@@ -36,10 +25,8 @@ public final class ECONTAutoencoder {
         self.network = network
         self.budget = budget
         var generator = SeededGenerator(seed: seed, stream: 0xEC0)
-        encoderPlan = try Self.build(network.encoderLayers(budget: budget), generator: &generator)
-        decoderPlan = try Self.build(network.decoderLayers, generator: &generator)
-        encoder = Sequential(encoderPlan.flatMap(\.modules))
-        decoder = Sequential(decoderPlan.flatMap(\.modules))
+        encoder = Sequential(try Self.build(network.encoderLayers(budget: budget), generator: &generator))
+        decoder = Sequential(try Self.build(network.decoderLayers, generator: &generator))
         autoencoder = EncoderDecoder(encoder: encoder, decoder: decoder)
     }
 
@@ -48,17 +35,16 @@ public final class ECONTAutoencoder {
     public var latentWidth: Int { network.encodedDimension }
 
     /// Maps the description's layers onto engine modules, tracking the channels-last shape.
-    static func build(_ layers: [LayerDescription], generator: inout SeededGenerator) throws -> [BuiltLayer] {
+    static func build(_ layers: [LayerDescription], generator: inout SeededGenerator) throws -> [Module<Float>] {
         var shape: [Int] = []
-        var plan: [BuiltLayer] = []
+        var modules: [Module<Float>] = []
         for layer in layers {
             guard let output = layer.outputShape(shape) else {
                 throw ShapeError(operation: "ECONTAutoencoder", "layer \(layer) does not accept its input", shapes: [shape])
             }
-            var modules: [Module<Float>] = []
             switch layer {
             case .input(let declared):
-                if declared.count == 3 { modules.append(ChannelLayout<Float>(.lastToFirst)) }
+                if declared.count == 3 { modules.append(Permute<Float>(channelsLastToFirst)) }
             case .quantize(let quantizer):
                 modules.append(Quantize(quantizer.engineQuantizer))
             case .conv2D(let filters, let kernel, let stride, let padding, let activation, let weightQuantizer):
@@ -90,12 +76,14 @@ public final class ECONTAutoencoder {
             case .activation(let activation):
                 modules += activation.engineModules
             }
-            plan.append(BuiltLayer(description: layer, inputShape: shape, modules: modules))
             shape = output
         }
-        if shape.count == 3 { plan.append(BuiltLayer(description: .activation(.linear), inputShape: shape, modules: [ChannelLayout<Float>(.firstToLast)])) }
-        return plan
+        if shape.count == 3 { modules.append(Permute<Float>(channelsFirstToLast)) }
+        return modules
     }
+
+    /// Image axes (H, W, C) → (C, H, W) and back.
+    static let channelsLastToFirst = [2, 0, 1], channelsFirstToLast = [1, 2, 0]
 
     /// Latents (`rows × latentWidth`) and decoded images (`rows × pixels`, the arrangement's
     /// layout) for `rows` input images, in inference mode and in batches.
@@ -157,31 +145,6 @@ public final class EncoderDecoder: Module<Float> {
 
     public override func forward(_ x: Variable<Float>) throws -> Variable<Float> {
         try call(decoder, named: "decoder", try call(encoder, named: "encoder", x))
-    }
-}
-
-/// Moves the channel axis of an image batch between channels-last (Keras, the arrangements) and
-/// channels-first (the engine's convolutions).
-public final class ChannelLayout<T: TensorScalar>: Module<T> {
-    public enum Direction: String, Sendable { case lastToFirst, firstToLast }
-    public let direction: Direction
-
-    public init(_ direction: Direction) {
-        self.direction = direction
-        super.init()
-    }
-
-    public override var kind: String { "ChannelLayout" }
-    public override var settings: [String: String] { ["direction": direction.rawValue] }
-
-    public override func forward(_ x: Variable<T>) throws -> Variable<T> {
-        guard x.shape.count == 4 else { throw ShapeError(operation: "ChannelLayout", "expected a 4-D image batch", shapes: [x.shape]) }
-        // One channel: the buffer is the same in both layouts.
-        let channels = direction == .lastToFirst ? x.shape[3] : x.shape[1]
-        if channels == 1 {
-            return try x.reshaped(direction == .lastToFirst ? [x.shape[0], 1, x.shape[1], x.shape[2]] : [x.shape[0], x.shape[2], x.shape[3], 1])
-        }
-        return try x.permuted(direction == .lastToFirst ? [0, 3, 1, 2] : [0, 2, 3, 1])
     }
 }
 

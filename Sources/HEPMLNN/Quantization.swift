@@ -19,6 +19,31 @@ public enum Quantizer: Sendable, Equatable, Codable {
         }
     }
 
+    /// The same quantizer as integer arithmetic, `alpha · clip(round(x·2^f), lowCode, highCode) / 2^f`,
+    /// the form hardware and exported ONNX graphs compute (exact in float: the scale is a power of
+    /// two, so the value equals `quantize` bit for bit). Nil for the binary sign mode
+    /// (`quantized_bits` with no magnitude bit) and a `quantized_relu` without bits, which have no codes.
+    public var fixedPoint: FixedPoint? {
+        switch self {
+        case .bits(let bits, let integer, let keepNegative, let alpha):
+            let magnitudeBits = bits - (keepNegative ? 1 : 0)
+            guard magnitudeBits > 0 else { return nil }
+            let codes = 1 << min(magnitudeBits, 62)
+            return FixedPoint(fractionalBits: magnitudeBits - integer, lowCode: keepNegative ? -codes : 0, highCode: codes - 1, alpha: alpha)
+        case .relu(let bits, let integer):
+            guard bits > 0 else { return nil }
+            return FixedPoint(fractionalBits: bits - integer, lowCode: 0, highCode: (1 << min(bits, 62)) - 1, alpha: 1)
+        }
+    }
+
+    /// Integer codes `lowCode…highCode` with least significant bit 2^−fractionalBits, times `alpha`.
+    public struct FixedPoint: Sendable, Equatable {
+        public var fractionalBits: Int
+        public var lowCode: Int
+        public var highCode: Int
+        public var alpha: Double
+    }
+
     private func pow2(_ e: Int) -> Double { e >= 0 ? Double(1 << min(e, 62)) : 1 / Double(1 << min(-e, 62)) }
 
     /// The quantized value of `x`. `rounded(.toNearestOrEven)` is tf.round's half-to-even.

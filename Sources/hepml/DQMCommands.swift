@@ -8,8 +8,8 @@ import HEPMLDQM
 struct DQMCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dqm",
-        abstract: "Offline DQM anomaly detection: generate, fetch, train, assess.",
-        subcommands: [DQMGenerate.self, DQMFetchCommand.self, DQMTrainCommand.self, DQMAssessCommand.self]
+        abstract: "Offline DQM anomaly detection: generate, fetch, train, assess, export.",
+        subcommands: [DQMGenerate.self, DQMFetchCommand.self, DQMTrainCommand.self, DQMAssessCommand.self, DQMExportCommand.self]
     )
 }
 
@@ -211,5 +211,27 @@ struct DQMAssessCommand: ParsableCommand {
         let path = try report.write(to: outputDir)
         print(DQMAssessment.summaryTable(summaries))
         return path
+    }
+}
+
+struct DQMExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Autoencoders saved by `dqm train` as ONNX models: one .onnx per model file, one input and output per histogram.")
+
+    @Option(help: "Autoencoder model file (autoencoder_*.safetensors); repeatable.") var model: [String] = []
+    @Option(help: "Directory whose autoencoder_*.safetensors files are all exported (default: output, when no --model is given).") var modelDir: String?
+    @Option(help: "Directory for the .onnx files (default: beside each model file).") var outputDir: String?
+
+    func run() throws {
+        var files = model
+        if let modelDir { files += try DQMExport.autoencoderFiles(in: modelDir) }
+        if model.isEmpty && modelDir == nil { files = try DQMExport.autoencoderFiles(in: "output") }
+        guard !files.isEmpty else { throw ValidationError("no autoencoder model file to export") }
+        if let outputDir { try FileManager.default.createDirectory(atPath: outputDir, withIntermediateDirectories: true) }
+        for file in files {
+            let path = try DQMExport.exportAutoencoder(file, to: outputDir ?? (file as NSString).deletingLastPathComponent)
+            print("\(file) → \(path)")
+        }
     }
 }

@@ -112,8 +112,8 @@ extension RuntimeInteropTests {
         // All-ones 3×3 kernel, stride 2, cropped to 8×8: output (2r, 2c) sums inputs at (r, c) only.
         let upsampled = graph.convTranspose(image, weight: graph.constant([Float](repeating: 1, count: 9), dimensions: [1, 1, 3, 3]),
                                             bias: nil, strides: [2, 2], pads: [0, 0, 1, 1])
-        let pooled = graph.maxPool(upsampled, size: 2)
-        let merged = graph.concat([pooled, graph.upsample(pooled, factor: 1)], axis: 1)
+        let pooled = graph.pool("MaxPool", upsampled, kernel: [2, 2], strides: [2, 2], pads: [0, 0, 0, 0])[0]
+        let merged = graph.concat([pooled, graph.resize(pooled, scales: [1, 1, 1, 1], mode: "nearest")], axis: 1)
         let clipped = graph.min([graph.max([merged, graph.constant([0], dimensions: [])]), graph.constant([100], dimensions: [])])
         graph.output(graph.tanh(graph.floor(graph.div(clipped, graph.constant([1000], dimensions: [])))), name: "y",
                      shape: [.symbolic("N"), .fixed(2), .fixed(4), .fixed(4)])
@@ -128,7 +128,7 @@ extension RuntimeInteropTests {
         let xi = direct.input("x", shape: [.symbolic("N"), .fixed(16)])
         let up = direct.convTranspose(direct.reshape(xi, to: [-1, 1, 4, 4]), weight: direct.constant([Float](repeating: 1, count: 9), dimensions: [1, 1, 3, 3]),
                                       bias: nil, strides: [2, 2], pads: [0, 0, 1, 1])
-        direct.output(direct.maxPool(up, size: 2), name: "y", shape: [.symbolic("N"), .fixed(1), .fixed(4), .fixed(4)])
+        direct.output(direct.pool("MaxPool", up, kernel: [2, 2], strides: [2, 2], pads: [0, 0, 0, 0])[0], name: "y", shape: [.symbolic("N"), .fixed(1), .fixed(4), .fixed(4)])
         let pooledValues = try Self.runInRuntime(direct.model(), input: input, shape: [1, 16], python: python)
         let expected = (0..<16).map { index -> Double in
             let r = index / 4, c = index % 4

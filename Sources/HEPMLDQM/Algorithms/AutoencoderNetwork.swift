@@ -13,9 +13,9 @@ import HEPMLTensor
 /// is the same up to a fixed permutation of the decoder's dense outputs.
 public final class AutoencoderNetwork: Module<Float> {
     public let architecture: AutoencoderArchitecture
-    private let encoders: [Sequential<Float>]
-    private let bottleneck: Sequential<Float>
-    private let decoders: [Sequential<Float>]
+    let encoders: [Sequential<Float>]
+    let bottleneck: Sequential<Float>
+    let decoders: [Sequential<Float>]
     /// Where each branch's bins sit in the packed tensor.
     public let branchRanges: [Range<Int>]
 
