@@ -65,9 +65,12 @@ extension ONNXExporter {
     }
 
     /// Weights are written already quantized, as the engine's forward pass uses them.
+    static func quantized(_ variable: Variable<Float>, _ quantizer: Quantizer?) -> [Float] {
+        quantizer.map { q in variable.value.scalars.map { q.quantize($0) } } ?? variable.value.scalars
+    }
+
     mutating func parameter(_ variable: Variable<Float>, quantizer: Quantizer?, name: String) -> String {
-        let values = quantizer.map { q in variable.value.scalars.map { q.quantize($0) } } ?? variable.value.scalars
-        return graph.constant(values, dimensions: variable.shape, name: name)
+        graph.constant(Self.quantized(variable, quantizer), dimensions: variable.shape, name: name)
     }
 
     /// Dense layer: Gemm on (N, F); MatMul + Add when the features are the last of several axes.
@@ -77,8 +80,7 @@ extension ONNXExporter {
             return graph.gemm(x, parameter(linear.weight, quantizer: linear.weightQuantizer, name: Self.join(path, "weight")), bias, transB: true)
         }
         // MatMul broadcasts over the leading axes with the weight as (in, out).
-        var weight = linear.weight.value.scalars
-        if let quantizer = linear.weightQuantizer { weight = weight.map { quantizer.quantize($0) } }
+        let weight = Self.quantized(linear.weight, linear.weightQuantizer)
         let (rows, columns) = (linear.outFeatures, linear.inFeatures)
         let transposed = (0..<(rows * columns)).map { index in weight[(index % rows) * columns + index / rows] }
         let product = graph.matMul(x, graph.constant(transposed, dimensions: [columns, rows], name: Self.join(path, "weight_t")))
