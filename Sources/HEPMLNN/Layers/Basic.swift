@@ -153,3 +153,21 @@ public final class BatchNorm<T: TensorScalar>: Module<T> {
         try Variable.batchNorm(x, scale: scale, shift: shift, statistics: statistics, training: isTraining, momentum: T(momentum), epsilon: T(epsilon))
     }
 }
+
+/// Reorders the axes of each sample (the batch axis stays first): `[2, 0, 1]` turns a
+/// channels-last image (H, W, C) into the engine's channels-first (C, H, W).
+public final class Permute<T: TensorScalar>: Module<T> {
+    public let axes: [Int]
+    public init(_ axes: [Int]) {
+        self.axes = axes
+        super.init()
+    }
+    public override var kind: String { "Permute" }
+    public override var settings: [String: String] { ["axes": "\(axes)"] }
+    public override func forward(_ x: Variable<T>) throws -> Variable<T> {
+        guard x.shape.count == axes.count + 1, axes.sorted() == Array(0..<axes.count) else {
+            throw ShapeError(operation: "Permute(\(axes))", "expected a batch of \(axes.count)-axis samples and a permutation of their axes", shapes: [x.shape])
+        }
+        return try x.permuted([0] + axes.map { $0 + 1 })
+    }
+}
