@@ -13,7 +13,7 @@ let package = Package(
         .executable(name: "hepml", targets: ["hepml"]),
         .library(name: "HEPML", targets: [
             "HEPMLCore", "HEPMLCompression", "HEPMLTensor", "HEPMLNN", "HEPMLROOT",
-            "HEPMLColumnar", "HEPMLPlot", "HEPMLDQM", "HEPMLECONT", "HEPMLONNX",
+            "HEPMLColumnar", "HEPMLPlot", "HEPMLONNX", "HEPMLExperiment", "HEPMLDQM", "HEPMLECONT",
         ]),
     ],
     dependencies: [
@@ -42,14 +42,17 @@ let package = Package(
         .target(name: "HEPMLPlot", dependencies: ["HEPMLCore", "CCairo"]),
         .target(name: "HEPMLONNX", dependencies: ["HEPMLNN"]),
 
-        // Layer 2: workflows.
-        .target(name: "HEPMLDQM", dependencies: ["HEPMLNN", "HEPMLROOT", "HEPMLColumnar", "HEPMLPlot", "HEPMLONNX", "COpenBLAS"]),
-        .target(name: "HEPMLECONT", dependencies: ["HEPMLNN", "HEPMLColumnar", "HEPMLPlot", "HEPMLONNX"]),
+        // Layer 2: the experiment layer every workflow trains, stores, exports and reports through.
+        .target(name: "HEPMLExperiment", dependencies: ["HEPMLNN", "HEPMLColumnar", "HEPMLONNX", "HEPMLPlot"]),
 
-        // Layer 3: the command-line tool.
+        // Layer 3: workflows.
+        .target(name: "HEPMLDQM", dependencies: ["HEPMLExperiment", "HEPMLNN", "HEPMLTensor", "HEPMLROOT", "HEPMLColumnar", "HEPMLPlot", "COpenBLAS"]),
+        .target(name: "HEPMLECONT", dependencies: ["HEPMLExperiment", "HEPMLNN", "HEPMLColumnar", "HEPMLPlot", "HEPMLONNX"]),
+
+        // Layer 4: the command-line tool.
         .executableTarget(name: "hepml", dependencies: [
             "HEPMLCore", "HEPMLTensor", "HEPMLNN", "HEPMLROOT", "HEPMLColumnar", "HEPMLPlot",
-            "HEPMLDQM", "HEPMLECONT", "HEPMLONNX",
+            "HEPMLONNX", "HEPMLExperiment", "HEPMLDQM", "HEPMLECONT",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -61,8 +64,9 @@ let package = Package(
         .testTarget(name: "HEPMLColumnarTests", dependencies: ["HEPMLColumnar", "HEPMLTestSupport"]),
         .testTarget(name: "HEPMLPlotTests", dependencies: ["HEPMLPlot", "HEPMLTestSupport"]),
         .testTarget(name: "HEPMLONNXTests", dependencies: ["HEPMLONNX", "HEPMLNN", "HEPMLTestSupport"]),
-        .testTarget(name: "HEPMLDQMTests", dependencies: ["HEPMLDQM", "HEPMLTestSupport"]),
-        .testTarget(name: "HEPMLECONTTests", dependencies: ["HEPMLECONT", "HEPMLTestSupport"]),
+        .testTarget(name: "HEPMLExperimentTests", dependencies: ["HEPMLExperiment", "HEPMLTestSupport"]),
+        .testTarget(name: "HEPMLDQMTests", dependencies: ["HEPMLDQM", "HEPMLExperiment", "HEPMLTestSupport"]),
+        .testTarget(name: "HEPMLECONTTests", dependencies: ["HEPMLECONT", "HEPMLExperiment", "HEPMLTestSupport"]),
         .testTarget(name: "hepmlCLITests", dependencies: ["HEPMLColumnar", "HEPMLTestSupport"]),
     ],
     // Numeric kernels share buffers across worker threads by design; Swift 5 mode keeps the

@@ -68,8 +68,7 @@ public struct EvaluationReport {
             let emd = result.summary(.emd)
             row += [emd.map { String(format: "%.4f", $0.median) } ?? "", "\(emd?.emptyInputCount ?? 0)", "\(emd?.emptyOutputCount ?? 0)"]
             if let model {
-                let flops = NetworkDescription.floatingPointOperations(model.autoencoder.network.encoderLayers(budget: budget))
-                row += ["\(model.autoencoder.encoderParameterCount)", flops.map(String.init) ?? "n/a"]
+                row += ["\(model.autoencoder.encoderParameterCount)", model.autoencoder.encoderFLOPs.map(String.init) ?? "n/a"]
             } else {
                 row += ["", ""]
             }

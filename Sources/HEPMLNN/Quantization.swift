@@ -11,37 +11,27 @@ public enum Quantizer: Sendable, Equatable, Codable {
     /// Gradient: 1 for 0 < x < mᵢ − LSB, 0 elsewhere.
     case relu(bits: Int, integer: Int)
 
+    /// The integer form of a power-of-two quantizer, q(x) = clip(round(x·2^f), low, high) / 2^f:
+    /// what exporters write as explicit Mul/Round/Clip/Div arithmetic and hardware implements.
+    /// nil for the forms that are not one (binary sign, α ≠ 1).
+    public var fixedPoint: (fractionalBits: Int, lowCode: Int, highCode: Int)? {
+        switch self {
+        case .bits(let bits, let integer, let keepNegative, let alpha):
+            let u = bits - (keepNegative ? 1 : 0)
+            guard u > 0, u < 62, alpha == 1 else { return nil }
+            return (u - integer, keepNegative ? -(1 << u) : 0, (1 << u) - 1)
+        case .relu(let bits, let integer):
+            guard bits > 0, bits < 62 else { return nil }
+            return (bits - integer, 0, (1 << bits) - 1)
+        }
+    }
+
     /// Step between representable values.
     public var leastSignificantBit: Double {
         switch self {
         case .bits(let bits, let integer, let keepNegative, _): return pow2(integer - bits + (keepNegative ? 1 : 0))
         case .relu(let bits, let integer): return pow2(integer - bits)
         }
-    }
-
-    /// The same quantizer as integer arithmetic, `alpha · clip(round(x·2^f), lowCode, highCode) / 2^f`,
-    /// the form hardware and exported ONNX graphs compute (exact in float: the scale is a power of
-    /// two, so the value equals `quantize` bit for bit). Nil for the binary sign mode
-    /// (`quantized_bits` with no magnitude bit) and a `quantized_relu` without bits, which have no codes.
-    public var fixedPoint: FixedPoint? {
-        switch self {
-        case .bits(let bits, let integer, let keepNegative, let alpha):
-            let magnitudeBits = bits - (keepNegative ? 1 : 0)
-            guard magnitudeBits > 0 else { return nil }
-            let codes = 1 << min(magnitudeBits, 62)
-            return FixedPoint(fractionalBits: magnitudeBits - integer, lowCode: keepNegative ? -codes : 0, highCode: codes - 1, alpha: alpha)
-        case .relu(let bits, let integer):
-            guard bits > 0 else { return nil }
-            return FixedPoint(fractionalBits: bits - integer, lowCode: 0, highCode: (1 << min(bits, 62)) - 1, alpha: 1)
-        }
-    }
-
-    /// Integer codes `lowCode…highCode` with least significant bit 2^−fractionalBits, times `alpha`.
-    public struct FixedPoint: Sendable, Equatable {
-        public var fractionalBits: Int
-        public var lowCode: Int
-        public var highCode: Int
-        public var alpha: Double
     }
 
     private func pow2(_ e: Int) -> Double { e >= 0 ? Double(1 << min(e, 62)) : 1 / Double(1 << min(-e, 62)) }

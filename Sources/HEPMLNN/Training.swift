@@ -2,18 +2,24 @@ import Foundation
 import HEPMLCore
 import HEPMLTensor
 
-/// Samples held in contiguous buffers: inputs [N, ...], targets [N, ...] (or class labels [N])
-/// and optional per-element loss weights [N, ...].
+/// Samples held in contiguous buffers: inputs [N, ...], targets [N, ...] (or class labels [N]),
+/// optional per-element loss weights [N, ...] and, for models with side inputs, further inputs
+/// [N, ...] in the model's input order after the first.
 public struct Dataset<T: TensorScalar> {
     public var inputs: Tensor<T>
+    public var sideInputs: [Tensor<T>]
     public var targets: Tensor<T>
     public var weights: Tensor<T>?
 
-    public init(inputs: Tensor<T>, targets: Tensor<T>, weights: Tensor<T>? = nil) throws {
-        guard let n = inputs.shape.first, targets.shape.first == n, weights.map({ $0.shape.first == n }) ?? true else {
-            throw ShapeError(operation: "Dataset", "inputs, targets and weights need the same number of samples", shapes: [inputs.shape, targets.shape, weights?.shape ?? []])
+    public init(inputs: Tensor<T>, sideInputs: [Tensor<T>] = [], targets: Tensor<T>, weights: Tensor<T>? = nil) throws {
+        let n = inputs.shape.first
+        guard n != nil, targets.shape.first == n, weights.map({ $0.shape.first == n }) ?? true,
+              sideInputs.allSatisfy({ $0.shape.first == n }) else {
+            throw ShapeError(operation: "Dataset", "inputs, side inputs, targets and weights need the same number of samples",
+                             shapes: [inputs.shape, targets.shape, weights?.shape ?? []] + sideInputs.map(\.shape))
         }
         self.inputs = inputs
+        self.sideInputs = sideInputs
         self.targets = targets
         self.weights = weights
     }
@@ -22,15 +28,19 @@ public struct Dataset<T: TensorScalar> {
 
     /// The samples at `indices`, copied into fresh contiguous tensors.
     public func batch(_ indices: ArraySlice<Int>) throws -> Batch<T> {
-        Batch(inputs: try inputs.gatheringRows(indices), targets: try targets.gatheringRows(indices),
-              weights: try weights.map { try $0.gatheringRows(indices) })
+        Batch(inputs: try inputs.gatheringRows(indices), sideInputs: try sideInputs.map { try $0.gatheringRows(indices) },
+              targets: try targets.gatheringRows(indices), weights: try weights.map { try $0.gatheringRows(indices) })
     }
 }
 
 public struct Batch<T: TensorScalar> {
     public var inputs: Tensor<T>
+    public var sideInputs: [Tensor<T>]
     public var targets: Tensor<T>
     public var weights: Tensor<T>?
+
+    /// Every input in the model's order, as graph leaves.
+    public var modelInputs: [Variable<T>] { ([inputs] + sideInputs).map { Variable($0) } }
 }
 
 /// Stops training when the validation loss has not improved by `minimumDelta` for `patience`

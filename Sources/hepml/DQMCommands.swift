@@ -3,6 +3,7 @@ import Foundation
 import HEPMLColumnar
 import HEPMLCore
 import HEPMLDQM
+import HEPMLExperiment
 
 /// `hepml dqm …`: the offline DQM anomaly-detection workflow (AutoDQM_ML's fetch/train/assess).
 struct DQMCommand: ParsableCommand {
@@ -217,21 +218,20 @@ struct DQMAssessCommand: ParsableCommand {
 struct DQMExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Autoencoders saved by `dqm train` as ONNX models: one .onnx per model file, one input and output per histogram.")
+        abstract: "Autoencoders trained by `dqm train` as ONNX models: one .onnx per run directory, one input and output per histogram.")
 
-    @Option(help: "Autoencoder model file (autoencoder_*.safetensors); repeatable.") var model: [String] = []
-    @Option(help: "Directory whose autoencoder_*.safetensors files are all exported (default: output, when no --model is given).") var modelDir: String?
-    @Option(help: "Directory for the .onnx files (default: beside each model file).") var outputDir: String?
+    @Option(name: .customLong("run"), help: "Autoencoder run directory (autoencoder_<…>); repeatable.") var runPaths: [String] = []
+    @Option(help: "Directory whose autoencoder run directories are all exported (default: output, when no --run is given).") var modelDir: String?
+    @Option(help: "Directory for the .onnx files (default: inside each run directory).") var outputDir: String?
 
     func run() throws {
-        var files = model
-        if let modelDir { files += try DQMExport.autoencoderFiles(in: modelDir) }
-        if model.isEmpty && modelDir == nil { files = try DQMExport.autoencoderFiles(in: "output") }
-        guard !files.isEmpty else { throw ValidationError("no autoencoder model file to export") }
+        var runs = runPaths.map(RunDirectory.init)
+        if let modelDir { runs += try DQMExport.autoencoderRuns(in: modelDir) }
+        if runPaths.isEmpty && modelDir == nil { runs = try DQMExport.autoencoderRuns(in: "output") }
+        guard !runs.isEmpty else { throw ValidationError("no trained autoencoder to export") }
         if let outputDir { try FileManager.default.createDirectory(atPath: outputDir, withIntermediateDirectories: true) }
-        for file in files {
-            let path = try DQMExport.exportAutoencoder(file, to: outputDir ?? (file as NSString).deletingLastPathComponent)
-            print("\(file) → \(path)")
+        for run in runs {
+            print("\(run.path) → \(try DQMExport.exportAutoencoder(run, to: outputDir))")
         }
     }
 }

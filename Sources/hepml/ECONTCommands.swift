@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HEPMLCore
 import HEPMLECONT
+import HEPMLExperiment
 
 struct ECONTCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -186,12 +187,11 @@ struct ECONTExportCommand: ParsableCommand {
         }
         for name in models.split(separator: ",").map(String.init) {
             let network = try Study.network(named: name, options: options)
-            let directory = (output as NSString).appendingPathComponent(Study.runName(network, options: options))
+            let run = RunDirectory((output as NSString).appendingPathComponent(Study.runName(network, options: options)))
             let model = try ECONTAutoencoder(network, budget: budget, seed: seed)
-            try model.loadWeights(from: (directory as NSString).appendingPathComponent(Study.weightsFileName))
-            try ModelFiles.writeDescription(model, to: (directory as NSString).appendingPathComponent("model.json"))
-            try ModelFiles.exportONNX(model, to: directory)
-            print("\(directory): encoder.onnx, decoder.onnx, model.json")
+            try model.loadWeights(from: run.weightsFile)
+            try ModelFiles.exportONNX(model, to: run.path)
+            print("\(run.path): encoder.onnx, decoder.onnx")
         }
     }
 }

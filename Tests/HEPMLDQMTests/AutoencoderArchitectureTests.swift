@@ -5,23 +5,25 @@ import Testing
 @testable import HEPMLDQM
 
 @Suite struct AutoencoderArchitectureTests {
-    @Test func individualNetworkMatchesUpstreamLayerList() throws {
+    /// The network that is built and trained has upstream's layers: two valid convolutions of 12
+    /// filters, Dense 50-50-3, Dense back to bins·filters, two same-padded transposed convolutions.
+    @Test func individualNetworkIsUpstreamsNetwork() throws {
         let networks = try AutoencoderArchitecture.networks(for: [.init(name: "A", shape: [20]), .init(name: "B", shape: [6, 8])], mode: .individual)
         #expect(networks.count == 2)
-        #expect(networks[0].layers == [
-            .input(name: "input_A", shape: [20, 1]),
-            .convolution(name: "encoder_0_A", dimensions: 1, filters: 12, kernel: 3, padding: .valid, activation: .relu),
-            .convolution(name: "encoder_1_A", dimensions: 1, filters: 12, kernel: 3, padding: .valid, activation: .relu),
-            .flatten(name: "flatten_A"),
-            .dense(name: "hidden_0", units: 50, activation: .relu),
-            .dense(name: "hidden_1", units: 50, activation: .relu),
-            .dense(name: "latent_representation", units: 3, activation: .linear),
-            .dense(name: "decoder_input_A", units: 240, activation: .relu),
-            .reshape(name: "reshape_A", shape: [20, 12]),
-            .transposedConvolution(name: "decoder_0_A", dimensions: 1, filters: 12, kernel: 3, padding: .same, activation: .relu),
-            .transposedConvolution(name: "output_A", dimensions: 1, filters: 1, kernel: 3, padding: .same, activation: .relu),
-        ])
-        #expect(networks[1].layers.contains(.convolution(name: "encoder_0_B", dimensions: 2, filters: 12, kernel: 3, padding: .valid, activation: .relu)))
+        let model: GraphModel<Float> = try networks[0].spec.build(seed: 1, stream: AutoencoderArchitecture.weightStream)
+        let shapes = Dictionary(model.namedParameters().map { ($0.0, $0.1.shape) }, uniquingKeysWith: { a, _ in a })
+        #expect(shapes["encoder_A.1.weight"] == [12, 1, 3])
+        #expect(shapes["encoder_A.3.weight"] == [12, 12, 3])
+        #expect(shapes["bottleneck.0.weight"] == [50, 12 * 16])
+        #expect(shapes["bottleneck.2.weight"] == [50, 50])
+        #expect(shapes["bottleneck.4.weight"] == [3, 50])
+        #expect(shapes["decoder_A.0.weight"] == [240, 3])
+        #expect(shapes["decoder_A.3.weight"] == [12, 12, 3])
+        #expect(shapes["decoder_A.5.weight"] == [12, 1, 3])
+        #expect(model.summary.shapes["decoder_A"] == [20])
+        let image: GraphModel<Float> = try networks[1].spec.build(seed: 1)
+        #expect(image.summary.layers.first { $0.block == "encoder_B" && $0.kind == "Conv2d" }?.outputShape == [12, 4, 6])
+        #expect(image.summary.shapes["decoder_B"] == [48])
         let plan = networks[0].trainingPlan
         #expect(plan == .init(learningRate: 0.001, batchSize: 128, maximumEpochs: 1000, patience: 3, restoresBestWeights: true, validationRole: .heldOut))
     }
@@ -29,10 +31,11 @@ import Testing
     @Test func simultaneousNetworkSharesTheBottleneck() throws {
         let networks = try AutoencoderArchitecture.networks(for: [.init(name: "A", shape: [20]), .init(name: "B", shape: [10])], mode: .simultaneous)
         #expect(networks.count == 1)
-        let layers = networks[0].layers
-        #expect(layers.contains(.concatenate(name: "concatenate", inputs: ["flatten_A", "flatten_B"])))
-        #expect(layers.filter { if case .dense(name: "latent_representation", _, _) = $0 { return true } else { return false } }.count == 1)
-        #expect(layers.last == .transposedConvolution(name: "output_B", dimensions: 1, filters: 1, kernel: 3, padding: .same, activation: .relu))
+        let model: GraphModel<Float> = try networks[0].spec.build(seed: 1)
+        #expect(model.inputNames == ["A", "B"] && model.outputNames == ["decoder_A", "decoder_B"])
+        #expect(model.namedParameters().first { $0.0 == "bottleneck.0.weight" }?.1.shape == [50, 12 * 16 + 12 * 6])
+        let outputs = try model([Variable(Tensor<Float>(zeros: [2, 20])), Variable(Tensor<Float>(zeros: [2, 10]))])
+        #expect(outputs.map(\.shape) == [[2, 20], [2, 10]])
     }
 
     @Test func optionsFromAlgorithmJSONAndLimits() throws {

@@ -1,5 +1,6 @@
 import Foundation
 import HEPMLColumnar
+import HEPMLExperiment
 import HEPMLCore
 import HEPMLNN
 import HEPMLTestSupport
@@ -104,10 +105,10 @@ import Testing
         autoencoder.seed = 3
         autoencoder.quiet = true
         let ae = try DQMTraining.run(inputFile: trained, configuration: autoencoder) { logs.append($0) }
-        #expect(ae.modelFiles == [directory.appendingPathComponent("trained/autoencoder_ae.safetensors").path])
-        let checkpoint = try SafeTensors.read(ae.modelFiles[0], as: Float.self)
-        #expect(checkpoint.metadata["histograms"] == autoencoder.histograms.joined(separator: "\n"))
-        #expect(checkpoint.tensors.keys.contains { $0.hasPrefix("bottleneck.") })
+        #expect(ae.modelFiles == [directory.appendingPathComponent("trained/autoencoder_ae").path])
+        let run = RunDirectory(ae.modelFiles[0])
+        #expect(try run.spec().inputs.map(\.name) == autoencoder.histograms.map(DQMTraining.sanitizedName))
+        #expect(try SafeTensors.read(run.weightsFile, as: Float.self).tensors.keys.contains { $0.hasPrefix("bottleneck.") })
 
         var tester = DQMTrainingConfiguration(algorithm: .statisticalTester)
         tester.tag = "bb"
@@ -140,31 +141,39 @@ import Testing
         #expect(SyntheticDQMDataset.detectionTable(detection, tags: ["pca", "ae", "bb"]).contains(detection[0].anomaly.rawValue))
     }
 
-    /// Weights go through the engine's safetensors writer, named by parameter path, with the
-    /// engine's model description in the metadata; a file for another shape or a corrupt file
-    /// is a `FileFormatError`, never a crash.
-    @Test func autoencoderWeightsRoundTrip() throws {
-        let directory = try TestEnvironment.temporaryDirectory("dqm-safetensors")
+    /// A 3-epoch autoencoder of one 1-D histogram (the segment timing), trained by `dqm train`.
+    static func trainedTimingAutoencoder(in directory: URL) throws -> (DQMTrainingConfiguration, String, DQMTrainingResult) {
+        let (dataset, parquet) = try Self.fetchedDataset(runs: 24, in: directory)
+        var configuration = DQMTrainingConfiguration(algorithm: .autoencoder)
+        configuration.histograms = [try #require(dataset.contents.histograms.first { $0.entry.hasSuffix("SegmentTiming") }).columnName]
+        configuration.outputDirectory = directory.appendingPathComponent("trained").path
+        configuration.autoencoderOptions.epochs = 3
+        configuration.quiet = true
+        return (configuration, parquet, try DQMTraining.run(inputFile: parquet, configuration: configuration) { _ in })
+    }
+
+    /// A trained autoencoder is a run directory: its model.json rebuilds the network that was
+    /// trained (one input and output per histogram) and its weights load into it; asking for
+    /// the same run with other options is refused by name, and a corrupt weights file is a
+    /// `FileFormatError`, never a crash.
+    @Test func autoencoderRunDirectoryRoundTrip() throws {
+        let directory = try TestEnvironment.temporaryDirectory("dqm-run")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let architecture = try AutoencoderArchitecture(branches: [.init(name: "h", shape: [20])])
-        let network = AutoencoderNetwork(architecture, seed: 1)
-        let path = directory.appendingPathComponent("m.safetensors").path
-        try network.save(to: path, metadata: ["k": "v"])
-        let stored = try SafeTensors.read(path, as: Float.self)
-        #expect(stored.metadata["k"] == "v")
-        let description = try JSONDecoder().decode(ModuleDescription.self, from: Data(try #require(stored.metadata["model"]).utf8))
-        #expect(description == network.describe())
-        let other = AutoencoderNetwork(architecture, seed: 2)
-        try other.load(stored.tensors, from: path)
-        for ((name, tensor), (otherName, otherTensor)) in zip(network.stateDictionary(), other.stateDictionary()) {
-            #expect(name == otherName && tensor == otherTensor)
-        }
-        let wider = AutoencoderNetwork(try AutoencoderArchitecture(branches: [.init(name: "h", shape: [21])]), seed: 1)
-        #expect(throws: FileFormatError.self) { try wider.load(stored.tensors, from: path) }
-        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        var (configuration, parquet, first) = try Self.trainedTimingAutoencoder(in: directory)
+        let run = RunDirectory(try #require(first.modelFiles.first))
+        let model = try run.loadModel()
+        #expect(model.inputNames == [DQMTraining.sanitizedName(configuration.histograms[0])])
+        #expect(model.spec == (try AutoencoderArchitecture(branches: [.init(name: model.inputNames[0], shape: [50])])).spec)
+        let again = try DQMTraining.run(inputFile: first.outputPath, configuration: configuration) { _ in }
+        #expect(again.loadedModels == [run.path])
+        let score = DQMTable.scoreColumn(configuration.histograms[0], tag: configuration.tag)
+        #expect(try DQMTable.scores(again.table, score) == DQMTable.scores(first.table, score))
+        configuration.autoencoderOptions.components = 4
+        #expect(throws: RunDirectoryError.self) { try DQMTraining.run(inputFile: parquet, configuration: configuration) { _ in } }
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: run.weightsFile)))
         bytes[0] = 0xFF
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
-        #expect(throws: FileFormatError.self) { try SafeTensors.read(path, as: Float.self) }
+        try Data(bytes).write(to: URL(fileURLWithPath: run.weightsFile))
+        #expect(throws: FileFormatError.self) { try run.loadModel() }
     }
 
     /// Python's `safetensors` reads an autoencoder file written by `hepml dqm train` with the
@@ -173,16 +182,10 @@ import Testing
         guard let python = TestEnvironment.python(for: "DQM autoencoder interop with safetensors") else { return }
         let directory = try TestEnvironment.temporaryDirectory("dqm-ae-interop")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let (dataset, parquet) = try Self.fetchedDataset(runs: 24, in: directory)
-        var configuration = DQMTrainingConfiguration(algorithm: .autoencoder)
-        configuration.histograms = [try #require(dataset.contents.histograms.first { $0.entry.hasSuffix("SegmentTiming") }).columnName]
-        configuration.outputDirectory = directory.appendingPathComponent("trained").path
-        configuration.autoencoderOptions.epochs = 3
-        configuration.quiet = true
-        let result = try DQMTraining.run(inputFile: parquet, configuration: configuration) { _ in }
-        let path = try #require(result.modelFiles.first)
-        let network = AutoencoderNetwork(try AutoencoderArchitecture(branches: [.init(name: DQMTraining.sanitizedName(configuration.histograms[0]), shape: [50])]), seed: 0)
-        try network.load(try SafeTensors.read(path, as: Float.self).tensors, from: path)
+        let (_, _, result) = try Self.trainedTimingAutoencoder(in: directory)
+        let run = RunDirectory(try #require(result.modelFiles.first))
+        let path = run.weightsFile
+        let network = try run.loadModel()
         var expected: [String: Any] = [:]
         for (name, tensor) in network.stateDictionary() { expected[name] = ["shape": tensor.shape, "values": tensor.scalars.map(Double.init)] }
         let expectedPath = directory.appendingPathComponent("expected.json").path
@@ -199,11 +202,11 @@ import Testing
         assert "bottleneck.0.weight" in tensors and tensors["bottleneck.0.weight"].shape[0] == 50
         with safe_open(sys.argv[1], framework="numpy") as f:
             meta = f.metadata()
-        assert meta["format"] == "hepml-dqm-autoencoder" and json.loads(meta["model"])["kind"] == "AutoDQMAutoencoder", meta
+        assert meta["producer"] == "hepml" and meta["model"] == "autodqm-autoencoder", meta
         print("ok")
         """
-        let run = try TestEnvironment.runPython(python, script: script, arguments: [path, expectedPath])
-        #expect(run.status == 0, "\(run.output)")
+        let output = try TestEnvironment.runPython(python, script: script, arguments: [path, expectedPath])
+        #expect(output.status == 0, "\(output.output)")
     }
 
     /// scikit-learn loads a PCA model JSON that the `hepml dqm train` command wrote and

@@ -49,24 +49,23 @@ struct BaselineAndModelTests {
     func defaultNetwork() throws {
         let network = try #require(NetworkDescription.named(NetworkDescription.defaultName))
         let budget = ELinkBudget(links: 5)!
-        let encoder = network.encoderLayers(budget: budget)
-        #expect(NetworkDescription.parameterCount(encoder) == 2144)
-        #expect(NetworkDescription.parameterCount(network.decoderLayers) == 2833)
-        #expect(NetworkDescription.floatingPointOperations(encoder) == 6544)
-        #expect(network.convolutionOutputShape == [4, 4, 8])
+        let summary = try network.spec(budget: budget).summary()
+        #expect(summary.parameters(in: ["encoder"]) == 2144)
+        #expect(summary.parameters(in: ["decoder"]) == 2833)
+        #expect(summary.tensorflowFLOPs(in: ["encoder"]) == 6544)
+        #expect(summary.layers.first { $0.block == "decoder" && $0.kind == "Reshape" }?.outputShape == [8, 4, 4])
         #expect(network.loss == .telescope && !network.quantized)
-        var shape: [Int] = []
-        for layer in network.decoderLayers { shape = layer.outputShape(shape) ?? [] }
-        #expect(shape == [8, 8, 1])
+        #expect(summary.shapes["encoder"] == [16] && summary.shapes["decoder"] == [8, 8, 1])
         let pool = try #require(NetworkDescription.named("8x8_c8_pool_tele"))
-        #expect(pool.convolutionOutputShape == [4, 4, 8])
-        #expect(NetworkDescription.parameterCount(pool.encoderLayers(budget: budget)) == 2144)
+        let pooled = try pool.spec(budget: budget).summary()
+        #expect(pooled.layers.first { $0.block == "decoder" && $0.kind == "Reshape" }?.outputShape == [8, 4, 4])
+        #expect(pooled.parameters(in: ["encoder"]) == 2144)
         // Pooling model: conv 2·9·64·8 + 512, pool 4·128, dense 4096 + 16.
-        #expect(NetworkDescription.floatingPointOperations(pool.encoderLayers(budget: budget)) == 9216 + 512 + 512 + 4096 + 16)
+        #expect(pooled.tensorflowFLOPs(in: ["encoder"]) == 9216 + 512 + 512 + 4096 + 16)
         let quantized = try #require(NetworkDescription.named("8x8_c8_S2_qK_RTL"))
-        let layers = quantized.encoderLayers(budget: ELinkBudget(links: 2)!)
-        #expect(layers.first { if case .quantize = $0 { return true } else { return false } } == .quantize(.bits(10, integer: 3)))
-        #expect(layers.last == .quantize(.relu(3, integer: 1)))
+        let layers = try quantized.spec(budget: ELinkBudget(links: 2)!).blocks[0].layers
+        #expect(layers.first { if case .quantize = $0 { return true } else { return false } } == .quantize(.bits(bits: 10, integer: 3)))
+        #expect(layers.last == .quantize(.relu(bits: 3, integer: 1)))
         #expect(NetworkDescription.catalog.count == Set(NetworkDescription.catalog.map(\.name)).count)
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import HEPMLExperiment
 import HEPMLTestSupport
 @testable import HEPMLECONT
 
@@ -51,7 +52,7 @@ struct EndToEndTests {
         #expect(result.evaluation.rows == 300)
         let emd = try #require(result.evaluation.autoencoder.summary(.emd))
         #expect(emd.count + emd.emptyOutputCount == 300 && emd.mean > 0 && emd.mean < 10)
-        let files = [Study.weightsFileName, "history.json", "history.csv", "model.json", "encoder.onnx", "decoder.onnx",
+        let files = ["weights.safetensors", "settings.json", "history.json", "history.csv", "model.json", "encoder.onnx", "decoder.onnx",
                      "verify_input_calQ.csv", "verify_output.csv", "verify_decoded_calQ.csv"]
         for file in files {
             #expect(FileManager.default.fileExists(atPath: (result.directory as NSString).appendingPathComponent(file)), "\(file)")
@@ -62,8 +63,8 @@ struct EndToEndTests {
         #expect(summary.contains("bc (9 cells)") && summary.contains("thr_lo") && summary.contains("SSD mean") && summary.contains(",2144,"))
         let report = try String(contentsOfFile: (options.outputDirectory as NSString).appendingPathComponent("report/index.html"), encoding: .utf8)
         #expect(report.contains("profile_occ_EMD_bc") && report.contains("ae_examples_") && report.contains("nearly lossless"))
-        let description = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: (result.directory as NSString).appendingPathComponent("model.json")))) as? [String: Any]
-        #expect(description?["encoderParameters"] as? Int == 2144 && description?["quantized"] as? Bool == quantize)
+        let spec = try RunDirectory(result.directory).spec()
+        #expect(try spec.summary().parameters(in: ["encoder"]) == 2144 && spec.metadata["quantized"] == "\(quantize)")
 
         // `evaluate` reloads the weights and reproduces the metrics.
         var evaluate = options

@@ -188,7 +188,7 @@ struct ExporterInteropTests {
         guard let python = TestEnvironment.python(for: "ONNX export: shape layers") else { return }
         let models: [(label: String, module: Module<Float>, shape: [Int])] = [
             ("permute, slice, flatten, reshape", Sequential<Float>([Permute<Float>([2, 0, 1]), Slice<Float>(axis: 1, 1..<3), Flatten<Float>(), Reshape<Float>([4, 2, 2])]), [3, 4, 2]),
-            ("one-channel permute (a reshape in the engine)", Permute<Float>([1, 2, 0]), [1, 3, 4]),
+            ("permute of a one-channel image", Permute<Float>([1, 2, 0]), [1, 3, 4]),
         ]
         try Self.expectAgreement(models, python: python)
     }
@@ -291,6 +291,33 @@ struct ExporterInteropTests {
         func exportONNX(to exporter: inout ONNXExporter, path: String, inputs: [ONNXExporter.Value]) throws -> [ONNXExporter.Value] {
             let mixed = try exporter.emit(mix, path: ONNXExporter.join(path, "mix"), try exporter.concatenate(inputs, axis: 0))
             return [try exporter.slice(mixed, axis: 0, 0..<2), try exporter.slice(mixed, axis: 0, 2..<5)]
+        }
+    }
+
+    /// Two named inputs, a block over their concatenation, two named outputs; the names of the
+    /// spec unless renamed.
+    @Test("A ModelSpec's GraphModel exports with its named inputs, concatenations and outputs")
+    func graphModel() throws {
+        guard let python = TestEnvironment.python(for: "ONNX export: GraphModel") else { return }
+        let spec = ModelSpec(name: "two_inputs", inputs: [.init("maps", shape: [2, 4, 4]), .init("counts", shape: [3])], blocks: [
+            .init("features", inputs: ["maps"], layers: [.conv(3, kernel: [3, 3], padding: .same), .relu, .flatten]),
+            .init("joined", inputs: ["features", "counts"], layers: [.dense(5), .activation(.tanh)]),
+            .init("score", inputs: ["joined"], layers: [.dense(1), .activation(.sigmoid)]),
+        ], outputs: ["score", "joined"])
+        let model: GraphModel<Float> = try spec.build(seed: 4)
+        let maps = Self.random([3, 2, 4, 4], seed: 1), counts = Self.random([3, 3], seed: 2)
+        model.setTraining(false)
+        let expected = try model([Variable(maps), Variable(counts)]).map(\.value.scalars)
+        let exported = try ONNXExporter.export(model)
+        #expect(exported.graph.inputs.map(\.name) == ["maps", "counts"] && exported.graph.outputs.map(\.name) == ["score", "joined"])
+        let renamed = try ONNXExporter.export(model, inputNames: ["m", "c"], outputNames: ["p", "h"])
+        #expect(renamed.graph.inputs.map(\.name) == ["m", "c"] && renamed.graph.outputs.map(\.name) == ["p", "h"])
+        #expect(throws: ONNXExportError.self) { try ONNXExporter.export(model, inputNames: ["m"]) }
+        let results = try Self.run([Case(model: exported, inputs: [("maps", maps), ("counts", counts)])], python: python)
+        let run = try #require(results.first?.first)
+        for (name, values) in zip(["score", "joined"], expected) {
+            let actual = try #require(run[name])
+            #expect(actual.count == values.count && zip(actual, values).allSatisfy { abs($0 - Double($1)) <= 1e-5 }, "\(name)")
         }
     }
 

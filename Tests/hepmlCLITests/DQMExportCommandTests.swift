@@ -3,7 +3,7 @@ import HEPMLColumnar
 import HEPMLTestSupport
 import Testing
 
-/// `hepml dqm export` writes the autoencoders `hepml dqm train` saved as ONNX models that ONNX
+/// `hepml dqm export` writes the autoencoders `hepml dqm train` left in run directories as ONNX models that ONNX
 /// Runtime runs to the reconstructions the train command stored.
 @Suite struct DQMExportCommandTests {
     @Test func exportedSimultaneousAutoencoderReproducesTheStoredReconstructions() throws {
@@ -30,7 +30,7 @@ import Testing
         #expect(export.status == 0, "\(export.output)")
         let model = exported + "/autoencoder_ae.onnx"
         #expect(FileManager.default.fileExists(atPath: model), "\(export.output)")
-        let refused = try TestEnvironment.run(hepml, ["dqm", "export", "--model", parquet, "--output-dir", exported])
+        let refused = try TestEnvironment.run(hepml, ["dqm", "export", "--run", parquet, "--output-dir", exported])
         #expect(refused.status != 0 && refused.output.contains(parquet), "\(refused.output)")
 
         guard let python = TestEnvironment.python(for: "DQM autoencoder ONNX Runtime interop") else { return }

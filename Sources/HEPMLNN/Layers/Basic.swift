@@ -70,31 +70,6 @@ public final class Reshape<T: TensorScalar>: Module<T> {
     }
 }
 
-/// Reorders each sample's axes (the batch axis stays first): output axis i is input axis
-/// `order[i]`, counted without the batch axis as in `Reshape` (Keras' `Permute`, 0-based).
-/// Moving an image between channels last and channels first is `Permute([2, 0, 1])` and
-/// `Permute([1, 2, 0])`.
-public final class Permute<T: TensorScalar>: Module<T> {
-    public let order: [Int]
-    public init(_ order: [Int]) {
-        self.order = order
-        super.init()
-    }
-    public override var kind: String { "Permute" }
-    public override var settings: [String: String] { ["order": "\(order)"] }
-    public override func forward(_ x: Variable<T>) throws -> Variable<T> {
-        guard x.shape.count == order.count + 1, Set(order) == Set(0..<order.count) else {
-            throw ShapeError(operation: "Permute(\(order))", "order must be a permutation of the \(x.shape.count - 1) sample axes", shapes: [x.shape])
-        }
-        let full = [0] + order.map { $0 + 1 }
-        // When the axes longer than one keep their order (one channel moved), the buffer is the
-        // same in both layouts and no element moves.
-        let moved = full.filter { x.shape[$0] > 1 }
-        if moved == moved.sorted() { return try x.reshaped(full.map { x.shape[$0] }) }
-        return try x.permuted(full)
-    }
-}
-
 /// Keeps elements `range` of each sample's axis `axis` (counted without the batch axis).
 public final class Slice<T: TensorScalar>: Module<T> {
     public let axis: Int
@@ -224,5 +199,23 @@ public final class BatchNorm<T: TensorScalar>: Module<T> {
     public override var settings: [String: String] { ["channels": "\(scale.shape[0])", "momentum": "\(momentum)", "epsilon": "\(epsilon)"] }
     public override func forward(_ x: Variable<T>) throws -> Variable<T> {
         try Variable.batchNorm(x, scale: scale, shift: shift, statistics: statistics, training: isTraining, momentum: T(momentum), epsilon: T(epsilon))
+    }
+}
+
+/// Reorders the axes of each sample (the batch axis stays first): `[2, 0, 1]` turns a
+/// channels-last image (H, W, C) into the engine's channels-first (C, H, W).
+public final class Permute<T: TensorScalar>: Module<T> {
+    public let axes: [Int]
+    public init(_ axes: [Int]) {
+        self.axes = axes
+        super.init()
+    }
+    public override var kind: String { "Permute" }
+    public override var settings: [String: String] { ["axes": "\(axes)"] }
+    public override func forward(_ x: Variable<T>) throws -> Variable<T> {
+        guard x.shape.count == axes.count + 1, axes.sorted() == Array(0..<axes.count) else {
+            throw ShapeError(operation: "Permute(\(axes))", "expected a batch of \(axes.count)-axis samples and a permutation of their axes", shapes: [x.shape])
+        }
+        return try x.permuted([0] + axes.map { $0 + 1 })
     }
 }

@@ -50,7 +50,7 @@ extension ONNXExporter {
         case let reshape as Reshape<Float>:
             return graph.reshape(x, to: [-1] + reshape.shape)
         case let permute as Permute<Float>:
-            return graph.transpose(x, permutation: [0] + permute.order.map { $0 + 1 })
+            return graph.transpose(x, permutation: [0] + permute.axes.map { $0 + 1 })
         case let slice as Slice<Float>:
             return graph.slice(x, starts: [slice.range.lowerBound], ends: [slice.range.upperBound], axes: [slice.axis + 1])
         case let recurrent as Recurrent<Float>:
@@ -169,15 +169,24 @@ extension ONNXExporter {
         }
     }
 
-    /// QKeras quantizers as exact fixed-point arithmetic; the binary sign mode as 1 for x ≥ 0
-    /// and −1 otherwise. Nil for a quantizer with neither form.
+    /// QKeras quantizers as exact fixed-point arithmetic (`quantized_bits` with α ≠ 1 as the
+    /// α = 1 codes times α, the engine's product); the binary sign mode as 1 for x ≥ 0 and −1
+    /// otherwise. Nil for a quantizer with neither form.
     mutating func emitQuantizer(_ quantizer: Quantizer, _ x: String) -> String? {
-        if let fixed = quantizer.fixedPoint {
-            let codes = graph.fixedPointQuantize(x, fractionalBits: fixed.fractionalBits, lowCode: fixed.lowCode, highCode: fixed.highCode)
-            return fixed.alpha == 1 ? codes : graph.mul(codes, graph.constant([Float(fixed.alpha)], dimensions: []))
+        var fixed = quantizer.fixedPoint
+        var alpha: Float = 1
+        if case .bits(let bits, let integer, let keepNegative, let scale) = quantizer {
+            if bits - (keepNegative ? 1 : 0) <= 0 {
+                let positive = graph.node("GreaterOrEqual", [x, graph.constant([0], dimensions: [])])
+                return graph.node("Where", [positive, graph.constant([1], dimensions: []), graph.constant([-1], dimensions: [])])
+            }
+            if scale != 1 {
+                fixed = Quantizer.bits(bits: bits, integer: integer, keepNegative: keepNegative).fixedPoint
+                alpha = Float(scale)
+            }
         }
-        guard case .bits = quantizer else { return nil }
-        let positive = graph.node("GreaterOrEqual", [x, graph.constant([0], dimensions: [])])
-        return graph.node("Where", [positive, graph.constant([1], dimensions: []), graph.constant([-1], dimensions: [])])
+        guard let fixed else { return nil }
+        let codes = graph.fixedPointQuantize(x, fractionalBits: fixed.fractionalBits, lowCode: fixed.lowCode, highCode: fixed.highCode)
+        return alpha == 1 ? codes : graph.mul(codes, graph.constant([alpha], dimensions: []))
     }
 }

@@ -12,7 +12,8 @@ import HEPMLTensor
 /// a module the engine rejects is rejected here with the same message. The module is exported in
 /// inference mode (dropout off, batch-norm running statistics) and left in the mode it was in.
 ///
-/// A module type of a workflow that composes its children in its own `forward` conforms to
+/// Models built from a `ModelSpec` (`GraphModel`) export with their named inputs and outputs. A
+/// module type of a workflow that composes its children in its own `forward` conforms to
 /// `ONNXExportable` and writes itself with `emit`, `concatenate` and `slice`.
 public struct ONNXExporter {
     /// Choices that change the exported graph's interface.
@@ -70,6 +71,19 @@ public struct ONNXExporter {
         }
     }
 
+    /// Exports a model built from a `ModelSpec` with its declared inputs and outputs, named as
+    /// in the spec unless `inputNames`/`outputNames` rename them (in order).
+    public static func export(_ model: GraphModel<Float>, inputNames: [String]? = nil, outputNames: [String]? = nil, name: String? = nil,
+                              documentation: String = "", options: Options = Options()) throws -> ONNXModel {
+        let spec = model.spec
+        let inputs = inputNames ?? spec.inputs.map(\.name), outputs = outputNames ?? spec.outputs
+        guard inputs.count == spec.inputs.count, outputs.count == spec.outputs.count else {
+            throw ONNXExportError(path: "", kind: model.kind, "has inputs \(spec.inputs.map(\.name)) and outputs \(spec.outputs); \(inputs.count) and \(outputs.count) names given")
+        }
+        return try export(model, inputs: zip(inputs, spec.inputs).map { (name: $0, shape: $1.shape) }, outputs: outputs,
+                          name: name ?? spec.name, documentation: documentation, options: options)
+    }
+
     /// Declares a float graph input of shape (N, shape…).
     public mutating func input(_ name: String, shape: [Int]) -> Value {
         let sample = Variable(Tensor<Float>(zeros: [1] + shape))
@@ -95,6 +109,9 @@ public struct ONNXExporter {
         if let custom = module as? any ONNXExportable {
             return try custom.exportONNX(to: &self, path: path, inputs: inputs)
         }
+        if let graphModel = module as? GraphModel<Float> {
+            return try emitGraphModel(graphModel, path: path, inputs)
+        }
         guard inputs.count == 1 else {
             throw ONNXExportError(path: path, kind: module.kind, "takes one input, \(inputs.count) given")
         }
@@ -103,7 +120,7 @@ public struct ONNXExporter {
 
     /// `module` at `path` applied to one input.
     public mutating func emit(_ module: Module<Float>, path: String, _ input: Value) throws -> Value {
-        if module is any ONNXExportable {
+        if module is any ONNXExportable || module is GraphModel<Float> {
             let results = try emit(module, path: path, [input])
             guard results.count == 1 else { throw ONNXExportError(path: path, kind: module.kind, "gives \(results.count) outputs where one is expected") }
             return results[0]
@@ -123,6 +140,24 @@ public struct ONNXExporter {
             throw ONNXExportError(path: path, kind: module.kind, "no ONNX mapping")
         }
         return Value(name: name, sample: sample)
+    }
+
+    /// A spec-built model: each block reads model inputs and earlier blocks by name, several
+    /// concatenated along the block's axis, as `GraphModel.forward` does.
+    mutating func emitGraphModel(_ model: GraphModel<Float>, path: String, _ inputs: [Value]) throws -> [Value] {
+        let spec = model.spec
+        guard inputs.count == spec.inputs.count else {
+            throw ONNXExportError(path: path, kind: model.kind, "takes inputs \(spec.inputs.map(\.name)), \(inputs.count) given")
+        }
+        var values = Dictionary(zip(spec.inputs.map(\.name), inputs), uniquingKeysWith: { first, _ in first })
+        for (block, sequential) in zip(spec.blocks, model.blocks) {
+            let parts = block.inputs.compactMap { values[$0] }
+            values[block.name] = try emit(sequential, path: Self.join(path, block.name), try concatenate(parts, axis: block.concatenationAxis))
+        }
+        return try spec.outputs.map { output in
+            guard let value = values[output] else { throw ONNXExportError(path: path, kind: model.kind, "output \(output) is not defined") }
+            return value
+        }
     }
 
     /// `values` joined along per-sample axis `axis` (the engine's `concatenate` on axis + 1).
