@@ -187,8 +187,8 @@ import Testing
 
     /// Python's `safetensors` reads an autoencoder file written by `hepml dqm train` with the
     /// parameter-path names, shapes and values the network holds.
-    @Test func pythonSafetensorsReadsTheAutoencoder() throws {
-        guard let python = TestEnvironment.python(for: "DQM autoencoder interop with safetensors") else { return }
+    @Test(.requiresPython) func pythonSafetensorsReadsTheAutoencoder() throws {
+        let python = try TestEnvironment.python()
         let directory = try TestEnvironment.temporaryDirectory("dqm-ae-interop")
         defer { try? FileManager.default.removeItem(at: directory) }
         let (dataset, parquet) = try Self.fetchedDataset(runs: 24, in: directory)
@@ -226,8 +226,8 @@ import Testing
 
     /// scikit-learn loads a PCA model JSON that the `hepml dqm train` command wrote and
     /// reproduces the `_reco_` and `_score_` columns of the Parquet file it wrote next to it.
-    @Test func scikitLearnReproducesTheTrainCommandsReconstructions() throws {
-        guard let python = TestEnvironment.python(for: "DQM PCA interop with scikit-learn") else { return }
+    @Test(.requiresPython) func scikitLearnReproducesTheTrainCommandsReconstructions() throws {
+        let python = try TestEnvironment.python()
         let hepml = try #require(TestEnvironment.hepmlExecutable)
         let directory = try TestEnvironment.temporaryDirectory("dqm-pca-cli")
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -268,8 +268,8 @@ import Testing
 
     /// pandas and awkward read the fetched and trained tables with AutoDQM_ML's names and types
     /// (nullability aside: `option[var * ?float32]` holds the same values as `var * float32`).
-    @Test func pandasAndAwkwardReadTheTables() throws {
-        guard let python = TestEnvironment.python(for: "DQM Parquet interop with pandas/awkward") else { return }
+    @Test(.requiresPython) func pandasAndAwkwardReadTheTables() throws {
+        let python = try TestEnvironment.python()
         let directory = try TestEnvironment.temporaryDirectory("dqm-interop")
         defer { try? FileManager.default.removeItem(at: directory) }
         let (dataset, parquet) = try Self.fetchedDataset(runs: 20, in: directory)

@@ -125,9 +125,9 @@ struct BaselineAndModelTests {
         #expect(decoded.hasPrefix("0.333333333333,"))
     }
 
-    @Test("Baselines and exact EMD on the real validation modules")
+    @Test("Baselines and exact EMD on the real validation modules", .requiresShared)
     func realValidation() throws {
-        guard let modules = try CalQTestData.load("ttbar_0PU.csv", for: "ECON-T baselines on ttbar") else { return }
+        let modules = try CalQTestData.load("ttbar_0PU.csv")
         let kept = modules.droppingEmptyModules()
         let validation = kept.rows(ValidationSplit(rows: kept.rows).validation)
         let normalized = NormalizedModules(validation)

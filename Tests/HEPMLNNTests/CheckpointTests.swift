@@ -106,8 +106,8 @@ import Testing
         }
     }
 
-    @Test func pythonSafetensorsReadsCheckpoint() throws {
-        guard let python = TestEnvironment.python(for: "safetensors interop") else { return }
+    @Test(.requiresPython) func pythonSafetensorsReadsCheckpoint() throws {
+        let python = try TestEnvironment.python()
         let directory = try TestEnvironment.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         var g = SeededGenerator(seed: 31)
