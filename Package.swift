@@ -37,8 +37,9 @@ let package = Package(
         .target(name: "CVectorKernels"),
         .target(name: "HEPMLTensor", dependencies: ["HEPMLCore", "COpenBLAS", "CVectorKernels"]),
         .target(name: "HEPMLNN", dependencies: ["HEPMLTensor"]),
-        .target(name: "HEPMLROOT", dependencies: ["HEPMLCore", "HEPMLCompression"]),
         .target(name: "HEPMLColumnar", dependencies: ["HEPMLCore", "HEPMLCompression"]),
+        // ROOT interpretation hands tree columns on as a Columnar `Table`, the shared in-memory model.
+        .target(name: "HEPMLROOT", dependencies: ["HEPMLCore", "HEPMLCompression", "HEPMLColumnar"]),
         .target(name: "HEPMLPlot", dependencies: ["HEPMLCore", "CCairo"]),
         .target(name: "HEPMLONNX", dependencies: ["HEPMLNN"]),
 

@@ -158,6 +158,13 @@ func cairoSVGColor(_ color: Color) -> String {
         }
     }
 
+    /// A 2×3 histogram flattened x-major (cell (ix, iy) at ix * 3 + iy) becomes rows along y.
+    @Test func xMajorCellsBecomeRowsAlongY() {
+        let xMajor: [Double] = [0, 1, 2, 10, 11, 12]
+        #expect(Heatmap.rowsAlongY(xMajor: xMajor, columns: 2, rows: 3) == [0, 10, 1, 11, 2, 12])
+        #expect(Heatmap.rowsAlongY(xMajor: xMajor, columns: 2, rows: 2).isEmpty)
+    }
+
     @Test func histogramsAreTightInXAndStartAtZero() {
         let figure = Figure.histogram(edges: [-2, -1, 0, 1, 2], contents: [3, 8, 6, 1], label: "h")
         let box = figure.layout().axes[0]

@@ -248,9 +248,7 @@ public enum DQMAssessment {
                 } else if original.shape.count == 2 {
                     let nx = original.shape[0], ny = original.shape[1]
                     func map(_ flat: [Double]) -> Heatmap {
-                        var values = [Double](repeating: 0, count: nx * ny)
-                        for ix in 0..<nx { for iy in 0..<ny { values[iy * nx + ix] = flat[ix * ny + iy] } }
-                        return Heatmap(columns: nx, rows: ny, values: values)
+                        Heatmap(columns: nx, rows: ny, values: Heatmap.rowsAlongY(xMajor: flat, columns: nx, rows: ny))
                     }
                     let difference = zip(data, reconstruction).map { abs($0 - $1) }
                     let grid = Figure.imageGrid([map(data), map(reconstruction), map(difference)], titles: ["original", "reconstruction", "|difference|"],
