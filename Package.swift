@@ -13,7 +13,7 @@ let package = Package(
         .executable(name: "hepml", targets: ["hepml"]),
         .library(name: "HEPML", targets: [
             "HEPMLCore", "HEPMLCompression", "HEPMLTensor", "HEPMLNN", "HEPMLROOT",
-            "HEPMLColumnar", "HEPMLPlot", "HEPMLDQM", "HEPMLECONT", "HEPMLONNX",
+            "HEPMLColumnar", "HEPMLMetrics", "HEPMLPlot", "HEPMLDQM", "HEPMLECONT", "HEPMLONNX",
         ]),
     ],
     dependencies: [
@@ -39,12 +39,13 @@ let package = Package(
         .target(name: "HEPMLNN", dependencies: ["HEPMLTensor"]),
         .target(name: "HEPMLROOT", dependencies: ["HEPMLCore", "HEPMLCompression"]),
         .target(name: "HEPMLColumnar", dependencies: ["HEPMLCore", "HEPMLCompression"]),
-        .target(name: "HEPMLPlot", dependencies: ["HEPMLCore", "CCairo"]),
+        .target(name: "HEPMLMetrics", dependencies: ["HEPMLCore"]),
+        .target(name: "HEPMLPlot", dependencies: ["HEPMLCore", "HEPMLMetrics", "CCairo"]),
         .target(name: "HEPMLONNX", dependencies: ["HEPMLNN"]),
 
         // Layer 2: workflows.
-        .target(name: "HEPMLDQM", dependencies: ["HEPMLNN", "HEPMLROOT", "HEPMLColumnar", "HEPMLPlot", "COpenBLAS"]),
-        .target(name: "HEPMLECONT", dependencies: ["HEPMLNN", "HEPMLColumnar", "HEPMLPlot", "HEPMLONNX"]),
+        .target(name: "HEPMLDQM", dependencies: ["HEPMLNN", "HEPMLROOT", "HEPMLColumnar", "HEPMLMetrics", "HEPMLPlot", "COpenBLAS"]),
+        .target(name: "HEPMLECONT", dependencies: ["HEPMLNN", "HEPMLColumnar", "HEPMLMetrics", "HEPMLPlot", "HEPMLONNX"]),
 
         // Layer 3: the command-line tool.
         .executableTarget(name: "hepml", dependencies: [
@@ -59,10 +60,11 @@ let package = Package(
         .testTarget(name: "HEPMLNNTests", dependencies: ["HEPMLNN", "HEPMLTestSupport"]),
         .testTarget(name: "HEPMLROOTTests", dependencies: ["HEPMLROOT", "HEPMLTestSupport"]),
         .testTarget(name: "HEPMLColumnarTests", dependencies: ["HEPMLColumnar", "HEPMLTestSupport"]),
-        .testTarget(name: "HEPMLPlotTests", dependencies: ["HEPMLPlot", "HEPMLTestSupport"]),
+        .testTarget(name: "HEPMLMetricsTests", dependencies: ["HEPMLMetrics", "HEPMLTestSupport"]),
+        .testTarget(name: "HEPMLPlotTests", dependencies: ["HEPMLPlot", "HEPMLMetrics", "HEPMLTestSupport"]),
         .testTarget(name: "HEPMLONNXTests", dependencies: ["HEPMLONNX", "HEPMLTestSupport"]),
-        .testTarget(name: "HEPMLDQMTests", dependencies: ["HEPMLDQM", "HEPMLTestSupport"]),
-        .testTarget(name: "HEPMLECONTTests", dependencies: ["HEPMLECONT", "HEPMLTestSupport"]),
+        .testTarget(name: "HEPMLDQMTests", dependencies: ["HEPMLDQM", "HEPMLMetrics", "HEPMLTestSupport"]),
+        .testTarget(name: "HEPMLECONTTests", dependencies: ["HEPMLECONT", "HEPMLMetrics", "HEPMLTestSupport"]),
         .testTarget(name: "hepmlCLITests", dependencies: ["HEPMLColumnar", "HEPMLTestSupport"]),
     ],
     // Numeric kernels share buffers across worker threads by design; Swift 5 mode keeps the
