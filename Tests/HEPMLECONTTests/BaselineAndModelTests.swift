@@ -91,13 +91,10 @@ struct BaselineAndModelTests {
         #expect(options.trainableCatalogNetworks.isEmpty)
     }
 
-    @Test("Profiles: median and 68 % band per bin, last edge inclusive")
-    func profiles() {
-        let profile = Profile(x: [0.5, 0.5, 0.5, 1.5, 2.0, 3.0], y: [1, 2, 3, 10, 20, 99], edges: [0, 1, 2])
-        #expect(profile.bins.map(\.count) == [3, 2])
-        #expect(profile.bins[0].median == 2 && abs(profile.bins[0].lower68 - 1.32) < 1e-12)
-        #expect(profile.bins[1].median == 15 && profile.bins[1].center == 1.5)
-        #expect(EvaluationBinning.occupancyEdges.count == 13 && EvaluationBinning.logMaxChargeEdges.last == 2.5)
+    @Test("Evaluation binning: Ecoder's bins and slices")
+    func evaluationBinning() {
+        #expect(EvaluationBinning.occupancy.edges == (0...12).map { 2 * Double($0) })
+        #expect(EvaluationBinning.logMaxCharge.binCount == 20 && EvaluationBinning.logMaxCharge.upperEdge == 2.5)
         #expect(EvaluationBinning.slice(of: 12, lowerBounds: EvaluationBinning.occupancySlices) == 3)
         #expect(EvaluationBinning.slice(of: 70, lowerBounds: EvaluationBinning.maxChargeSlices) == 4)
     }
