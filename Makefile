@@ -39,7 +39,7 @@ fuzz-root: deps
 	$(SWIFT) build -c release --target HEPMLROOT --build-path .build-fuzz -Xswiftc -sanitize=fuzzer,address
 	swiftc -O -sanitize=fuzzer,address -parse-as-library fuzz/ROOTFuzzer.swift -I $(FUZZ_BUILD)/Modules \
 		$(foreach m,CZlib CZstd CLZ4 CLZMA CSnappy,-Xcc -fmodule-map-file=Sources/CSystem/$(m)/module.modulemap) \
-		$(FUZZ_BUILD)/HEPMLROOT.build/*.o $(FUZZ_BUILD)/HEPMLCore.build/*.o $(FUZZ_BUILD)/HEPMLCompression.build/*.o \
+		$(FUZZ_BUILD)/HEPMLROOT.build/*.o $(FUZZ_BUILD)/HEPMLColumnar.build/*.o $(FUZZ_BUILD)/HEPMLCore.build/*.o $(FUZZ_BUILD)/HEPMLCompression.build/*.o \
 		-lz -lzstd -llz4 -lxxhash -llzma -lsnappy -o $(FUZZ_BUILD)/fuzz-root
 	mkdir -p .build-fuzz/corpus-root
 	for seed in $(FUZZ_SEEDS); do [ ! -f ../shared/testdata/root/$$seed ] || cp -n ../shared/testdata/root/$$seed .build-fuzz/corpus-root/; done

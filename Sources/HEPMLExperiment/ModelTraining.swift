@@ -19,13 +19,20 @@ public struct ModelTraining<Settings: Codable & Equatable> {
     /// Prints progress and the resume/load lines; false in tests and library use.
     public var showProgress = true
 
+    /// `configuration.checkpointInterval` is raised to `defaultCheckpointInterval` when it is 0.
     public init(spec: ModelSpec, seed: UInt64, stream: UInt64 = 0, settings: Settings, configuration: TrainingConfiguration) {
         self.spec = spec
         self.seed = seed
         self.stream = stream
         self.settings = settings
         self.configuration = configuration
+        if configuration.checkpointInterval == 0 { self.configuration.checkpointInterval = Self.defaultCheckpointInterval }
     }
+
+    /// At most one checkpoint (and its fsyncs) every 10 s: an interruption costs at most that
+    /// much repeated training, and a workflow that trains many small models for hundreds of
+    /// epochs does not spend its time writing them.
+    public static var defaultCheckpointInterval: Double { 10 }
 
     public struct Outcome {
         public var model: GraphModel<Float>

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import HEPMLColumnar
 import HEPMLCore
 import HEPMLDQM
 import HEPMLExperiment
@@ -70,34 +69,8 @@ struct DQMFetchCommand: ParsableCommand {
     @Flag(help: "No progress output.") var quiet = false
 
     func run() throws {
-        _ = try DQMFetchCommand.fetch(contents: contents, datasets: datasets, inputs: input, outputDir: outputDir, quiet: quiet)
-    }
-
-    /// Returns the written Parquet paths.
-    static func fetch(contents: String, datasets: String, inputs: [String], outputDir: String, quiet: Bool) throws -> [String] {
-        let histogramList = try DQMContents(json: try readFile(contents), file: contents)
-        let datasetList = try DQMDatasets(json: try readFile(datasets), file: datasets)
-        let files = try DQMInputDiscovery.rootFiles(in: inputs)
-        if histogramList.histograms.count < 5 { print("note: only \(histogramList.histograms.count) histograms requested") }
-        let outcomes = try DQMFetch.fetch(contents: histogramList, datasets: datasetList, files: files, quiet: quiet)
-        try FileManager.default.createDirectory(atPath: outputDir, withIntermediateDirectories: true)
-        var written: [String] = []
-        for outcome in outcomes {
-            for (path, reason) in outcome.skippedFiles { warn("skipped \(path): \(reason)") }
-            for (run, problems) in outcome.incompleteRuns {
-                for (column, reason) in problems { warn("run \(run): \(column): \(reason); stored as null") }
-            }
-            if !outcome.missingRuns.isEmpty {
-                warn("\(outcome.primaryDataset): no file for requested runs \(outcome.missingRuns.map(String.init).joined(separator: ", "))")
-            }
-            if outcome.runsRead < 5 { print("note: \(outcome.primaryDataset) has only \(outcome.runsRead) runs; the data set is very limited") }
-            let path = (outputDir as NSString).appendingPathComponent("\(outcome.primaryDataset).parquet")
-            try Parquet.write(outcome.table, to: path)
-            written.append(path)
-            print("\(outcome.primaryDataset): \(outcome.runsRead) runs read, \(outcome.skippedFiles.count) files skipped, "
-                  + "\(outcome.incompleteRuns.count) runs incomplete, \(outcome.missingRuns.count) requested runs without a file → \(path)")
-        }
-        return written
+        _ = try DQMFetch.fetchToParquet(contentsFile: contents, datasetsFile: datasets, inputs: input, outputDirectory: outputDir, quiet: quiet,
+                                        log: { print($0) }, warn: warn)
     }
 }
 
@@ -197,21 +170,13 @@ struct DQMAssessCommand: ParsableCommand {
         }
         configuration.worstRunCount = max(0, nRuns)
         configuration.seed = seed
-        let path = try DQMAssessCommand.assess(inputFile: inputFile, outputDir: outputDir, configuration: configuration)
-        print("report: \(path)")
+        let assessed = try DQMAssessment.assess(inputFile: inputFile, outputDirectory: outputDir, configuration: configuration)
+        print(DQMAssessment.summaryTable(assessed.summaries))
+        print("report: \(assessed.reportPath)")
     }
 
     private func list(_ text: String) -> [String] {
         text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-    }
-
-    /// Writes the report and prints the AUC table; returns the index.html path.
-    static func assess(inputFile: String, outputDir: String, configuration: DQMAssessmentConfiguration) throws -> String {
-        let table = try Parquet.read(path: inputFile)
-        let (report, summaries) = try DQMAssessment.assess(table: table, configuration: configuration, source: (inputFile as NSString).lastPathComponent)
-        let path = try report.write(to: outputDir)
-        print(DQMAssessment.summaryTable(summaries))
-        return path
     }
 }
 

@@ -55,7 +55,7 @@ struct PlotCommand: ParsableCommand {
         case 2:
             let nx = histogram.xAxis.binCount, ny = histogram.yAxis.binCount
             return .heatmap(xEdges: histogram.xAxis.edges, yEdges: histogram.yAxis.edges,
-                            values: rowsAlongY(histogram.valuesWithoutFlow, nx: nx, ny: ny),
+                            values: Heatmap.rowsAlongY(xMajor: histogram.valuesWithoutFlow, columns: nx, rows: ny),
                             colorScale: ColorScale(scale: log ? .log : .linear), title: title,
                             xLabel: histogram.xAxis.title, yLabel: histogram.yAxis.title)
         default:
@@ -85,17 +85,10 @@ struct PlotCommand: ParsableCommand {
             }
             let xMajor = leaves[inner[outer.lowerBound]..<inner[outer.upperBound]].map(Double.init)
             return .heatmap(xEdges: (0...nx).map(Double.init), yEdges: (0...ny).map(Double.init),
-                            values: rowsAlongY(xMajor, nx: nx, ny: ny), colorScale: ColorScale(scale: log ? .log : .linear),
+                            values: Heatmap.rowsAlongY(xMajor: xMajor, columns: nx, rows: ny), colorScale: ColorScale(scale: log ? .log : .linear),
                             title: title, xLabel: "x bin", yLabel: "y bin")
         default:
             throw ValidationError("\(column.name) holds scalars; plot draws list (1D) or list-of-list (2D) cells")
         }
-    }
-
-    /// Reorders x-major cells (`ix * ny + iy`) into the plot's rows along y (`iy * nx + ix`).
-    static func rowsAlongY(_ xMajor: [Double], nx: Int, ny: Int) -> [Double] {
-        var result = [Double](repeating: 0, count: nx * ny)
-        for ix in 0..<nx { for iy in 0..<ny { result[iy * nx + ix] = xMajor[ix * ny + iy] } }
-        return result
     }
 }

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import HEPMLColumnar
-import HEPMLCore
 import HEPMLROOT
 
 /// `hepml root …`: inspect and export ROOT files without ROOT or Python.
@@ -152,59 +151,8 @@ struct RootDump: ParsableCommand {
             guard low >= 0, high >= low else { throw ValidationError("--entries must look like a:b with 0 <= a <= b") }
             range = low..<high
         }
-        let columns = try tree.arrays(branches: branches?.split(separator: ",").map(String.init), entries: range)
-        var table = try Table(columns: columns.map { try Column(rootColumn: $0, file: path) })
+        var table = try tree.table(branches: branches?.split(separator: ",").map(String.init), entries: range)
         if format == .csv { table = try table.explodingLists() }
         try TableFile.write(table, to: to)
-    }
-}
-
-extension Column {
-    /// A tree column as a table column. The table's element types are bool, int32, int64, float32,
-    /// float64 and string, so narrower integers widen (uint32 to int64), uint64 must fit in int64,
-    /// and bool lists become int32 0/1 lists (table lists hold numbers). Fixed arrays and jagged
-    /// branches become list columns; `x[n][k]` and `vector<vector<T>>` lists of lists.
-    init(rootColumn column: ColumnArray, file: String) throws {
-        let isList = column.offsets != nil || !column.itemShape.isEmpty
-        let values: HEPMLColumnar.ColumnValues
-        switch column.values {
-        case .bool(let v): values = isList ? .int32(v.map { $0 ? 1 : 0 }) : .bool(v)
-        case .int8(let v): values = .int32(v.map(Int32.init))
-        case .uint8(let v): values = .int32(v.map(Int32.init))
-        case .int16(let v): values = .int32(v.map(Int32.init))
-        case .uint16(let v): values = .int32(v.map(Int32.init))
-        case .int32(let v): values = .int32(v)
-        case .uint32(let v): values = .int64(v.map(Int64.init))
-        case .int64(let v): values = .int64(v)
-        case .uint64(let v):
-            if let large = v.first(where: { $0 > UInt64(Int64.max) }) {
-                throw FileFormatError(file: file, object: column.name, reason: "uint64 value \(large) does not fit the int64 table column")
-            }
-            values = .int64(v.map { Int64($0) })
-        case .float32(let v): values = .float32(v)
-        case .float64(let v): values = .float64(v)
-        case .string(let strings):
-            var bytes: [UInt8] = [], offsets = [0]
-            for text in strings {
-                bytes += text.utf8
-                offsets.append(bytes.count)
-            }
-            values = .string(bytes: bytes, offsets: offsets)
-        }
-        // List levels, outermost first: entry offsets (jagged) or regular rows (fixed arrays),
-        // then vector<vector<T>> inner offsets or the regular rows of `x[n][k]`.
-        let width = column.itemShape.reduce(1, *)
-        var levels: [[Int]] = []
-        if let offsets = column.offsets {
-            levels.append(offsets)
-            if let inner = column.innerOffsets {
-                levels.append(inner)
-            } else if width > 1 {
-                levels.append((0...(offsets.last ?? 0)).map { $0 * width })
-            }
-        } else if width > 1 || !column.itemShape.isEmpty {
-            levels.append((0...column.entryCount).map { $0 * width })
-        }
-        try self.init(name: column.name, values: values, listOffsets: levels)
     }
 }

@@ -32,8 +32,7 @@ struct TableShowCommand: ParsableCommand {
                 print("  metadata \(key) = \(value.count > 80 ? String(value.prefix(80)) + "…" : value)")
             }
             if schema { return }
-            let groups = Self.rowGroups(covering: head, counts: parquet.rowGroupRowCounts)
-            try printRows(parquet.read(columns: selected, rowGroups: groups), totalRows: parquet.rowCount)
+            try printRows(parquet.read(columns: selected, rowGroups: parquet.rowGroups(coveringFirst: head)), totalRows: parquet.rowCount)
             return
         }
         if try TableFile.format(of: file) == .npy {
@@ -46,17 +45,6 @@ struct TableShowCommand: ParsableCommand {
             print("  \(column.name): \(column.type)\(column.nullCount > 0 ? " (\(column.nullCount) nulls)" : "")")
         }
         if !schema { printRows(table, totalRows: table.rowCount) }
-    }
-
-    /// The leading row groups that hold the first `rows` rows, so `show` never decodes a whole file.
-    static func rowGroups(covering rows: Int, counts: [Int]) -> [Int] {
-        var total = 0
-        var groups: [Int] = []
-        for (index, count) in counts.enumerated() where total < max(1, rows) {
-            groups.append(index)
-            total += count
-        }
-        return groups
     }
 
     private func printRows(_ table: Table, totalRows: Int) {
@@ -106,7 +94,7 @@ struct ColumnarBenchCommand: ParsableCommand {
     @Option(help: "Seed of the synthetic histograms.") var seed: UInt64 = 1
 
     func run() throws {
-        let table = try Self.makeTable(runs: runs, histograms: histograms, bins: bins, seed: seed)
+        let table = try Table.benchmarkHistogramRuns(runs: runs, histograms: histograms, bins: bins, seed: seed)
         let payload = Double(runs * histograms * bins * 4) / 1e6
         let path = output + "/hepml_columnar.parquet"
         var writeTime = Double.infinity
@@ -130,30 +118,5 @@ struct ColumnarBenchCommand: ParsableCommand {
         print(String(format: "  file   %.2f MB (histogram payload %.1f MB)", Double(size) / 1e6, payload))
         print(String(format: "  peak RSS %.0f MB", Double(ResourceUsage.peakResidentBytes()) / 1e6))
         print("  file kept at \(path) for bench/pyarrow_reference.py")
-    }
-
-    /// Poisson bin counts around a per-histogram peak shape, scaled per run, like DQM occupancies.
-    static func makeTable(runs: Int, histograms: Int, bins: Int, seed: UInt64) throws -> Table {
-        let histogramColumns = try Parallel.map(histograms) { h -> Column in
-            var random = SeededGenerator(seed: seed, stream: UInt64(h))
-            let center = Double(random.nextUniform()) * Double(bins)
-            let width = 5 + random.nextUniform() * Double(bins) / 4
-            var values = [Float](repeating: 0, count: runs * bins)
-            for run in 0..<runs {
-                let scale = 20 + 200 * random.nextUniform()
-                for bin in 0..<bins {
-                    let x = (Double(bin) - center) / width
-                    values[run * bins + bin] = Float(random.nextPoisson(mean: scale * exp(-0.5 * x * x) + 0.5))
-                }
-            }
-            return try Column(name: "L1T/hist_\(h)", values: .float32(values), listOffsets: [(0...runs).map { $0 * bins }])
-        }
-        var columns = [
-            try Column(name: "run_number", int64: (0..<runs).map { 315_000 + Int64($0) }),
-            try Column(name: "year", strings: (0..<runs).map { ["2017", "2018", "2022"][$0 % 3] }),
-            try Column(name: "label", int64: (0..<runs).map { $0 % 10 == 0 ? 1 : 0 }),
-        ]
-        columns += histogramColumns
-        return try Table(columns: columns)
     }
 }

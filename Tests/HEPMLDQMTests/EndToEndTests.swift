@@ -10,20 +10,22 @@ import Testing
 /// generate → ROOT files → fetch → Parquet → train (PCA, autoencoder, statistical test) → assess,
 /// through the library on a small data set.
 @Suite struct EndToEndTests {
-    /// A small data set written as DQM ROOT files, fetched into `<dir>/out/ZeroBias.parquet`.
+    /// A small data set written as DQM ROOT files with its contents and datasets JSON, fetched
+    /// from those files into `<dir>/out/ZeroBias.parquet` as `hepml dqm fetch` does.
     static func fetchedDataset(runs: Int, in directory: URL) throws -> (dataset: SyntheticDQMDataset, parquet: String) {
         var configuration = SyntheticDQMConfiguration()
         configuration.runCount = runs
         configuration.seed = 77
         let dataset = try SyntheticDQMDataset.generate(configuration)
         let data = directory.appendingPathComponent("data").path
-        try dataset.write(to: data, quiet: true)
-        let outcomes = try DQMFetch.fetch(contents: dataset.contents, datasets: dataset.datasets,
-                                          files: DQMInputDiscovery.rootFiles(in: [data]), quiet: true)
-        let outcome = try #require(outcomes.first)
+        let json = try dataset.write(to: data, quiet: true)
+        var log: [String] = [], warnings: [String] = []
+        let written = try DQMFetch.fetchToParquet(contentsFile: json.contents, datasetsFile: json.datasets, inputs: [data],
+                                                  outputDirectory: directory.appendingPathComponent("out").path, quiet: true,
+                                                  log: { log.append($0) }, warn: { warnings.append($0) })
         let parquet = directory.appendingPathComponent("out/ZeroBias.parquet").path
-        try FileManager.default.createDirectory(atPath: directory.appendingPathComponent("out").path, withIntermediateDirectories: true)
-        try Parquet.write(outcome.table, to: parquet)
+        #expect(written == [parquet] && warnings.isEmpty, "\(warnings)")
+        #expect(log.last?.hasPrefix("ZeroBias: \(runs) runs read, 0 files skipped") == true, "\(log)")
         return (dataset, parquet)
     }
 
@@ -127,11 +129,11 @@ import Testing
 
         var assessment = DQMAssessmentConfiguration()
         assessment.resamples = 20
-        let (report, summaries) = try DQMAssessment.assess(table: final, configuration: assessment, source: "e2e")
+        let (index, summaries) = try DQMAssessment.assess(inputFile: trained, outputDirectory: directory.appendingPathComponent("report").path,
+                                                          configuration: assessment)
         #expect(summaries.map(\.tag) == ["pca", "ae", "bb"])
         let pcaAUC = try #require(summaries.first?.runLevelAUC[1])
         #expect(pcaAUC > 0.8, "PCA run-level AUC \(pcaAUC)")
-        let index = try report.write(to: directory.appendingPathComponent("report").path)
         let html = try String(contentsOfFile: index, encoding: .utf8)
         #expect(html.contains("run_level_comparison") && html.contains("Most-flagged runs"))
         #expect(DQMAssessment.summaryTable(summaries).contains("pca"))
@@ -139,6 +141,22 @@ import Testing
         #expect(!detection.isEmpty)
         #expect(detection.allSatisfy { $0.runs > 0 && Set($0.auc.keys) == ["pca", "ae", "bb"] && $0.auc.values.allSatisfy { (0...1).contains($0) } })
         #expect(SyntheticDQMDataset.detectionTable(detection, tags: ["pca", "ae", "bb"]).contains(detection[0].anomaly.rawValue))
+    }
+
+    /// `hepml bench dqm`'s input: the ROOT benchmark's DQM-style files as the runs of one
+    /// dataset, fetched completely, and the manifest bench/autodqm_reference.py reads.
+    @Test func benchmarkInputFetchesEveryHistogram() throws {
+        let directory = try TestEnvironment.temporaryDirectory("dqm-bench")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let input = try DQMBenchmarkInput.write(in: directory.path, files: 2, histograms: 20)
+        #expect(input.runFiles.map(\.run) == [1000, 1001] && input.histograms.count == 20)
+        let reads = input.runFiles.map { DQMFetch.read(path: $0.path, run: $0.run, histograms: input.histograms) }
+        let outcome = try DQMFetch.outcome(primaryDataset: DQMBenchmarkInput.primaryDataset, histograms: input.histograms,
+                                           files: input.runFiles, reads: reads)
+        #expect(outcome.runsRead == 2 && outcome.incompleteRuns.isEmpty && outcome.table.columns.count == 23)
+        let manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: input.manifestPath))) as? [String: Any])
+        #expect(manifest["runs"] as? [Int] == [1000, 1001])
+        #expect((manifest["histograms"] as? [String])?.first == "Hcal//Run summary/Folder0/h0")
     }
 
     /// A 3-epoch autoencoder of one 1-D histogram (the segment timing), trained by `dqm train`.
@@ -178,8 +196,8 @@ import Testing
 
     /// Python's `safetensors` reads an autoencoder file written by `hepml dqm train` with the
     /// parameter-path names, shapes and values the network holds.
-    @Test func pythonSafetensorsReadsTheAutoencoder() throws {
-        guard let python = TestEnvironment.python(for: "DQM autoencoder interop with safetensors") else { return }
+    @Test(.requiresPython) func pythonSafetensorsReadsTheAutoencoder() throws {
+        let python = try TestEnvironment.python()
         let directory = try TestEnvironment.temporaryDirectory("dqm-ae-interop")
         defer { try? FileManager.default.removeItem(at: directory) }
         let (_, _, result) = try Self.trainedTimingAutoencoder(in: directory)
@@ -211,8 +229,8 @@ import Testing
 
     /// scikit-learn loads a PCA model JSON that the `hepml dqm train` command wrote and
     /// reproduces the `_reco_` and `_score_` columns of the Parquet file it wrote next to it.
-    @Test func scikitLearnReproducesTheTrainCommandsReconstructions() throws {
-        guard let python = TestEnvironment.python(for: "DQM PCA interop with scikit-learn") else { return }
+    @Test(.requiresPython) func scikitLearnReproducesTheTrainCommandsReconstructions() throws {
+        let python = try TestEnvironment.python()
         let hepml = try #require(TestEnvironment.hepmlExecutable)
         let directory = try TestEnvironment.temporaryDirectory("dqm-pca-cli")
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -253,8 +271,8 @@ import Testing
 
     /// pandas and awkward read the fetched and trained tables with AutoDQM_ML's names and types
     /// (nullability aside: `option[var * ?float32]` holds the same values as `var * float32`).
-    @Test func pandasAndAwkwardReadTheTables() throws {
-        guard let python = TestEnvironment.python(for: "DQM Parquet interop with pandas/awkward") else { return }
+    @Test(.requiresPython) func pandasAndAwkwardReadTheTables() throws {
+        let python = try TestEnvironment.python()
         let directory = try TestEnvironment.temporaryDirectory("dqm-interop")
         defer { try? FileManager.default.removeItem(at: directory) }
         let (dataset, parquet) = try Self.fetchedDataset(runs: 20, in: directory)

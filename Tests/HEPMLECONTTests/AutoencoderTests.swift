@@ -158,9 +158,9 @@ struct AutoencoderTests {
 
     /// Python's `safetensors` reads the weight file: names, shapes, dtype and every value (as
     /// float32 bit patterns, which survive JSON exactly).
-    @Test("Interop: Python safetensors reads the encoder and decoder weights")
+    @Test("Interop: Python safetensors reads the encoder and decoder weights", .requiresPython)
     func weightsReadByPythonSafetensors() throws {
-        guard let python = TestEnvironment.python(for: "ECON-T safetensors interop") else { return }
+        let python = try TestEnvironment.python()
         var network = try #require(NetworkDescription.named(NetworkDescription.defaultName))
         network.quantized = true
         let model = try ECONTAutoencoder(network, budget: Self.budget, seed: 7)

@@ -69,13 +69,32 @@ struct BaselineAndModelTests {
         #expect(NetworkDescription.catalog.count == Set(NetworkDescription.catalog.map(\.name)).count)
     }
 
-    @Test("Profiles: median and 68 % band per bin, last edge inclusive")
-    func profiles() {
-        let profile = Profile(x: [0.5, 0.5, 0.5, 1.5, 2.0, 3.0], y: [1, 2, 3, 10, 20, 99], edges: [0, 1, 2])
-        #expect(profile.bins.map(\.count) == [3, 2])
-        #expect(profile.bins[0].median == 2 && abs(profile.bins[0].lower68 - 1.32) < 1e-12)
-        #expect(profile.bins[1].median == 15 && profile.bins[1].center == 1.5)
-        #expect(EvaluationBinning.occupancyEdges.count == 13 && EvaluationBinning.logMaxChargeEdges.last == 2.5)
+    @Test("--models \"\": every catalog network whose EMD-CNN critic, if its loss needs one, exists")
+    func trainableCatalogNetworks() throws {
+        let directory = try TestEnvironment.temporaryDirectory("econt-selection")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var options = StudyOptions(inputs: [], outputDirectory: directory.path)
+        let catalog = NetworkDescription.catalog.map(\.name)
+        let needsCritic = NetworkDescription.catalog.filter { if case .emdCNN = $0.loss { return true } else { return false } }.map(\.name)
+        #expect(!needsCritic.isEmpty && needsCritic.contains("8x8_c8_S2_emdCNN"))
+        #expect(options.trainableCatalogNetworks == catalog.filter { !needsCritic.contains($0) })
+
+        let critics = EMDCriticTraining.directory(output: directory.path)
+        try FileManager.default.createDirectory(atPath: critics, withIntermediateDirectories: true)
+        #expect(FileManager.default.createFile(atPath: EMDCritic.weightsPath(name: "ae_mse", directory: critics), contents: Data()))
+        #expect(options.trainableCatalogNetworks.contains("8x8_c8_S2_emdCNN"))
+
+        // --loss replaces every network's loss: telescope needs no critic, an absent critic rules out all.
+        options.loss = .telescope
+        #expect(options.trainableCatalogNetworks == catalog)
+        options.loss = .emdCNN(name: "absent")
+        #expect(options.trainableCatalogNetworks.isEmpty)
+    }
+
+    @Test("Evaluation binning: Ecoder's bins and slices")
+    func evaluationBinning() {
+        #expect(EvaluationBinning.occupancy.edges == (0...12).map { 2 * Double($0) })
+        #expect(EvaluationBinning.logMaxCharge.binCount == 20 && EvaluationBinning.logMaxCharge.upperEdge == 2.5)
         #expect(EvaluationBinning.slice(of: 12, lowerBounds: EvaluationBinning.occupancySlices) == 3)
         #expect(EvaluationBinning.slice(of: 70, lowerBounds: EvaluationBinning.maxChargeSlices) == 4)
     }
@@ -102,9 +121,9 @@ struct BaselineAndModelTests {
         #expect(decoded.hasPrefix("0.333333333333,"))
     }
 
-    @Test("Baselines and exact EMD on the real validation modules")
+    @Test("Baselines and exact EMD on the real validation modules", .requiresShared)
     func realValidation() throws {
-        guard let modules = try CalQTestData.load("ttbar_0PU.csv", for: "ECON-T baselines on ttbar") else { return }
+        let modules = try CalQTestData.load("ttbar_0PU.csv")
         let kept = modules.droppingEmptyModules()
         let validation = kept.rows(ValidationSplit(rows: kept.rows).validation)
         let normalized = NormalizedModules(validation)

@@ -106,9 +106,9 @@ struct ExporterInteropTests {
         }
     }
 
-    @Test("Linear (Gemm and MatMul), every activation, dropout and batch norm in inference form")
+    @Test("Linear (Gemm and MatMul), every activation, dropout and batch norm in inference form", .requiresPython)
     func linearActivationsAndNormalization() throws {
-        guard let python = TestEnvironment.python(for: "ONNX export: linear and activations") else { return }
+        let python = try TestEnvironment.python()
         var generator = SeededGenerator(seed: 21)
         let functions: [ActivationFunction] = [.relu, .tanh, .sigmoid, .softplus, .gelu, .softmax, .logSoftmax, .leakyRelu(slope: 0.2), .elu(alpha: 0.7)]
         var models: [(label: String, module: Module<Float>, shape: [Int])] = functions.map { function in
@@ -132,9 +132,9 @@ struct ExporterInteropTests {
         try Self.expectAgreement(models, python: python, scale: 2)
     }
 
-    @Test("Convolutions and transposed convolutions 1-D/2-D/3-D: stride, valid/same/explicit padding, output padding")
+    @Test("Convolutions and transposed convolutions 1-D/2-D/3-D: stride, valid/same/explicit padding, output padding", .requiresPython)
     func convolutions() throws {
-        guard let python = TestEnvironment.python(for: "ONNX export: convolutions") else { return }
+        let python = try TestEnvironment.python()
         var g = SeededGenerator(seed: 22)
         let models: [(label: String, module: Module<Float>, shape: [Int])] = [
             ("conv1d same stride 2 → transposed same k < s", Sequential<Float>([
@@ -159,9 +159,9 @@ struct ExporterInteropTests {
         try Self.expectAgreement(models, python: python)
     }
 
-    @Test("Max and average pooling 1-D/2-D/3-D with ceil mode, max-unpooling, nearest and linear upsampling")
+    @Test("Max and average pooling 1-D/2-D/3-D with ceil mode, max-unpooling, nearest and linear upsampling", .requiresPython)
     func poolingAndUpsampling() throws {
-        guard let python = TestEnvironment.python(for: "ONNX export: pooling") else { return }
+        let python = try TestEnvironment.python()
         let ceilPool = Pool<Float>(.max, kernel: [3, 2], stride: [2, 2], ceilMode: true, keepsIndices: true)
         let floorPool = Pool<Float>(.max, kernel: [2], keepsIndices: true)
         let models: [(label: String, module: Module<Float>, shape: [Int])] = [
@@ -183,9 +183,9 @@ struct ExporterInteropTests {
         try Self.expectAgreement(models, python: python)
     }
 
-    @Test("Reshape, flatten, permute and slice")
+    @Test("Reshape, flatten, permute and slice", .requiresPython)
     func shapeLayers() throws {
-        guard let python = TestEnvironment.python(for: "ONNX export: shape layers") else { return }
+        let python = try TestEnvironment.python()
         let models: [(label: String, module: Module<Float>, shape: [Int])] = [
             ("permute, slice, flatten, reshape", Sequential<Float>([Permute<Float>([2, 0, 1]), Slice<Float>(axis: 1, 1..<3), Flatten<Float>(), Reshape<Float>([4, 2, 2])]), [3, 4, 2]),
             ("permute of a one-channel image", Permute<Float>([1, 2, 0]), [1, 3, 4]),
@@ -193,9 +193,9 @@ struct ExporterInteropTests {
         try Self.expectAgreement(models, python: python)
     }
 
-    @Test("RNN, GRU and LSTM, one and two layers, sequences and last step")
+    @Test("RNN, GRU and LSTM, one and two layers, sequences and last step", .requiresPython)
     func recurrent() throws {
-        guard let python = TestEnvironment.python(for: "ONNX export: recurrent") else { return }
+        let python = try TestEnvironment.python()
         var g = SeededGenerator(seed: 23)
         var models: [(label: String, module: Module<Float>, shape: [Int])] = []
         for cell in [Recurrent<Float>.Cell.rnn, .gru, .lstm] {
@@ -207,9 +207,9 @@ struct ExporterInteropTests {
 
     /// A sequence fed in chunks with the states carried between runs gives what the engine gives
     /// for the whole sequence.
-    @Test("Stateful recurrent export: chunks with carried states equal the whole sequence", arguments: [Recurrent<Float>.Cell.lstm, .gru, .rnn])
+    @Test("Stateful recurrent export: chunks with carried states equal the whole sequence", .requiresPython, arguments: [Recurrent<Float>.Cell.lstm, .gru, .rnn])
     func statefulRecurrent(cell: Recurrent<Float>.Cell) throws {
-        guard let python = TestEnvironment.python(for: "ONNX export: stateful recurrent") else { return }
+        let python = try TestEnvironment.python()
         var g = SeededGenerator(seed: 24)
         let recurrent = Recurrent<Float>(cell, inputSize: 3, hiddenSize: 4, layers: 2, generator: &g)
         let model = Sequential<Float>([recurrent, Linear<Float>(4, 2, generator: &g)])
@@ -239,9 +239,9 @@ struct ExporterInteropTests {
         }
     }
 
-    @Test("Graph convolution (sum, mean, symmetric) and attention pooling")
+    @Test("Graph convolution (sum, mean, symmetric) and attention pooling", .requiresPython)
     func graphLayers() throws {
-        guard let python = TestEnvironment.python(for: "ONNX export: graph layers") else { return }
+        let python = try TestEnvironment.python()
         var g = SeededGenerator(seed: 25)
         let edges = [(0, 1), (1, 2), (2, 0), (3, 1), (1, 1), (4, 2)]
         var models: [(label: String, module: Module<Float>, shape: [Int])] = []
@@ -255,9 +255,9 @@ struct ExporterInteropTests {
         try Self.expectAgreement(models, python: python)
     }
 
-    @Test("QKeras quantizers and quantized weights reproduce the engine exactly")
+    @Test("QKeras quantizers and quantized weights reproduce the engine exactly", .requiresPython)
     func quantizers() throws {
-        guard let python = TestEnvironment.python(for: "ONNX export: quantizers") else { return }
+        let python = try TestEnvironment.python()
         var g = SeededGenerator(seed: 26)
         let dense = Linear<Float>(6, 5, generator: &g)
         dense.weightQuantizer = .bits(bits: 4, integer: 0)
@@ -296,9 +296,9 @@ struct ExporterInteropTests {
 
     /// Two named inputs, a block over their concatenation, two named outputs; the names of the
     /// spec unless renamed.
-    @Test("A ModelSpec's GraphModel exports with its named inputs, concatenations and outputs")
+    @Test("A ModelSpec's GraphModel exports with its named inputs, concatenations and outputs", .requiresPython)
     func graphModel() throws {
-        guard let python = TestEnvironment.python(for: "ONNX export: GraphModel") else { return }
+        let python = try TestEnvironment.python()
         let spec = ModelSpec(name: "two_inputs", inputs: [.init("maps", shape: [2, 4, 4]), .init("counts", shape: [3])], blocks: [
             .init("features", inputs: ["maps"], layers: [.conv(3, kernel: [3, 3], padding: .same), .relu, .flatten]),
             .init("joined", inputs: ["features", "counts"], layers: [.dense(5), .activation(.tanh)]),
@@ -321,9 +321,9 @@ struct ExporterInteropTests {
         }
     }
 
-    @Test("A workflow module with several inputs and outputs exports itself; concatenation and slices")
+    @Test("A workflow module with several inputs and outputs exports itself; concatenation and slices", .requiresPython)
     func multipleInputs() throws {
-        guard let python = TestEnvironment.python(for: "ONNX export: several inputs") else { return }
+        let python = try TestEnvironment.python()
         var g = SeededGenerator(seed: 27)
         let module = TwoBranches(generator: &g)
         let a = Self.random([3, 2], seed: 1), b = Self.random([3, 3], seed: 2)

@@ -35,9 +35,9 @@ struct RuntimeInteropTests {
         return try #require(try JSONSerialization.jsonObject(with: Data(lastLine.utf8)) as? [Double])
     }
 
-    @Test("Conv + Relu + Flatten + Gemm + Sigmoid with known weights")
+    @Test("Conv + Relu + Flatten + Gemm + Sigmoid with known weights", .requiresPython)
     func convolutionNetwork() throws {
-        guard let python = TestEnvironment.python(for: "ONNX Runtime interop") else { return }
+        let python = try TestEnvironment.python()
         // Input 1×1×4×4, conv 2 filters 3×3 stride 2 with TensorFlow "same" padding (pad bottom/right only),
         // → 1×2×2×2, relu, flatten 8, dense 8→3, sigmoid.
         let input = (0..<16).map { Float($0 % 5) * 0.3 - 0.4 }
@@ -81,9 +81,9 @@ struct RuntimeInteropTests {
         for (a, e) in zip(actual, expected) { #expect(abs(a - e) < 1e-5) }
     }
 
-    @Test("Fixed-point quantizer graph reproduces clip(round(x·2^f))/2^f exactly, ties to even")
+    @Test("Fixed-point quantizer graph reproduces clip(round(x·2^f))/2^f exactly, ties to even", .requiresPython)
     func quantizer() throws {
-        guard let python = TestEnvironment.python(for: "ONNX Runtime quantizer interop") else { return }
+        let python = try TestEnvironment.python()
         var graph = ONNXGraphBuilder(name: "quantizers")
         let x = graph.input("x", shape: [.symbolic("N"), .fixed(12)])
         // quantized_relu(9, 1) then quantized_bits(10, 3) of that value minus 1.
@@ -103,9 +103,9 @@ struct RuntimeInteropTests {
 }
 
 extension RuntimeInteropTests {
-    @Test("Decoder-style ops load and produce the shapes TensorFlow's same padding gives")
+    @Test("Decoder-style ops load and produce the shapes TensorFlow's same padding gives", .requiresPython)
     func decoderOperators() throws {
-        guard let python = TestEnvironment.python(for: "ONNX Runtime decoder ops") else { return }
+        let python = try TestEnvironment.python()
         var graph = ONNXGraphBuilder(name: "decoder_ops")
         let x = graph.input("x", shape: [.symbolic("N"), .fixed(16)])
         let image = graph.reshape(x, to: [-1, 1, 4, 4])

@@ -4,10 +4,9 @@ import HEPMLROOT
 import HEPMLTestSupport
 import Testing
 
-/// Opens a shared C++-ROOT-written test file, or nil (with a visible skip line) when ../shared is absent.
-func sharedFile(_ name: String) throws -> ROOTFile? {
-    guard let url = TestEnvironment.rootTestFile(name, for: "ROOT reader test on \(name)") else { return nil }
-    return try ROOTFile(path: url.path)
+/// Opens a shared C++-ROOT-written test file (tests marked `.requiresShared`).
+func sharedFile(_ name: String) throws -> ROOTFile {
+    try ROOTFile(path: TestEnvironment.rootTestFile(name).path)
 }
 
 func column(_ columns: [ColumnArray], _ name: String) throws -> ColumnArray {
@@ -23,8 +22,8 @@ func entry(_ column: ColumnArray, _ i: Int) -> [Double] {
 }
 
 @Suite struct ReaderTests {
-    @Test func everySharedFileIsListedAndFullyRead() throws {
-        guard let directory = TestEnvironment.sharedDirectory(for: "reading every shared ROOT file") else { return }
+    @Test(.requiresShared) func everySharedFileIsListedAndFullyRead() throws {
+        let directory = try TestEnvironment.sharedDirectory()
         let root = directory.appendingPathComponent("testdata/root")
         let names = try FileManager.default.contentsOfDirectory(atPath: root.path).filter { $0.hasSuffix(".root") }.sorted()
         #expect(names.count >= 20)
@@ -46,8 +45,8 @@ func entry(_ column: ColumnArray, _ i: Int) -> [Double] {
         }
     }
 
-    @Test func histogramsFromSpecSection9() throws {
-        guard let file = try sharedFile("uproot-histograms.root") else { return }
+    @Test(.requiresShared) func histogramsFromSpecSection9() throws {
+        let file = try sharedFile("uproot-histograms.root")
         let one = try file.histogram("one")
         #expect(one.title == "numero uno")
         #expect(one.contents == [0, 68, 285, 755, 1580, 2296, 2286, 1570, 795, 289, 76, 0])
@@ -56,28 +55,28 @@ func entry(_ column: ColumnArray, _ i: Int) -> [Double] {
         #expect(one.variances == one.contents)  // Sumw2 off: Poisson
         #expect(try file.histogram("three").entries == 5)
 
-        guard let cutflow = try sharedFile("uproot-issue33.root") else { return }
+        let cutflow = try sharedFile("uproot-issue33.root")
         let labels = try cutflow.histogram("cutflow").xAxis.labels
         #expect(labels.count == 7 && labels[1] == "Dijet" && labels[2] == "MET")
 
-        guard let variable = try sharedFile("uproot-issue-722.root") else { return }
+        let variable = try sharedFile("uproot-issue-722.root")
         let hist = try variable.histogram("hist")
         #expect(hist.className == "TH1D" && hist.xAxis.binCount == 27 && hist.xAxis.variableEdges.count == 28)
         #expect(hist.xAxis.labels.count == 27 && hist.sumw2.count == 29)
 
-        guard let th3 = try sharedFile("TH3D.root") else { return }
+        let th3 = try sharedFile("TH3D.root")
         let cube = try th3.histogram("histogram")
         #expect(cube.dimension == 3 && cube.cellCount == 8448)
         #expect(cube.xAxis.binCount == 10 && cube.yAxis.binCount == 20 && cube.zAxis.binCount == 30)
 
-        guard let dir = try sharedFile("uproot-issue-tbranch-of-th2.root") else { return }
+        let dir = try sharedFile("uproot-issue-tbranch-of-th2.root")
         let h2 = try dir.histogram("g4SimHits/h")
         #expect(h2.dimension == 2 && h2.cellCount == 10404 && h2.sumw2.count == 10404)
         #expect(h2.valuesWithoutFlow.count == 10000)
     }
 
-    @Test func twoDimensionalFlatteningIsXMajor() throws {
-        guard let file = try sharedFile("histograms1d2d.root") else { return }
+    @Test(.requiresShared) func twoDimensionalFlatteningIsXMajor() throws {
+        let file = try sharedFile("histograms1d2d.root")
         let h = try file.histogram("myTH2F")
         let nx = h.xAxis.binCount, ny = h.yAxis.binCount
         let flat = h.valuesWithoutFlow
@@ -88,17 +87,17 @@ func entry(_ column: ColumnArray, _ i: Int) -> [Double] {
         }
     }
 
-    @Test func profiles() throws {
-        guard let file = try sharedFile("uproot-issue-227a.root") else { return }
+    @Test(.requiresShared) func profiles() throws {
+        let file = try sharedFile("uproot-issue-227a.root")
         let profile = try file.histogram("hprof2d")
         #expect(profile.dimension == 2 && profile.binEntries.count == profile.cellCount)
         #expect(profile.entries == 12)
     }
 
-    @Test func hzzJaggedValuesAgreeAcrossCodecs() throws {
+    @Test(.requiresShared) func hzzJaggedValuesAgreeAcrossCodecs() throws {
         var reference: [ColumnArray]?
         for name in ["uproot-HZZ.root", "uproot-HZZ-zlib.root", "uproot-HZZ-lz4.root"] {
-            guard let file = try sharedFile(name) else { return }
+            let file = try sharedFile(name)
             let tree = try file.tree("events")
             #expect(tree.entries == 2421)
             let columns = try tree.arrays()
@@ -112,18 +111,18 @@ func entry(_ column: ColumnArray, _ i: Int) -> [Double] {
         }
     }
 
-    @Test func zmumuAcrossZstdAndStrings() throws {
-        guard let plain = try sharedFile("uproot-Zmumu.root"), let zstd = try sharedFile("uproot-Zmumu-zstd.root") else { return }
+    @Test(.requiresShared) func zmumuAcrossZstdAndStrings() throws {
+        let plain = try sharedFile("uproot-Zmumu.root"), zstd = try sharedFile("uproot-Zmumu-zstd.root")
         let a = try plain.tree("events").arrays(), b = try zstd.tree("events").arrays()
         #expect(a == b)
         #expect(a.count == 20)
         if case .string(let types) = try column(a, "Type").values { #expect(Set(types).isSubset(of: ["GT", "TT", "GG"])) }
     }
 
-    @Test func sampleVersionsAndCodecs() throws {
+    @Test(.requiresShared) func sampleVersionsAndCodecs() throws {
         var reference: [ColumnArray]?
         for name in ["uproot-sample-6.20.04-zlib.root", "uproot-sample-6.20.04-lzma.root", "uproot-sample-6.20.04-lz4.root"] {
-            guard let file = try sharedFile(name) else { return }
+            let file = try sharedFile(name)
             let columns = try file.tree("sample").arrays()
             #expect(columns.count >= 35)
             let i4 = try column(columns, "i4")
@@ -136,26 +135,26 @@ func entry(_ column: ColumnArray, _ i: Int) -> [Double] {
         }
     }
 
-    @Test func leafListSmallFlatTreeAndVectors() throws {
-        guard let leaflist = try sharedFile("uproot-leaflist.root") else { return }
+    @Test(.requiresShared) func leafListSmallFlatTreeAndVectors() throws {
+        let leaflist = try sharedFile("uproot-leaflist.root")
         let columns = try leaflist.tree("tree").arrays()
         #expect(columns.map(\.name).contains("leaflist.x"))
         #expect(try column(columns, "leaflist.x").values.count == 5)
 
-        guard let flat = try sharedFile("uproot-small-flat-tree.root") else { return }
+        let flat = try sharedFile("uproot-small-flat-tree.root")
         let flatColumns = try flat.tree("tree").arrays()
         let slice = try column(flatColumns, "SliceInt32")
         let n = try column(flatColumns, "N")
         for i in 0..<100 { #expect(entry(slice, i).count == Int(n.values.double(at: i))) }
         if case .uint32 = try column(flatColumns, "UInt32").values {} else { Issue.record("UInt32 should be unsigned") }
 
-        guard let vv = try sharedFile("uproot-vectorVectorDouble.root") else { return }
+        let vv = try sharedFile("uproot-vectorVectorDouble.root")
         let x = try column(try vv.tree("t").arrays(), "x")
         #expect(x.innerOffsets != nil && x.entryCount == 5)
     }
 
-    @Test func directoriesCyclesAndRanges() throws {
-        guard let file = try sharedFile("uproot-nesteddirs.root") else { return }
+    @Test(.requiresShared) func directoriesCyclesAndRanges() throws {
+        let file = try sharedFile("uproot-nesteddirs.root")
         let paths = try file.keys().map(\.path)
         #expect(paths.contains("one/two/tree") && paths.contains("three/tree"))
         #expect(try file.tree("one/two/tree;1").entries == 100)
@@ -170,8 +169,8 @@ func entry(_ column: ColumnArray, _ i: Int) -> [Double] {
     /// TStreamerInfo gives. Expected values were derived with uproot 5.7.7 at development time
     /// (`tree[b].array(library="np")`): entry i holds i % 10 copies of i (`vec-%03d` for strings),
     /// and StdStr is `std-%03d`.
-    @Test func splitClassSTLMembersUseStreamerInfo() throws {
-        guard let file = try sharedFile("uproot-small-evnt-tree-fullsplit.root") else { return }
+    @Test(.requiresShared) func splitClassSTLMembersUseStreamerInfo() throws {
+        let file = try sharedFile("uproot-small-evnt-tree-fullsplit.root")
         let tree = try file.tree("tree")
         let summaries = Dictionary(tree.branchSummaries().map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         #expect(summaries["StlVecI16"]?.typeName == "var * int16")

@@ -18,10 +18,10 @@ import Testing
         "\(element.kind.rawValue) \(element.name) \(element.type) \(element.typeName) base=\(element.baseVersion)/\(element.baseChecksum) count=\(element.countName)/\(element.countClass)"
     }
 
-    @Test func builtinDescriptionsMatchCppROOT() throws {
+    @Test(.requiresShared) func builtinDescriptionsMatchCppROOT() throws {
         var compared: Set<String> = []
         for name in StreamerInfoTests.referenceFiles {
-            guard let path = TestEnvironment.rootTestFile(name, for: "StreamerInfo comparison") else { return }
+            let path = try TestEnvironment.rootTestFile(name)
             let infos = try ROOTFile(path: path.path).streamerInfos()
             #expect(!infos.isEmpty, "\(name)")
             for info in infos {
@@ -90,8 +90,8 @@ import Testing
     /// uproot lists the records, and reads histograms and a tree with the models it generates from
     /// them: the built-in models of the histogram, axis and tree classes are withheld, so only the
     /// StreamerInfo written by HEPML tells uproot how to read those objects.
-    @Test func uprootReadsThroughTheStreamers() throws {
-        guard let python = TestEnvironment.python(for: "uproot reading HEPML StreamerInfo") else { return }
+    @Test(.requiresPython) func uprootReadsThroughTheStreamers() throws {
+        let python = try TestEnvironment.python()
         let directory = try TestEnvironment.temporaryDirectory("root-streamers")
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("streamers.root").path

@@ -4,8 +4,8 @@ import HEPMLTestSupport
 import Testing
 
 @Suite struct PlotCommandTests {
-    @Test func drawsROOTHistogramsInEveryFormat() throws {
-        guard let file = TestEnvironment.rootTestFile("histograms1d2d.root", for: "hepml plot on a C++ ROOT file") else { return }
+    @Test(.requiresShared) func drawsROOTHistogramsInEveryFormat() throws {
+        let file = try TestEnvironment.rootTestFile("histograms1d2d.root")
         let hepml = try #require(TestEnvironment.hepmlExecutable)
         let directory = try TestEnvironment.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -17,9 +17,9 @@ import Testing
         return (result.status, result.output, output)
     }
 
-    @Test(arguments: ["hzz.parquet", "hzz.npz"])
+    @Test(.requiresShared, arguments: ["hzz.parquet", "hzz.npz"])
     func jaggedBranchesBecomeListColumns(output: String) throws {
-        guard let file = TestEnvironment.rootTestFile("uproot-HZZ.root", for: "hepml root dump") else { return }
+        let file = try TestEnvironment.rootTestFile("uproot-HZZ.root")
         let directory = try TestEnvironment.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let result = try dump(file, ["events", "--branches", "NJet,Jet_Px,Jet_ID,MET_px", "--entries", "0:6"], to: output, in: directory)
@@ -39,8 +39,8 @@ import Testing
         #expect(try table.column("MET_px").type == .float32)
     }
 
-    @Test func vectorOfVectorsBecomesListOfLists() throws {
-        guard let file = TestEnvironment.rootTestFile("uproot-vectorVectorDouble.root", for: "hepml root dump") else { return }
+    @Test(.requiresShared) func vectorOfVectorsBecomesListOfLists() throws {
+        let file = try TestEnvironment.rootTestFile("uproot-vectorVectorDouble.root")
         let directory = try TestEnvironment.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         for name in ["vv.parquet", "vv.npz"] {
@@ -54,8 +54,8 @@ import Testing
         }
     }
 
-    @Test func csvGetsOneRowPerJetWithEntryAndSubentry() throws {
-        guard let file = TestEnvironment.rootTestFile("uproot-HZZ.root", for: "hepml root dump") else { return }
+    @Test(.requiresShared) func csvGetsOneRowPerJetWithEntryAndSubentry() throws {
+        let file = try TestEnvironment.rootTestFile("uproot-HZZ.root")
         let directory = try TestEnvironment.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let scalars = try dump(file, ["events", "--branches", "NJet,MET_px", "--entries", "0:6"], to: "hzz.csv", in: directory)
@@ -79,9 +79,9 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: mixed.path))
     }
 
-    @Test func pandasReadsTheParquetDump() throws {
-        guard let file = TestEnvironment.rootTestFile("uproot-HZZ.root", for: "hepml root dump") else { return }
-        guard let python = TestEnvironment.python(for: "pandas reading a hepml root dump") else { return }
+    @Test(.requiresShared, .requiresPython) func pandasReadsTheParquetDump() throws {
+        let file = try TestEnvironment.rootTestFile("uproot-HZZ.root")
+        let python = try TestEnvironment.python()
         let directory = try TestEnvironment.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let result = try dump(file, ["events", "--branches", "NJet,Jet_Px", "--entries", "0:6"], to: "hzz.parquet", in: directory)

@@ -23,11 +23,11 @@ public struct Axis: Sendable, Equatable {
         self.labels = labels
     }
 
-    /// Uniform or variable bin edges, `binCount + 1` values.
+    /// Uniform or variable bin edges, `binCount + 1` values; uniform ones from
+    /// `Binning.uniformEdges`, which gives ROOT's low edges and uproot's `edges()` exactly.
     public var edges: [Double] {
         if variableEdges.count == binCount + 1 { return variableEdges }
-        let width = (maximum - minimum) / Double(max(binCount, 1))
-        return (0...binCount).map { minimum + Double($0) * width }
+        return Binning.uniformEdges(count: binCount, lower: minimum, upper: maximum)
     }
 
     static func read(_ reader: inout ByteReader, references: ReferenceMap) throws -> Axis {
