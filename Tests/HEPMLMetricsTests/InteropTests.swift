@@ -6,9 +6,9 @@ import Testing
 
 /// The metrics against scikit-learn and scipy on seeded random inputs.
 @Suite struct MetricsInteropTests {
-    @Test("ROC AUC equals scikit-learn's roc_auc_score, ties included; Clopper–Pearson equals scipy's beta.ppf")
+    @Test("ROC AUC equals scikit-learn's roc_auc_score, ties included; Clopper–Pearson equals scipy's beta.ppf", .requiresPython)
     func aucAndIntervalsMatchPython() throws {
-        guard let python = TestEnvironment.python(for: "scikit-learn/scipy metrics interop") else { return }
+        let python = try TestEnvironment.python()
         var generator = SeededGenerator(seed: 2024)
         var samples: [(scores: [Double], labels: [Bool])] = []
         for size in [7, 50, 1000, 20000] {
