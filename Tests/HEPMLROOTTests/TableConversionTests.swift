@@ -29,7 +29,9 @@ import Testing
             TreeBranchData(ColumnArray(name: "tagged", values: .bool([true, false, true]), offsets: offsets), counter: "nJet"),
         ], in: directory)
 
-        let table = try tree.table()
+        let converted = try tree.table()
+        #expect(converted.leftOut.isEmpty)
+        let table = converted.table
         #expect(table.rowCount == 3)
         #expect(try table.column("flag").boolValues == [true, false, true])
         #expect(try table.column("small").int32Values == [1, 2, 255])
@@ -42,17 +44,23 @@ import Testing
         let tagged = try table.column("tagged")
         #expect(tagged.type == .list(.int32) && tagged.int32Values == [1, 0, 1])
 
-        let selected = try tree.table(branches: ["jet", "small"], entries: 1..<3)
+        let selected = try tree.table(branches: ["jet", "small"], entries: 1..<3).table
         #expect(selected.columnNames == ["jet", "small"])
         #expect(try selected.column("jet").listOffsets == [[0, 0, 1]] && selected.column("small").int32Values == [2, 255])
     }
 
-    @Test func uint64BeyondInt64IsANamedError() throws {
+    /// Without a branch list a column that cannot be converted is left out and named with the
+    /// reason; named, it is an error naming the file and the branch.
+    @Test func unconvertibleColumnsAreLeftOutOrNamed() throws {
         let directory = try TestEnvironment.temporaryDirectory("root-table")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let tree = try writeTree([TreeBranchData(ColumnArray(name: "huge", values: .uint64([1, UInt64.max])))], in: directory)
-        let error = #expect(throws: FileFormatError.self) { try tree.table() }
-        #expect(error?.object == "huge" && error?.file.hasSuffix("table.root") == true)
+        let tree = try writeTree([TreeBranchData(ColumnArray(name: "huge", values: .uint64([1, UInt64.max]))),
+                                  TreeBranchData(ColumnArray(name: "fine", values: .int32([1, 2])))], in: directory)
+        let converted = try tree.table()
+        #expect(converted.table.columnNames == ["fine"])
+        #expect(converted.leftOut.map(\.branch) == ["huge"] && converted.leftOut[0].reason.contains("does not fit"))
+        let error = #expect(throws: FileFormatError.self) { try tree.table(branches: ["huge"]) }
+        #expect(error?.object == "events/huge" && error?.file.hasSuffix("table.root") == true)
     }
 }
 

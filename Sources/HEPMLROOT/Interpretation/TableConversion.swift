@@ -5,12 +5,35 @@ import HEPMLCore
 /// interpretation layer hands arrays on to awkward/pandas: `hepml root dump` writes the table to
 /// Parquet, .npz or CSV, and a workflow can take it straight into its own table-based steps.
 extension Tree {
-    /// The named branches (all supported data branches when nil) over an entry range (all entries
-    /// when nil), one table column per tree column in tree order.
-    public func table(branches names: [String]? = nil, entries range: Range<Int>? = nil) throws -> Table {
-        let columns = try arrays(branches: names, entries: range)
-        return try Table(columns: columns.map { try Column(rootColumn: $0, file: file.path) })
+    /// The branches that `names` select (`branches(matching:)`) over an entry range (all entries
+    /// when nil), one table column per tree column in tree order; a selected branch that cannot be
+    /// read or cannot become a table column is an error naming the file and the branch. Without a
+    /// branch list every data branch that can be converted is, and the others are listed in
+    /// `leftOut` with the reason.
+    public func table(branches names: [String]? = nil, entries range: Range<Int>? = nil) throws -> TreeTable {
+        if let names {
+            let columns = try arrays(branches: names, entries: range).map { array in
+                do { return try Column(rootColumn: array, file: file.path) } catch {
+                    throw FileFormatError(file: file.path, object: "\(path)/\(array.name)", reason: Self.reason(error))
+                }
+            }
+            return TreeTable(table: try Table(columns: columns), leftOut: [])
+        }
+        var leftOut = unsupportedBranches
+        var columns: [Column] = []
+        for array in try arrays(entries: range) {
+            do { columns.append(try Column(rootColumn: array, file: file.path)) } catch {
+                leftOut.append(LeftOutBranch(branch: array.name, reason: Self.reason(error)))
+            }
+        }
+        return TreeTable(table: try Table(columns: columns), leftOut: leftOut)
     }
+}
+
+/// A tree read as a table, with the data branches a read of all branches could not convert.
+public struct TreeTable: Sendable {
+    public var table: Table
+    public var leftOut: [LeftOutBranch]
 }
 
 extension Column {
