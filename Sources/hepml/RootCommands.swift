@@ -142,7 +142,7 @@ struct RootShow: ParsableCommand {
 struct RootDump: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dump",
-        abstract: "Write tree branches to a Parquet, NumPy .npz or CSV table.",
+        abstract: "Write tree branches to a Parquet, NumPy .npz or CSV table, or to a tree in a new ROOT file.",
         discussion: """
         Jagged branches (x[n], vector<T>) become list columns: Arrow lists in Parquet, `name.values` +
         `name.offsets` arrays in .npz; vector<vector<T>> and x[n][k] become lists of lists. CSV gets
@@ -157,18 +157,25 @@ struct RootDump: ParsableCommand {
     @Argument(help: "FILE:TREE") var target: String
     @Option(help: "Comma-separated branch names, full paths or wildcards (default: all supported).") var branches: String?
     @OptionGroup var range: EntryRangeOptions
-    @Option(help: "Output file (.parquet, .npz or .csv).") var to: String
+    @Option(help: "Output file (.parquet, .npz, .csv or .root).") var to: String
+    @Option(help: "Tree name in a .root output (default: the input tree's path).") var tree: String?
+    @Option(help: "Compression of a .root output: zlib, lzma, lz4 or zstd, optionally :level.") var compression = "zstd"
 
     func run() throws {
         let (path, treePath) = RootCommand.split(target)
-        let format = try TableFile.format(of: to)
-        let tree = try ROOTFile(path: path).tree(treePath)
-        let converted = try tree.table(branches: branches?.split(separator: ",").map(String.init), entries: try range.entries(of: tree))
+        let source = try ROOTFile(path: path).tree(treePath)
+        let converted = try source.table(branches: branches?.split(separator: ",").map(String.init), entries: try range.entries(of: source))
         for leftOut in converted.leftOut {
             FileHandle.standardError.write(Data("left out \(leftOut)\n".utf8))
         }
         var table = converted.table
-        if format == .csv { table = try table.explodingLists() }
+        if to.hasSuffix(".root") {
+            let writer = ROOTWriter(path: to, compression: try ROOTWriter.Compression(parsing: compression))
+            try writer.writeTree(table: table, to: tree ?? treePath, title: source.title)
+            try writer.close()
+            return
+        }
+        if try TableFile.format(of: to) == .csv { table = try table.explodingLists() }
         try TableFile.write(table, to: to)
     }
 }

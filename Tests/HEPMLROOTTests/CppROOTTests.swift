@@ -1,6 +1,6 @@
 import Foundation
 import HEPMLCore
-import HEPMLROOT
+@testable import HEPMLROOT
 import HEPMLTestSupport
 import Testing
 
@@ -99,14 +99,18 @@ import Testing
 
     /// What HEPML writes, C++ ROOT opens without warnings or recovery and reads with equal values
     /// and titles: histograms of every written class in nested directories, and trees with every
-    /// numeric type, a fixed array and jagged branches, uncompressed and with zlib.
+    /// numeric type, a fixed array, jagged branches and strings (one over 255 bytes), uncompressed
+    /// and with each of ROOT's codecs.
     @Test(.requiresCppROOT) func cppROOTReadsWhatHEPMLWrites() throws {
         let directory = try TestEnvironment.temporaryDirectory("cpp-root-reads")
         defer { try? FileManager.default.removeItem(at: directory) }
         let histograms = sampleHistograms()
-        let columns = sampleColumns(entries: 1200, seed: 11)
+        let labels = (0..<1200).map { "entry \($0)" + String(repeating: "é", count: $0 % 5) + ($0 == 7 ? String(repeating: "x", count: 300) : "") }
+        let columns = sampleColumns(entries: 1200, seed: 11) + [TreeBranchData(ColumnArray(name: "label", values: .string(labels)))]
         var paths: [String] = []
-        for (name, compression) in [("none", ROOTWriter.Compression.none), ("zlib", .zlib(level: 6))] {
+        let codecs: [(String, ROOTWriter.Compression)] = [("none", .none), ("zlib", .zlib(level: 6)), ("lzma", .lzma(level: 7)), ("lz4", .lz4(level: 4)),
+                                                          ("zstd", .zstd(level: 5))]
+        for (name, compression) in codecs {
             let path = directory.appendingPathComponent("hepml-\(name).root").path
             let writer = ROOTWriter(path: path, compression: compression)
             for (histogramPath, histogram) in histograms { try writer.write(histogram, to: histogramPath) }
@@ -119,6 +123,8 @@ import Testing
         for path in paths {
             let file = try #require(report[path] as? [String: Any])
             #expect(file["recovered"] as? Bool == false, "\(path) needed TFile::Recover")
+            let codec = codecs[paths.firstIndex(of: path) ?? 0].1
+            #expect(file["compression"] as? Int == codec.code, "\(path) compression setting")
             let readHistograms = try #require(file["histograms"] as? [String: [String: Any]])
             #expect(Set(readHistograms.keys) == Set(histograms.map(\.0)))
             for (histogramPath, histogram) in histograms {

@@ -220,4 +220,26 @@ func entry(_ column: ColumnArray, _ i: Int) -> [Double] {
         #expect(Array(texts[offsets[99]..<offsets[100]]) == [String](repeating: "vec-099", count: 9))
         #expect(offsets[1] == 0)
     }
+
+    /// Branches are selected as uproot names them: full paths, unique names, wildcards (against
+    /// names, or full paths when the pattern has a `/`), and a split object's parent for its members.
+    @Test(.requiresShared) func branchesAreSelectedByUprootPathsNamesAndWildcards() throws {
+        let tree = try sharedFile("uproot-small-evnt-tree-fullsplit.root").tree("tree")
+        let px = try #require(tree.allBranches.first { $0.name == "P3.Px" })
+        #expect(tree.fullPath(of: px) == "evt/P3/P3.Px")
+        #expect(try tree.branches(matching: ["evt/P3/P3.Px"]).map(\.name) == ["P3.Px"])
+        #expect(try tree.branches(matching: ["P3.Px", "evt/I32"]).map(\.name) == ["P3.Px", "I32"])
+        #expect(try tree.branches(matching: ["evt/P3"]).map(\.name) == ["P3.Px", "P3.Py", "P3.Pz"])
+        #expect(try tree.branches(matching: ["StlVec*"]).map(\.name) == ["StlVecI16", "StlVecI32", "StlVecI64", "StlVecU16", "StlVecU32",
+                                                                          "StlVecU64", "StlVecF32", "StlVecF64", "StlVecStr"])
+        #expect(try tree.branches(matching: ["evt/P3/*", "P3.Px"]).map(\.name) == ["P3.Px", "P3.Py", "P3.Pz"])
+        let error = #expect(throws: FileFormatError.self) { try tree.branches(matching: ["Nope*"]) }
+        #expect(error?.reason == "no such branch" && error?.object == "tree/Nope*")
+        // Every listed name can be passed back.
+        let listed = tree.branchSummaries().filter(\.isSupported).map(\.name)
+        #expect(try tree.arrays(branches: listed, entries: 0..<5).count >= listed.count)
+
+        let hzz = try sharedFile("uproot-HZZ.root").tree("events")
+        #expect(try hzz.arrays(branches: ["Jet_P*"], entries: 0..<10).map(\.name) == ["Jet_Px", "Jet_Py", "Jet_Pz"])
+    }
 }

@@ -64,6 +64,34 @@ import Testing
     }
 }
 
+/// `ROOTWriter.writeTree(table:)`: any table as a TTree, read back as the same table.
+@Suite struct TableToTreeTests {
+    @Test func tablesBecomeTreesAndReadBack() throws {
+        let directory = try TestEnvironment.temporaryDirectory("table-tree")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let table = try Table(columns: [
+            Column(name: "flag", values: .bool([true, false, true, true])),
+            Column(name: "id", values: .int64([1, -2, Int64.max, 4])),
+            Column(name: "name", values: .string(bytes: Array("abcdefg".utf8), offsets: [0, 1, 3, 3, 7])),
+            Column(name: "pt", values: .float32([1.5, 2.5, 3.5]), listOffsets: [[0, 2, 2, 2, 3]]),
+            Column(name: "x", values: .float64([0.25, -1, 7, 1e300])),
+        ])
+        let path = directory.appendingPathComponent("table.root").path
+        let writer = ROOTWriter(path: path, compression: .zstd(level: 5))
+        try writer.writeTree(table: table, to: "dir/events", title: "from a table")
+        try writer.close()
+        let tree = try ROOTFile(path: path).tree("dir/events")
+        #expect(tree.title == "from a table" && tree.branchNames == ["npt", "flag", "id", "name", "pt", "x"])
+        let back = try tree.table(branches: ["flag", "id", "name", "pt", "x"]).table
+        #expect(back == table)
+        #expect(try tree.table(branches: ["npt"]).table.column("npt").int32Values == [2, 0, 0, 1])
+
+        let nested = try Table(columns: [Column(name: "vv", values: .int32([1, 2]), listOffsets: [[0, 1], [0, 2]])])
+        let error = #expect(throws: FileFormatError.self) { try ROOTWriter(path: path).writeTree(table: nested, to: "t") }
+        #expect(error?.object == "t/vv")
+    }
+}
+
 /// The reading benchmarks' files: the DQM-style layout and the trees, as `hepml bench root` reads them.
 @Suite struct BenchmarkFilesTests {
     @Test func dqmFilesHoldEveryListedHistogram() throws {

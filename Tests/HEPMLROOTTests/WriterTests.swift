@@ -1,6 +1,6 @@
 import Foundation
 import HEPMLCore
-import HEPMLROOT
+@testable import HEPMLROOT
 import HEPMLTestSupport
 import Testing
 
@@ -52,7 +52,7 @@ func sampleHistograms() -> [(String, Histogram)] {
 }
 
 @Suite struct WriterTests {
-    @Test(arguments: [ROOTWriter.Compression.none, .zlib(level: 1)])
+    @Test(arguments: [ROOTWriter.Compression.none, .zlib(level: 1), .lzma(level: 7), .lz4(level: 4), .zstd(level: 5)])
     func roundTripHistogramsAndTrees(compression: ROOTWriter.Compression) throws {
         let directory = try TestEnvironment.temporaryDirectory("root-writer")
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -108,5 +108,22 @@ func sampleHistograms() -> [(String, Histogram)] {
         #expect(try file.histogram("h").contents == [0, 2, 0])
         #expect(try file.histogram("h;1").contents == [0, 1, 0])
         #expect(try file.tree("t").arrays()[0].values == .float64(values))
+    }
+
+    @Test func compressionNamesAsROOTGivesThem() throws {
+        #expect(try ROOTWriter.Compression(parsing: "zstd") == .zstd(level: 5))
+        #expect(try ROOTWriter.Compression(parsing: "LZMA:9") == .lzma(level: 9))
+        #expect(try ROOTWriter.Compression(parsing: "lz4") == .lz4(level: 4))
+        #expect(try ROOTWriter.Compression(parsing: "zlib:6") == .zlib(level: 6))
+        #expect(try ROOTWriter.Compression(parsing: "none") == .none)
+        #expect(throws: FileFormatError.self) { try ROOTWriter.Compression(parsing: "gzip") }
+        #expect(throws: FileFormatError.self) { try ROOTWriter.Compression(parsing: "zstd:12") }
+    }
+
+    /// Keys carry TDatime of the time of writing, or of SOURCE_DATE_EPOCH.
+    @Test func keyDatesFollowTDatimePacking() {
+        // 2026-12-05 15:30:45 UTC
+        let date = Date(timeIntervalSince1970: 1_796_484_645)
+        #expect(ROOTWriter.datime(for: date) == (31 << 26 | 12 << 22 | 5 << 17 | 15 << 12 | 30 << 6 | 45))
     }
 }

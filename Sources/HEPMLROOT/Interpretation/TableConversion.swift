@@ -85,3 +85,40 @@ extension Column {
         try self.init(name: column.name, values: values, listOffsets: levels)
     }
 }
+
+extension ROOTWriter {
+    /// Writes a table as a TTree: scalar columns (bool, int32, int64, float32, float64, string)
+    /// become one-leaf branches, numeric list columns counter-jagged branches with an int32
+    /// counter `n<name>` (uproot's convention). Nulls, lists of strings and lists of lists have no
+    /// such branch and are refused by column name.
+    public func writeTree(table: Table, to objectPath: String, title: String = "", entriesPerBasket: Int? = nil) throws {
+        func fail(_ column: Column, _ reason: String) -> FileFormatError {
+            FileFormatError(file: path, object: "\(objectPath)/\(column.name)", reason: reason)
+        }
+        let names = Set(table.columns.map(\.name))
+        var branches: [TreeBranchData] = []
+        for column in table.columns {
+            guard column.nullCount == 0 else { throw fail(column, "a TTree branch cannot hold nulls (\(column.nullCount) in this column)") }
+            guard column.listOffsets.count <= 1 else { throw fail(column, "lists of lists are not written to TTrees") }
+            let values: ColumnValues
+            switch column.values {
+            case .bool(let v): values = .bool(v)
+            case .int32(let v): values = .int32(v)
+            case .int64(let v): values = .int64(v)
+            case .float32(let v): values = .float32(v)
+            case .float64(let v): values = .float64(v)
+            case .string:
+                guard column.listOffsets.isEmpty else { throw fail(column, "lists of strings are not written to TTrees") }
+                values = .string((0..<column.values.count).map { column.values.string(at: $0) ?? "" })
+            }
+            guard let offsets = column.listOffsets.first else {
+                branches.append(TreeBranchData(ColumnArray(name: column.name, values: values)))
+                continue
+            }
+            let counter = "n\(column.name)"
+            guard !names.contains(counter) else { throw fail(column, "its counter branch \(counter) would clash with a column of that name") }
+            branches.append(TreeBranchData(ColumnArray(name: column.name, values: values, offsets: offsets), counter: counter))
+        }
+        try writeTree(branches, to: objectPath, title: title, entriesPerBasket: entriesPerBasket)
+    }
+}

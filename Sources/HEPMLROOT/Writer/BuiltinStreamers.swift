@@ -206,7 +206,7 @@ enum BuiltinStreamers {
                 pointer("fLeafCount", "TLeaf", inline: false, "Pointer to Leaf count if variable length (we do not own the counter)"),
             ]),
         ]
-        for (letter, code) in [("O", 18), ("B", 1), ("S", 2), ("I", 3), ("L", 16), ("F", 5), ("D", 8)] {
+        for (letter, code) in [("O", 18), ("B", 1), ("S", 2), ("I", 3), ("L", 16), ("F", 5), ("D", 8), ("C", 3)] {
             all.append(Description(name: "TLeaf" + letter, version: 1, elements: [
                 base("TLeaf", "Leaf: description of a Branch data type"),
                 basic("fMinimum", code, "Minimum value if leaf range is specified"),
