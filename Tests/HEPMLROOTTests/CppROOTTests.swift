@@ -157,4 +157,35 @@ import Testing
             }
         }
     }
+
+    /// Free bytes on the file system of the temporary directory.
+    static var temporaryDiskSpace: Int64 {
+        let attributes = try? FileManager.default.attributesOfFileSystem(forPath: NSTemporaryDirectory())
+        return (attributes?[.systemFreeSize] as? NSNumber)?.int64Value ?? 0
+    }
+
+    /// A 2.2 GB uncompressed file from C++ ROOT (written here, removed afterwards): baskets and
+    /// keys beyond 2 GiB need 64-bit offsets (big TKeys, big directory and file header). About 40 s.
+    @Test(.requiresCppROOT, .enabled(if: temporaryDiskSpace > 6_000_000_000, "needs 6 GB free in the temporary directory for a 2.2 GB file"))
+    func filesOver2GiBAreRead() throws {
+        let directory = try TestEnvironment.temporaryDirectory("cpp-root-large")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("large.root").path
+        let entries = 280_000_000
+        let script = TestEnvironment.packageRoot.appendingPathComponent("scripts/cpp-root/write_large.py").path
+        let result = try TestEnvironment.run(try TestEnvironment.cppROOTPython(), [script, path, String(entries)], environment: ["PYTHONWARNINGS": "ignore"])
+        try #require(result.status == 0, "write_large.py failed: \(result.output)")
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber).int64Value
+        #expect(size > 2_200_000_000)
+        let file = try ROOTFile(path: path)
+        // The tree's own key comes after its 2.2 GB of baskets (the histogram fills a free gap ROOT left earlier).
+        #expect(try file.key(at: "big").seekKey > Int(Int32.max))
+        #expect(try file.histogram("after").contents == [0, 0, 1.5, 3, 4.5, 0])
+        let tree = try file.tree("big")
+        #expect(tree.entries == entries)
+        for range in [0..<1000, 150_000_000..<150_001_000, (entries - 1000)..<entries] {
+            let x = try tree.arrays(branches: ["x"], entries: range)[0]
+            #expect(x.values == .float64(range.map { Double($0) * 0.5 }), "entries \(range)")
+        }
+    }
 }
