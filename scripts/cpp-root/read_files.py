@@ -9,25 +9,9 @@ import json
 import sys
 
 import ROOT
-from reading import read_histograms, read_leaves
+from reading import read_histograms, read_trees
 
 ROOT.gErrorIgnoreLevel = ROOT.kInfo
-
-
-def read_trees(path):
-    file = ROOT.TFile.Open(path)
-    out = {}
-    def walk(directory, prefix):
-        for key in directory.GetListOfKeys():
-            obj = key.ReadObj()
-            name = prefix + key.GetName()
-            if obj.InheritsFrom("TDirectory"):
-                walk(obj, name + "/")
-            elif obj.InheritsFrom("TTree"):
-                out[name] = {"title": obj.GetTitle(), "entries": int(obj.GetEntries()), "leaves": read_leaves(obj)}
-    walk(file, "")
-    file.Close()
-    return out
 
 
 def main():

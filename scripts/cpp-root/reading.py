@@ -35,22 +35,39 @@ def read_leaves(tree):
     return out
 
 
-def read_histograms(path):
+def walk_objects(path, visit):
+    """Calls visit(path, object) for every object in the file, directories searched recursively."""
     file = ROOT.TFile.Open(path)
-    out = {}
     def walk(directory, prefix):
         for key in directory.GetListOfKeys():
             obj = key.ReadObj()
             name = prefix + key.GetName()
             if obj.InheritsFrom("TDirectory"):
                 walk(obj, name + "/")
-            elif obj.InheritsFrom("TH1"):
-                cells = obj.GetNcells()
-                out[name] = {"class": obj.ClassName(), "title": obj.GetTitle(), "entries": repr(obj.GetEntries()),
-                             "values": numbers(obj.GetBinContent(k) for k in range(cells)),
-                             "errors": numbers(obj.GetBinError(k) for k in range(cells)),
-                             "xtitle": obj.GetXaxis().GetTitle(), "ytitle": obj.GetYaxis().GetTitle(),
-                             "labels": [str(obj.GetXaxis().GetBinLabel(k + 1)) for k in range(obj.GetNbinsX())] if obj.GetXaxis().GetLabels() else []}
+            else:
+                visit(name, obj)
     walk(file, "")
     file.Close()
+
+
+def read_histograms(path):
+    out = {}
+    def visit(name, obj):
+        if obj.InheritsFrom("TH1"):
+            cells = obj.GetNcells()
+            out[name] = {"class": obj.ClassName(), "title": obj.GetTitle(), "entries": repr(obj.GetEntries()),
+                         "values": numbers(obj.GetBinContent(k) for k in range(cells)),
+                         "errors": numbers(obj.GetBinError(k) for k in range(cells)),
+                         "xtitle": obj.GetXaxis().GetTitle(), "ytitle": obj.GetYaxis().GetTitle(),
+                         "labels": [str(obj.GetXaxis().GetBinLabel(k + 1)) for k in range(obj.GetNbinsX())] if obj.GetXaxis().GetLabels() else []}
+    walk_objects(path, visit)
+    return out
+
+
+def read_trees(path):
+    out = {}
+    def visit(name, obj):
+        if obj.InheritsFrom("TTree"):
+            out[name] = {"title": obj.GetTitle(), "entries": int(obj.GetEntries()), "leaves": read_leaves(obj)}
+    walk_objects(path, visit)
     return out
