@@ -33,6 +33,10 @@ struct RootList: ParsableCommand {
         let file = try ROOTFile(path: path)
         let keys = try file.keys(under: directory, recursive: recursive)
         let classWidth = keys.map(\.className.count).max() ?? 0
+        // The binning of every histogram, read in parallel (one by one only when some cannot be read).
+        let histogramPaths = long ? keys.filter { $0.className.hasPrefix("TH") || $0.className.hasPrefix("TProfile") }.map { "\($0.path);\($0.cycle)" } : []
+        let histograms: [Histogram?] = (try? file.histograms(histogramPaths)).map { $0.map { Optional($0) } } ?? histogramPaths.map { try? file.histogram($0) }
+        let histogramByPath = Dictionary(zip(histogramPaths, histograms), uniquingKeysWith: { first, _ in first })
         for key in keys {
             let depth = key.path.split(separator: "/").count - directory.split(separator: "/").count - 1
             let indent = String(repeating: "  ", count: max(0, depth))
@@ -42,7 +46,7 @@ struct RootList: ParsableCommand {
                 continue
             }
             var detail = ""
-            if key.className.hasPrefix("TH") || key.className.hasPrefix("TProfile"), let histogram = try? file.histogram("\(key.path);\(key.cycle)") {
+            if let histogram = histogramByPath["\(key.path);\(key.cycle)"] ?? nil {
                 detail = "  " + RootShow.binning(histogram)
             } else if key.className == "TTree" || key.className == "TNtuple", let tree = try? file.tree("\(key.path);\(key.cycle)") {
                 detail = "  entries \(tree.entries), \(tree.branchNames.count) branches"
