@@ -143,8 +143,8 @@ func sampleHistograms() -> [(String, Histogram)] {
         #expect(try ROOTWriter.Compression(parsing: "lz4") == .lz4(level: 4))
         #expect(try ROOTWriter.Compression(parsing: "zlib:6") == .zlib(level: 6))
         #expect(try ROOTWriter.Compression(parsing: "none") == .none)
-        #expect(throws: FileFormatError.self) { try ROOTWriter.Compression(parsing: "gzip") }
-        #expect(throws: FileFormatError.self) { try ROOTWriter.Compression(parsing: "zstd:12") }
+        #expect(throws: ROOTWriter.Compression.InvalidName.self) { try ROOTWriter.Compression(parsing: "gzip") }
+        #expect(throws: ROOTWriter.Compression.InvalidName.self) { try ROOTWriter.Compression(parsing: "zstd:12") }
     }
 
     /// Keys carry TDatime of the time of writing, or of SOURCE_DATE_EPOCH.

@@ -40,9 +40,7 @@ public final class ROOTWriter {
             let parts = text.lowercased().split(separator: ":", maxSplits: 1).map(String.init)
             let level: Int?
             if parts.count == 2 {
-                guard let value = Int(parts[1]), (0...9).contains(value) else {
-                    throw FileFormatError(file: "", object: text, reason: "compression level must be 0 to 9")
-                }
+                guard let value = Int(parts[1]), (0...9).contains(value) else { throw InvalidName(name: text, reason: "the level must be 0 to 9") }
                 level = value
             } else {
                 level = nil
@@ -53,8 +51,15 @@ public final class ROOTWriter {
             case "lzma": self = .lzma(level: level ?? 7)
             case "lz4": self = .lz4(level: level ?? 4)
             case "zstd": self = .zstd(level: level ?? 5)
-            default: throw FileFormatError(file: "", object: text, reason: "unknown compression (zlib, lzma, lz4, zstd or none, with an optional :level)")
+            default: throw InvalidName(name: text, reason: "the algorithm must be zlib, lzma, lz4, zstd or none, with an optional :level")
             }
+        }
+
+        /// A compression name that `init(parsing:)` does not know.
+        public struct InvalidName: Error, CustomStringConvertible {
+            public var name: String
+            public var reason: String
+            public var description: String { "compression \"\(name)\": \(reason)" }
         }
     }
 
