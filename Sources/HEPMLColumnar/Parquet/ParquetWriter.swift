@@ -12,8 +12,8 @@ public struct ParquetWriteOptions: Sendable {
     public var dataPageSize: Int = 1 << 20
     /// 1 for DATA_PAGE, 2 for DATA_PAGE_V2.
     public var dataPageVersion: Int = 1
-    /// Dictionary-encode columns (not booleans or float lists) whose dictionary stays under
-    /// `dictionaryPageSizeLimit` bytes and has at most half as many entries as values; others fall back to PLAIN.
+    /// Dictionary-encode columns whose dictionary stays under `dictionaryPageSizeLimit` bytes and
+    /// has at most half as many entries as values; others fall back to PLAIN.
     public var useDictionary = true
     public var dictionaryPageSizeLimit = 1 << 20
 
@@ -113,11 +113,7 @@ struct ChunkEncoder {
         var encodings: Set<Int32> = [Encoding.rle.rawValue]
         var uncompressedTotal = 0
 
-        // Float lists (histogram bins, jets' momenta) almost never repeat: building their dictionary
-        // only to discard it cost a fifth of a DQM fetch, so they go straight to PLAIN.
-        let isFloatList = !column.listOffsets.isEmpty && (column.type.element == .float32 || column.type.element == .float64)
-        let dictionary = options.useDictionary && column.type.element != .bool && !isFloatList
-            ? DictionaryEncoder.build(dense, byteLimit: options.dictionaryPageSizeLimit) : nil
+        let dictionary = options.useDictionary && column.type.element != .bool ? DictionaryEncoder.build(dense, byteLimit: options.dictionaryPageSizeLimit) : nil
         if let dictionary {
             let plain = PlainEncoder.encode(dictionary.values, range: 0..<dictionary.values.count)
             let compressed = try compress(plain)
