@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HEPMLColumnar
+import HEPMLROOT
 import HEPMLCore
 
 struct TableCommand: ParsableCommand {
@@ -63,20 +64,34 @@ struct TableShowCommand: ParsableCommand {
 struct TableConvertCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convert",
-        abstract: "Convert between Parquet, .npz and CSV by file extension (list columns go to .npz as values + offsets arrays)."
+        abstract: "Convert between Parquet, .npz and CSV by file extension (list columns go to .npz as values + offsets arrays), or to a ROOT TTree.",
+        discussion: """
+        To OUT.root (with --tree NAME) scalar columns become one-leaf branches and numeric list columns
+        jagged branches counted by an int32 branch n<name>; --compression then takes ROOT's algorithms:
+        zlib, lzma, lz4 or zstd, optionally with :level.
+        """
     )
 
     @Argument(help: "Input file.") var input: String
-    @Argument(help: "Output file (.parquet, .npz or .csv).") var output: String
+    @Argument(help: "Output file (.parquet, .npz, .csv or .root).") var output: String
     @Option(help: "Comma-separated column names to keep.") var columns: String?
-    @Option(help: "Compression: zstd, snappy or none (Parquet; .npz deflates unless none).") var compression = "zstd"
+    @Option(help: "Compression: zstd, snappy or none (Parquet; .npz deflates unless none); zlib, lzma, lz4 or zstd[:level] for .root.")
+    var compression = "zstd"
+    @Option(help: "Tree name (and directory path) for a .root output.") var tree: String?
 
     func run() throws {
-        guard let codec = [ParquetCompression.zstd, .snappy, .none].first(where: { $0.name == compression }) else {
-            throw ValidationError("--compression must be zstd, snappy or none")
-        }
         let table = try TableFile.read(path: input, columns: columns.map { $0.split(separator: ",").map { String($0) } })
-        try TableFile.write(table, to: output, compression: codec)
+        if output.hasSuffix(".root") {
+            guard let tree else { throw ValidationError("a .root output needs --tree NAME") }
+            let writer = ROOTWriter(path: output, compression: try ROOTWriter.Compression(parsing: compression))
+            try writer.writeTree(table: table, to: tree)
+            try writer.close()
+        } else {
+            guard let codec = [ParquetCompression.zstd, .snappy, .none].first(where: { $0.name == compression }) else {
+                throw ValidationError("--compression must be zstd, snappy or none")
+            }
+            try TableFile.write(table, to: output, compression: codec)
+        }
         print("wrote \(output): \(table.rowCount) rows, \(table.columns.count) columns")
     }
 }

@@ -59,7 +59,8 @@ func numbers(_ value: Any?) -> [Double] {
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("hepml.root").path
         let writer = ROOTWriter(path: path)
-        let histograms = sampleHistograms()
+        // Profiles are judged by C++ ROOT (CppROOTTests).
+        let histograms = sampleHistograms().filter { !$0.1.isProfile }
         for (histogramPath, histogram) in histograms { try writer.write(histogram, to: histogramPath) }
         let branches = sampleColumns(entries: 1200, seed: 9)
         try writer.writeTree(branches, to: "trees/events", entriesPerBasket: 500)

@@ -27,8 +27,14 @@ func entry(_ column: ColumnArray, _ i: Int) -> [Double] {
         let root = directory.appendingPathComponent("testdata/root")
         let names = try FileManager.default.contentsOfDirectory(atPath: root.path).filter { $0.hasSuffix(".root") }.sorted()
         #expect(names.count >= 20)
-        for name in names {
-            let file = try ROOTFile(path: root.appendingPathComponent(name).path)
+        // Plus the C++ ROOT files of ../shared/repro that once broke the reader.
+        let repro = directory.appendingPathComponent("repro")
+        let reproNames = ((try? FileManager.default.contentsOfDirectory(atPath: repro.path)) ?? []).filter { $0.hasSuffix(".root") }.sorted()
+        #expect(reproNames.contains("uproot-issue21.root"))
+        let paths = names.map { root.appendingPathComponent($0).path } + reproNames.map { repro.appendingPathComponent($0).path }
+        for path in paths {
+            let name = URL(fileURLWithPath: path).lastPathComponent
+            let file = try ROOTFile(path: path)
             let keys = try file.keys()
             #expect(!keys.isEmpty, "\(name) lists no keys")
             for key in keys {
@@ -43,6 +49,25 @@ func entry(_ column: ColumnArray, _ i: Int) -> [Double] {
                 }
             }
         }
+    }
+
+    /// Every basket of `nllscan` is stored inside its TBranch (fBaskets), none as a key; values
+    /// from uproot 5.7.
+    @Test(.requiresShared) func embeddedBasketsAreRead() throws {
+        let file = try ROOTFile(path: TestEnvironment.sharedDirectory().appendingPathComponent("repro/uproot-issue21.root").path)
+        let tree = try file.tree("nllscan")
+        #expect(tree.entries == 61)
+        let columns = try tree.arrays()
+        #expect(columns.map(\.name) == ["status", "nll", "mH", "mu_ggH", "mu_VBF", "mu_VH", "mu_ttH"])
+        #expect(columns.allSatisfy { $0.entryCount == 61 })
+        let mH = doubles(try column(columns, "mH"))
+        #expect(mH.first == 124 && mH.last == 126 && mH[30] == 125)
+        #expect(doubles(try column(columns, "status")) == [Double](repeating: 0, count: 61))
+        let nll = doubles(try column(columns, "nll"))
+        #expect(abs(nll[0] - -882339.66660106) < 1e-6 && abs(nll[60] - -882341.57848284) < 1e-6)
+        // An entry range inside the embedded basket.
+        let slice = try tree.arrays(branches: ["mu_ggH"], entries: 58..<61)
+        #expect(doubles(slice[0]).map { ($0 * 1e8).rounded() / 1e8 } == [0.96666477, 0.95724944, 0.94679028])
     }
 
     @Test(.requiresShared) func histogramsFromSpecSection9() throws {
@@ -194,5 +219,27 @@ func entry(_ column: ColumnArray, _ i: Int) -> [Double] {
         #expect(Array(texts[offsets[2]..<offsets[3]]) == ["vec-002", "vec-002"])
         #expect(Array(texts[offsets[99]..<offsets[100]]) == [String](repeating: "vec-099", count: 9))
         #expect(offsets[1] == 0)
+    }
+
+    /// Branches are selected as uproot names them: full paths, unique names, wildcards (against
+    /// names, or full paths when the pattern has a `/`), and a split object's parent for its members.
+    @Test(.requiresShared) func branchesAreSelectedByUprootPathsNamesAndWildcards() throws {
+        let tree = try sharedFile("uproot-small-evnt-tree-fullsplit.root").tree("tree")
+        let px = try #require(tree.allBranches.first { $0.name == "P3.Px" })
+        #expect(tree.fullPath(of: px) == "evt/P3/P3.Px")
+        #expect(try tree.branches(matching: ["evt/P3/P3.Px"]).map(\.name) == ["P3.Px"])
+        #expect(try tree.branches(matching: ["P3.Px", "evt/I32"]).map(\.name) == ["P3.Px", "I32"])
+        #expect(try tree.branches(matching: ["evt/P3"]).map(\.name) == ["P3.Px", "P3.Py", "P3.Pz"])
+        #expect(try tree.branches(matching: ["StlVec*"]).map(\.name) == ["StlVecI16", "StlVecI32", "StlVecI64", "StlVecU16", "StlVecU32",
+                                                                          "StlVecU64", "StlVecF32", "StlVecF64", "StlVecStr"])
+        #expect(try tree.branches(matching: ["evt/P3/*", "P3.Px"]).map(\.name) == ["P3.Px", "P3.Py", "P3.Pz"])
+        let error = #expect(throws: FileFormatError.self) { try tree.branches(matching: ["Nope*"]) }
+        #expect(error?.reason == "no such branch" && error?.object == "tree/Nope*")
+        // Every listed name can be passed back.
+        let listed = tree.branchSummaries().filter(\.isSupported).map(\.name)
+        #expect(try tree.arrays(branches: listed, entries: 0..<5).count >= listed.count)
+
+        let hzz = try sharedFile("uproot-HZZ.root").tree("events")
+        #expect(try hzz.arrays(branches: ["Jet_P*"], entries: 0..<10).map(\.name) == ["Jet_Px", "Jet_Py", "Jet_Pz"])
     }
 }

@@ -61,7 +61,7 @@ import Testing
             "TNamed": 1, "TObject": 1, "TAttLine": 2, "TAttFill": 2, "TAttMarker": 2, "TAtt3D": 1, "TArray": 1, "TArrayF": 1, "TArrayD": 1,
             "THashList": 0, "TList": 5, "TSeqCollection": 0, "TCollection": 3, "TObjString": 1, "TTree": 20, "TBranch": 13, "TLeaf": 2,
             "TLeafO": 1, "TLeafB": 1, "TLeafS": 1, "TLeafI": 1, "TLeafL": 1, "TLeafF": 1, "TLeafD": 1, "TObjArray": 3,
-            "ROOT::TIOFeatures": 1,
+            "ROOT::TIOFeatures": 1, "TProfile": 7, "TProfile2D": 8,
         ]
         for (name, version) in expected { #expect(versions[name] == version, "\(name)") }
         #expect(infos.count == Set(infos.map(\.className)).count, "each class described once")
@@ -96,7 +96,8 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("streamers.root").path
         let writer = ROOTWriter(path: path)
-        let histograms = sampleHistograms()
+        // Profiles are left to C++ ROOT's judgement (CppROOTTests): uproot would read them with its built-in models.
+        let histograms = sampleHistograms().filter { !$0.1.isProfile }
         for (histogramPath, histogram) in histograms { try writer.write(histogram, to: histogramPath) }
         let branches = sampleColumns(entries: 300, seed: 4)
         try writer.writeTree(branches, to: "trees/events", entriesPerBasket: 128)

@@ -29,7 +29,9 @@ import Testing
             TreeBranchData(ColumnArray(name: "tagged", values: .bool([true, false, true]), offsets: offsets), counter: "nJet"),
         ], in: directory)
 
-        let table = try tree.table()
+        let converted = try tree.table()
+        #expect(converted.leftOut.isEmpty)
+        let table = converted.table
         #expect(table.rowCount == 3)
         #expect(try table.column("flag").boolValues == [true, false, true])
         #expect(try table.column("small").int32Values == [1, 2, 255])
@@ -42,17 +44,51 @@ import Testing
         let tagged = try table.column("tagged")
         #expect(tagged.type == .list(.int32) && tagged.int32Values == [1, 0, 1])
 
-        let selected = try tree.table(branches: ["jet", "small"], entries: 1..<3)
+        let selected = try tree.table(branches: ["jet", "small"], entries: 1..<3).table
         #expect(selected.columnNames == ["jet", "small"])
         #expect(try selected.column("jet").listOffsets == [[0, 0, 1]] && selected.column("small").int32Values == [2, 255])
     }
 
-    @Test func uint64BeyondInt64IsANamedError() throws {
+    /// Without a branch list a column that cannot be converted is left out and named with the
+    /// reason; named, it is an error naming the file and the branch.
+    @Test func unconvertibleColumnsAreLeftOutOrNamed() throws {
         let directory = try TestEnvironment.temporaryDirectory("root-table")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let tree = try writeTree([TreeBranchData(ColumnArray(name: "huge", values: .uint64([1, UInt64.max])))], in: directory)
-        let error = #expect(throws: FileFormatError.self) { try tree.table() }
-        #expect(error?.object == "huge" && error?.file.hasSuffix("table.root") == true)
+        let tree = try writeTree([TreeBranchData(ColumnArray(name: "huge", values: .uint64([1, UInt64.max]))),
+                                  TreeBranchData(ColumnArray(name: "fine", values: .int32([1, 2])))], in: directory)
+        let converted = try tree.table()
+        #expect(converted.table.columnNames == ["fine"])
+        #expect(converted.leftOut.map(\.branch) == ["huge"] && converted.leftOut[0].reason.contains("does not fit"))
+        let error = #expect(throws: FileFormatError.self) { try tree.table(branches: ["huge"]) }
+        #expect(error?.object == "events/huge" && error?.file.hasSuffix("table.root") == true)
+    }
+}
+
+/// `ROOTWriter.writeTree(table:)`: any table as a TTree, read back as the same table.
+@Suite struct TableToTreeTests {
+    @Test func tablesBecomeTreesAndReadBack() throws {
+        let directory = try TestEnvironment.temporaryDirectory("table-tree")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let table = try Table(columns: [
+            Column(name: "flag", values: .bool([true, false, true, true])),
+            Column(name: "id", values: .int64([1, -2, Int64.max, 4])),
+            Column(name: "name", values: .string(bytes: Array("abcdefg".utf8), offsets: [0, 1, 3, 3, 7])),
+            Column(name: "pt", values: .float32([1.5, 2.5, 3.5]), listOffsets: [[0, 2, 2, 2, 3]]),
+            Column(name: "x", values: .float64([0.25, -1, 7, 1e300])),
+        ])
+        let path = directory.appendingPathComponent("table.root").path
+        let writer = ROOTWriter(path: path, compression: .zstd(level: 5))
+        try writer.writeTree(table: table, to: "dir/events", title: "from a table")
+        try writer.close()
+        let tree = try ROOTFile(path: path).tree("dir/events")
+        #expect(tree.title == "from a table" && tree.branchNames == ["npt", "flag", "id", "name", "pt", "x"])
+        let back = try tree.table(branches: ["flag", "id", "name", "pt", "x"]).table
+        #expect(back == table)
+        #expect(try tree.table(branches: ["npt"]).table.column("npt").int32Values == [2, 0, 0, 1])
+
+        let nested = try Table(columns: [Column(name: "vv", values: .int32([1, 2]), listOffsets: [[0, 1], [0, 2]])])
+        let error = #expect(throws: FileFormatError.self) { try ROOTWriter(path: path).writeTree(table: nested, to: "t") }
+        #expect(error?.object == "t/vv")
     }
 }
 

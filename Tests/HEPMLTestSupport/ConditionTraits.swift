@@ -8,6 +8,11 @@ extension Trait where Self == ConditionTrait {
         .enabled(if: TestEnvironment.sharedDirectoryIfPresent != nil, Comment(rawValue: TestEnvironment.Missing.shared.description))
     }
 
+    /// The test runs C++ ROOT (the PyPI package `root` in its own environment) as the judge.
+    public static var requiresCppROOT: Self {
+        .enabled(if: TestEnvironment.cppROOTPythonIfPresent != nil, Comment(rawValue: TestEnvironment.Missing.cppROOT.description))
+    }
+
     /// The test runs the interop Python environment (numpy, pyarrow, uproot, scikit-learn, ONNX Runtime, …).
     public static var requiresPython: Self {
         .enabled(if: TestEnvironment.pythonIfPresent != nil, Comment(rawValue: TestEnvironment.Missing.python.description))

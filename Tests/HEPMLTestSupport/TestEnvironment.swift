@@ -30,16 +30,28 @@ public enum TestEnvironment {
         return FileManager.default.isExecutableFile(atPath: venv) ? venv : nil
     }()
 
+    /// The Python of the C++ ROOT test environment (the PyPI package `root`, kept apart from the
+    /// interop environment because of its size): `HEPML_ROOT_PYTHON` (set by `make test`), else the
+    /// checkout's `.venv-root`; nil when neither is there.
+    public static let cppROOTPythonIfPresent: String? = {
+        if let path = ProcessInfo.processInfo.environment["HEPML_ROOT_PYTHON"], FileManager.default.isExecutableFile(atPath: path) {
+            return path
+        }
+        let venv = packageRoot.appendingPathComponent(".venv-root/bin/python").path
+        return FileManager.default.isExecutableFile(atPath: venv) ? venv : nil
+    }()
+
     /// What a test needs and this run lacks: the reason `swift test` prints beside a test that
     /// the `.requiresShared` / `.requiresPython` traits skip, and the error of the accessors
     /// below when a test uses them without the trait.
     public enum Missing: Error, CustomStringConvertible {
-        case shared, python
+        case shared, python, cppROOT
 
         public var description: String {
             switch self {
             case .shared: return "../shared is absent (set HEPML_SHARED_DIR to use a copy elsewhere)"
             case .python: return "no interop Python environment (set HEPML_PYTHON or run `make interop-venv`)"
+            case .cppROOT: return "no C++ ROOT environment (set HEPML_ROOT_PYTHON or run `make interop-venv`, which installs `root` into .venv-root)"
             }
         }
     }
@@ -53,6 +65,12 @@ public enum TestEnvironment {
     /// A real ROOT file written by C++ ROOT, in tests marked `.requiresShared`.
     public static func rootTestFile(_ name: String) throws -> URL {
         try sharedDirectory().appendingPathComponent("testdata/root/\(name)")
+    }
+
+    /// The interpreter that imports C++ ROOT, in tests marked `.requiresCppROOT`.
+    public static func cppROOTPython() throws -> String {
+        guard let cppROOTPythonIfPresent else { throw Missing.cppROOT }
+        return cppROOTPythonIfPresent
     }
 
     /// The interop interpreter, in tests marked `.requiresPython`.
