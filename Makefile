@@ -6,6 +6,7 @@ SWIFT ?= swift
 RELEASE_FLAGS := -c release
 TEST_FLAGS := -c release -Xswiftc -enable-testing
 INTEROP_VENV := $(CURDIR)/.venv-interop
+ROOT_VENV := $(CURDIR)/.venv-root
 
 .PHONY: demo test deps build interop-venv bench clean fuzz-root
 
@@ -21,16 +22,17 @@ demo: build
 interop-venv:
 	@scripts/install-deps.sh --with-browser
 	@scripts/interop-venv.sh $(INTEROP_VENV)
+	@scripts/interop-venv.sh $(ROOT_VENV) root
 
 test: deps interop-venv
-	HEPML_PYTHON=$(INTEROP_VENV)/bin/python $(SWIFT) test $(TEST_FLAGS)
+	HEPML_PYTHON=$(INTEROP_VENV)/bin/python HEPML_ROOT_PYTHON=$(ROOT_VENV)/bin/python $(SWIFT) test $(TEST_FLAGS)
 
 clean:
-	rm -rf .build .build-* $(INTEROP_VENV)
+	rm -rf .build .build-* $(INTEROP_VENV) $(ROOT_VENV)
 
 # libFuzzer over the ROOT reader (not part of `make test`, which runs the seeded mutation loop).
 # HEPMLROOT is built with -sanitize=fuzzer,address into .build-fuzz and linked with fuzz/ROOTFuzzer.swift;
-# the corpus starts from the small shared C++ ROOT files.  make fuzz-root [FUZZ_SECONDS=300]
+# the corpus starts from the small shared C++ ROOT files (trees with embedded baskets included).  make fuzz-root [FUZZ_SECONDS=300]
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD := .build-fuzz/release
 FUZZ_SEEDS := uproot-histograms.root uproot-issue33.root uproot-simple.root uproot-leaflist.root \
@@ -39,8 +41,9 @@ fuzz-root: deps
 	$(SWIFT) build -c release --target HEPMLROOT --build-path .build-fuzz -Xswiftc -sanitize=fuzzer,address
 	swiftc -O -sanitize=fuzzer,address -parse-as-library fuzz/ROOTFuzzer.swift -I $(FUZZ_BUILD)/Modules \
 		$(foreach m,CZlib CZstd CLZ4 CLZMA CSnappy,-Xcc -fmodule-map-file=Sources/CSystem/$(m)/module.modulemap) \
-		$(FUZZ_BUILD)/HEPMLROOT.build/*.o $(FUZZ_BUILD)/HEPMLCore.build/*.o $(FUZZ_BUILD)/HEPMLCompression.build/*.o \
+		$(FUZZ_BUILD)/HEPMLROOT.build/*.o $(FUZZ_BUILD)/HEPMLColumnar.build/*.o $(FUZZ_BUILD)/HEPMLCore.build/*.o $(FUZZ_BUILD)/HEPMLCompression.build/*.o \
 		-lz -lzstd -llz4 -lxxhash -llzma -lsnappy -o $(FUZZ_BUILD)/fuzz-root
 	mkdir -p .build-fuzz/corpus-root
 	for seed in $(FUZZ_SEEDS); do [ ! -f ../shared/testdata/root/$$seed ] || cp -n ../shared/testdata/root/$$seed .build-fuzz/corpus-root/; done
+	[ ! -f ../shared/repro/uproot-issue21.root ] || cp -n ../shared/repro/uproot-issue21.root .build-fuzz/corpus-root/
 	ASAN_OPTIONS=detect_leaks=0 $(FUZZ_BUILD)/fuzz-root .build-fuzz/corpus-root -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048

@@ -13,7 +13,7 @@ let package = Package(
         .executable(name: "hepml", targets: ["hepml"]),
         .library(name: "HEPML", targets: [
             "HEPMLCore", "HEPMLCompression", "HEPMLTensor", "HEPMLNN", "HEPMLROOT",
-            "HEPMLColumnar", "HEPMLPlot", "HEPMLDQM", "HEPMLECONT", "HEPMLONNX",
+            "HEPMLColumnar", "HEPMLMetrics", "HEPMLPlot", "HEPMLONNX", "HEPMLExperiment", "HEPMLDQM", "HEPMLECONT",
         ]),
     ],
     dependencies: [
@@ -37,19 +37,24 @@ let package = Package(
         .target(name: "CVectorKernels"),
         .target(name: "HEPMLTensor", dependencies: ["HEPMLCore", "COpenBLAS", "CVectorKernels"]),
         .target(name: "HEPMLNN", dependencies: ["HEPMLTensor"]),
-        .target(name: "HEPMLROOT", dependencies: ["HEPMLCore", "HEPMLCompression"]),
         .target(name: "HEPMLColumnar", dependencies: ["HEPMLCore", "HEPMLCompression"]),
-        .target(name: "HEPMLPlot", dependencies: ["HEPMLCore", "CCairo"]),
+        .target(name: "HEPMLMetrics", dependencies: ["HEPMLCore"]),
+        // ROOT interpretation hands tree columns on as a Columnar `Table`, the shared in-memory model.
+        .target(name: "HEPMLROOT", dependencies: ["HEPMLCore", "HEPMLCompression", "HEPMLColumnar"]),
+        .target(name: "HEPMLPlot", dependencies: ["HEPMLCore", "HEPMLMetrics", "CCairo"]),
         .target(name: "HEPMLONNX", dependencies: ["HEPMLNN"]),
 
-        // Layer 2: workflows.
-        .target(name: "HEPMLDQM", dependencies: ["HEPMLNN", "HEPMLROOT", "HEPMLColumnar", "HEPMLPlot", "COpenBLAS"]),
-        .target(name: "HEPMLECONT", dependencies: ["HEPMLNN", "HEPMLColumnar", "HEPMLPlot", "HEPMLONNX"]),
+        // Layer 2: the experiment layer every workflow trains, stores, exports and reports through.
+        .target(name: "HEPMLExperiment", dependencies: ["HEPMLNN", "HEPMLColumnar", "HEPMLONNX", "HEPMLMetrics", "HEPMLPlot"]),
 
-        // Layer 3: the command-line tool.
+        // Layer 3: workflows.
+        .target(name: "HEPMLDQM", dependencies: ["HEPMLExperiment", "HEPMLNN", "HEPMLTensor", "HEPMLROOT", "HEPMLColumnar", "HEPMLMetrics", "HEPMLPlot", "COpenBLAS"]),
+        .target(name: "HEPMLECONT", dependencies: ["HEPMLExperiment", "HEPMLNN", "HEPMLColumnar", "HEPMLMetrics", "HEPMLPlot", "HEPMLONNX"]),
+
+        // Layer 4: the command-line tool.
         .executableTarget(name: "hepml", dependencies: [
             "HEPMLCore", "HEPMLTensor", "HEPMLNN", "HEPMLROOT", "HEPMLColumnar", "HEPMLPlot",
-            "HEPMLDQM", "HEPMLECONT", "HEPMLONNX",
+            "HEPMLONNX", "HEPMLExperiment", "HEPMLDQM", "HEPMLECONT",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -59,10 +64,12 @@ let package = Package(
         .testTarget(name: "HEPMLNNTests", dependencies: ["HEPMLNN", "HEPMLTestSupport"]),
         .testTarget(name: "HEPMLROOTTests", dependencies: ["HEPMLROOT", "HEPMLTestSupport"]),
         .testTarget(name: "HEPMLColumnarTests", dependencies: ["HEPMLColumnar", "HEPMLTestSupport"]),
-        .testTarget(name: "HEPMLPlotTests", dependencies: ["HEPMLPlot", "HEPMLTestSupport"]),
-        .testTarget(name: "HEPMLONNXTests", dependencies: ["HEPMLONNX", "HEPMLTestSupport"]),
-        .testTarget(name: "HEPMLDQMTests", dependencies: ["HEPMLDQM", "HEPMLTestSupport"]),
-        .testTarget(name: "HEPMLECONTTests", dependencies: ["HEPMLECONT", "HEPMLTestSupport"]),
+        .testTarget(name: "HEPMLMetricsTests", dependencies: ["HEPMLMetrics", "HEPMLTestSupport"]),
+        .testTarget(name: "HEPMLPlotTests", dependencies: ["HEPMLPlot", "HEPMLMetrics", "HEPMLTestSupport"]),
+        .testTarget(name: "HEPMLONNXTests", dependencies: ["HEPMLONNX", "HEPMLNN", "HEPMLTestSupport"]),
+        .testTarget(name: "HEPMLExperimentTests", dependencies: ["HEPMLExperiment", "HEPMLTestSupport"]),
+        .testTarget(name: "HEPMLDQMTests", dependencies: ["HEPMLDQM", "HEPMLExperiment", "HEPMLMetrics", "HEPMLTestSupport"]),
+        .testTarget(name: "HEPMLECONTTests", dependencies: ["HEPMLECONT", "HEPMLExperiment", "HEPMLMetrics", "HEPMLTestSupport"]),
         .testTarget(name: "hepmlCLITests", dependencies: ["HEPMLColumnar", "HEPMLTestSupport"]),
     ],
     // Numeric kernels share buffers across worker threads by design; Swift 5 mode keeps the

@@ -3,99 +3,46 @@ import HEPMLCore
 import HEPMLNN
 import HEPMLTensor
 
-/// One layer of a `NetworkDescription` and the engine modules that realize it, kept together so
-/// that the ONNX exporter can walk the same plan the model was built from.
-public struct BuiltLayer {
-    public let description: LayerDescription
-    /// Channels-last shape the layer receives (height, width, channels) or (features).
-    public let inputShape: [Int]
-    public let modules: [Module<Float>]
-}
-
-/// An ECON-T autoencoder as engine modules: the encoder and the decoder are separate
-/// `Sequential`s (the encoder is what the ASIC runs; the decoder runs off detector).
+/// An ECON-T autoencoder as engine modules: the network's `ModelSpec` built into one
+/// `GraphModel` whose "encoder" block is what the ASIC runs and whose "decoder" block runs off
+/// detector. Its parameter paths ("encoder.2.weight", "decoder.3.bias", …) name the tensors of
+/// the weight files and checkpoints.
 ///
 /// The engine computes convolutions channels-first (N, C, H, W) while the study's images are
-/// channels-last like Keras (N, H, W, C). The encoder therefore starts and the decoder ends with a
-/// layout change, so both take and give the arrangement's own image buffers; for the one-channel
-/// 8×8 image this is a pure reshape. Keras's Flatten reads (H, W, C) order and the engine's reads
-/// (C, H, W): the dense weights are a permutation of Keras's, which changes nothing trained here.
+/// channels-last like Keras (N, H, W, C): the encoder starts and the decoder ends with a
+/// permutation, so both take and give the arrangement's own image buffers. Keras's Flatten reads
+/// (H, W, C) order and the engine's reads (C, H, W): the dense weights are a permutation of
+/// Keras's, which changes nothing trained here.
 public final class ECONTAutoencoder {
     public let network: NetworkDescription
     public let budget: ELinkBudget
-    public let encoderPlan: [BuiltLayer]
-    public let decoderPlan: [BuiltLayer]
+    public let spec: ModelSpec
+    /// `decoder(encoder(x))`, the model trained end to end.
+    public let autoencoder: GraphModel<Float>
     public let encoder: Sequential<Float>
     public let decoder: Sequential<Float>
-    /// `decoder(encoder(x))`, the model trained end to end; its parameter paths ("encoder.1.weight",
-    /// "decoder.3.bias", …) name the tensors of the weight files and checkpoints.
-    public let autoencoder: EncoderDecoder
+
+    /// The random stream of the weights, apart from other models' streams.
+    public static let weightStream: UInt64 = 0xEC0
 
     /// Builds the network with Glorot-uniform kernels and zero biases (Keras defaults) from `seed`.
     public init(_ network: NetworkDescription, budget: ELinkBudget, seed: UInt64) throws {
         self.network = network
         self.budget = budget
-        var generator = SeededGenerator(seed: seed, stream: 0xEC0)
-        encoderPlan = try Self.build(network.encoderLayers(budget: budget), generator: &generator)
-        decoderPlan = try Self.build(network.decoderLayers, generator: &generator)
-        encoder = Sequential(encoderPlan.flatMap(\.modules))
-        decoder = Sequential(decoderPlan.flatMap(\.modules))
-        autoencoder = EncoderDecoder(encoder: encoder, decoder: decoder)
-    }
-
-    public var encoderParameterCount: Int { encoder.parameterCount }
-    public var decoderParameterCount: Int { decoder.parameterCount }
-    public var latentWidth: Int { network.encodedDimension }
-
-    /// Maps the description's layers onto engine modules, tracking the channels-last shape.
-    static func build(_ layers: [LayerDescription], generator: inout SeededGenerator) throws -> [BuiltLayer] {
-        var shape: [Int] = []
-        var plan: [BuiltLayer] = []
-        for layer in layers {
-            guard let output = layer.outputShape(shape) else {
-                throw ShapeError(operation: "ECONTAutoencoder", "layer \(layer) does not accept its input", shapes: [shape])
-            }
-            var modules: [Module<Float>] = []
-            switch layer {
-            case .input(let declared):
-                if declared.count == 3 { modules.append(ChannelLayout<Float>(.lastToFirst)) }
-            case .quantize(let quantizer):
-                modules.append(Quantize(quantizer.engineQuantizer))
-            case .conv2D(let filters, let kernel, let stride, let padding, let activation, let weightQuantizer):
-                let conv = Conv2d<Float>(shape[2], filters, kernel: [kernel, kernel], stride: [stride, stride],
-                                         padding: padding.engine, generator: &generator)
-                conv.weightQuantizer = weightQuantizer?.engineQuantizer
-                conv.biasQuantizer = weightQuantizer?.engineQuantizer
-                modules.append(conv)
-                modules += activation.engineModules
-            case .maxPool2D(let size):
-                modules.append(Pool(.max, kernel: [size, size]))
-            case .upSampling2D(let size):
-                modules.append(Upsample(scale: [size, size]))
-            case .flatten:
-                modules.append(Flatten())
-            case .dense(let units, let activation, let weightQuantizer):
-                let linear = Linear<Float>(shape.reduce(1, *), units, generator: &generator)
-                linear.weightQuantizer = weightQuantizer?.engineQuantizer
-                linear.biasQuantizer = weightQuantizer?.engineQuantizer
-                modules.append(linear)
-                modules += activation.engineModules
-            case .reshape(let target):
-                // Channels-last target (H, W, C) as the engine's (C, H, W).
-                modules.append(Reshape(target.count == 3 ? [target[2], target[0], target[1]] : target))
-            case .conv2DTranspose(let filters, let kernel, let stride, let padding, let activation):
-                modules.append(ConvTranspose2d<Float>(shape[2], filters, kernel: [kernel, kernel], stride: [stride, stride],
-                                                      padding: padding.engine, generator: &generator))
-                modules += activation.engineModules
-            case .activation(let activation):
-                modules += activation.engineModules
-            }
-            plan.append(BuiltLayer(description: layer, inputShape: shape, modules: modules))
-            shape = output
+        spec = try network.spec(budget: budget)
+        autoencoder = try spec.build(seed: seed, stream: Self.weightStream)
+        guard let encoder = autoencoder.block(named: "encoder"), let decoder = autoencoder.block(named: "decoder") else {
+            throw StudyError("\(network.name): the model has no encoder or decoder block")
         }
-        if shape.count == 3 { plan.append(BuiltLayer(description: .activation(.linear), inputShape: shape, modules: [ChannelLayout<Float>(.firstToLast)])) }
-        return plan
+        self.encoder = encoder
+        self.decoder = decoder
     }
+
+    public var encoderParameterCount: Int { autoencoder.summary.parameters(in: ["encoder"]) }
+    public var decoderParameterCount: Int { autoencoder.summary.parameters(in: ["decoder"]) }
+    /// TensorFlow-convention FLOPs of the encoder for one module (the study's published number).
+    public var encoderFLOPs: Int? { autoencoder.summary.tensorflowFLOPs(in: ["encoder"]) }
+    public var latentWidth: Int { network.encodedDimension }
 
     /// Latents (`rows × latentWidth`) and decoded images (`rows × pixels`, the arrangement's
     /// layout) for `rows` input images, in inference mode and in batches.
@@ -121,92 +68,13 @@ public final class ECONTAutoencoder {
         return try decoder(Variable(Tensor(shape: [rows, latentWidth], scalars: latent))).value.scalars
     }
 
-    /// Saves every parameter by its path as float32 safetensors (Python `safetensors`, PyTorch),
-    /// with the network, eLinks and quantization in the metadata. Quantized networks store the
-    /// float weights training updates; the quantizers are applied in the forward pass and the ONNX
-    /// graphs hold the quantized values.
-    public func saveWeights(to path: String) throws {
-        let metadata = ["producer": "hepml", "network": network.name, "elinks": "\(budget.links)", "quantized": "\(network.quantized)"]
-        try SafeTensors.write(autoencoder.stateDictionary(), metadata: metadata, to: path)
-    }
-
-    /// Loads weights written by `saveWeights`; every tensor must be present with its shape.
+    /// Loads the weights of a run directory; every tensor must be present with its shape.
     public func loadWeights(from path: String) throws {
         let tensors = try SafeTensors.read(path, as: Float.self).tensors
         do {
             try autoencoder.loadStateDictionary(tensors)
         } catch let error as ShapeError {
             throw FileFormatError(file: path, object: network.name, reason: "\(error)")
-        }
-    }
-}
-
-/// The autoencoder as one engine module, so that its parameter paths say which half they belong to.
-public final class EncoderDecoder: Module<Float> {
-    public let encoder: Sequential<Float>
-    public let decoder: Sequential<Float>
-
-    public init(encoder: Sequential<Float>, decoder: Sequential<Float>) {
-        self.encoder = encoder
-        self.decoder = decoder
-        super.init()
-    }
-
-    public override var kind: String { "EncoderDecoder" }
-    public override var children: [(String, Module<Float>)] { [("encoder", encoder), ("decoder", decoder)] }
-
-    public override func forward(_ x: Variable<Float>) throws -> Variable<Float> {
-        try call(decoder, named: "decoder", try call(encoder, named: "encoder", x))
-    }
-}
-
-/// Moves the channel axis of an image batch between channels-last (Keras, the arrangements) and
-/// channels-first (the engine's convolutions).
-public final class ChannelLayout<T: TensorScalar>: Module<T> {
-    public enum Direction: String, Sendable { case lastToFirst, firstToLast }
-    public let direction: Direction
-
-    public init(_ direction: Direction) {
-        self.direction = direction
-        super.init()
-    }
-
-    public override var kind: String { "ChannelLayout" }
-    public override var settings: [String: String] { ["direction": direction.rawValue] }
-
-    public override func forward(_ x: Variable<T>) throws -> Variable<T> {
-        guard x.shape.count == 4 else { throw ShapeError(operation: "ChannelLayout", "expected a 4-D image batch", shapes: [x.shape]) }
-        // One channel: the buffer is the same in both layouts.
-        let channels = direction == .lastToFirst ? x.shape[3] : x.shape[1]
-        if channels == 1 {
-            return try x.reshaped(direction == .lastToFirst ? [x.shape[0], 1, x.shape[1], x.shape[2]] : [x.shape[0], x.shape[2], x.shape[3], 1])
-        }
-        return try x.permuted(direction == .lastToFirst ? [0, 3, 1, 2] : [0, 2, 3, 1])
-    }
-}
-
-extension FixedPointQuantizer {
-    /// The engine's QKeras quantizer with the same forward values: signed codes are
-    /// `quantized_bits` (gradient 1), unsigned codes `quantized_relu` (gradient 1 inside the range).
-    public var engineQuantizer: Quantizer {
-        let magnitudeBits = (highCode + 1).trailingZeroBitCount
-        if lowCode < 0 {
-            return .bits(bits: magnitudeBits + 1, integer: magnitudeBits - fractionalBits, keepNegative: true)
-        }
-        return .relu(bits: magnitudeBits, integer: magnitudeBits - fractionalBits)
-    }
-}
-
-extension Padding {
-    var engine: HEPMLTensor.Padding { self == .same ? .same : .valid }
-}
-
-extension Activation {
-    var engineModules: [Module<Float>] {
-        switch self {
-        case .linear: return []
-        case .relu: return [HEPMLNN.Activation<Float>(.relu)]
-        case .sigmoid: return [HEPMLNN.Activation<Float>(.sigmoid)]
         }
     }
 }

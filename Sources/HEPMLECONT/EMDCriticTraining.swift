@@ -1,5 +1,6 @@
 import Foundation
 import HEPMLCore
+import HEPMLExperiment
 import HEPMLNN
 import HEPMLTensor
 
@@ -95,12 +96,19 @@ public enum EMDCriticTraining {
         }
         log(String(format: "%d training and %d validation pairs, exact EMD in %.1f s", training.count, validation.count, ResourceUsage.now() - started))
         let critic = EMDCritic(seed: options.seed)
-        let settings = ResumableTraining.Settings(model: "emd-cnn \(options.source.rawValue)", seed: options.seed, batchSize: options.batchSize,
-                                                  learningRate: options.learningRate, patience: nil, epochs: nil,
-                                                  trainingSamples: training.count, validationSamples: validation.count)
-        let history = try ResumableTraining.run(critic, training: try training.dataset(), validation: try validation.dataset(), settings: settings,
-                                                epochs: options.epochs, checkpoints: checkpoints, label: "emd-cnn \(options.name)",
-                                                quiet: options.quiet, log: log) { model, batch in
+        let settings = Study.RunSettings(model: "emd-cnn \(options.source.rawValue)", seed: options.seed, batchSize: options.batchSize,
+                                         learningRate: options.learningRate, patience: nil,
+                                         trainingSamples: training.count, validationSamples: validation.count)
+        // The critic shares its weights between the two orderings of a pair, so it is a module of
+        // its own rather than a ModelSpec; its run keeps the settings check and resumption.
+        try RunDirectory(checkpoints).claim(settings, spec: nil)
+        var configuration = TrainingConfiguration(epochs: options.epochs, batchSize: options.batchSize, seed: options.seed, learningRate: options.learningRate)
+        configuration.label = "emd-cnn \(options.name)"
+        configuration.earlyStopping = EarlyStopping(patience: .max)
+        let history = try ModelTraining<Study.RunSettings>.trainResumably(
+            critic, checkpoints: RunDirectory(checkpoints).checkpointDirectory, optimizer: Adam(critic.parameters, learningRate: options.learningRate),
+            training: try training.dataset(), validation: try validation.dataset(), configuration: configuration, showProgress: !options.quiet,
+            log: log) { model, batch in
             let prediction = try model(Variable(batch.inputs))
             return try Loss.meanSquaredError(prediction, batch.targets) + (try critic.kernelPenalty())
         }

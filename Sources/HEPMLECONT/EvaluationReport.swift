@@ -1,5 +1,6 @@
 import Foundation
 import HEPMLCore
+import HEPMLMetrics
 import HEPMLNN
 import HEPMLPlot
 
@@ -68,8 +69,7 @@ public struct EvaluationReport {
             let emd = result.summary(.emd)
             row += [emd.map { String(format: "%.4f", $0.median) } ?? "", "\(emd?.emptyInputCount ?? 0)", "\(emd?.emptyOutputCount ?? 0)"]
             if let model {
-                let flops = NetworkDescription.floatingPointOperations(model.autoencoder.network.encoderLayers(budget: budget))
-                row += ["\(model.autoencoder.encoderParameterCount)", flops.map(String.init) ?? "n/a"]
+                row += ["\(model.autoencoder.encoderParameterCount)", model.autoencoder.encoderFLOPs.map(String.init) ?? "n/a"]
             } else {
                 row += ["", ""]
             }
@@ -100,17 +100,17 @@ public struct EvaluationReport {
         var distributions: [Report.Block] = []
         for metric in metrics {
             distributions.append(.figure(histogramOverlay(metric), name: "hist_\(metric.rawValue)", caption: "\(metric.rawValue) per module, all algorithms"))
-            distributions.append(.figure(profileOverlay(metric, x: \.occupancy, edges: EvaluationBinning.occupancyEdges, xLabel: "Occupancy (TCs > 1 MIP_T)"),
+            distributions.append(.figure(try profileOverlay(metric, x: \.occupancy, binning: EvaluationBinning.occupancy, xLabel: "Occupancy (TCs > 1 MIP_T)"),
                                          name: "overlay_occ_\(metric.rawValue)", caption: "Median \(metric.rawValue) vs occupancy"))
-            distributions.append(.figure(profileOverlay(metric, x: \.logMaxCharge, edges: EvaluationBinning.logMaxChargeEdges, xLabel: "log10(max TC charge / MIP_T)"),
+            distributions.append(.figure(try profileOverlay(metric, x: \.logMaxCharge, binning: EvaluationBinning.logMaxCharge, xLabel: "log10(max TC charge / MIP_T)"),
                                          name: "overlay_chg_\(metric.rawValue)", caption: "Median \(metric.rawValue) vs max charge"))
         }
         report.add(.init("Distributions and overlays", distributions))
         var profiles: [Report.Block] = []
         for (label, result, _) in algorithms {
-            profiles.append(.figure(profile(result, label: label, metric: .emd, x: \.occupancy, edges: EvaluationBinning.occupancyEdges,
+            profiles.append(.figure(try profile(result, label: label, metric: .emd, x: \.occupancy, binning: EvaluationBinning.occupancy,
                                             xLabel: "Occupancy (TCs > 1 MIP_T)"), name: "profile_occ_EMD_\(result.name)", caption: "\(label): EMD vs occupancy (median, 68 %)"))
-            profiles.append(.figure(profile(result, label: label, metric: .emd, x: \.logMaxCharge, edges: EvaluationBinning.logMaxChargeEdges,
+            profiles.append(.figure(try profile(result, label: label, metric: .emd, x: \.logMaxCharge, binning: EvaluationBinning.logMaxCharge,
                                             xLabel: "log10(max TC charge / MIP_T)"), name: "profile_maxQ_EMD_\(result.name)", caption: "\(label): EMD vs max charge (median, 68 %)"))
         }
         report.add(.init("EMD profiles per algorithm", profiles))
@@ -144,24 +144,21 @@ public struct EvaluationReport {
 
     func histogramOverlay(_ metric: ModuleMetric) -> Figure {
         let all = algorithms.compactMap { $0.result.values(metric) }.flatMap { values in values.filter { $0 >= 0 } }.sorted()
-        let upper = Swift.max(Quantile.sorted(all, 0.99) * 1.2, 1e-3)
-        let edges = EvaluationBinning.uniformEdges(count: 50, lower: 0, upper: upper.isNaN ? 1 : upper)
+        let upper = Swift.max(Quantile.ofSorted(all, 0.99) * 1.2, 1e-3)
+        // Values above the 99 % quantile × 1.2 are drawn in the last bin.
+        let binning = Binning(count: 50, lower: 0, upper: upper.isNaN ? 1 : upper)
         let series: [Series] = algorithms.enumerated().compactMap { index, entry in
             guard let values = entry.result.values(metric) else { return nil }
-            var counts = [Double](repeating: 0, count: 50)
-            for value in values where value >= 0 {
-                let bin = Swift.min(Int(value / edges[50] * 50), 49)
-                counts[bin] += 1
-            }
-            return .histogram(edges: edges, contents: counts, label: entry.label, color: Palette.cycleColor(index, of: algorithms.count))
+            return .histogram(edges: binning.edges, contents: binning.clampedCounts(values.filter { $0 >= 0 }), label: entry.label,
+                              color: Palette.cycleColor(index, of: algorithms.count))
         }
         return Figure(Axes(xLabel: metric.rawValue, yLabel: "Modules", yScale: .log, series: series, legend: .upperRight))
     }
 
-    func profilePoints(_ result: AlgorithmResult, metric: ModuleMetric, x: [Double], edges: [Double]) -> Profile? {
+    func profilePoints(_ result: AlgorithmResult, metric: ModuleMetric, x: [Double], binning: Binning) throws -> QuantileProfile? {
         guard let values = result.values(metric) else { return nil }
         let keep = valid(values)
-        return Profile(x: zip(x, keep).filter { $0.1 }.map(\.0), y: zip(values, keep).filter { $0.1 }.map(\.0), edges: edges)
+        return try QuantileProfile(x: zip(x, keep).filter { $0.1 }.map(\.0), y: zip(values, keep).filter { $0.1 }.map(\.0), binning: binning)
     }
 
     func axisValues(_ key: KeyPath<Evaluation, [Double]>) -> [Double] {
@@ -171,21 +168,22 @@ public struct EvaluationReport {
         return key == \Evaluation.occupancy ? Evaluation.occupancy(input) : data.validationNormalized.maxChargeMIPT.map { log10($0) }
     }
 
-    func profileOverlay(_ metric: ModuleMetric, x key: KeyPath<Evaluation, [Double]>, edges: [Double], xLabel: String) -> Figure {
+    func profileOverlay(_ metric: ModuleMetric, x key: KeyPath<Evaluation, [Double]>, binning: Binning, xLabel: String) throws -> Figure {
         let x = axisValues(key)
-        let series: [Series] = algorithms.enumerated().compactMap { index, entry in
-            guard let profile = profilePoints(entry.result, metric: metric, x: x, edges: edges) else { return nil }
+        var series: [Series] = []
+        for (index, entry) in algorithms.enumerated() {
+            guard let profile = try profilePoints(entry.result, metric: metric, x: x, binning: binning) else { continue }
             let bins = profile.bins.filter { $0.count > 0 }
-            return .line(x: bins.map(\.center), y: bins.map(\.median), label: entry.label, color: Palette.cycleColor(index, of: algorithms.count))
+            series.append(.line(x: bins.map(\.center), y: bins.map(\.median), label: entry.label, color: Palette.cycleColor(index, of: algorithms.count)))
         }
         return Figure(Axes(xLabel: xLabel, yLabel: "median \(metric.rawValue)", series: series, legend: .upperRight))
     }
 
-    func profile(_ result: AlgorithmResult, label: String, metric: ModuleMetric, x key: KeyPath<Evaluation, [Double]>, edges: [Double], xLabel: String) -> Figure {
-        let bins = profilePoints(result, metric: metric, x: axisValues(key), edges: edges)?.bins.filter { $0.count > 0 } ?? []
+    func profile(_ result: AlgorithmResult, label: String, metric: ModuleMetric, x key: KeyPath<Evaluation, [Double]>, binning: Binning, xLabel: String) throws -> Figure {
+        let bins = try profilePoints(result, metric: metric, x: axisValues(key), binning: binning)?.bins.filter { $0.count > 0 } ?? []
         let x = bins.map(\.center)
         return Figure(Axes(title: label, xLabel: xLabel, yLabel: metric.rawValue, series: [
-            .band(x: x, lower: bins.map(\.lower68), upper: bins.map(\.upper68), label: "68 %"),
+            .band(x: x, lower: bins.map(\.lower), upper: bins.map(\.upper), label: "68 %"),
             .line(x: x, y: bins.map(\.median), label: "median"),
         ], legend: .upperRight))
     }
@@ -250,11 +248,9 @@ public struct EvaluationReport {
             + model.autoencoder.decoder.namedParameters().map { ("decoder.\($0.0)", $0.1.value.scalars) }
         let panels: [Panel] = tensors.map { name, values in
             let low = Double(values.min() ?? 0), high = Double(values.max() ?? 0)
-            let upper = high > low ? high : low + 1
-            let edges = EvaluationBinning.uniformEdges(count: 30, lower: low, upper: upper)
-            var counts = [Double](repeating: 0, count: 30)
-            for value in values { counts[Swift.min(Swift.max(Int((Double(value) - low) / (upper - low) * 30), 0), 29)] += 1 }
-            return Panel(Axes(title: name, series: [.histogram(edges: edges, contents: counts, style: .filled)], legend: .hidden))
+            let binning = Binning(count: 30, lower: low, upper: high > low ? high : low + 1)
+            let counts = binning.clampedCounts(values.lazy.map(Double.init))
+            return Panel(Axes(title: name, series: [.histogram(edges: binning.edges, contents: counts, style: .filled)], legend: .hidden))
         }
         let columns = 4
         let rows = Swift.max((panels.count + columns - 1) / columns, 1)

@@ -1,4 +1,5 @@
 import HEPMLCore
+import HEPMLMetrics
 
 /// Per-module comparison of an input module with an algorithm's reconstruction, both 48 charges
 /// in CALQ order.
@@ -131,20 +132,8 @@ public struct MetricSummary: Sendable, Equatable {
         mean = valid.isEmpty ? .nan : valid.reduce(0, +) / Double(valid.count)
         let mean = self.mean
         standardDeviation = valid.isEmpty ? .nan : (valid.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(valid.count)).squareRoot()
-        median = Quantile.sorted(valid, 0.5)
-        lower68 = Quantile.sorted(valid, 0.16)
-        upper68 = Quantile.sorted(valid, 0.84)
-    }
-}
-
-/// Quantiles with linear interpolation between order statistics (numpy's default method).
-public enum Quantile {
-    public static func sorted(_ values: [Double], _ probability: Double) -> Double {
-        guard !values.isEmpty else { return .nan }
-        let position = probability * Double(values.count - 1)
-        let lower = Int(position.rounded(.down))
-        let upper = min(lower + 1, values.count - 1)
-        let fraction = position - Double(lower)
-        return values[lower] + (values[upper] - values[lower]) * fraction
+        median = Quantile.ofSorted(valid, 0.5)
+        lower68 = Quantile.ofSorted(valid, 0.16)
+        upper68 = Quantile.ofSorted(valid, 0.84)
     }
 }

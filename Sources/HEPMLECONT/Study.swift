@@ -1,5 +1,6 @@
 import Foundation
 import HEPMLCore
+import HEPMLExperiment
 import HEPMLNN
 import HEPMLTensor
 
@@ -138,55 +139,53 @@ public enum Study {
     static func runNetwork(_ network: NetworkDescription, budget: ELinkBudget, data: StudyData, options: StudyOptions,
                            log: (String) -> Void) throws -> ModelResult {
         let name = runName(network, options: options)
-        let directory = path(options.outputDirectory, name)
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let run = RunDirectory(path(options.outputDirectory, name))
         let autoencoder = try ECONTAutoencoder(network, budget: budget, seed: options.seed)
-        let weights = path(directory, weightsFileName)
-        let checkpoints = path(directory, "checkpoints")
         var history: TrainingHistory?
         var seconds: Double?
-        let fileManager = FileManager.default
-        if fileManager.fileExists(atPath: weights) && !(options.retrain && options.mayTrain) {
-            try autoencoder.loadWeights(from: weights)
-            log("\(name): loaded \(weights)")
-            if let data = fileManager.contents(atPath: path(directory, "history.json")) {
+        if run.isComplete && !(options.retrain && options.mayTrain) {
+            try autoencoder.loadWeights(from: run.weightsFile)
+            log("\(name): loaded \(run.weightsFile)")
+            if let data = FileManager.default.contents(atPath: run.historyJSON) {
                 history = try? JSONDecoder().decode(TrainingHistory.self, from: data)
             }
         } else if options.mayTrain && !options.evaluationOnly {
             guard !data.split.training.isEmpty else { throw StudyError("\(name): no training modules") }
-            if options.retrain {
-                // A retrain interrupted later must resume itself, not fall back to the old weights.
-                for stale in [weights, checkpoints] where fileManager.fileExists(atPath: stale) { try fileManager.removeItem(atPath: stale) }
-            }
             let started = ResourceUsage.now()
-            let trained = try train(autoencoder, data: data, options: options, label: name, checkpoints: checkpoints, log: log)
+            let trained = try train(autoencoder, data: data, options: options, label: name, in: run, log: log)
             seconds = ResourceUsage.now() - started
             history = trained
-            try trained.writeJSON(to: path(directory, "history.json"))
-            try trained.writeCSV(to: path(directory, "history.csv"))
-            try autoencoder.saveWeights(to: weights)
-            try fileManager.removeItem(atPath: checkpoints)
             log(String(format: "%@: %d epochs in %.1f s (%.2f s/epoch), best epoch %d", name, trained.epochs.count, seconds ?? 0,
                        (seconds ?? 0) / Double(max(trained.epochs.count, 1)), trained.restoredEpoch ?? trained.epochs.count))
         } else {
-            let hint = fileManager.fileExists(atPath: checkpoints) ? " (an interrupted training: `hepml econt train` resumes it)" : " (run `hepml econt train` first)"
-            throw StudyError("\(name): no trained weights at \(weights)\(hint)")
+            let hint = FileManager.default.fileExists(atPath: run.checkpointDirectory) ? " (an interrupted training: `hepml econt train` resumes it)" : " (run `hepml econt train` first)"
+            throw StudyError("\(name): no trained weights at \(run.weightsFile)\(hint)")
         }
-        try ModelFiles.writeDescription(autoencoder, to: path(directory, "model.json"))
-        try ModelFiles.exportONNX(autoencoder, to: directory)
+        try ModelFiles.exportONNX(autoencoder, to: run.path)
         let images = data.images(network.arrangement, rows: data.split.validation)
         let evaluation = try Evaluation(autoencoder: autoencoder, images: images, data: data, options: options)
-        try evaluation.verificationTables.write(to: directory, rowLimit: options.csvRows)
-        return ModelResult(runName: name, directory: directory, autoencoder: autoencoder, history: history, trainingSeconds: seconds, evaluation: evaluation)
+        try evaluation.verificationTables.write(to: run.path, rowLimit: options.csvRows)
+        return ModelResult(runName: name, directory: run.path, autoencoder: autoencoder, history: history, trainingSeconds: seconds, evaluation: evaluation)
     }
 
-    /// The trained weights of a run directory (safetensors, tensor names = parameter paths).
-    public static let weightsFileName = "weights.safetensors"
+    /// What a network's run directory was trained with: resuming or reusing it with other
+    /// settings or data would silently mix two trainings, so that is refused.
+    public struct RunSettings: Codable, Equatable, Sendable {
+        public var model: String
+        public var seed: UInt64
+        public var batchSize: Int
+        public var learningRate: Double
+        /// nil: never stop early, keep the best epoch (Keras ModelCheckpoint).
+        public var patience: Int?
+        public var trainingSamples: Int
+        public var validationSamples: Int
+    }
 
     /// Adam, batch 500, early stopping on the validation loss with the best epoch's weights
-    /// restored; resumable from `checkpoints` (see `ResumableTraining`).
+    /// restored; resumable and reusable through the run directory (`ModelTraining`). `autoencoder`
+    /// ends holding the trained weights.
     public static func train(_ autoencoder: ECONTAutoencoder, data: StudyData, options: StudyOptions, label: String,
-                             checkpoints: String, log: (String) -> Void) throws -> TrainingHistory {
+                             in run: RunDirectory, log: (String) -> Void) throws -> TrainingHistory {
         let network = autoencoder.network
         let objective = try ReconstructionObjective(network.loss, arrangement: network.arrangement,
                                                     criticDirectory: options.criticDirectory ?? EMDCriticTraining.directory(output: options.outputDirectory))
@@ -196,13 +195,22 @@ public enum Study {
         }
         let training = try dataset(data.split.training)
         let validation = try dataset(data.split.validation)
-        let settings = ResumableTraining.Settings(
+        let settings = RunSettings(
             model: "\(network.name) loss \(network.loss.name) \(network.quantized ? "quantized \(autoencoder.budget.links) eLinks" : "float")",
             seed: options.seed, batchSize: options.batchSize, learningRate: options.learningRate, patience: options.patience,
-            epochs: nil, trainingSamples: training.count, validationSamples: validation.count)
-        return try ResumableTraining.run(autoencoder.autoencoder, training: training, validation: validation, settings: settings,
-                                         epochs: options.epochs, checkpoints: checkpoints, label: label, quiet: options.quiet,
-                                         log: log, loss: objective.lossFunction)
+            trainingSamples: training.count, validationSamples: validation.count)
+        var configuration = TrainingConfiguration(epochs: options.epochs, batchSize: options.batchSize, seed: options.seed, learningRate: options.learningRate)
+        configuration.label = label
+        // Without patience the run never stops early but still ends on its best epoch (Keras ModelCheckpoint).
+        configuration.earlyStopping = EarlyStopping(patience: options.patience)
+        var driver = ModelTraining(spec: autoencoder.spec, seed: options.seed, stream: ECONTAutoencoder.weightStream, settings: settings, configuration: configuration)
+        driver.retrain = options.retrain
+        driver.showProgress = !options.quiet
+        let outcome = try driver.run(in: run, optimizer: { Adam($0.parameters, learningRate: options.learningRate) }, training: training,
+                                     validation: validation, log: log, loss: objective.lossFunction)
+        guard let history = outcome.history, !history.epochs.isEmpty else { throw StudyError("\(label): no epoch to train (--epochs \(options.epochs))") }
+        try autoencoder.loadWeights(from: run.weightsFile)
+        return history
     }
 
     static func path(_ directory: String, _ name: String) -> String { (directory as NSString).appendingPathComponent(name) }

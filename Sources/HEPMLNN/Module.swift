@@ -26,9 +26,34 @@ open class Module<T: TensorScalar> {
         throw ShapeError(operation: "forward", "\(kind) does not define forward(_:)", shapes: [x.shape], layer: kind)
     }
 
+    /// Names of the inputs `forward(_: [Variable])` takes, in order (one for a plain layer).
+    open var inputNames: [String] { ["input"] }
+    /// Names of the outputs `forward(_: [Variable])` returns, in order.
+    open var outputNames: [String] { ["output"] }
+
+    /// The many-input form, for models with side inputs (maps plus event counts, images plus a
+    /// mass): values in `inputNames` order in, values in `outputNames` order out. A plain layer
+    /// takes its one input.
+    open func forward(_ inputs: [Variable<T>]) throws -> [Variable<T>] {
+        guard inputs.count == 1 else {
+            throw ShapeError(operation: "forward", "\(kind) takes one input", shapes: inputs.map(\.shape), layer: kind)
+        }
+        return [try forward(inputs[0])]
+    }
+
     /// Runs `forward`, labelling a shape error with this layer's kind.
     public func callAsFunction(_ x: Variable<T>) throws -> Variable<T> {
         try labellingShapeErrors { try forward(x) }
+    }
+
+    /// Runs the many-input `forward`, labelling a shape error with this layer's kind.
+    public func callAsFunction(_ inputs: [Variable<T>]) throws -> [Variable<T>] {
+        do {
+            return try forward(inputs)
+        } catch var error as ShapeError {
+            if error.layer == nil { error.layer = kind }
+            throw error
+        }
     }
 
     /// Runs child `name`, prefixing its path onto a shape error so it reads "encoder.0 (Conv1d)".

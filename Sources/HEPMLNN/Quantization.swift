@@ -11,6 +11,21 @@ public enum Quantizer: Sendable, Equatable, Codable {
     /// Gradient: 1 for 0 < x < mᵢ − LSB, 0 elsewhere.
     case relu(bits: Int, integer: Int)
 
+    /// The integer form of a power-of-two quantizer, q(x) = clip(round(x·2^f), low, high) / 2^f:
+    /// what exporters write as explicit Mul/Round/Clip/Div arithmetic and hardware implements.
+    /// nil for the forms that are not one (binary sign, α ≠ 1).
+    public var fixedPoint: (fractionalBits: Int, lowCode: Int, highCode: Int)? {
+        switch self {
+        case .bits(let bits, let integer, let keepNegative, let alpha):
+            let u = bits - (keepNegative ? 1 : 0)
+            guard u > 0, u < 62, alpha == 1 else { return nil }
+            return (u - integer, keepNegative ? -(1 << u) : 0, (1 << u) - 1)
+        case .relu(let bits, let integer):
+            guard bits > 0, bits < 62 else { return nil }
+            return (bits - integer, 0, (1 << bits) - 1)
+        }
+    }
+
     /// Step between representable values.
     public var leastSignificantBit: Double {
         switch self {

@@ -11,76 +11,57 @@ public struct ReferenceModel {
     }
 
     public let name: Name
-    public let model: Sequential<Float>
-    /// Shape of one input sample (without the batch axis).
-    public let sampleShape: [Int]
+    public let spec: ModelSpec
+    public let model: GraphModel<Float>
     public let batchSize: Int
     public let learningRate: Double
     /// Samples per benchmark epoch.
     public let benchmarkSamples: Int
 
     public var isClassifier: Bool { name == .ldmxConvNet }
+    /// Shape of one input sample (without the batch axis).
+    public var sampleShape: [Int] { spec.inputs[0].shape }
 
-    public init(_ name: Name, seed: UInt64) {
+    public init(_ name: Name, seed: UInt64) throws {
         self.name = name
-        var g = SeededGenerator(seed: seed, stream: 0x1DE1)
         learningRate = 1e-3
         switch name {
         case .dqmAE:
-            sampleShape = [1, 100]
             batchSize = 128
             benchmarkSamples = 20_000
-            model = Sequential([
-                Conv1d(1, 12, kernel: 3, generator: &g), Activation(.relu),
-                Conv1d(12, 12, kernel: 3, generator: &g), Activation(.relu),
-                Flatten(),
-                Linear(12 * 96, 50, generator: &g), Activation(.relu),
-                Linear(50, 50, generator: &g), Activation(.relu),
-                Linear(50, 3, generator: &g),
-                Linear(3, 1200, generator: &g), Activation(.relu),
-                Reshape([12, 100]),
-                ConvTranspose1d(12, 12, kernel: 3, padding: .same, generator: &g), Activation(.relu),
-                ConvTranspose1d(12, 1, kernel: 3, padding: .same, generator: &g), Activation(.relu),
+            spec = .sequential(name.rawValue, input: [1, 100], layers: [
+                .conv(12, kernel: [3]), .relu, .conv(12, kernel: [3]), .relu, .flatten,
+                .dense(50), .relu, .dense(50), .relu, .dense(3),
+                .dense(1200), .relu, .reshape([12, 100]),
+                .convTranspose(12, kernel: [3], padding: .same), .relu,
+                .convTranspose(1, kernel: [3], padding: .same), .relu,
             ])
         case .econtAE:
-            sampleShape = [1, 8, 8]
             batchSize = 500
             benchmarkSamples = 20_000
-            model = Sequential([
-                Conv2d(1, 8, kernel: [3, 3], stride: [2, 2], padding: .same, generator: &g), Activation(.relu),
-                Flatten(),
-                Linear(128, 16, generator: &g), Activation(.relu),
-                Linear(16, 128, generator: &g), Activation(.relu),
-                Reshape([8, 4, 4]),
-                ConvTranspose2d(8, 8, kernel: [3, 3], stride: [2, 2], padding: .same, generator: &g), Activation(.relu),
-                ConvTranspose2d(8, 1, kernel: [3, 3], padding: .same, generator: &g), Activation(.sigmoid),
+            spec = .sequential(name.rawValue, input: [1, 8, 8], layers: [
+                .conv(8, kernel: [3, 3], stride: [2, 2], padding: .same), .relu, .flatten,
+                .dense(16), .relu, .dense(128), .relu, .reshape([8, 4, 4]),
+                .convTranspose(8, kernel: [3, 3], stride: [2, 2], padding: .same), .relu,
+                .convTranspose(1, kernel: [3, 3], padding: .same), .sigmoid,
             ])
         case .eventAE:
-            sampleShape = [4]
             batchSize = 256
             benchmarkSamples = 20_000
-            let widths = [4, 200, 100, 50, 3, 50, 100, 200, 4]
-            var layers: [Module<Float>] = []
-            for i in 0..<(widths.count - 1) {
-                layers.append(Linear(widths[i], widths[i + 1], generator: &g))
-                if i < widths.count - 2 { layers.append(Activation(.tanh)) }
-            }
-            model = Sequential(layers)
+            let widths = [200, 100, 50, 3, 50, 100, 200, 4]
+            spec = .sequential(name.rawValue, input: [4], layers: widths.enumerated().flatMap { index, width in
+                index < widths.count - 1 ? [LayerSpec.dense(width), .tanh] : [.dense(width)]
+            })
         case .ldmxConvNet:
-            sampleShape = [3, 20, 20]
             batchSize = 100
             benchmarkSamples = 5_000
-            model = Sequential([
-                Conv2d(3, 32, kernel: [5, 5], padding: .explicit([2, 2]), generator: &g), Activation(.relu),
-                Pool(.max, kernel: [2, 2]),
-                Conv2d(32, 64, kernel: [5, 5], padding: .explicit([2, 2]), generator: &g), Activation(.relu),
-                Pool(.max, kernel: [2, 2]),
-                Flatten(),
-                Dropout(0.5, seed: seed),
-                Linear(64 * 5 * 5, 500, generator: &g), Activation(.relu),
-                Linear(500, 2, generator: &g),
+            spec = .sequential(name.rawValue, input: [3, 20, 20], layers: [
+                .conv(32, kernel: [5, 5], padding: .explicit([2, 2])), .relu, .maxPool([2, 2]),
+                .conv(64, kernel: [5, 5], padding: .explicit([2, 2])), .relu, .maxPool([2, 2]),
+                .flatten, .dropout(probability: 0.5), .dense(500), .relu, .dense(2),
             ])
         }
+        model = try spec.build(seed: seed, stream: 0x1DE1)
     }
 
     /// Generated data with learnable structure: smooth peaked histograms, sparse normalized
@@ -134,29 +115,5 @@ public struct ReferenceModel {
             return classifier ? try Loss.crossEntropy(logits: output, labels: batch.targets)
                 : try Loss.meanSquaredError(output, batch.targets, weights: batch.weights)
         }
-    }
-
-    /// Multiply-accumulates of one forward pass of one sample, counted layer by layer from the
-    /// shapes that flow through the model (dense, convolution and transposed convolution).
-    public func forwardMultiplyAccumulates() throws -> Int {
-        var x = Variable(Tensor<Float>(zeros: [1] + sampleShape))
-        var total = 0
-        model.setTraining(false)
-        defer { model.setTraining(true) }
-        for layer in model.layers {
-            let y = try layer(x)
-            switch layer {
-            case let linear as Linear<Float>:
-                total += linear.inFeatures * linear.outFeatures
-            case let conv as ConvolutionLayer<Float>:
-                total += conv.weight.value.count * y.value.count / y.shape[1]
-            case let transposed as TransposedConvolutionLayer<Float>:
-                total += transposed.weight.value.count * x.value.count / x.shape[1]
-            default:
-                break
-            }
-            x = y
-        }
-        return total
     }
 }

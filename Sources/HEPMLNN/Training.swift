@@ -2,18 +2,24 @@ import Foundation
 import HEPMLCore
 import HEPMLTensor
 
-/// Samples held in contiguous buffers: inputs [N, ...], targets [N, ...] (or class labels [N])
-/// and optional per-element loss weights [N, ...].
+/// Samples held in contiguous buffers: inputs [N, ...], targets [N, ...] (or class labels [N]),
+/// optional per-element loss weights [N, ...] and, for models with side inputs, further inputs
+/// [N, ...] in the model's input order after the first.
 public struct Dataset<T: TensorScalar> {
     public var inputs: Tensor<T>
+    public var sideInputs: [Tensor<T>]
     public var targets: Tensor<T>
     public var weights: Tensor<T>?
 
-    public init(inputs: Tensor<T>, targets: Tensor<T>, weights: Tensor<T>? = nil) throws {
-        guard let n = inputs.shape.first, targets.shape.first == n, weights.map({ $0.shape.first == n }) ?? true else {
-            throw ShapeError(operation: "Dataset", "inputs, targets and weights need the same number of samples", shapes: [inputs.shape, targets.shape, weights?.shape ?? []])
+    public init(inputs: Tensor<T>, sideInputs: [Tensor<T>] = [], targets: Tensor<T>, weights: Tensor<T>? = nil) throws {
+        let n = inputs.shape.first
+        guard n != nil, targets.shape.first == n, weights.map({ $0.shape.first == n }) ?? true,
+              sideInputs.allSatisfy({ $0.shape.first == n }) else {
+            throw ShapeError(operation: "Dataset", "inputs, side inputs, targets and weights need the same number of samples",
+                             shapes: [inputs.shape, targets.shape, weights?.shape ?? []] + sideInputs.map(\.shape))
         }
         self.inputs = inputs
+        self.sideInputs = sideInputs
         self.targets = targets
         self.weights = weights
     }
@@ -22,15 +28,19 @@ public struct Dataset<T: TensorScalar> {
 
     /// The samples at `indices`, copied into fresh contiguous tensors.
     public func batch(_ indices: ArraySlice<Int>) throws -> Batch<T> {
-        Batch(inputs: try inputs.gatheringRows(indices), targets: try targets.gatheringRows(indices),
-              weights: try weights.map { try $0.gatheringRows(indices) })
+        Batch(inputs: try inputs.gatheringRows(indices), sideInputs: try sideInputs.map { try $0.gatheringRows(indices) },
+              targets: try targets.gatheringRows(indices), weights: try weights.map { try $0.gatheringRows(indices) })
     }
 }
 
 public struct Batch<T: TensorScalar> {
     public var inputs: Tensor<T>
+    public var sideInputs: [Tensor<T>]
     public var targets: Tensor<T>
     public var weights: Tensor<T>?
+
+    /// Every input in the model's order, as graph leaves.
+    public var modelInputs: [Variable<T>] { ([inputs] + sideInputs).map { Variable($0) } }
 }
 
 /// Stops training when the validation loss has not improved by `minimumDelta` for `patience`
@@ -58,6 +68,12 @@ public struct TrainingConfiguration: Sendable {
     public var label = "train"
     /// Silences progress output (tests, library use).
     public var quiet = false
+    /// Seconds between checkpoints (with a checkpoint directory): a checkpoint is written after an
+    /// epoch once this much time has passed since the last one, and always after the last epoch.
+    /// A resumed run redoes the epochs after its checkpoint and still ends exactly like an
+    /// uninterrupted one, so the interval trades only repeated work against write and fsync
+    /// traffic (many small models, hundreds of epochs). 0 writes one after every epoch.
+    public var checkpointInterval: Double = 0
     /// Called after every epoch, e.g. to print the loss or write a checkpoint.
     public var onEpochEnd: (@Sendable (EpochRecord) -> Void)?
 
@@ -170,6 +186,7 @@ public func train<T: TensorScalar>(_ model: Module<T>, optimizer: Optimizer, tra
         }
     }
     let parameters = model.parameters
+    var lastCheckpoint = ResourceUsage.now()
     var epoch = startEpoch
     while epoch < configuration.epochs && !history.stoppedEarly {
         let started = ResourceUsage.now()
@@ -212,9 +229,11 @@ public func train<T: TensorScalar>(_ model: Module<T>, optimizer: Optimizer, tra
             if improved && keepsBest { bestWeights = model.stateDictionary() }
             history.stoppedEarly = stopping?.shouldStop(rule) ?? false
         }
-        if let checkpointDirectory {
+        let isLast = epoch == configuration.epochs || history.stoppedEarly
+        if let checkpointDirectory, isLast || ResourceUsage.now() - lastCheckpoint >= configuration.checkpointInterval {
             try Checkpoint.save(model: model, optimizer: optimizer, history: history, epochsCompleted: epoch,
                                 earlyStopping: stopping, bestWeights: bestWeights, to: checkpointDirectory)
+            lastCheckpoint = ResourceUsage.now()
         }
         configuration.onEpochEnd?(record)
     }

@@ -15,19 +15,36 @@ public struct ONNXGraphBuilder {
     public private(set) var outputs: [ONNXValueInfo] = []
     public let name: String
     private var counter = 0
+    /// Every input, initializer and node output name so far: ONNX names must be unique.
+    private var usedNames: Set<String> = []
 
     public init(name: String) { self.name = name }
 
     /// A fresh value name with a readable prefix.
     private mutating func fresh(_ prefix: String) -> String {
-        counter += 1
-        return "\(prefix)_\(counter)"
+        var candidate: String
+        repeat {
+            counter += 1
+            candidate = "\(prefix)_\(counter)"
+        } while usedNames.contains(candidate)
+        usedNames.insert(candidate)
+        return candidate
+    }
+
+    /// `preferred` if no value has that name yet, otherwise a fresh name with it as prefix.
+    private mutating func unique(_ preferred: String) -> String {
+        guard usedNames.contains(preferred) else {
+            usedNames.insert(preferred)
+            return preferred
+        }
+        return fresh(preferred)
     }
 
     // MARK: Graph interface
 
     @discardableResult
     public mutating func input(_ name: String, shape: [ONNXDimension]) -> String {
+        usedNames.insert(name)
         inputs.append(ONNXValueInfo(name: name, shape: shape))
         return name
     }
@@ -36,30 +53,43 @@ public struct ONNXGraphBuilder {
     public mutating func output(_ value: String, name: String? = nil, shape: [ONNXDimension]) {
         var exported = value
         if let name, name != value {
+            usedNames.insert(name)
             nodes.append(ONNXNode(opType: "Identity", name: fresh("Identity"), inputs: [value], outputs: [name]))
             exported = name
         }
         outputs.append(ONNXValueInfo(name: exported, shape: shape))
     }
 
-    /// A float constant; `dimensions` must multiply to `values.count` (a scalar has none).
+    /// A float constant; `dimensions` must multiply to `values.count` (a scalar has none). A
+    /// `name` already taken gets a numbered suffix; the name used is returned.
     public mutating func constant(_ values: [Float], dimensions: [Int], name: String? = nil) -> String {
-        let tensorName = name ?? fresh("const")
+        let tensorName = name.map { unique($0) } ?? fresh("const")
         initializers.append(ONNXTensor(name: tensorName, dimensions: dimensions.map(Int64.init), data: .float(values)))
         return tensorName
     }
 
     public mutating func constant(int64 values: [Int64], dimensions: [Int], name: String? = nil) -> String {
-        let tensorName = name ?? fresh("const")
+        let tensorName = name.map { unique($0) } ?? fresh("const")
         initializers.append(ONNXTensor(name: tensorName, dimensions: dimensions.map(Int64.init), data: .int64(values)))
         return tensorName
     }
 
+    /// A one-dimensional int64 constant (the shape, axes and index inputs of many operators).
+    public mutating func constant(int64 values: [Int]) -> String {
+        constant(int64: values.map(Int64.init), dimensions: [values.count])
+    }
+
     /// Appends any operator; the other methods are shorthands for this.
     public mutating func node(_ opType: String, _ inputs: [String], attributes: [ONNXAttribute] = []) -> String {
-        let output = fresh(opType)
-        nodes.append(ONNXNode(opType: opType, name: output, inputs: inputs, outputs: [output], attributes: attributes))
-        return output
+        node(opType, inputs, attributes: attributes, outputs: 1)[0]
+    }
+
+    /// Appends an operator with several outputs (MaxPool with indices, LSTM's Y, Y_h, Y_c).
+    public mutating func node(_ opType: String, _ inputs: [String], attributes: [ONNXAttribute] = [], outputs count: Int) -> [String] {
+        let name = fresh(opType)
+        let outputs = [name] + (1..<Swift.max(count, 1)).map { _ in fresh(opType) }
+        nodes.append(ONNXNode(opType: opType, name: name, inputs: inputs, outputs: outputs, attributes: attributes))
+        return outputs
     }
 
     public func model(opsetVersion: Int64 = ONNXModel.defaultOpset, documentation: String = "") -> ONNXModel {
@@ -128,17 +158,41 @@ public struct ONNXGraphBuilder {
         node("Concat", values, attributes: [ONNXAttribute("axis", .int(Int64(axis)))])
     }
 
-    /// 2-D max pooling with a square window and the same stride.
-    public mutating func maxPool(_ x: String, size: Int, pads: [Int] = [0, 0, 0, 0]) -> String {
-        node("MaxPool", [x], attributes: [ONNXAttribute("kernel_shape", .ints([Int64(size), Int64(size)])),
-                                          ONNXAttribute("strides", .ints([Int64(size), Int64(size)])),
-                                          ONNXAttribute("pads", .ints(pads.map(Int64.init)))])
+    /// Max or average pooling (`op` "MaxPool" or "AveragePool") over the spatial axes of
+    /// (N, C, spatial…); pads [begin…, end…]. Average pooling divides by the values a window
+    /// covers (`count_include_pad` 0), so padding written for partial windows only clips them.
+    public mutating func pool(_ op: String, _ x: String, kernel: [Int], strides: [Int], pads: [Int], outputs: Int = 1) -> [String] {
+        var attributes = [ONNXAttribute("kernel_shape", .ints(kernel.map(Int64.init))), ONNXAttribute("strides", .ints(strides.map(Int64.init))),
+                          ONNXAttribute("pads", .ints(pads.map(Int64.init)))]
+        if op == "AveragePool" { attributes.append(ONNXAttribute("count_include_pad", .int(0))) }
+        return node(op, [x], attributes: attributes, outputs: outputs)
     }
 
-    /// Nearest-neighbour up-sampling by an integer factor in height and width (NCHW).
-    public mutating func upsample(_ x: String, factor: Int) -> String {
-        let scales = constant([1, 1, Float(factor), Float(factor)], dimensions: [4])
-        return node("Resize", [x, "", scales], attributes: [ONNXAttribute("mode", .string("nearest"))])
+    /// Resize by per-axis `scales` (every axis, batch and channels included): "nearest" copies
+    /// input ⌊o/scale⌋ (`asymmetric`, `floor`), "linear" samples at (o + ½)/scale − ½ (`half_pixel`,
+    /// PyTorch's `align_corners=False`).
+    public mutating func resize(_ x: String, scales: [Float], mode: String) -> String {
+        let scalesName = constant(scales, dimensions: [scales.count])
+        let attributes = mode == "nearest"
+            ? [ONNXAttribute("mode", .string("nearest")), ONNXAttribute("coordinate_transformation_mode", .string("asymmetric")),
+               ONNXAttribute("nearest_mode", .string("floor"))]
+            : [ONNXAttribute("mode", .string(mode)), ONNXAttribute("coordinate_transformation_mode", .string("half_pixel"))]
+        return node("Resize", [x, "", scalesName], attributes: attributes)
+    }
+
+    /// Elements `starts[i]..<ends[i]` along `axes[i]`.
+    public mutating func slice(_ x: String, starts: [Int], ends: [Int], axes: [Int]) -> String {
+        node("Slice", [x, constant(int64: starts), constant(int64: ends), constant(int64: axes)])
+    }
+
+    public mutating func squeeze(_ x: String, axes: [Int]) -> String { node("Squeeze", [x, constant(int64: axes)]) }
+
+    public mutating func reduceSum(_ x: String, axes: [Int], keepDimensions: Bool) -> String {
+        node("ReduceSum", [x, constant(int64: axes)], attributes: [ONNXAttribute("keepdims", .int(keepDimensions ? 1 : 0))])
+    }
+
+    public mutating func softmax(_ x: String, axis: Int) -> String {
+        node("Softmax", [x], attributes: [ONNXAttribute("axis", .int(Int64(axis)))])
     }
 
     /// Fixed-point quantization `clip(round(x·2^f), low, high) / 2^f`, exact in float arithmetic

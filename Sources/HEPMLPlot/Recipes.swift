@@ -1,4 +1,5 @@
 import Foundation
+import HEPMLMetrics
 
 /// Ready-made figures for what every workflow draws; `hepml plot` and the workflow reports call
 /// these rather than assembling axes by hand.
@@ -23,7 +24,7 @@ extension Figure {
 
     /// ROC curves with their uncertainty bands, FPR on x and TPR on y; `logX` shows small
     /// false-positive rates (from 0.005, as AutoDQM's log ROC).
-    public static func roc(_ curves: [ROCCurve], title: String? = nil, logX: Bool = false,
+    public static func roc(_ curves: [ROCSeries], title: String? = nil, logX: Bool = false,
                            xLabel: String = "False Anomaly Rate (FPR)", yLabel: String = "Anomaly Detection Efficiency (TPR)") -> Figure {
         var series: [Series] = []
         for (index, curve) in curves.enumerated() {
@@ -99,18 +100,28 @@ extension Figure {
     }
 }
 
-/// One ROC curve as the workflows compute it: interpolated TPR on an FPR grid and, from
-/// bootstrapping, the TPR uncertainty that becomes the band.
-public struct ROCCurve: Sendable {
-    public var fpr: [Double]
-    public var tpr: [Double]
-    public var tprUncertainty: [Double]?
-    public var label: String?
+/// One curve of `Figure.roc`, taken from what HEPMLMetrics computed (Plot computes no ROC).
+public struct ROCSeries: Sendable {
+    public let fpr: [Double]
+    public let tpr: [Double]
+    /// Half-width of the band around `tpr`, nil for no band.
+    public let tprUncertainty: [Double]?
+    public let label: String?
 
-    public init(fpr: [Double], tpr: [Double], tprUncertainty: [Double]? = nil, label: String? = nil) {
-        self.fpr = fpr
-        self.tpr = tpr
-        self.tprUncertainty = tprUncertainty
+    /// The curve's own points, without a band.
+    public init(_ curve: ROCCurve, label: String? = nil) {
+        fpr = curve.falsePositiveRates
+        tpr = curve.truePositiveRates
+        tprUncertainty = nil
+        self.label = label
+    }
+
+    /// The bootstrap-mean true-positive rate on its false-positive-rate grid, with a band of
+    /// ± `bandStandardDeviations` standard deviations of the resamples (AutoDQM_ML draws ±σ/2).
+    public init(_ bootstrap: ROCBootstrap, bandStandardDeviations: Double = 1, label: String? = nil) {
+        fpr = bootstrap.grid
+        tpr = bootstrap.meanTruePositiveRates
+        tprUncertainty = bootstrap.truePositiveRateUncertainties.map { $0 * bandStandardDeviations }
         self.label = label
     }
 }

@@ -167,6 +167,18 @@ public struct Heatmap: Sendable {
     }
 }
 
+extension Heatmap {
+    /// Reorders x-major cells (`ix * ny + iy`: ROOT's and uproot's flattened 2D histograms, the
+    /// DQM tables) into a heatmap's rows along y (`iy * nx + ix`); empty (nothing drawn) when
+    /// the cell count is not `nx * ny`.
+    public static func rowsAlongY(xMajor: [Double], columns nx: Int, rows ny: Int) -> [Double] {
+        guard nx >= 0, ny >= 0, xMajor.count == nx * ny else { return [] }
+        var result = [Double](repeating: 0, count: nx * ny)
+        for ix in 0..<nx { for iy in 0..<ny { result[iy * nx + ix] = xMajor[ix * ny + iy] } }
+        return result
+    }
+}
+
 public struct Point: Equatable, Sendable {
     public var x: Double
     public var y: Double

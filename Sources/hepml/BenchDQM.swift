@@ -3,7 +3,6 @@ import Foundation
 import HEPMLColumnar
 import HEPMLCore
 import HEPMLDQM
-import HEPMLROOT
 
 /// `hepml bench dqm`: the fetch step (every histogram of every file into one Parquet table) on
 /// the DQM-style files of `hepml bench root`; `bench/autodqm_reference.py` reads the same files
@@ -24,24 +23,14 @@ struct BenchDQM: ParsableCommand {
         defer { if !keep { try? FileManager.default.removeItem(atPath: base) } }
         print("hepml bench dqm: \(Parallel.threadCount) threads, \(files) files × \(histograms) histograms in \(base)")
 
-        // The files of `hepml bench root` (same paths, binning and seeds).
         let fileCount = files, histogramCount = histograms
-        let paths = try BenchROOT.writeDQMFiles(in: base, files: fileCount, histograms: histogramCount)
-        // Paths relative to "DQMData/Run N/", i.e. <subsystem>/Run summary/...; one contents list for all files.
-        let histogramPaths = BenchROOT.dqmPaths(count: histogramCount, run: 0).map { entry -> DQMHistogramPath in
-            let components = entry.path.split(separator: "/").dropFirst(2)
-            return DQMHistogramPath(subsystem: String(components.first ?? ""), entry: "/" + components.dropFirst().joined(separator: "/"))
-        }
-        let manifest: [String: Any] = ["files": paths, "runs": (0..<fileCount).map { 1000 + $0 },
-                                       "histograms": histogramPaths.map { "\($0.subsystem)/\($0.entry)" }]
-        try AtomicFile.write(try JSONSerialization.data(withJSONObject: manifest), to: "\(base)/manifest.json")
+        let input = try DQMBenchmarkInput.write(in: base, files: fileCount, histograms: histogramCount)
 
         // The fetch: parallel over files (one open file per worker), table, Parquet.
         let start = ResourceUsage.now()
-        let runFiles = (0..<fileCount).map { DQMRunFile(run: 1000 + $0, year: "2022", primaryDataset: "Bench", path: paths[$0], label: .unknown) }
-        let reads = try Parallel.map(fileCount) { DQMFetch.read(path: runFiles[$0].path, run: runFiles[$0].run, histograms: histogramPaths) }
+        let reads = try Parallel.map(fileCount) { DQMFetch.read(path: input.runFiles[$0].path, run: input.runFiles[$0].run, histograms: input.histograms) }
         let readSeconds = ResourceUsage.now() - start
-        let outcome = try DQMFetch.outcome(primaryDataset: "Bench", histograms: histogramPaths, files: runFiles, reads: reads)
+        let outcome = try DQMFetch.outcome(primaryDataset: DQMBenchmarkInput.primaryDataset, histograms: input.histograms, files: input.runFiles, reads: reads)
         try Parquet.write(outcome.table, to: "\(base)/Bench.parquet")
         let totalSeconds = ResourceUsage.now() - start
         let count = Double(fileCount * histogramCount)
@@ -58,7 +47,7 @@ struct BenchDQM: ParsableCommand {
         if let python {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: python)
-            process.arguments = [reference, "\(base)/manifest.json"]
+            process.arguments = [reference, input.manifestPath]
             let pipe = Pipe()
             process.standardOutput = pipe
             try process.run()
@@ -70,7 +59,7 @@ struct BenchDQM: ParsableCommand {
                 print(String(format: "speed-up (read + Parquet): %.1f×", seconds / totalSeconds))
             }
         } else {
-            print("compare: python \(reference) \(base)/manifest.json  (run with --directory to keep the files)")
+            print("compare: python \(reference) \(input.manifestPath)  (run with --directory to keep the files)")
         }
     }
 }

@@ -1,15 +1,15 @@
 import ArgumentParser
 import Foundation
-import HEPMLColumnar
 import HEPMLCore
 import HEPMLDQM
+import HEPMLExperiment
 
 /// `hepml dqm …`: the offline DQM anomaly-detection workflow (AutoDQM_ML's fetch/train/assess).
 struct DQMCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dqm",
-        abstract: "Offline DQM anomaly detection: generate, fetch, train, assess.",
-        subcommands: [DQMGenerate.self, DQMFetchCommand.self, DQMTrainCommand.self, DQMAssessCommand.self]
+        abstract: "Offline DQM anomaly detection: generate, fetch, train, assess, export.",
+        subcommands: [DQMGenerate.self, DQMFetchCommand.self, DQMTrainCommand.self, DQMAssessCommand.self, DQMExportCommand.self]
     )
 }
 
@@ -69,34 +69,8 @@ struct DQMFetchCommand: ParsableCommand {
     @Flag(help: "No progress output.") var quiet = false
 
     func run() throws {
-        _ = try DQMFetchCommand.fetch(contents: contents, datasets: datasets, inputs: input, outputDir: outputDir, quiet: quiet)
-    }
-
-    /// Returns the written Parquet paths.
-    static func fetch(contents: String, datasets: String, inputs: [String], outputDir: String, quiet: Bool) throws -> [String] {
-        let histogramList = try DQMContents(json: try readFile(contents), file: contents)
-        let datasetList = try DQMDatasets(json: try readFile(datasets), file: datasets)
-        let files = try DQMInputDiscovery.rootFiles(in: inputs)
-        if histogramList.histograms.count < 5 { print("note: only \(histogramList.histograms.count) histograms requested") }
-        let outcomes = try DQMFetch.fetch(contents: histogramList, datasets: datasetList, files: files, quiet: quiet)
-        try FileManager.default.createDirectory(atPath: outputDir, withIntermediateDirectories: true)
-        var written: [String] = []
-        for outcome in outcomes {
-            for (path, reason) in outcome.skippedFiles { warn("skipped \(path): \(reason)") }
-            for (run, problems) in outcome.incompleteRuns {
-                for (column, reason) in problems { warn("run \(run): \(column): \(reason); stored as null") }
-            }
-            if !outcome.missingRuns.isEmpty {
-                warn("\(outcome.primaryDataset): no file for requested runs \(outcome.missingRuns.map(String.init).joined(separator: ", "))")
-            }
-            if outcome.runsRead < 5 { print("note: \(outcome.primaryDataset) has only \(outcome.runsRead) runs; the data set is very limited") }
-            let path = (outputDir as NSString).appendingPathComponent("\(outcome.primaryDataset).parquet")
-            try Parquet.write(outcome.table, to: path)
-            written.append(path)
-            print("\(outcome.primaryDataset): \(outcome.runsRead) runs read, \(outcome.skippedFiles.count) files skipped, "
-                  + "\(outcome.incompleteRuns.count) runs incomplete, \(outcome.missingRuns.count) requested runs without a file → \(path)")
-        }
-        return written
+        _ = try DQMFetch.fetchToParquet(contentsFile: contents, datasetsFile: datasets, inputs: input, outputDirectory: outputDir, quiet: quiet,
+                                        log: { print($0) }, warn: warn)
     }
 }
 
@@ -203,31 +177,37 @@ struct DQMAssessCommand: ParsableCommand {
         configuration.worstRunCount = max(0, nRuns)
         configuration.seed = seed
         let truthList = try truth.map { try DQMRunTruth.list(json: try readFile($0), file: $0) }
-        let path = try DQMAssessCommand.assess(inputFile: inputFile, outputDir: outputDir, configuration: configuration, truth: truthList)
-        print("report: \(path)")
+        let assessed = try DQMAssessment.assess(inputFile: inputFile, outputDirectory: outputDir, configuration: configuration, truth: truthList)
+        print(DQMAssessment.summaryTable(assessed.summaries))
+        if truthList != nil {
+            print("run-level AUC (RF-ROC N=1) per anomaly kind, evaluated runs vs held-out good runs:")
+            print(DQMAssessment.detectionTable(assessed.detection, tags: assessed.summaries.map(\.tag)))
+        }
+        print("report: \(assessed.reportPath)")
     }
 
     private func list(_ text: String) -> [String] {
         text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
+}
 
-    /// Writes the report and the statistics files and prints the AUC table (with `truth`, also
-    /// per anomaly kind); returns the index.html path.
-    static func assess(inputFile: String, outputDir: String, configuration: DQMAssessmentConfiguration, truth: [DQMRunTruth]? = nil) throws -> String {
-        let table = try Parquet.read(path: inputFile)
-        var (report, summaries) = try DQMAssessment.assess(table: table, configuration: configuration, source: (inputFile as NSString).lastPathComponent)
-        var detectionTable: String?
-        if let truth {
-            let detection = try DQMAssessment.detectionByAnomaly(table: table, truth: truth)
-            let tags = summaries.map(\.tag)
-            let afterRunLevel = report.sections.firstIndex { $0.title == "Run level" }.map { $0 + 1 } ?? report.sections.count
-            report.sections.insert(DQMAssessment.detectionSection(detection, tags: tags), at: afterRunLevel)
-            detectionTable = DQMAssessment.detectionTable(detection, tags: tags)
+struct DQMExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Autoencoders trained by `dqm train` as ONNX models: one .onnx per run directory, one input and output per histogram.")
+
+    @Option(name: .customLong("run"), help: "Autoencoder run directory (autoencoder_<…>); repeatable.") var runPaths: [String] = []
+    @Option(help: "Directory whose autoencoder run directories are all exported (default: output, when no --run is given).") var modelDir: String?
+    @Option(help: "Directory for the .onnx files (default: inside each run directory).") var outputDir: String?
+
+    func run() throws {
+        var runs = runPaths.map(RunDirectory.init)
+        if let modelDir { runs += try DQMExport.autoencoderRuns(in: modelDir) }
+        if runPaths.isEmpty && modelDir == nil { runs = try DQMExport.autoencoderRuns(in: "output") }
+        guard !runs.isEmpty else { throw ValidationError("no trained autoencoder to export") }
+        if let outputDir { try FileManager.default.createDirectory(atPath: outputDir, withIntermediateDirectories: true) }
+        for run in runs {
+            print("\(run.path) → \(try DQMExport.exportAutoencoder(run, to: outputDir))")
         }
-        let path = try report.write(to: outputDir)
-        try DQMAssessment.writeStatistics(summaries, to: outputDir)
-        print(DQMAssessment.summaryTable(summaries))
-        if let detectionTable { print("run-level AUC (RF-ROC N=1) per anomaly kind, evaluated runs vs held-out good runs:\n" + detectionTable) }
-        return path
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HEPMLCore
 import HEPMLECONT
+import HEPMLExperiment
 
 struct ECONTCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -84,19 +85,12 @@ struct ECONTStudyArguments: ParsableArguments {
         options.randomSplit = randomSplit
         options.inputScaling = rescaleInputToMax ? .maximum : .sumPowerOfTwo
         options.outputScaling = rescaleOutputToMax ? .maximum : .sumPowerOfTwo
-        options.models = models.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        if options.models.isEmpty {
-            // Every catalog network; those with the EMD-CNN loss only when their critic is there.
-            let critics = emdCnnDir ?? EMDCriticTraining.directory(output: output)
-            options.models = NetworkDescription.catalog.filter { network in
-                guard case .emdCNN(let critic) = options.loss ?? network.loss else { return true }
-                return FileManager.default.fileExists(atPath: EMDCritic.weightsPath(name: critic, directory: critics))
-            }.map(\.name)
-        }
         options.links = nElinks
         options.quantize = quantize
         options.loss = loss.flatMap(LossChoice.init(name:))
         options.criticDirectory = emdCnnDir
+        options.models = models.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        if options.models.isEmpty { options.models = options.trainableCatalogNetworks }
         options.full = full
         options.csvRows = nCsv
         options.skipPlots = skipPlot
@@ -175,8 +169,11 @@ struct ECONTExportCommand: ParsableCommand {
     @Option(help: "Seed (only shapes matter: the weights are loaded).")
     var seed: UInt64 = 1
 
+    func validate() throws {
+        guard ELinkBudget(links: nElinks) != nil else { throw ValidationError("--n-elinks must be 2…5") }
+    }
+
     func run() throws {
-        guard let budget = ELinkBudget(links: nElinks) else { throw ValidationError("--n-elinks must be 2…5") }
         var options = StudyOptions(inputs: [], outputDirectory: output)
         options.quantize = quantize
         options.links = nElinks
@@ -185,13 +182,8 @@ struct ECONTExportCommand: ParsableCommand {
             options.loss = choice
         }
         for name in models.split(separator: ",").map(String.init) {
-            let network = try Study.network(named: name, options: options)
-            let directory = (output as NSString).appendingPathComponent(Study.runName(network, options: options))
-            let model = try ECONTAutoencoder(network, budget: budget, seed: seed)
-            try model.loadWeights(from: (directory as NSString).appendingPathComponent(Study.weightsFileName))
-            try ModelFiles.writeDescription(model, to: (directory as NSString).appendingPathComponent("model.json"))
-            try ModelFiles.exportONNX(model, to: directory)
-            print("\(directory): encoder.onnx, decoder.onnx, model.json")
+            let directory = try Study.exportTrainedNetwork(named: name, options: options, seed: seed)
+            print("\(directory): encoder.onnx, decoder.onnx")
         }
     }
 }

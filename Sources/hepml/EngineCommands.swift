@@ -39,7 +39,7 @@ struct TrainExampleCommand: ParsableCommand {
 
     func run() throws {
         relaunchWithFasterBLASKernelsIfAvailable()
-        let reference = ReferenceModel(model, seed: seed)
+        let reference = try ReferenceModel(model, seed: seed)
         let training = try reference.data(samples: samples, seed: seed)
         let validation = try reference.data(samples: max(samples / 5, 1), seed: seed &+ 1)
         print("\(model.rawValue): \(reference.model.parameterCount) parameters, \(samples) training samples, batch \(reference.batchSize), \(Parallel.threadCount) threads")
@@ -72,7 +72,7 @@ struct BenchEngineCommand: ParsableCommand {
         relaunchWithFasterBLASKernelsIfAvailable()
         print("# hepml bench engine: \(Parallel.threadCount) threads, OpenBLAS \(BLASKernels.coreName) kernels, \(VectorInstructions.name) convolution kernels, training throughput after one warm-up epoch")
         for name in model.map({ [$0] }) ?? ReferenceModel.Name.allCases {
-            let reference = ReferenceModel(name, seed: seed)
+            let reference = try ReferenceModel(name, seed: seed)
             let count = samples ?? reference.benchmarkSamples
             let data = try reference.data(samples: count, seed: seed)
             let optimizer = Adam(reference.model.parameters, learningRate: reference.learningRate)
@@ -83,7 +83,7 @@ struct BenchEngineCommand: ParsableCommand {
             _ = try train(reference.model, optimizer: optimizer, training: data, configuration: configuration, loss: reference.loss)
             let seconds = ResourceUsage.now() - start
             // Training costs about three forward passes: forward, input gradient, weight gradient.
-            let flops = 6.0 * Double(try reference.forwardMultiplyAccumulates()) * Double(count)
+            let flops = 6.0 * Double(reference.model.summary.multiplyAdds) * Double(count)
             let line = String(format: "%@ samples/s %10.0f  GFLOP/s %7.2f  peak-RSS-MiB %6.0f  seconds %.3f",
                               name.rawValue.padding(toLength: 13, withPad: " ", startingAt: 0), Double(count) / seconds, flops / seconds / 1e9,
                               Double(ResourceUsage.peakResidentBytes()) / 1_048_576, seconds)

@@ -48,18 +48,28 @@ struct PlotCommand: ParsableCommand {
         let title = histogram.title.isEmpty ? histogram.name : histogram.title
         switch histogram.dimension {
         case 1:
-            let contents = histogram.className.hasPrefix("TProfile") ? histogram.profileMeans : histogram.valuesWithoutFlow
-            return .histogram(edges: histogram.xAxis.edges, contents: contents,
+            return .histogram(edges: histogram.xAxis.edges, contents: histogram.valuesWithoutFlow,
                               errors: histogram.variancesWithoutFlow.map { $0.squareRoot() }, title: title,
-                              xLabel: histogram.xAxis.title, logY: log)
+                              xLabel: histogram.xAxis.title, yLabel: histogram.isProfile ? (histogram.yAxis.title.isEmpty ? "mean" : histogram.yAxis.title) : "Entries", logY: log)
         case 2:
             let nx = histogram.xAxis.binCount, ny = histogram.yAxis.binCount
             return .heatmap(xEdges: histogram.xAxis.edges, yEdges: histogram.yAxis.edges,
-                            values: rowsAlongY(histogram.valuesWithoutFlow, nx: nx, ny: ny),
+                            values: Heatmap.rowsAlongY(xMajor: histogram.valuesWithoutFlow, columns: nx, rows: ny),
                             colorScale: ColorScale(scale: log ? .log : .linear), title: title,
                             xLabel: histogram.xAxis.title, yLabel: histogram.yAxis.title)
         default:
-            throw ValidationError("\(histogram.name) is a \(histogram.dimension)D histogram; plot draws 1D and 2D ones")
+            // A TH3 is drawn as its projections onto x, y and z, side by side.
+            let axes = [histogram.xAxis, histogram.yAxis, histogram.zAxis]
+            let panels = try (0..<3).map { axis -> Panel in
+                guard let projection = histogram.projection(onto: axis) else {
+                    throw ValidationError("\(histogram.name) is a \(histogram.className); plot draws 1D and 2D histograms and projections of TH3")
+                }
+                let figure = Figure.histogram(edges: axes[axis].edges, contents: projection.values,
+                                              errors: projection.variances.map { $0.magnitude.squareRoot() },
+                                              title: "projection on \(["x", "y", "z"][axis])", xLabel: axes[axis].title, logY: log)
+                return figure.panels[0]
+            }
+            return Figure(width: 1200, height: 345, rows: 1, columns: 3, panels: panels, title: title)
         }
     }
 
@@ -85,17 +95,10 @@ struct PlotCommand: ParsableCommand {
             }
             let xMajor = leaves[inner[outer.lowerBound]..<inner[outer.upperBound]].map(Double.init)
             return .heatmap(xEdges: (0...nx).map(Double.init), yEdges: (0...ny).map(Double.init),
-                            values: rowsAlongY(xMajor, nx: nx, ny: ny), colorScale: ColorScale(scale: log ? .log : .linear),
+                            values: Heatmap.rowsAlongY(xMajor: xMajor, columns: nx, rows: ny), colorScale: ColorScale(scale: log ? .log : .linear),
                             title: title, xLabel: "x bin", yLabel: "y bin")
         default:
             throw ValidationError("\(column.name) holds scalars; plot draws list (1D) or list-of-list (2D) cells")
         }
-    }
-
-    /// Reorders x-major cells (`ix * ny + iy`) into the plot's rows along y (`iy * nx + ix`).
-    static func rowsAlongY(_ xMajor: [Double], nx: Int, ny: Int) -> [Double] {
-        var result = [Double](repeating: 0, count: nx * ny)
-        for ix in 0..<nx { for iy in 0..<ny { result[iy * nx + ix] = xMajor[ix * ny + iy] } }
-        return result
     }
 }

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import HEPMLColumnar
-import HEPMLCore
 import HEPMLROOT
 
 /// `hepml root …`: inspect and export ROOT files without ROOT or Python.
@@ -9,7 +8,7 @@ struct RootCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "root",
         abstract: "List, show and dump the contents of ROOT files.",
-        subcommands: [RootList.self, RootShow.self, RootDump.self]
+        subcommands: [RootList.self, RootShow.self, RootDump.self, RootScan.self]
     )
 
     /// Splits `FILE[:PATH]`; the split is at the first ':' after a ".root" suffix so that DQM paths
@@ -32,7 +31,13 @@ struct RootList: ParsableCommand {
     func run() throws {
         let (path, directory) = RootCommand.split(target)
         let file = try ROOTFile(path: path)
-        for key in try file.keys(under: directory, recursive: recursive) {
+        let keys = try file.keys(under: directory, recursive: recursive)
+        let classWidth = keys.map(\.className.count).max() ?? 0
+        // The binning of every histogram, read in parallel (one by one only when some cannot be read).
+        let histogramPaths = long ? keys.filter { $0.className.hasPrefix("TH") || $0.className.hasPrefix("TProfile") }.map { "\($0.path);\($0.cycle)" } : []
+        let histograms: [Histogram?] = (try? file.histograms(histogramPaths)).map { $0.map { Optional($0) } } ?? histogramPaths.map { try? file.histogram($0) }
+        let histogramByPath = Dictionary(zip(histogramPaths, histograms), uniquingKeysWith: { first, _ in first })
+        for key in keys {
             let depth = key.path.split(separator: "/").count - directory.split(separator: "/").count - 1
             let indent = String(repeating: "  ", count: max(0, depth))
             let name = key.path.split(separator: "/").last.map(String.init) ?? key.path
@@ -41,12 +46,12 @@ struct RootList: ParsableCommand {
                 continue
             }
             var detail = ""
-            if key.className.hasPrefix("TH") || key.className.hasPrefix("TProfile"), let histogram = try? file.histogram("\(key.path);\(key.cycle)") {
+            if let histogram = histogramByPath["\(key.path);\(key.cycle)"] ?? nil {
                 detail = "  " + RootShow.binning(histogram)
             } else if key.className == "TTree" || key.className == "TNtuple", let tree = try? file.tree("\(key.path);\(key.cycle)") {
                 detail = "  entries \(tree.entries), \(tree.branchNames.count) branches"
             }
-            print("\(indent)\(key.className.padding(toLength: 12, withPad: " ", startingAt: 0)) \(name);\(key.cycle)  \"\(key.title)\"\(detail)")
+            print("\(indent)\(key.className.padding(toLength: classWidth, withPad: " ", startingAt: 0)) \(name);\(key.cycle)  \"\(key.title)\"\(detail)")
         }
     }
 }
@@ -71,34 +76,50 @@ struct RootShow: ParsableCommand {
         if key.className == "TTree" || key.className == "TNtuple" {
             let tree = try file.tree(objectPath)
             print("\(key.className) \(tree.name) \"\(tree.title)\": \(tree.entries) entries")
-            print("name".padding(toLength: 32, withPad: " ", startingAt: 0) + " " + "type".padding(toLength: 28, withPad: " ", startingAt: 0) + " jagged  compressed  uncompressed")
-            for branch in tree.branchSummaries() {
-                print(branch.name.padding(toLength: 32, withPad: " ", startingAt: 0) + " " + branch.typeName.padding(toLength: 28, withPad: " ", startingAt: 0)
+            let summaries = tree.branchSummaries()
+            let nameWidth = max(32, summaries.map(\.name.count).max() ?? 0), typeWidth = max(28, summaries.map(\.typeName.count).max() ?? 0)
+            print("name".padding(toLength: nameWidth, withPad: " ", startingAt: 0) + " " + "type".padding(toLength: typeWidth, withPad: " ", startingAt: 0) + " jagged  compressed  uncompressed")
+            for branch in summaries {
+                print(branch.name.padding(toLength: nameWidth, withPad: " ", startingAt: 0) + " " + branch.typeName.padding(toLength: typeWidth, withPad: " ", startingAt: 0)
                       + " " + (branch.isJagged ? "yes   " : "no    ") + String(format: " %10d  %12d", branch.compressedBytes, branch.uncompressedBytes))
             }
+            for leftOut in tree.unsupportedBranches { print("unsupported: \(leftOut)") }
             return
         }
         let histogram = try file.histogram(objectPath)
         print("\(histogram.className) \(histogram.name) \"\(histogram.title)\"")
         print("binning: \(RootShow.binning(histogram))")
         let values = histogram.valuesWithoutFlow
-        print("entries \(histogram.entries), sum of contents \(values.reduce(0, +)), sumw2 \(histogram.sumw2.isEmpty ? "off" : "on")")
+        if histogram.isProfile {
+            // ROOT's GetBinContent/GetBinError of a profile: bin means and the error option's errors.
+            print("entries \(histogram.entries), bin means with errors of option '\(histogram.errorOption.option)'")
+        } else {
+            print("entries \(histogram.entries), sum of contents \(values.reduce(0, +)), sumw2 \(histogram.sumw2.isEmpty ? "off" : "on")")
+        }
         if histogram.dimension == 1 {
-            drawBars(values, edges: histogram.xAxis.edges, labels: histogram.xAxis.labels)
+            drawBars(values, errors: histogram.isProfile ? histogram.variancesWithoutFlow.map { $0.squareRoot() } : nil,
+                     edges: histogram.xAxis.edges, labels: histogram.xAxis.labels)
         } else if histogram.dimension == 2 {
             drawGrid(values, nx: histogram.xAxis.binCount, ny: histogram.yAxis.binCount)
         }
     }
 
-    /// One row per bin (neighbouring bins summed when there are more than 40).
-    private func drawBars(_ values: [Double], edges: [Double], labels: [Int: String]) {
+    /// One row per bin (neighbouring bins summed when there are more than 40); profiles (with
+    /// `errors`) print each mean with its error, and neighbouring means are averaged instead.
+    private func drawBars(_ values: [Double], errors: [Double]?, edges: [Double], labels: [Int: String]) {
         let group = max(1, (values.count + 39) / 40)
-        let rows = stride(from: 0, to: values.count, by: group).map { start in (start, values[start..<min(values.count, start + group)].reduce(0, +)) }
-        let peak = rows.map(\.1).max() ?? 0
-        for (start, value) in rows {
-            let length = peak > 0 ? Int((value / peak * Double(width)).rounded()) : 0
+        let rows = stride(from: 0, to: values.count, by: group).map { start -> (Int, Double, String) in
+            let members = values[start..<min(values.count, start + group)]
+            guard let errors else { return (start, members.reduce(0, +), "") }
+            let mean = members.reduce(0, +) / Double(members.count)
+            return (start, mean, group == 1 ? " ± \(errors[start])" : "")
+        }
+        // Bars are as long as the magnitude (negative profile means are common); the number shows the sign.
+        let peak = rows.map(\.1.magnitude).filter(\.isFinite).max() ?? 0
+        for (start, value, error) in rows {
+            let length = peak > 0 && value.isFinite ? Int((value.magnitude / peak * Double(max(width, 0))).rounded()) : 0
             let name = labels[start + 1] ?? String(format: "%10.4g", edges[start])
-            print(name.padding(toLength: 12, withPad: " ", startingAt: 0) + "|" + String(repeating: "#", count: max(0, length)) + " \(value)")
+            print(name.padding(toLength: 12, withPad: " ", startingAt: 0) + "|" + String(repeating: "#", count: max(0, length)) + " \(value)\(error)")
         }
     }
 
@@ -125,86 +146,112 @@ struct RootShow: ParsableCommand {
 struct RootDump: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dump",
-        abstract: "Write tree branches to a Parquet, NumPy .npz or CSV table.",
+        abstract: "Write tree branches to a Parquet, NumPy .npz or CSV table, or to a tree in a new ROOT file.",
         discussion: """
         Jagged branches (x[n], vector<T>) become list columns: Arrow lists in Parquet, `name.values` +
         `name.offsets` arrays in .npz; vector<vector<T>> and x[n][k] become lists of lists. CSV gets
         one row per element of the jagged branches (which must share a counter), numbered by `entry`
         and `subentry` columns, with scalar branches repeated: the long format of uproot 4's pandas output.
+        Branches are named as `root show` lists them, by uproot's full path (event/fMCHits/fMCHits.fEneDep),
+        or by shell wildcards (Jet_*). Without --branches every branch that can be converted is, and
+        the others are named on standard error with the reason.
         """
     )
 
     @Argument(help: "FILE:TREE") var target: String
-    @Option(help: "Comma-separated branch names (default: all supported).") var branches: String?
-    @Option(help: "Entry range a:b (half-open).") var entries: String?
-    @Option(help: "Output file (.parquet, .npz or .csv).") var to: String
+    @Option(help: "Comma-separated branch names, full paths or wildcards (default: all supported).") var branches: String?
+    @OptionGroup var range: EntryRangeOptions
+    @Option(help: "Output file (.parquet, .npz, .csv or .root).") var to: String
+    @Option(help: "Tree name in a .root output (default: the input tree's path).") var tree: String?
+    @Option(help: "Compression of a .root output: zlib, lzma, lz4 or zstd, optionally :level.") var compression = "zstd"
 
     func run() throws {
         let (path, treePath) = RootCommand.split(target)
-        let format = try TableFile.format(of: to)
-        let tree = try ROOTFile(path: path).tree(treePath)
-        var range: Range<Int>?
-        if let entries {
-            let parts = entries.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-            guard parts.count == 2 else { throw ValidationError("--entries must look like a:b") }
-            let low = parts[0].isEmpty ? 0 : Int(parts[0]) ?? -1
-            let high = parts[1].isEmpty ? tree.entries : Int(parts[1]) ?? -1
-            guard low >= 0, high >= low else { throw ValidationError("--entries must look like a:b with 0 <= a <= b") }
-            range = low..<high
+        let source = try ROOTFile(path: path).tree(treePath)
+        let converted = try source.table(branches: branches?.split(separator: ",").map(String.init), entries: try range.entries(of: source))
+        for leftOut in converted.leftOut {
+            FileHandle.standardError.write(Data("left out \(leftOut)\n".utf8))
         }
-        let columns = try tree.arrays(branches: branches?.split(separator: ",").map(String.init), entries: range)
-        var table = try Table(columns: columns.map { try Column(rootColumn: $0, file: path) })
-        if format == .csv { table = try table.explodingLists() }
+        var table = converted.table
+        if to.hasSuffix(".root") {
+            let writer = ROOTWriter(path: to, compression: try ROOTWriter.Compression(parsing: compression))
+            try writer.writeTree(table: table, to: tree ?? treePath, title: source.title)
+            try writer.close()
+            return
+        }
+        if try TableFile.format(of: to) == .csv { table = try table.explodingLists() }
         try TableFile.write(table, to: to)
     }
 }
 
-extension Column {
-    /// A tree column as a table column. The table's element types are bool, int32, int64, float32,
-    /// float64 and string, so narrower integers widen (uint32 to int64), uint64 must fit in int64,
-    /// and bool lists become int32 0/1 lists (table lists hold numbers). Fixed arrays and jagged
-    /// branches become list columns; `x[n][k]` and `vector<vector<T>>` lists of lists.
-    init(rootColumn column: ColumnArray, file: String) throws {
-        let isList = column.offsets != nil || !column.itemShape.isEmpty
-        let values: HEPMLColumnar.ColumnValues
-        switch column.values {
-        case .bool(let v): values = isList ? .int32(v.map { $0 ? 1 : 0 }) : .bool(v)
-        case .int8(let v): values = .int32(v.map(Int32.init))
-        case .uint8(let v): values = .int32(v.map(Int32.init))
-        case .int16(let v): values = .int32(v.map(Int32.init))
-        case .uint16(let v): values = .int32(v.map(Int32.init))
-        case .int32(let v): values = .int32(v)
-        case .uint32(let v): values = .int64(v.map(Int64.init))
-        case .int64(let v): values = .int64(v)
-        case .uint64(let v):
-            if let large = v.first(where: { $0 > UInt64(Int64.max) }) {
-                throw FileFormatError(file: file, object: column.name, reason: "uint64 value \(large) does not fit the int64 table column")
-            }
-            values = .int64(v.map { Int64($0) })
-        case .float32(let v): values = .float32(v)
-        case .float64(let v): values = .float64(v)
-        case .string(let strings):
-            var bytes: [UInt8] = [], offsets = [0]
-            for text in strings {
-                bytes += text.utf8
-                offsets.append(bytes.count)
-            }
-            values = .string(bytes: bytes, offsets: offsets)
+/// `--entries a:b` or `--entry-start`/`--entry-stop` (uproot's names), shared by dump and scan.
+struct EntryRangeOptions: ParsableArguments {
+    @Option(help: "Entry range a:b (half-open; either side may be empty).") var entries: String?
+    @Option(help: "First entry to read (uproot's entry_start).") var entryStart: Int?
+    @Option(help: "Entry to stop before (uproot's entry_stop).") var entryStop: Int?
+
+    func validate() throws {
+        if entries != nil, entryStart != nil || entryStop != nil {
+            throw ValidationError("give --entries or --entry-start/--entry-stop, not both")
         }
-        // List levels, outermost first: entry offsets (jagged) or regular rows (fixed arrays),
-        // then vector<vector<T>> inner offsets or the regular rows of `x[n][k]`.
-        let width = column.itemShape.reduce(1, *)
-        var levels: [[Int]] = []
-        if let offsets = column.offsets {
-            levels.append(offsets)
-            if let inner = column.innerOffsets {
-                levels.append(inner)
-            } else if width > 1 {
-                levels.append((0...(offsets.last ?? 0)).map { $0 * width })
-            }
-        } else if width > 1 || !column.itemShape.isEmpty {
-            levels.append((0...column.entryCount).map { $0 * width })
+    }
+
+    /// The requested range clamped to the tree, or nil for all entries.
+    func entries(of tree: Tree) throws -> Range<Int>? {
+        var low = entryStart, high = entryStop
+        if let entries {
+            let parts = entries.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 2 else { throw ValidationError("--entries must look like a:b") }
+            low = parts[0].isEmpty ? nil : Int(parts[0]) ?? -1
+            high = parts[1].isEmpty ? nil : Int(parts[1]) ?? -1
         }
-        try self.init(name: column.name, values: values, listOffsets: levels)
+        guard low != nil || high != nil else { return nil }
+        let start = low ?? 0, stop = high ?? tree.entries
+        guard start >= 0, stop >= start else { throw ValidationError("the entry range must have 0 <= start <= stop") }
+        return start..<min(stop, tree.entries)
+    }
+}
+
+/// `hepml root scan`: values on the terminal, one row per entry and array element, like TTree::Scan.
+struct RootScan: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scan",
+        abstract: "Print branch values per entry (like TTree::Scan).",
+        discussion: "Arrays print one row per element (Instance), with the scalars of the entry repeated."
+    )
+
+    @Argument(help: "FILE:TREE") var target: String
+    @Option(help: "Comma-separated branch names, full paths or wildcards (default: all supported).") var branches: String?
+    @OptionGroup var range: EntryRangeOptions
+    @Option(help: "Width of each column in characters.") var columnWidth = 12
+
+    func run() throws {
+        let (path, treePath) = RootCommand.split(target)
+        let tree = try ROOTFile(path: path).tree(treePath)
+        let entryRange = try range.entries(of: tree) ?? 0..<tree.entries
+        let columns = try tree.arrays(branches: branches?.split(separator: ",").map(String.init), entries: entryRange)
+        let hasInstances = columns.contains { $0.offsets != nil || !$0.itemShape.isEmpty }
+        let width = max(columnWidth, 4)
+        func cell(_ text: String) -> String {
+            let clipped = text.count > width ? String(text.prefix(width - 1)) + "…" : text
+            return " " + String(repeating: " ", count: width - clipped.count) + clipped + " *"
+        }
+        let header = "*" + cell("Row") + (hasInstances ? cell("Instance") : "") + columns.map { cell($0.name) }.joined()
+        let rule = String(repeating: "*", count: header.count)
+        print(rule)
+        print(header)
+        print(rule)
+        for (row, entry) in entryRange.enumerated() {
+            let items = columns.map { $0.itemTexts(entry: row) }
+            let instances = hasInstances ? max(1, items.map(\.count).max() ?? 1) : 1
+            for instance in 0..<instances {
+                // Scalars repeat on every instance row, as in TTree::Scan; shorter arrays leave blanks.
+                let values = zip(columns, items).map { column, texts -> String in
+                    column.offsets == nil && column.itemShape.isEmpty ? texts.first ?? "" : (instance < texts.count ? texts[instance] : "")
+                }
+                print("*" + cell(String(entry)) + (hasInstances ? cell(String(instance)) : "") + values.map(cell).joined())
+            }
+        }
+        print(rule)
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HEPMLColumnar
+import HEPMLROOT
 import HEPMLCore
 
 struct TableCommand: ParsableCommand {
@@ -32,8 +33,7 @@ struct TableShowCommand: ParsableCommand {
                 print("  metadata \(key) = \(value.count > 80 ? String(value.prefix(80)) + "…" : value)")
             }
             if schema { return }
-            let groups = Self.rowGroups(covering: head, counts: parquet.rowGroupRowCounts)
-            try printRows(parquet.read(columns: selected, rowGroups: groups), totalRows: parquet.rowCount)
+            try printRows(parquet.read(columns: selected, rowGroups: parquet.rowGroups(coveringFirst: head)), totalRows: parquet.rowCount)
             return
         }
         if try TableFile.format(of: file) == .npy {
@@ -46,17 +46,6 @@ struct TableShowCommand: ParsableCommand {
             print("  \(column.name): \(column.type)\(column.nullCount > 0 ? " (\(column.nullCount) nulls)" : "")")
         }
         if !schema { printRows(table, totalRows: table.rowCount) }
-    }
-
-    /// The leading row groups that hold the first `rows` rows, so `show` never decodes a whole file.
-    static func rowGroups(covering rows: Int, counts: [Int]) -> [Int] {
-        var total = 0
-        var groups: [Int] = []
-        for (index, count) in counts.enumerated() where total < max(1, rows) {
-            groups.append(index)
-            total += count
-        }
-        return groups
     }
 
     private func printRows(_ table: Table, totalRows: Int) {
@@ -75,20 +64,34 @@ struct TableShowCommand: ParsableCommand {
 struct TableConvertCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convert",
-        abstract: "Convert between Parquet, .npz and CSV by file extension (list columns go to .npz as values + offsets arrays)."
+        abstract: "Convert between Parquet, .npz and CSV by file extension (list columns go to .npz as values + offsets arrays), or to a ROOT TTree.",
+        discussion: """
+        To OUT.root (with --tree NAME) scalar columns become one-leaf branches and numeric list columns
+        jagged branches counted by an int32 branch n<name>; --compression then takes ROOT's algorithms:
+        zlib, lzma, lz4 or zstd, optionally with :level.
+        """
     )
 
     @Argument(help: "Input file.") var input: String
-    @Argument(help: "Output file (.parquet, .npz or .csv).") var output: String
+    @Argument(help: "Output file (.parquet, .npz, .csv or .root).") var output: String
     @Option(help: "Comma-separated column names to keep.") var columns: String?
-    @Option(help: "Compression: zstd, snappy or none (Parquet; .npz deflates unless none).") var compression = "zstd"
+    @Option(help: "Compression: zstd, snappy or none (Parquet; .npz deflates unless none); zlib, lzma, lz4 or zstd[:level] for .root.")
+    var compression = "zstd"
+    @Option(help: "Tree name (and directory path) for a .root output.") var tree: String?
 
     func run() throws {
-        guard let codec = [ParquetCompression.zstd, .snappy, .none].first(where: { $0.name == compression }) else {
-            throw ValidationError("--compression must be zstd, snappy or none")
-        }
         let table = try TableFile.read(path: input, columns: columns.map { $0.split(separator: ",").map { String($0) } })
-        try TableFile.write(table, to: output, compression: codec)
+        if output.hasSuffix(".root") {
+            guard let tree else { throw ValidationError("a .root output needs --tree NAME") }
+            let writer = ROOTWriter(path: output, compression: try ROOTWriter.Compression(parsing: compression))
+            try writer.writeTree(table: table, to: tree)
+            try writer.close()
+        } else {
+            guard let codec = [ParquetCompression.zstd, .snappy, .none].first(where: { $0.name == compression }) else {
+                throw ValidationError("--compression must be zstd, snappy or none")
+            }
+            try TableFile.write(table, to: output, compression: codec)
+        }
         print("wrote \(output): \(table.rowCount) rows, \(table.columns.count) columns")
     }
 }
@@ -106,7 +109,7 @@ struct ColumnarBenchCommand: ParsableCommand {
     @Option(help: "Seed of the synthetic histograms.") var seed: UInt64 = 1
 
     func run() throws {
-        let table = try Self.makeTable(runs: runs, histograms: histograms, bins: bins, seed: seed)
+        let table = try Table.benchmarkHistogramRuns(runs: runs, histograms: histograms, bins: bins, seed: seed)
         let payload = Double(runs * histograms * bins * 4) / 1e6
         let path = output + "/hepml_columnar.parquet"
         var writeTime = Double.infinity
@@ -130,30 +133,5 @@ struct ColumnarBenchCommand: ParsableCommand {
         print(String(format: "  file   %.2f MB (histogram payload %.1f MB)", Double(size) / 1e6, payload))
         print(String(format: "  peak RSS %.0f MB", Double(ResourceUsage.peakResidentBytes()) / 1e6))
         print("  file kept at \(path) for bench/pyarrow_reference.py")
-    }
-
-    /// Poisson bin counts around a per-histogram peak shape, scaled per run, like DQM occupancies.
-    static func makeTable(runs: Int, histograms: Int, bins: Int, seed: UInt64) throws -> Table {
-        let histogramColumns = try Parallel.map(histograms) { h -> Column in
-            var random = SeededGenerator(seed: seed, stream: UInt64(h))
-            let center = Double(random.nextUniform()) * Double(bins)
-            let width = 5 + random.nextUniform() * Double(bins) / 4
-            var values = [Float](repeating: 0, count: runs * bins)
-            for run in 0..<runs {
-                let scale = 20 + 200 * random.nextUniform()
-                for bin in 0..<bins {
-                    let x = (Double(bin) - center) / width
-                    values[run * bins + bin] = Float(random.nextPoisson(mean: scale * exp(-0.5 * x * x) + 0.5))
-                }
-            }
-            return try Column(name: "L1T/hist_\(h)", values: .float32(values), listOffsets: [(0...runs).map { $0 * bins }])
-        }
-        var columns = [
-            try Column(name: "run_number", int64: (0..<runs).map { 315_000 + Int64($0) }),
-            try Column(name: "year", strings: (0..<runs).map { ["2017", "2018", "2022"][$0 % 3] }),
-            try Column(name: "label", int64: (0..<runs).map { $0 % 10 == 0 ? 1 : 0 }),
-        ]
-        columns += histogramColumns
-        return try Table(columns: columns)
     }
 }

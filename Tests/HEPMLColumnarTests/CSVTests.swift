@@ -50,8 +50,8 @@ import Testing
         #expect(throws: FileFormatError.self) { try CSV.decode(Array("x,y\n1,\"2\n".utf8), file: "bad.csv") }
     }
 
-    @Test func loadsEconTFile() throws {
-        guard let shared = TestEnvironment.sharedDirectory(for: "ECON-T CSV") else { return }
+    @Test(.requiresShared) func loadsEconTFile() throws {
+        let shared = try TestEnvironment.sharedDirectory()
         let table = try CSV.read(path: shared.appendingPathComponent("data/econt/ttbar_0PU.csv").path)
         #expect(table.rowCount == 38382)
         #expect(table.columnNames == (0..<48).map { "CALQ_\($0)" })

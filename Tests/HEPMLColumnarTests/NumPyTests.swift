@@ -68,8 +68,8 @@ import Testing
         #expect(throws: FileFormatError.self) { try ZIP.read(flipped, file: "t.npz") }
     }
 
-    @Test func numpyReadsOursAndWeReadNumpys() throws {
-        guard let python = TestEnvironment.python(for: "numpy interop") else { return }
+    @Test(.requiresPython) func numpyReadsOursAndWeReadNumpys() throws {
+        let python = try TestEnvironment.python()
         let directory = try TestEnvironment.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let ours = directory.appendingPathComponent("ours.npz").path

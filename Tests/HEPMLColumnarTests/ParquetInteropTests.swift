@@ -6,9 +6,9 @@ import Testing
 
 @Suite struct ParquetInteropTests {
     /// pyarrow, pandas and awkward read our file with the same values and Arrow types.
-    @Test(arguments: [1, 2])
+    @Test(.requiresPython, arguments: [1, 2])
     func pythonReadsOurs(dataPageVersion: Int) throws {
-        guard let python = TestEnvironment.python(for: "pyarrow reads HEPML Parquet") else { return }
+        let python = try TestEnvironment.python()
         let directory = try TestEnvironment.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let table = try sampleTable(rows: 60)
@@ -60,8 +60,8 @@ import Testing
     }
 
     /// We read what pyarrow and awkward write with their defaults and with the other page options.
-    @Test func weReadPyarrowFiles() throws {
-        guard let python = TestEnvironment.python(for: "HEPML reads pyarrow Parquet") else { return }
+    @Test(.requiresPython) func weReadPyarrowFiles() throws {
+        let python = try TestEnvironment.python()
         let directory = try TestEnvironment.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let script = """

@@ -64,6 +64,9 @@ func sampleTable(rows: Int, seed: UInt64 = 1) throws -> Table {
         #expect(part == (try table.selecting(["label", "L1T/timing/first_bunch"]).slice(20..<50)))
         #expect(throws: FileFormatError.self) { try Parquet.read(path: path, columns: ["missing"]) }
         #expect(throws: FileFormatError.self) { try Parquet.read(path: path, rowGroups: [3]) }
+        let file = try ParquetFile(path: path)
+        #expect(file.rowGroups(coveringFirst: 0) == [0] && file.rowGroups(coveringFirst: 20) == [0])
+        #expect(file.rowGroups(coveringFirst: 21) == [0, 1] && file.rowGroups(coveringFirst: 500) == [0, 1, 2])
         let empty = try table.slice(0..<0)
         try Parquet.write(empty, to: path)
         #expect(try Parquet.read(path: path) == empty)

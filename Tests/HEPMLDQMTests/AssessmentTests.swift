@@ -1,46 +1,6 @@
 import Testing
 @testable import HEPMLDQM
 
-@Suite struct ROCTests {
-    @Test func aucCountsOrderedPairs() throws {
-        // Bad runs score 0.9 and 0.7; good runs 0.8, 0.6, 0.5: 5 of the 6 (bad, good) pairs are
-        // ordered correctly, so the AUC is 5/6.
-        let curve = try #require(ROCCurve(scores: [0.9, 0.8, 0.7, 0.6, 0.5], isAnomalous: [true, false, true, false, false]))
-        #expect(abs(curve.auc - 5.0 / 6.0) < 1e-12)
-        #expect(curve.falsePositiveRate(atTruePositiveRate: 0.5) == 0)
-        #expect(abs(curve.falsePositiveRate(atTruePositiveRate: 0.9) - 1.0 / 3.0) < 1e-12)
-        #expect(curve.falsePositiveRates.first == 0 && curve.truePositiveRates.last == 1)
-    }
-
-    @Test func tiesCountHalf() throws {
-        let curve = try #require(ROCCurve(scores: [1, 1], isAnomalous: [true, false]))
-        #expect(curve.auc == 0.5)
-        #expect(ROCCurve(scores: [1, 2], isAnomalous: [false, false]) == nil)
-    }
-
-    @Test func interpolationFollowsTheCurve() throws {
-        let curve = try #require(ROCCurve(scores: [3, 2, 1], isAnomalous: [false, true, false]))
-        // Points (0,0) (0.5,0) (0.5,1) (1,1): the vertical step takes its upper end.
-        #expect(curve.truePositiveRates(onGrid: [0, 0.25, 0.5, 0.75, 1]) == [0, 0, 1, 1, 1])
-    }
-
-    @Test func bootstrapIsSeededAndIgnoresUnknownRuns() throws {
-        let scores: [Double] = (0..<40).map { Double(($0 * 37) % 41) }
-        let labels: [RunLabel] = (0..<40).map { $0 % 4 == 0 ? .bad : ($0 % 7 == 0 ? .unknown : .good) }
-        let first = try #require(ROCAssessment(scores: scores, labels: labels, seed: 7))
-        let again = try #require(ROCAssessment(scores: scores, labels: labels, seed: 7))
-        let other = try #require(ROCAssessment(scores: scores, labels: labels, seed: 8))
-        #expect(first == again)
-        #expect(first.aucUncertainty > 0 && first.aucUncertainty < 0.5)
-        #expect(first.aucUncertainty != other.aucUncertainty)
-        let known = zip(scores, labels).filter { $0.1 != .unknown }
-        let nominal = try #require(ROCCurve(scores: known.map(\.0), isAnomalous: known.map { $0.1 == .bad }))
-        #expect(first.curve == nominal)
-        #expect(first.falsePositiveRatesAtTargets.count == 3)
-        #expect(first.meanTruePositiveRates.count == first.grid.count)
-    }
-}
-
 @Suite struct RunLevelTests {
     // Runs 101–104 good, 201–202 bad; two histograms with good-run scores 4,3,2,1 and 1,2,3,4,
     // so both ladders are 4.5, 3.5, 2.5, 1.5 (first: s1 + (s1 − s2)/2, then midpoints).

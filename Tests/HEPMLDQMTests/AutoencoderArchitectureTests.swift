@@ -1,64 +1,65 @@
 import Foundation
+import HEPMLCore
 import HEPMLNN
 import HEPMLTensor
 import Testing
 @testable import HEPMLDQM
 
 @Suite struct AutoencoderArchitectureTests {
-    @Test func individualNetworkMatchesUpstreamLayerList() throws {
+    /// The network that is built and trained has upstream's layers: two valid convolutions of 12
+    /// filters, Dense 50-50-3, Dense back to bins·filters, two same-padded transposed convolutions.
+    @Test func individualNetworkIsUpstreamsNetwork() throws {
         let networks = try AutoencoderArchitecture.networks(for: [.init(name: "A", shape: [20]), .init(name: "B", shape: [6, 8])], mode: .individual,
                                                             options: AutoencoderPreset.upstream.options)
         #expect(networks.count == 2)
-        #expect(networks[0].layers == [
-            .input(name: "input_A", shape: [20, 1]),
-            .convolution(name: "encoder_0_A", dimensions: 1, filters: 12, kernel: 3, padding: .valid, activation: .relu),
-            .convolution(name: "encoder_1_A", dimensions: 1, filters: 12, kernel: 3, padding: .valid, activation: .relu),
-            .flatten(name: "flatten_A"),
-            .dense(name: "hidden_0", units: 50, activation: .relu),
-            .dense(name: "hidden_1", units: 50, activation: .relu),
-            .dense(name: "latent_representation", units: 3, activation: .linear),
-            .dense(name: "decoder_input_A", units: 240, activation: .relu),
-            .reshape(name: "reshape_A", shape: [20, 12]),
-            .transposedConvolution(name: "decoder_0_A", dimensions: 1, filters: 12, kernel: 3, padding: .same, activation: .relu),
-            .transposedConvolution(name: "output_A", dimensions: 1, filters: 1, kernel: 3, padding: .same, activation: .relu),
-        ])
-        #expect(networks[1].layers.contains(.convolution(name: "encoder_0_B", dimensions: 2, filters: 12, kernel: 3, padding: .valid, activation: .relu)))
+        let model: GraphModel<Float> = try networks[0].spec.build(seed: 1, stream: AutoencoderArchitecture.weightStream)
+        let shapes = Dictionary(model.namedParameters().map { ($0.0, $0.1.shape) }, uniquingKeysWith: { a, _ in a })
+        #expect(shapes["encoder_A.1.weight"] == [12, 1, 3])
+        #expect(shapes["encoder_A.3.weight"] == [12, 12, 3])
+        #expect(shapes["bottleneck.0.weight"] == [50, 12 * 16])
+        #expect(shapes["bottleneck.2.weight"] == [50, 50])
+        #expect(shapes["bottleneck.4.weight"] == [3, 50])
+        #expect(shapes["decoder_A.0.weight"] == [240, 3])
+        #expect(shapes["decoder_A.3.weight"] == [12, 12, 3])
+        #expect(shapes["decoder_A.5.weight"] == [12, 1, 3])
+        #expect(model.summary.shapes["decoder_A"] == [20])
+        let image: GraphModel<Float> = try networks[1].spec.build(seed: 1)
+        #expect(image.summary.layers.first { $0.block == "encoder_B" && $0.kind == "Conv2d" }?.outputShape == [12, 4, 6])
+        #expect(image.summary.shapes["decoder_B"] == [48])
         let plan = networks[0].trainingPlan
         #expect(plan == .init(learningRate: 0.001, batchSize: 128, maximumEpochs: 1000, patience: 3, restoresBestWeights: true, validationRole: .heldOut))
-        // HEPML's default builds the same network but for a linear output layer, and trains longer.
-        let hepml = try AutoencoderArchitecture.networks(for: [.init(name: "A", shape: [20])], mode: .individual)
-        #expect(hepml[0].layers.dropLast() == networks[0].layers.dropLast() && hepml[0].trainingPlan.patience == 20)
-        #expect(hepml[0].layers.last == .transposedConvolution(name: "output_A", dimensions: 1, filters: 1, kernel: 3, padding: .same, activation: .linear))
+        // HEPML's default is the same network without the final ReLU, trained longer.
+        let hepml = try AutoencoderArchitecture(branches: [.init(name: "A", shape: [20])])
+        let upstreamDecoder = try #require(networks[0].spec.blocks.last?.layers)
+        #expect(Array(upstreamDecoder.suffix(2)) == [.relu, .flatten])
+        #expect(hepml.spec.blocks.last?.layers == upstreamDecoder.dropLast(2) + [.flatten])
+        #expect(hepml.spec.blocks.dropLast() == networks[0].spec.blocks.dropLast())
+        #expect(hepml.trainingPlan.patience == 20)
     }
 
     @Test func simultaneousNetworkSharesTheBottleneck() throws {
         let networks = try AutoencoderArchitecture.networks(for: [.init(name: "A", shape: [20]), .init(name: "B", shape: [10])], mode: .simultaneous)
         #expect(networks.count == 1)
-        let layers = networks[0].layers
-        #expect(layers.contains(.concatenate(name: "concatenate", inputs: ["flatten_A", "flatten_B"])))
-        #expect(layers.filter { if case .dense(name: "latent_representation", _, _) = $0 { return true } else { return false } }.count == 1)
-        #expect(layers.last == .transposedConvolution(name: "output_B", dimensions: 1, filters: 1, kernel: 3, padding: .same, activation: .linear))
+        let model: GraphModel<Float> = try networks[0].spec.build(seed: 1)
+        #expect(model.inputNames == ["A", "B"] && model.outputNames == ["decoder_A", "decoder_B"])
+        #expect(model.namedParameters().first { $0.0 == "bottleneck.0.weight" }?.1.shape == [50, 12 * 16 + 12 * 6])
+        let outputs = try model([Variable(Tensor<Float>(zeros: [2, 20])), Variable(Tensor<Float>(zeros: [2, 10]))])
+        #expect(outputs.map(\.shape) == [[2, 20], [2, 10]])
     }
 
     @Test func optionsFromAlgorithmJSONAndLimits() throws {
         let options = try JSONDecoder().decode(AutoencoderArchitecture.Options.self, from: Data(#"{"n_components": 5, "early_stopping": false, "unknown": 1}"#.utf8))
         #expect(options.components == 5 && options.batchSize == 128)
-        #expect(options.score == .chi2 && options.inputScale == AutoencoderPreset.hepml.options.inputScale && options.earlyStoppingRounds == 20)
+        #expect(options.score == .chi2 && options.inputScale == .unitPeak && options.outputActivation == .linear && options.earlyStoppingRounds == 20)
         // A named preset supplies the values of the keys that are not given.
         let upstream = try JSONDecoder().decode(AutoencoderArchitecture.Options.self, from: Data(#"{"preset": "upstream", "score": "chi2"}"#.utf8))
         var expected = AutoencoderPreset.upstream.options
         expected.score = .chi2
-        #expect(upstream == expected && upstream.earlyStoppingRounds == 3 && upstream.inputScale == .unitSum)
+        #expect(upstream == expected && upstream.earlyStoppingRounds == 3 && upstream.inputScale == .unitSum && upstream.outputActivation == .relu)
         #expect(throws: DecodingError.self) { try JSONDecoder().decode(AutoencoderArchitecture.Options.self, from: Data(#"{"preset": "keras"}"#.utf8)) }
-        // Stored with a model, every option is written and reads back unchanged.
+        // Run settings store every option, so they read back unchanged (and a run trained with
+        // other options is refused).
         #expect(try JSONDecoder().decode(AutoencoderArchitecture.Options.self, from: JSONEncoder().encode(expected)) == expected)
-        // A model file from before the HEPML keys were stored was trained the upstream way, and
-        // its network does not reconstruct like the default's.
-        let old = try AutoencoderArchitecture.Options.stored(json: #"{"batch_size": 128, "early_stopping_rounds": 20}"#)
-        #expect(old.inputScale == .unitSum && old.outputActivation == .relu && old.earlyStoppingRounds == 20)
-        #expect(!old.reconstructsLike(AutoencoderArchitecture.Options()) && old.reconstructsLike(expected))
-        let current = String(decoding: try JSONEncoder().encode(AutoencoderArchitecture.Options()), as: UTF8.self)
-        #expect(try AutoencoderArchitecture.Options.stored(json: current) == AutoencoderArchitecture.Options())
         #expect(try AutoencoderArchitecture(branches: [.init(name: "A", shape: [10])], options: options).trainingPlan.patience == nil)
         #expect(throws: DQMError.self) { try AutoencoderArchitecture(branches: [.init(name: "A", shape: [4])]) }
         #expect(throws: DQMError.self) { try AutoencoderArchitecture(branches: [.init(name: "A", shape: [4, 4, 4])]) }
@@ -116,5 +117,34 @@ import Testing
         // The mean of the training runs is [0.375, 0.625]: its largest bin becomes 1.
         #expect(AutoencoderInputScale.unitPeak.factor(trainingInputs: [[0.25, 0.75], [0.5, 0.5]]) == 1.6)
         #expect(AutoencoderInputScale.unitPeak.factor(trainingInputs: [[0, 0]]) == 1)
+    }
+
+    /// A network trained on scaled inputs, folded, reconstructs the normalized histogram x as the
+    /// unfolded one reconstructs s·x, divided by s: the stored and exported model takes and gives
+    /// normalized histograms. Both output activations, a 1-D and a 2-D branch of one network.
+    @Test func foldedInputScalesKeepTheReconstruction() throws {
+        for activation in AutoencoderOutputActivation.allCases {
+            var options = AutoencoderArchitecture.Options()
+            options.outputActivation = activation
+            let architecture = try AutoencoderArchitecture(branches: [.init(name: "A", shape: [12]), .init(name: "B", shape: [5, 6])], options: options)
+            let model: GraphModel<Float> = try architecture.spec.build(seed: 3, stream: AutoencoderArchitecture.weightStream)
+            var generator = SeededGenerator(seed: 5)
+            let inputs = [12, 30].map { width in (0..<(2 * width)).map { _ in Float(generator.nextUniform()) } }
+            let scales = [7.0, 0.25]
+            func reconstruct(_ factors: [Double]) throws -> [[Float]] {
+                try model(zip(inputs, factors).map { input, factor in
+                    Variable(try Tensor<Float>(shape: [2, input.count / 2], scalars: input.map { $0 * Float(factor) }))
+                }).map(\.value.scalars)
+            }
+            let unfolded = try reconstruct(scales)
+            #expect(architecture.foldInputScales(scales, into: model))
+            let folded = try reconstruct([1, 1])
+            for (branch, scale) in scales.enumerated() {
+                let expected = unfolded[branch].map { $0 / Float(scale) }
+                let largest = expected.map(abs).max() ?? 0
+                #expect(largest > 0 && zip(folded[branch], expected).allSatisfy { abs($0 - $1) <= 1e-5 * largest }, "\(activation) branch \(branch)")
+            }
+            #expect(!architecture.foldInputScales([1, 1], into: model))
+        }
     }
 }

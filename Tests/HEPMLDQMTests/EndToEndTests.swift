@@ -1,5 +1,6 @@
 import Foundation
 import HEPMLColumnar
+import HEPMLExperiment
 import HEPMLCore
 import HEPMLNN
 import HEPMLTestSupport
@@ -9,20 +10,22 @@ import Testing
 /// generate → ROOT files → fetch → Parquet → train (PCA, autoencoder, statistical test) → assess,
 /// through the library on a small data set.
 @Suite struct EndToEndTests {
-    /// A small data set written as DQM ROOT files, fetched into `<dir>/out/ZeroBias.parquet`.
+    /// A small data set written as DQM ROOT files with its contents and datasets JSON, fetched
+    /// from those files into `<dir>/out/ZeroBias.parquet` as `hepml dqm fetch` does.
     static func fetchedDataset(runs: Int, in directory: URL) throws -> (dataset: SyntheticDQMDataset, parquet: String) {
         var configuration = SyntheticDQMConfiguration()
         configuration.runCount = runs
         configuration.seed = 77
         let dataset = try SyntheticDQMDataset.generate(configuration)
         let data = directory.appendingPathComponent("data").path
-        try dataset.write(to: data, quiet: true)
-        let outcomes = try DQMFetch.fetch(contents: dataset.contents, datasets: dataset.datasets,
-                                          files: DQMInputDiscovery.rootFiles(in: [data]), quiet: true)
-        let outcome = try #require(outcomes.first)
+        let json = try dataset.write(to: data, quiet: true)
+        var log: [String] = [], warnings: [String] = []
+        let written = try DQMFetch.fetchToParquet(contentsFile: json.contents, datasetsFile: json.datasets, inputs: [data],
+                                                  outputDirectory: directory.appendingPathComponent("out").path, quiet: true,
+                                                  log: { log.append($0) }, warn: { warnings.append($0) })
         let parquet = directory.appendingPathComponent("out/ZeroBias.parquet").path
-        try FileManager.default.createDirectory(atPath: directory.appendingPathComponent("out").path, withIntermediateDirectories: true)
-        try Parquet.write(outcome.table, to: parquet)
+        #expect(written == [parquet] && warnings.isEmpty, "\(warnings)")
+        #expect(log.last?.hasPrefix("ZeroBias: \(runs) runs read, 0 files skipped") == true, "\(log)")
         return (dataset, parquet)
     }
 
@@ -104,10 +107,10 @@ import Testing
         autoencoder.seed = 3
         autoencoder.quiet = true
         let ae = try DQMTraining.run(inputFile: trained, configuration: autoencoder) { logs.append($0) }
-        #expect(ae.modelFiles == [directory.appendingPathComponent("trained/autoencoder_ae.safetensors").path])
-        let checkpoint = try SafeTensors.read(ae.modelFiles[0], as: Float.self)
-        #expect(checkpoint.metadata["histograms"] == autoencoder.histograms.joined(separator: "\n"))
-        #expect(checkpoint.tensors.keys.contains { $0.hasPrefix("bottleneck.") })
+        #expect(ae.modelFiles == [directory.appendingPathComponent("trained/autoencoder_ae").path])
+        let run = RunDirectory(ae.modelFiles[0])
+        #expect(try run.spec().inputs.map(\.name) == autoencoder.histograms.map(DQMTraining.sanitizedName))
+        #expect(try SafeTensors.read(run.weightsFile, as: Float.self).tensors.keys.contains { $0.hasPrefix("bottleneck.") })
 
         var tester = DQMTrainingConfiguration(algorithm: .statisticalTester)
         tester.tag = "bb"
@@ -126,77 +129,95 @@ import Testing
 
         var assessment = DQMAssessmentConfiguration()
         assessment.resamples = 20
-        let (report, summaries) = try DQMAssessment.assess(table: final, configuration: assessment, source: "e2e")
+        let reportDirectory = directory.appendingPathComponent("report").path
+        let (index, summaries, assessedDetection) = try DQMAssessment.assess(inputFile: trained, outputDirectory: reportDirectory,
+                                                                             configuration: assessment, truth: dataset.runTruth)
         #expect(summaries.map(\.tag) == ["pca", "ae", "bb"])
         let pcaAUC = try #require(summaries.first?.runLevelAUC[1])
         #expect(pcaAUC > 0.8, "PCA run-level AUC \(pcaAUC)")
-        let index = try report.write(to: directory.appendingPathComponent("report").path)
         let html = try String(contentsOfFile: index, encoding: .utf8)
         #expect(html.contains("run_level_comparison") && html.contains("Most-flagged runs"))
         #expect(DQMAssessment.summaryTable(summaries).contains("pca"))
         // assessment_stats.parquet / assessment.json: one row per histogram and algorithm, with
         // the flag for bad runs scoring lower than good ones (also a warning line in the summary).
-        let rows = summaries.flatMap(\.histograms)
-        let statistics = try DQMAssessment.writeStatistics(summaries, to: directory.appendingPathComponent("report").path)
-        let stats = try Parquet.read(path: statistics.parquet)
+        let rows: [DQMHistogramAssessment] = summaries.flatMap(\.histograms)
+        let stats = try Parquet.read(path: reportDirectory + "/assessment_stats.parquet")
         #expect(stats.columnNames == ["hist", "dim_0", "dim_1", "algo", "avg_an_score", "std_an_score", "auc", "auc_uncertainty", "bad_runs_score_lower"])
         let hist = try stats.column("hist"), algo = try stats.column("algo")
-        #expect(rows.indices.map { hist[$0] } == rows.map { .string($0.histogram) } && rows.indices.map { algo[$0] } == rows.map { .string($0.tag) })
+        #expect(rows.indices.map { hist[$0] } == rows.map { Value.string($0.histogram) } && rows.indices.map { algo[$0] } == rows.map { Value.string($0.tag) })
         #expect(stats["bad_runs_score_lower"]?.boolValues == rows.map { $0.auc < 0.5 })
-        let document = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: statistics.json))) as? [String: Any])
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: reportDirectory + "/assessment.json"))) as? [String: Any])
         let entries = try #require(document["histograms"] as? [[String: Any]])
         #expect(entries.count == rows.count && entries.map { $0["bad_runs_score_lower"] as? Bool } == rows.map { $0.auc < 0.5 })
         let warnings = DQMAssessment.summaryTable(summaries).split(separator: "\n").filter { $0.hasPrefix("warning:") }
         #expect(warnings.count == rows.filter(\.badRunsScoreLower).count)
         let detection = try dataset.detectionByAnomaly(table: final)
-        #expect(!detection.isEmpty)
+        #expect(!detection.isEmpty && detection == assessedDetection && html.contains("Per anomaly kind"))
         #expect(detection.allSatisfy { $0.runs > 0 && Set($0.auc.keys) == ["pca", "ae", "bb"] && $0.auc.values.allSatisfy { (0...1).contains($0) } })
         #expect(DQMAssessment.detectionTable(detection, tags: ["pca", "ae", "bb"]).contains(detection[0].anomaly))
     }
 
-    /// Weights go through the engine's safetensors writer, named by parameter path, with the
-    /// engine's model description in the metadata; a file for another shape or a corrupt file
-    /// is a `FileFormatError`, never a crash.
-    @Test func autoencoderWeightsRoundTrip() throws {
-        let directory = try TestEnvironment.temporaryDirectory("dqm-safetensors")
+    /// `hepml bench dqm`'s input: the ROOT benchmark's DQM-style files as the runs of one
+    /// dataset, fetched completely, and the manifest bench/autodqm_reference.py reads.
+    @Test func benchmarkInputFetchesEveryHistogram() throws {
+        let directory = try TestEnvironment.temporaryDirectory("dqm-bench")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let architecture = try AutoencoderArchitecture(branches: [.init(name: "h", shape: [20])])
-        let network = AutoencoderNetwork(architecture, seed: 1)
-        let path = directory.appendingPathComponent("m.safetensors").path
-        try network.save(to: path, metadata: ["k": "v"])
-        let stored = try SafeTensors.read(path, as: Float.self)
-        #expect(stored.metadata["k"] == "v")
-        let description = try JSONDecoder().decode(ModuleDescription.self, from: Data(try #require(stored.metadata["model"]).utf8))
-        #expect(description == network.describe())
-        let other = AutoencoderNetwork(architecture, seed: 2)
-        try other.load(stored.tensors, from: path)
-        for ((name, tensor), (otherName, otherTensor)) in zip(network.stateDictionary(), other.stateDictionary()) {
-            #expect(name == otherName && tensor == otherTensor)
-        }
-        let wider = AutoencoderNetwork(try AutoencoderArchitecture(branches: [.init(name: "h", shape: [21])]), seed: 1)
-        #expect(throws: FileFormatError.self) { try wider.load(stored.tensors, from: path) }
-        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-        bytes[0] = 0xFF
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
-        #expect(throws: FileFormatError.self) { try SafeTensors.read(path, as: Float.self) }
+        let input = try DQMBenchmarkInput.write(in: directory.path, files: 2, histograms: 20)
+        #expect(input.runFiles.map(\.run) == [1000, 1001] && input.histograms.count == 20)
+        let reads = input.runFiles.map { DQMFetch.read(path: $0.path, run: $0.run, histograms: input.histograms) }
+        let outcome = try DQMFetch.outcome(primaryDataset: DQMBenchmarkInput.primaryDataset, histograms: input.histograms,
+                                           files: input.runFiles, reads: reads)
+        #expect(outcome.runsRead == 2 && outcome.incompleteRuns.isEmpty && outcome.table.columns.count == 23)
+        let manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: input.manifestPath))) as? [String: Any])
+        #expect(manifest["runs"] as? [Int] == [1000, 1001])
+        #expect((manifest["histograms"] as? [String])?.first == "Hcal//Run summary/Folder0/h0")
     }
 
-    /// Python's `safetensors` reads an autoencoder file written by `hepml dqm train` with the
-    /// parameter-path names, shapes and values the network holds.
-    @Test func pythonSafetensorsReadsTheAutoencoder() throws {
-        guard let python = TestEnvironment.python(for: "DQM autoencoder interop with safetensors") else { return }
-        let directory = try TestEnvironment.temporaryDirectory("dqm-ae-interop")
-        defer { try? FileManager.default.removeItem(at: directory) }
+    /// A 3-epoch autoencoder of one 1-D histogram (the segment timing), trained by `dqm train`.
+    static func trainedTimingAutoencoder(in directory: URL) throws -> (DQMTrainingConfiguration, String, DQMTrainingResult) {
         let (dataset, parquet) = try Self.fetchedDataset(runs: 24, in: directory)
         var configuration = DQMTrainingConfiguration(algorithm: .autoencoder)
         configuration.histograms = [try #require(dataset.contents.histograms.first { $0.entry.hasSuffix("SegmentTiming") }).columnName]
         configuration.outputDirectory = directory.appendingPathComponent("trained").path
         configuration.autoencoderOptions.epochs = 3
         configuration.quiet = true
-        let result = try DQMTraining.run(inputFile: parquet, configuration: configuration) { _ in }
-        let path = try #require(result.modelFiles.first)
-        let network = AutoencoderNetwork(try AutoencoderArchitecture(branches: [.init(name: DQMTraining.sanitizedName(configuration.histograms[0]), shape: [50])]), seed: 0)
-        try network.load(try SafeTensors.read(path, as: Float.self).tensors, from: path)
+        return (configuration, parquet, try DQMTraining.run(inputFile: parquet, configuration: configuration) { _ in })
+    }
+
+    /// A trained autoencoder is a run directory: its model.json rebuilds the network that was
+    /// trained (one input and output per histogram) and its weights load into it; asking for
+    /// the same run with other options is refused by name, and a corrupt weights file is a
+    /// `FileFormatError`, never a crash.
+    @Test func autoencoderRunDirectoryRoundTrip() throws {
+        let directory = try TestEnvironment.temporaryDirectory("dqm-run")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var (configuration, parquet, first) = try Self.trainedTimingAutoencoder(in: directory)
+        let run = RunDirectory(try #require(first.modelFiles.first))
+        let model = try run.loadModel()
+        #expect(model.inputNames == [DQMTraining.sanitizedName(configuration.histograms[0])])
+        #expect(model.spec == (try AutoencoderArchitecture(branches: [.init(name: model.inputNames[0], shape: [50])])).spec)
+        let again = try DQMTraining.run(inputFile: first.outputPath, configuration: configuration) { _ in }
+        #expect(again.loadedModels == [run.path])
+        let score = DQMTable.scoreColumn(configuration.histograms[0], tag: configuration.tag)
+        #expect(try DQMTable.scores(again.table, score) == DQMTable.scores(first.table, score))
+        configuration.autoencoderOptions.components = 4
+        #expect(throws: RunDirectoryError.self) { try DQMTraining.run(inputFile: parquet, configuration: configuration) { _ in } }
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: run.weightsFile)))
+        bytes[0] = 0xFF
+        try Data(bytes).write(to: URL(fileURLWithPath: run.weightsFile))
+        #expect(throws: FileFormatError.self) { try run.loadModel() }
+    }
+
+    /// Python's `safetensors` reads an autoencoder file written by `hepml dqm train` with the
+    /// parameter-path names, shapes and values the network holds.
+    @Test(.requiresPython) func pythonSafetensorsReadsTheAutoencoder() throws {
+        let python = try TestEnvironment.python()
+        let directory = try TestEnvironment.temporaryDirectory("dqm-ae-interop")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (_, _, result) = try Self.trainedTimingAutoencoder(in: directory)
+        let run = RunDirectory(try #require(result.modelFiles.first))
+        let path = run.weightsFile
+        let network = try run.loadModel()
         var expected: [String: Any] = [:]
         for (name, tensor) in network.stateDictionary() { expected[name] = ["shape": tensor.shape, "values": tensor.scalars.map(Double.init)] }
         let expectedPath = directory.appendingPathComponent("expected.json").path
@@ -213,17 +234,17 @@ import Testing
         assert "bottleneck.0.weight" in tensors and tensors["bottleneck.0.weight"].shape[0] == 50
         with safe_open(sys.argv[1], framework="numpy") as f:
             meta = f.metadata()
-        assert meta["format"] == "hepml-dqm-autoencoder" and json.loads(meta["model"])["kind"] == "AutoDQMAutoencoder", meta
+        assert meta["producer"] == "hepml" and meta["model"] == "autodqm-autoencoder", meta
         print("ok")
         """
-        let run = try TestEnvironment.runPython(python, script: script, arguments: [path, expectedPath])
-        #expect(run.status == 0, "\(run.output)")
+        let output = try TestEnvironment.runPython(python, script: script, arguments: [path, expectedPath])
+        #expect(output.status == 0, "\(output.output)")
     }
 
     /// scikit-learn loads a PCA model JSON that the `hepml dqm train` command wrote and
     /// reproduces the `_reco_` and `_score_` columns of the Parquet file it wrote next to it.
-    @Test func scikitLearnReproducesTheTrainCommandsReconstructions() throws {
-        guard let python = TestEnvironment.python(for: "DQM PCA interop with scikit-learn") else { return }
+    @Test(.requiresPython) func scikitLearnReproducesTheTrainCommandsReconstructions() throws {
+        let python = try TestEnvironment.python()
         let hepml = try #require(TestEnvironment.hepmlExecutable)
         let directory = try TestEnvironment.temporaryDirectory("dqm-pca-cli")
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -264,8 +285,8 @@ import Testing
 
     /// pandas and awkward read the fetched and trained tables with AutoDQM_ML's names and types
     /// (nullability aside: `option[var * ?float32]` holds the same values as `var * float32`).
-    @Test func pandasAndAwkwardReadTheTables() throws {
-        guard let python = TestEnvironment.python(for: "DQM Parquet interop with pandas/awkward") else { return }
+    @Test(.requiresPython) func pandasAndAwkwardReadTheTables() throws {
+        let python = try TestEnvironment.python()
         let directory = try TestEnvironment.temporaryDirectory("dqm-interop")
         defer { try? FileManager.default.removeItem(at: directory) }
         let (dataset, parquet) = try Self.fetchedDataset(runs: 20, in: directory)

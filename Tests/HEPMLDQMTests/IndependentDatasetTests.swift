@@ -8,8 +8,8 @@ import Testing
 /// uproot from `scripts/dqm-independent-dataset.py` (its own shapes, binnings and six anomaly
 /// kinds), then fetch → train → assess through the library (issue 18).
 @Suite struct IndependentDatasetTests {
-    @Test func defaultAutoencoderIsAsGoodAsPCAAndNeverInvertsAnAnomaly() throws {
-        guard let python = TestEnvironment.python(for: "autoencoder vs PCA on an uproot-written DQM data set") else { return }
+    @Test(.requiresPython) func defaultAutoencoderIsAsGoodAsPCAAndNeverInvertsAnAnomaly() throws {
+        let python = try TestEnvironment.python()
         let directory = try TestEnvironment.temporaryDirectory("dqm-independent")
         defer { try? FileManager.default.removeItem(at: directory) }
         let data = directory.appendingPathComponent("data").path

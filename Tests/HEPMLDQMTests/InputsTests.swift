@@ -112,7 +112,7 @@ import Testing
         let histogram = try DQMHistogram(rootStorage: storage, xEdges: [0, 1, 2], yEdges: [0, 1, 2, 3])
         #expect(histogram.contents == [11, 12, 13, 21, 22, 23])
         #expect(histogram.shape == [2, 3])
-        let oneD = try DQMHistogram(rootStorage: [5, 1, 2, 3, 7], xEdges: DQMHistogram.uniformEdges(count: 3, from: 0, to: 3))
+        let oneD = try DQMHistogram(rootStorage: [5, 1, 2, 3, 7], xEdges: Binning.uniformEdges(count: 3, lower: 0, upper: 3))
         #expect(oneD.contents == [1, 2, 3] && oneD.entries == 6 && !oneD.isTwoDimensional)
         #expect(throws: DQMError.self) { try DQMHistogram(rootStorage: [1, 2], xEdges: [0, 1, 2]) }
         #expect(throws: DQMError.self) { try DQMHistogram(xEdges: [0], contents: []) }

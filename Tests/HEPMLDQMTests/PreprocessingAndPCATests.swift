@@ -90,8 +90,8 @@ import Testing
         #expect(throws: (any Error).self) { try PCAModel(json: Data(broken.utf8), file: "m.json") }
     }
 
-    @Test func scikitLearnLoadsTheModelAndReproducesReconstruction() throws {
-        guard let python = TestEnvironment.python(for: "PCA interop with scikit-learn") else { return }
+    @Test(.requiresPython) func scikitLearnLoadsTheModelAndReproducesReconstruction() throws {
+        let python = try TestEnvironment.python()
         var generator = SeededGenerator(seed: 11)
         let samples: [[Double]] = (0..<30).map { _ in (0..<12).map { _ in generator.nextUniform() } }
         let model = try PCAModel.fit(samples: samples, componentCount: 3, name: "pca_interop_test")

@@ -8,26 +8,6 @@ private func close(_ a: Double, _ b: Double, relative: Double = 1e-9, absolute: 
 // Expected values below were computed with scipy 1.17 (scipy.stats.ks_2samp, betabinom.pmf,
 // chi2.isf/sf/interval, gamma.ppf) and numpy, following the formulas of the AutoDQM spec
 // (§3.1–3.3) written directly in terms of those scipy primitives, not with this module.
-@Suite struct DistributionTests {
-    @Test func normalSignificanceMatchesScipy() {
-        // numpy.sqrt(scipy.stats.chi2.isf(p, 1))
-        #expect(close(Distributions.sigmas(0.5), 0.6744897501960815))
-        #expect(close(Distributions.sigmas(1e-3), 3.290526731491895))
-        #expect(close(Distributions.sigmas(1e-30), 11.52388357738025))
-        #expect(close(Distributions.sigmas(1e-300), 37.065787880772135))
-        #expect(Distributions.sigmas(1) == 0)
-    }
-
-    @Test func gammaQuantileMatchesScipy() {
-        // scipy.stats.gamma.ppf(q, a)
-        #expect(close(Distributions.gammaQuantile(0.5, 0.1), 0.00789538704671561))
-        #expect(close(Distributions.gammaQuantile(5, 0.15865), 2.8402756839659458))
-        #expect(close(Distributions.gammaQuantile(5, 0.84135), 7.162814991806341))
-        #expect(close(Distributions.gammaQuantile(123.4, 0.5), 123.06682721422095))
-        #expect(close(Distributions.gammaQuantile(20000, 0.84135), 20141.423263281053))
-    }
-}
-
 @Suite struct KolmogorovSmirnovTests {
     @Test func binContentFlavourIsTwoSampleKSOnValues() {
         // scipy.stats.ks_2samp([0.1,0.4,0.2,0.3,0.0], [0.25,0.25,0.3,0.2,0.0,0.0]).statistic

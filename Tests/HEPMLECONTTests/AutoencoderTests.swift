@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import HEPMLCore
+import HEPMLExperiment
 import HEPMLNN
 import HEPMLTensor
 import HEPMLTestSupport
@@ -16,21 +17,21 @@ struct AutoencoderTests {
         let model = try ECONTAutoencoder(network, budget: Self.budget, seed: 3)
         #expect(model.encoderParameterCount == 2144)
         #expect(model.decoderParameterCount == 2833)
-        #expect(model.encoderParameterCount == NetworkDescription.parameterCount(network.encoderLayers(budget: Self.budget)))
+        #expect(model.encoderParameterCount == model.encoder.parameterCount)
         let (latent, decoded) = try model.predict(images: [Float](repeating: 0.1, count: 3 * 64), rows: 3)
         #expect(latent.count == 3 * 16 && decoded.count == 3 * 64)
         #expect(decoded.allSatisfy { $0 > 0 && $0 < 1 })
     }
 
-    @Test("Every catalog network builds, float and quantized, with the description's parameter count")
+    @Test("Every catalog network builds, float and quantized, with the summary's parameter counts")
     func catalogBuilds() throws {
         for network in NetworkDescription.catalog {
             for quantized in [false, true] {
                 var variant = network
                 variant.quantized = quantized
                 let model = try ECONTAutoencoder(variant, budget: Self.budget, seed: 1)
-                #expect(model.encoderParameterCount == NetworkDescription.parameterCount(variant.encoderLayers(budget: Self.budget)), "\(network.name)")
-                #expect(model.decoderParameterCount == NetworkDescription.parameterCount(variant.decoderLayers), "\(network.name)")
+                #expect(model.encoderParameterCount == model.encoder.parameterCount, "\(network.name)")
+                #expect(model.decoderParameterCount == model.decoder.parameterCount, "\(network.name)")
                 let (latent, decoded) = try model.predict(images: (0..<128).map { Float($0 % 7) / 7 }, rows: 2)
                 #expect(latent.count == 32 && decoded.count == 128, "\(network.name)")
             }
@@ -45,7 +46,10 @@ struct AutoencoderTests {
         var network = try #require(NetworkDescription.named(NetworkDescription.defaultName))
         network.quantized = true
         let model = try ECONTAutoencoder(network, budget: budget, seed: 11)
-        let settings = QuantizationSettings(budget: budget)
+        // Ecoder's bit settings, written with the reference quantizers.
+        let settings = (input: FixedPointQuantizer.bits(10, integer: 3), weights: FixedPointQuantizer.bits(5, integer: 1),
+                        accumulator: FixedPointQuantizer.relu(11, integer: 3), latent: FixedPointQuantizer.relu(budget.latentBits, integer: 1))
+        #expect(QuantizationSettings(budget: budget).latent.fixedPoint?.fractionalBits == settings.latent.fractionalBits)
         let conv = try #require(model.encoder.layers.compactMap { $0 as? ConvolutionLayer<Float> }.first)
         let dense = try #require(model.encoder.layers.compactMap { $0 as? Linear<Float> }.first)
         // Spread the weights so that the quantizers' clipping and rounding are exercised.
@@ -86,17 +90,22 @@ struct AutoencoderTests {
         #expect(Set(latent).count > 3)
     }
 
-    @Test("Engine quantizers have the fixed-point quantizers' forward values")
-    func quantizerBridge() {
-        let quantizers: [FixedPointQuantizer] = [.bits(10, integer: 3), .bits(5, integer: 1), .relu(11, integer: 3), .relu(3, integer: 1), .relu(9, integer: 1)]
-        for quantizer in quantizers {
-            let engine = quantizer.engineQuantizer
+    @Test("Engine quantizers and their fixed-point view have the reference quantizers' forward values")
+    func quantizerBridge() throws {
+        let pairs: [(Quantizer, FixedPointQuantizer)] = [
+            (.bits(bits: 10, integer: 3), .bits(10, integer: 3)), (.bits(bits: 5, integer: 1), .bits(5, integer: 1)),
+            (.relu(bits: 11, integer: 3), .relu(11, integer: 3)), (.relu(bits: 3, integer: 1), .relu(3, integer: 1)),
+            (.relu(bits: 9, integer: 1), .relu(9, integer: 1)),
+        ]
+        for (engine, reference) in pairs {
+            let view = try #require(engine.fixedPoint)
+            #expect(FixedPointQuantizer(fractionalBits: view.fractionalBits, lowCode: view.lowCode, highCode: view.highCode) == reference)
             for step in -400...400 {
                 let x = Float(step) / 97
-                #expect(engine.quantize(x) == quantizer(x), "\(quantizer) at \(x)")
+                #expect(engine.quantize(x) == reference(x), "\(engine) at \(x)")
             }
-            #expect(ModelFiles.fixedPoint(engine) == quantizer)
         }
+        #expect(Quantizer.bits(bits: 1, integer: 0).fixedPoint == nil)
     }
 
     @Test("Telescope objective: the engine gradient is the analytic gradient")
@@ -115,14 +124,15 @@ struct AutoencoderTests {
         for (a, b) in zip(gradient, reference.gradient) { #expect(abs(a - 2 * b) < 1e-7) }
     }
 
-    @Test("Channel layout: channels last ↔ first is a permutation and its inverse")
+    @Test("Permute: channels last ↔ first is a permutation and its inverse")
     func channelLayout() throws {
         let x = Variable(try Tensor<Float>(shape: [2, 4, 4, 3], scalars: (0..<96).map(Float.init)))
-        let first = try ChannelLayout<Float>(.lastToFirst)(x)
+        let first = try Permute<Float>([2, 0, 1])(x)
         #expect(first.shape == [2, 3, 4, 4])
         // Sample 1, channel 2, row 3, column 1 is (1, 3, 1, 2) channels last.
         #expect(first.value.scalars[((1 * 3 + 2) * 4 + 3) * 4 + 1] == Float(((1 * 4 + 3) * 4 + 1) * 3 + 2))
-        #expect(try ChannelLayout<Float>(.firstToLast)(first).value == x.value)
+        #expect(try Permute<Float>([1, 2, 0])(first).value == x.value)
+        #expect(throws: ShapeError.self) { try Permute<Float>([0, 0, 1])(x) }
     }
 
     @Test("Weights round-trip through safetensors named by parameter path; a different network is refused")
@@ -132,30 +142,33 @@ struct AutoencoderTests {
         let b = try ECONTAutoencoder(network, budget: Self.budget, seed: 2)
         let directory = try TestEnvironment.temporaryDirectory("econt-weights")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appendingPathComponent(Study.weightsFileName).path
-        try a.saveWeights(to: path)
+        let run = RunDirectory(directory.path)
+        try run.saveModel(a.autoencoder, history: nil)
+        let path = run.weightsFile
         try b.loadWeights(from: path)
         let images = (0..<128).map { Float($0 % 5) / 5 }
         #expect(try a.predict(images: images, rows: 2).decoded == b.predict(images: images, rows: 2).decoded)
         let stored = try SafeTensors.read(path, as: Float.self)
         #expect(Set(stored.tensors.keys) == Set(a.autoencoder.namedParameters().map(\.0)))
-        #expect(stored.tensors["encoder.1.weight"]?.shape == [8, 1, 3, 3] && stored.metadata["network"] == "8x8_c8_pool_tele")
+        #expect(stored.tensors["encoder.1.weight"]?.shape == [8, 1, 3, 3] && stored.metadata["model"] == "8x8_c8_pool_tele")
+        #expect(try run.spec() == a.spec && run.spec().metadata["elinks"] == "5")
         let other = try ECONTAutoencoder(try #require(NetworkDescription.named(NetworkDescription.defaultName)), budget: Self.budget, seed: 1)
         #expect(throws: FileFormatError.self) { try other.loadWeights(from: path) }
     }
 
     /// Python's `safetensors` reads the weight file: names, shapes, dtype and every value (as
     /// float32 bit patterns, which survive JSON exactly).
-    @Test("Interop: Python safetensors reads the encoder and decoder weights")
+    @Test("Interop: Python safetensors reads the encoder and decoder weights", .requiresPython)
     func weightsReadByPythonSafetensors() throws {
-        guard let python = TestEnvironment.python(for: "ECON-T safetensors interop") else { return }
+        let python = try TestEnvironment.python()
         var network = try #require(NetworkDescription.named(NetworkDescription.defaultName))
         network.quantized = true
         let model = try ECONTAutoencoder(network, budget: Self.budget, seed: 7)
         let directory = try TestEnvironment.temporaryDirectory("econt-safetensors")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appendingPathComponent(Study.weightsFileName).path
-        try model.saveWeights(to: path)
+        let run = RunDirectory(directory.path)
+        try run.saveModel(model.autoencoder, history: nil)
+        let path = run.weightsFile
         let script = """
         import json, sys
         from safetensors import safe_open
@@ -166,12 +179,12 @@ struct AutoencoderTests {
         print(json.dumps({"metadata": metadata, "tensors": {name: {"dtype": str(t.dtype), "shape": list(t.shape),
                           "bits": t.view("<u4").ravel().tolist()} for name, t in tensors.items()}}))
         """
-        let run = try TestEnvironment.runPython(python, script: script, arguments: [path])
-        try #require(run.status == 0, "python failed: \(run.output)")
-        let lastLine = run.output.split(separator: "\n").last.map(String.init) ?? ""
+        let output = try TestEnvironment.runPython(python, script: script, arguments: [path])
+        try #require(output.status == 0, "python failed: \(output.output)")
+        let lastLine = output.output.split(separator: "\n").last.map(String.init) ?? ""
         let read = try #require(try JSONSerialization.jsonObject(with: Data(lastLine.utf8)) as? [String: Any])
         let metadata = try #require(read["metadata"] as? [String: String])
-        #expect(metadata["network"] == NetworkDescription.defaultName && metadata["quantized"] == "true" && metadata["elinks"] == "5")
+        #expect(metadata["model"] == NetworkDescription.defaultName && metadata["producer"] == "hepml")
         let tensors = try #require(read["tensors"] as? [String: [String: Any]])
         let expected = model.autoencoder.stateDictionary()
         #expect(Set(tensors.keys) == Set(expected.map(\.0)))
@@ -215,7 +228,7 @@ struct AutoencoderTests {
         let images = try Tensor(shape: [data.split.validation.count, 8, 8, 1], scalars: data.images(.eightByEight, rows: data.split.validation))
         let validation = try Dataset(inputs: images, targets: images)
         let untrained = try evaluate(model.autoencoder, on: validation, batchSize: 500, loss: objective.lossFunction)
-        let history = try Study.train(model, data: data, options: options, label: "test", checkpoints: directory.appendingPathComponent("checkpoints").path) { _ in }
+        let history = try Study.train(model, data: data, options: options, label: "test", in: RunDirectory(directory.appendingPathComponent("run").path)) { _ in }
         let losses = history.epochs.compactMap(\.validationLoss)
         #expect(losses.count >= 4)
         #expect(try #require(losses.min()) < untrained * 0.5, "untrained \(untrained), epochs \(losses)")
@@ -240,7 +253,7 @@ struct AutoencoderTests {
         func train(_ options: StudyOptions, in folder: String) throws -> (TrainingHistory, [(String, Tensor<Float>)]) {
             let model = try ECONTAutoencoder(network, budget: Self.budget, seed: options.seed)
             let history = try Study.train(model, data: data, options: options, label: "test",
-                                          checkpoints: directory.appendingPathComponent(folder).path) { _ in }
+                                          in: RunDirectory(directory.appendingPathComponent(folder).path)) { _ in }
             return (history, model.autoencoder.stateDictionary())
         }
         let (full, fullWeights) = try train(options, in: "uninterrupted")
@@ -251,6 +264,8 @@ struct AutoencoderTests {
             var interrupted = options
             interrupted.epochs = stop
             _ = try train(interrupted, in: "interrupted-\(stop)")
+            // Interrupted before the final weights were written: only the checkpoint is there.
+            try FileManager.default.removeItem(at: directory.appendingPathComponent("interrupted-\(stop)/weights.safetensors"))
             let (resumed, resumedWeights) = try train(options, in: "interrupted-\(stop)")
             #expect(resumed.epochs.map(\.validationLoss) == full.epochs.map(\.validationLoss), "stopped after \(stop)")
             #expect(resumed.restoredEpoch == best && resumed.stoppedEarly)
@@ -260,6 +275,6 @@ struct AutoencoderTests {
         // Resuming with other settings would mix two trainings.
         var otherSeed = options
         otherSeed.seed = 2
-        #expect(throws: StudyError.self) { _ = try train(otherSeed, in: "interrupted-\(best)") }
+        #expect(throws: RunDirectoryError.self) { _ = try train(otherSeed, in: "interrupted-\(best)") }
     }
 }

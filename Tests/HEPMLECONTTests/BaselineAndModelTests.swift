@@ -49,34 +49,52 @@ struct BaselineAndModelTests {
     func defaultNetwork() throws {
         let network = try #require(NetworkDescription.named(NetworkDescription.defaultName))
         let budget = ELinkBudget(links: 5)!
-        let encoder = network.encoderLayers(budget: budget)
-        #expect(NetworkDescription.parameterCount(encoder) == 2144)
-        #expect(NetworkDescription.parameterCount(network.decoderLayers) == 2833)
-        #expect(NetworkDescription.floatingPointOperations(encoder) == 6544)
-        #expect(network.convolutionOutputShape == [4, 4, 8])
+        let summary = try network.spec(budget: budget).summary()
+        #expect(summary.parameters(in: ["encoder"]) == 2144)
+        #expect(summary.parameters(in: ["decoder"]) == 2833)
+        #expect(summary.tensorflowFLOPs(in: ["encoder"]) == 6544)
+        #expect(summary.layers.first { $0.block == "decoder" && $0.kind == "Reshape" }?.outputShape == [8, 4, 4])
         #expect(network.loss == .telescope && !network.quantized)
-        var shape: [Int] = []
-        for layer in network.decoderLayers { shape = layer.outputShape(shape) ?? [] }
-        #expect(shape == [8, 8, 1])
+        #expect(summary.shapes["encoder"] == [16] && summary.shapes["decoder"] == [8, 8, 1])
         let pool = try #require(NetworkDescription.named("8x8_c8_pool_tele"))
-        #expect(pool.convolutionOutputShape == [4, 4, 8])
-        #expect(NetworkDescription.parameterCount(pool.encoderLayers(budget: budget)) == 2144)
+        let pooled = try pool.spec(budget: budget).summary()
+        #expect(pooled.layers.first { $0.block == "decoder" && $0.kind == "Reshape" }?.outputShape == [8, 4, 4])
+        #expect(pooled.parameters(in: ["encoder"]) == 2144)
         // Pooling model: conv 2·9·64·8 + 512, pool 4·128, dense 4096 + 16.
-        #expect(NetworkDescription.floatingPointOperations(pool.encoderLayers(budget: budget)) == 9216 + 512 + 512 + 4096 + 16)
+        #expect(pooled.tensorflowFLOPs(in: ["encoder"]) == 9216 + 512 + 512 + 4096 + 16)
         let quantized = try #require(NetworkDescription.named("8x8_c8_S2_qK_RTL"))
-        let layers = quantized.encoderLayers(budget: ELinkBudget(links: 2)!)
-        #expect(layers.first { if case .quantize = $0 { return true } else { return false } } == .quantize(.bits(10, integer: 3)))
-        #expect(layers.last == .quantize(.relu(3, integer: 1)))
+        let layers = try quantized.spec(budget: ELinkBudget(links: 2)!).blocks[0].layers
+        #expect(layers.first { if case .quantize = $0 { return true } else { return false } } == .quantize(.bits(bits: 10, integer: 3)))
+        #expect(layers.last == .quantize(.relu(bits: 3, integer: 1)))
         #expect(NetworkDescription.catalog.count == Set(NetworkDescription.catalog.map(\.name)).count)
     }
 
-    @Test("Profiles: median and 68 % band per bin, last edge inclusive")
-    func profiles() {
-        let profile = Profile(x: [0.5, 0.5, 0.5, 1.5, 2.0, 3.0], y: [1, 2, 3, 10, 20, 99], edges: [0, 1, 2])
-        #expect(profile.bins.map(\.count) == [3, 2])
-        #expect(profile.bins[0].median == 2 && abs(profile.bins[0].lower68 - 1.32) < 1e-12)
-        #expect(profile.bins[1].median == 15 && profile.bins[1].center == 1.5)
-        #expect(EvaluationBinning.occupancyEdges.count == 13 && EvaluationBinning.logMaxChargeEdges.last == 2.5)
+    @Test("--models \"\": every catalog network whose EMD-CNN critic, if its loss needs one, exists")
+    func trainableCatalogNetworks() throws {
+        let directory = try TestEnvironment.temporaryDirectory("econt-selection")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var options = StudyOptions(inputs: [], outputDirectory: directory.path)
+        let catalog = NetworkDescription.catalog.map(\.name)
+        let needsCritic = NetworkDescription.catalog.filter { if case .emdCNN = $0.loss { return true } else { return false } }.map(\.name)
+        #expect(!needsCritic.isEmpty && needsCritic.contains("8x8_c8_S2_emdCNN"))
+        #expect(options.trainableCatalogNetworks == catalog.filter { !needsCritic.contains($0) })
+
+        let critics = EMDCriticTraining.directory(output: directory.path)
+        try FileManager.default.createDirectory(atPath: critics, withIntermediateDirectories: true)
+        #expect(FileManager.default.createFile(atPath: EMDCritic.weightsPath(name: "ae_mse", directory: critics), contents: Data()))
+        #expect(options.trainableCatalogNetworks.contains("8x8_c8_S2_emdCNN"))
+
+        // --loss replaces every network's loss: telescope needs no critic, an absent critic rules out all.
+        options.loss = .telescope
+        #expect(options.trainableCatalogNetworks == catalog)
+        options.loss = .emdCNN(name: "absent")
+        #expect(options.trainableCatalogNetworks.isEmpty)
+    }
+
+    @Test("Evaluation binning: Ecoder's bins and slices")
+    func evaluationBinning() {
+        #expect(EvaluationBinning.occupancy.edges == (0...12).map { 2 * Double($0) })
+        #expect(EvaluationBinning.logMaxCharge.binCount == 20 && EvaluationBinning.logMaxCharge.upperEdge == 2.5)
         #expect(EvaluationBinning.slice(of: 12, lowerBounds: EvaluationBinning.occupancySlices) == 3)
         #expect(EvaluationBinning.slice(of: 70, lowerBounds: EvaluationBinning.maxChargeSlices) == 4)
     }
@@ -103,9 +121,9 @@ struct BaselineAndModelTests {
         #expect(decoded.hasPrefix("0.333333333333,"))
     }
 
-    @Test("Baselines and exact EMD on the real validation modules")
+    @Test("Baselines and exact EMD on the real validation modules", .requiresShared)
     func realValidation() throws {
-        guard let modules = try CalQTestData.load("ttbar_0PU.csv", for: "ECON-T baselines on ttbar") else { return }
+        let modules = try CalQTestData.load("ttbar_0PU.csv")
         let kept = modules.droppingEmptyModules()
         let validation = kept.rows(ValidationSplit(rows: kept.rows).validation)
         let normalized = NormalizedModules(validation)

@@ -1,20 +1,21 @@
 import Foundation
 import HEPMLECONT
 import HEPMLTestSupport
+import Testing
 
 /// Test-only reader of the shared CALQ CSV files (the product reads them through HEPMLColumnar):
 /// first 48 columns of every line after the header.
 enum CalQTestData {
-    static func load(_ name: String, for what: String) throws -> ModuleCharges? {
-        guard let shared = TestEnvironment.sharedDirectory(for: what) else { return nil }
-        let text = try String(contentsOf: shared.appendingPathComponent("data/econt/\(name)"), encoding: .utf8)
+    /// A file of `../shared/data/econt/` (tests marked `.requiresShared`).
+    static func load(_ name: String) throws -> ModuleCharges {
+        let text = try String(contentsOf: try TestEnvironment.sharedDirectory().appendingPathComponent("data/econt/\(name)"), encoding: .utf8)
         var values: [Double] = []
         for line in text.split(separator: "\n").dropFirst() {
             let fields = line.split(separator: ",", omittingEmptySubsequences: false).prefix(triggerCellCount)
             guard fields.count == triggerCellCount else { continue }
             values.append(contentsOf: fields.map { Double($0.trimmingCharacters(in: .whitespaces)) ?? .nan })
         }
-        return ModuleCharges(values: values)
+        return try #require(ModuleCharges(values: values))
     }
 
     /// One module with the given charges at the given CALQ indices.

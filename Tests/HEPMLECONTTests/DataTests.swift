@@ -79,9 +79,9 @@ struct DataTests {
         #expect(ValidationSplit.evaluationOnly(rows: 3).validation == [0, 1, 2])
     }
 
-    @Test("Real ttbar 0 PU file: 38,382 modules, 7,676 for validation")
+    @Test("Real ttbar 0 PU file: 38,382 modules, 7,676 for validation", .requiresShared)
     func realData() throws {
-        guard let modules = try CalQTestData.load("ttbar_0PU.csv", for: "ECON-T ttbar data") else { return }
+        let modules = try CalQTestData.load("ttbar_0PU.csv")
         #expect(modules.rows == 38382)
         let kept = modules.droppingEmptyModules()
         #expect(ValidationSplit(rows: kept.rows).validation.count == 7676)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import HEPMLExperiment
 import HEPMLTestSupport
 @testable import HEPMLECONT
 
@@ -7,9 +8,8 @@ import HEPMLTestSupport
 @Suite("ECON-T end to end", .serialized)
 struct EndToEndTests {
     /// The first `rows` data rows of the shared ttbar file, with its header, in `directory`.
-    static func slice(rows: Int, into directory: URL) throws -> String? {
-        guard let shared = TestEnvironment.sharedDirectory(for: "ECON-T end to end") else { return nil }
-        let text = try String(contentsOf: shared.appendingPathComponent("data/econt/ttbar_0PU.csv"), encoding: .utf8)
+    static func slice(rows: Int, into directory: URL) throws -> String {
+        let text = try String(contentsOf: try TestEnvironment.sharedDirectory().appendingPathComponent("data/econt/ttbar_0PU.csv"), encoding: .utf8)
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).prefix(rows + 1)
         let path = directory.appendingPathComponent("ttbar_slice.csv").path
         try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
@@ -32,16 +32,21 @@ struct EndToEndTests {
     print(json.dumps({"latent": latent.astype(np.float64).ravel().tolist(), "decoded": decoded.astype(np.float64).ravel().tolist()}))
     """
 
-    @Test("Train, reload for evaluation, files and report, ONNX Runtime agreement (float and quantized)", arguments: [false, true])
-    func pipeline(quantize: Bool) throws {
-        let directory = try TestEnvironment.temporaryDirectory("econt-e2e")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        guard let input = try Self.slice(rows: 1500, into: directory) else { return }
-        var options = StudyOptions(inputs: [input], outputDirectory: directory.appendingPathComponent("out").path)
-        options.epochs = 3
+    /// Study options for 1500 modules of the shared ttbar file in `directory`, 4 eLinks.
+    static func options(quantize: Bool, epochs: Int, in directory: URL) throws -> StudyOptions {
+        var options = StudyOptions(inputs: [try slice(rows: 1500, into: directory)], outputDirectory: directory.appendingPathComponent("out").path)
+        options.epochs = epochs
         options.quantize = quantize
         options.links = 4
         options.quiet = true
+        return options
+    }
+
+    @Test("Train, reload for evaluation, files and report (float and quantized)", .requiresShared, arguments: [false, true])
+    func pipeline(quantize: Bool) throws {
+        let directory = try TestEnvironment.temporaryDirectory("econt-e2e")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var options = try Self.options(quantize: quantize, epochs: 3, in: directory)
         options.csvRows = 5
         options.full = true
         var log: [String] = []
@@ -51,7 +56,7 @@ struct EndToEndTests {
         #expect(result.evaluation.rows == 300)
         let emd = try #require(result.evaluation.autoencoder.summary(.emd))
         #expect(emd.count + emd.emptyOutputCount == 300 && emd.mean > 0 && emd.mean < 10)
-        let files = [Study.weightsFileName, "history.json", "history.csv", "model.json", "encoder.onnx", "decoder.onnx",
+        let files = ["weights.safetensors", "settings.json", "history.json", "history.csv", "model.json", "encoder.onnx", "decoder.onnx",
                      "verify_input_calQ.csv", "verify_output.csv", "verify_decoded_calQ.csv"]
         for file in files {
             #expect(FileManager.default.fileExists(atPath: (result.directory as NSString).appendingPathComponent(file)), "\(file)")
@@ -62,8 +67,8 @@ struct EndToEndTests {
         #expect(summary.contains("bc (9 cells)") && summary.contains("thr_lo") && summary.contains("SSD mean") && summary.contains(",2144,"))
         let report = try String(contentsOfFile: (options.outputDirectory as NSString).appendingPathComponent("report/index.html"), encoding: .utf8)
         #expect(report.contains("profile_occ_EMD_bc") && report.contains("ae_examples_") && report.contains("nearly lossless"))
-        let description = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: (result.directory as NSString).appendingPathComponent("model.json")))) as? [String: Any]
-        #expect(description?["encoderParameters"] as? Int == 2144 && description?["quantized"] as? Bool == quantize)
+        let spec = try RunDirectory(result.directory).spec()
+        #expect(try spec.summary().parameters(in: ["encoder"]) == 2144 && spec.metadata["quantized"] == "\(quantize)")
 
         // `evaluate` reloads the weights and reproduces the metrics.
         var evaluate = options
@@ -71,8 +76,17 @@ struct EndToEndTests {
         let reloaded = try #require(try Study.run(evaluate) { _ in }.first)
         #expect(reloaded.evaluation.autoencoder.values(.emd) == result.evaluation.autoencoder.values(.emd))
         #expect(reloaded.history?.epochs.count == 3)
+    }
 
-        guard let python = TestEnvironment.python(for: "ECON-T ONNX Runtime interop") else { return }
+    @Test("ONNX Runtime runs the exported encoder and decoder like HEPML (float and quantized)", .requiresShared, .requiresPython,
+          arguments: [false, true])
+    func onnxRuntimeAgreement(quantize: Bool) throws {
+        let python = try TestEnvironment.python()
+        let directory = try TestEnvironment.temporaryDirectory("econt-onnx")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var options = try Self.options(quantize: quantize, epochs: 1, in: directory)
+        options.skipPlots = true
+        let result = try #require(try Study.run(options) { _ in }.first)
         let rows = 40
         let data = try StudyData(options: options)
         let images = Array(data.images(.eightByEight, rows: data.split.validation).prefix(rows * 64))
@@ -93,15 +107,13 @@ struct EndToEndTests {
         #expect(zip(decoded, decodedSwift).allSatisfy { abs($0 - Double($1)) <= 1e-5 })
     }
 
-    @Test("The hepml CLI: train, evaluate, export; --no-header keeps the first row; unknown networks are refused")
+    @Test("The hepml CLI: train, evaluate, export; --no-header keeps the first row; unknown networks are refused", .requiresShared,
+          .enabled(if: TestEnvironment.hepmlExecutable != nil, "the hepml executable is not built next to the tests"))
     func commandLine() throws {
-        guard let hepml = TestEnvironment.hepmlExecutable else {
-            print("skipped: hepml executable not built next to the tests")
-            return
-        }
+        let hepml = try #require(TestEnvironment.hepmlExecutable)
         let directory = try TestEnvironment.temporaryDirectory("econt-cli")
         defer { try? FileManager.default.removeItem(at: directory) }
-        guard let input = try Self.slice(rows: 600, into: directory) else { return }
+        let input = try Self.slice(rows: 600, into: directory)
         let output = directory.appendingPathComponent("out").path
         let train = try TestEnvironment.run(hepml, ["econt", "train", "-i", input, "-o", output, "--epochs", "2", "--quiet", "--skip-plot", "--n-csv", "3"])
         #expect(train.status == 0, "\(train.output)")

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import HEPMLCore
 import HEPMLTensor
 import HEPMLTestSupport
@@ -49,6 +50,27 @@ import Testing
         let latest = try String(contentsOf: directory.appendingPathComponent("latest"), encoding: .utf8)
         #expect(latest.hasPrefix("epoch-00004"))
         #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("epoch-00003").path))
+    }
+
+    /// With a checkpoint interval, epochs inside it write nothing; the last epoch always does,
+    /// and resuming from the older checkpoint redoes the lost epochs to the same end.
+    @Test func checkpointIntervalSkipsEpochsButNotTheLast() throws {
+        let directory = try TestEnvironment.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let data = try toyData(samples: 64, seed: 5)
+        let model = TinyAutoencoder(seed: 5)
+        var configuration = TrainingConfiguration(epochs: 3, batchSize: 32, seed: 5, learningRate: 1e-2)
+        configuration.quiet = true
+        configuration.checkpointInterval = 1e9
+        let path = directory.path
+        let written = Mutex<[Int?]>([])
+        configuration.onEpochEnd = { _ in
+            let completed = (try? Checkpoint.latestRecord(in: path))??.epochsCompleted
+            written.withLock { $0.append(completed) }
+        }
+        _ = try train(model, optimizer: Adam(model.parameters, learningRate: 1e-2), training: data, configuration: configuration,
+                      checkpointDirectory: path, loss: mseLoss)
+        #expect(written.withLock { $0 } == [nil, nil, 3])
     }
 
     /// Dropout masks are drawn per epoch, so a model with dropout also resumes bit-identically.
@@ -106,8 +128,8 @@ import Testing
         }
     }
 
-    @Test func pythonSafetensorsReadsCheckpoint() throws {
-        guard let python = TestEnvironment.python(for: "safetensors interop") else { return }
+    @Test(.requiresPython) func pythonSafetensorsReadsCheckpoint() throws {
+        let python = try TestEnvironment.python()
         let directory = try TestEnvironment.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         var g = SeededGenerator(seed: 31)

@@ -35,9 +35,9 @@ struct RuntimeInteropTests {
         return try #require(try JSONSerialization.jsonObject(with: Data(lastLine.utf8)) as? [Double])
     }
 
-    @Test("Conv + Relu + Flatten + Gemm + Sigmoid with known weights")
+    @Test("Conv + Relu + Flatten + Gemm + Sigmoid with known weights", .requiresPython)
     func convolutionNetwork() throws {
-        guard let python = TestEnvironment.python(for: "ONNX Runtime interop") else { return }
+        let python = try TestEnvironment.python()
         // Input 1×1×4×4, conv 2 filters 3×3 stride 2 with TensorFlow "same" padding (pad bottom/right only),
         // → 1×2×2×2, relu, flatten 8, dense 8→3, sigmoid.
         let input = (0..<16).map { Float($0 % 5) * 0.3 - 0.4 }
@@ -81,9 +81,9 @@ struct RuntimeInteropTests {
         for (a, e) in zip(actual, expected) { #expect(abs(a - e) < 1e-5) }
     }
 
-    @Test("Fixed-point quantizer graph reproduces clip(round(x·2^f))/2^f exactly, ties to even")
+    @Test("Fixed-point quantizer graph reproduces clip(round(x·2^f))/2^f exactly, ties to even", .requiresPython)
     func quantizer() throws {
-        guard let python = TestEnvironment.python(for: "ONNX Runtime quantizer interop") else { return }
+        let python = try TestEnvironment.python()
         var graph = ONNXGraphBuilder(name: "quantizers")
         let x = graph.input("x", shape: [.symbolic("N"), .fixed(12)])
         // quantized_relu(9, 1) then quantized_bits(10, 3) of that value minus 1.
@@ -103,17 +103,17 @@ struct RuntimeInteropTests {
 }
 
 extension RuntimeInteropTests {
-    @Test("Decoder-style ops load and produce the shapes TensorFlow's same padding gives")
+    @Test("Decoder-style ops load and produce the shapes TensorFlow's same padding gives", .requiresPython)
     func decoderOperators() throws {
-        guard let python = TestEnvironment.python(for: "ONNX Runtime decoder ops") else { return }
+        let python = try TestEnvironment.python()
         var graph = ONNXGraphBuilder(name: "decoder_ops")
         let x = graph.input("x", shape: [.symbolic("N"), .fixed(16)])
         let image = graph.reshape(x, to: [-1, 1, 4, 4])
         // All-ones 3×3 kernel, stride 2, cropped to 8×8: output (2r, 2c) sums inputs at (r, c) only.
         let upsampled = graph.convTranspose(image, weight: graph.constant([Float](repeating: 1, count: 9), dimensions: [1, 1, 3, 3]),
                                             bias: nil, strides: [2, 2], pads: [0, 0, 1, 1])
-        let pooled = graph.maxPool(upsampled, size: 2)
-        let merged = graph.concat([pooled, graph.upsample(pooled, factor: 1)], axis: 1)
+        let pooled = graph.pool("MaxPool", upsampled, kernel: [2, 2], strides: [2, 2], pads: [0, 0, 0, 0])[0]
+        let merged = graph.concat([pooled, graph.resize(pooled, scales: [1, 1, 1, 1], mode: "nearest")], axis: 1)
         let clipped = graph.min([graph.max([merged, graph.constant([0], dimensions: [])]), graph.constant([100], dimensions: [])])
         graph.output(graph.tanh(graph.floor(graph.div(clipped, graph.constant([1000], dimensions: [])))), name: "y",
                      shape: [.symbolic("N"), .fixed(2), .fixed(4), .fixed(4)])
@@ -128,7 +128,7 @@ extension RuntimeInteropTests {
         let xi = direct.input("x", shape: [.symbolic("N"), .fixed(16)])
         let up = direct.convTranspose(direct.reshape(xi, to: [-1, 1, 4, 4]), weight: direct.constant([Float](repeating: 1, count: 9), dimensions: [1, 1, 3, 3]),
                                       bias: nil, strides: [2, 2], pads: [0, 0, 1, 1])
-        direct.output(direct.maxPool(up, size: 2), name: "y", shape: [.symbolic("N"), .fixed(1), .fixed(4), .fixed(4)])
+        direct.output(direct.pool("MaxPool", up, kernel: [2, 2], strides: [2, 2], pads: [0, 0, 0, 0])[0], name: "y", shape: [.symbolic("N"), .fixed(1), .fixed(4), .fixed(4)])
         let pooledValues = try Self.runInRuntime(direct.model(), input: input, shape: [1, 16], python: python)
         let expected = (0..<16).map { index -> Double in
             let r = index / 4, c = index % 4

@@ -1,5 +1,6 @@
 import Foundation
 import HEPMLCore
+import HEPMLMetrics
 import HEPMLPlot
 
 /// Example figures of every kind the workflows draw, built from seeded toy data. The gallery
@@ -13,12 +14,13 @@ enum Gallery {
     }
 
     static func roc(logX: Bool) -> Figure {
-        var curves: [ROCCurve] = []
-        for (name, power) in [("AE", 0.25), ("PCA", 0.45)] {
-            let fpr = (0...200).map { Double($0) / 200 }
-            let tpr = fpr.map { pow($0, power) }
-            let unc = fpr.map { 0.08 * sqrt($0 * (1 - $0)) + 0.005 }
-            curves.append(ROCCurve(fpr: fpr, tpr: tpr, tprUncertainty: unc, label: "\(name) [AUC = \(String(format: "%.3f", 1 / (1 + power))) ± 0.010]"))
+        var curves: [ROCSeries] = []
+        var generator = SeededGenerator(seed: 5)
+        for (name, separation) in [("AE", 1.6), ("PCA", 0.9)] {
+            let isPositive = (0..<400).map { $0 % 4 == 0 }
+            let scores = isPositive.map { ($0 ? separation : 0) + generator.nextNormal() }
+            guard let bootstrap = try? ROCBootstrap(scores: scores, isPositive: isPositive, seed: 6) else { continue }
+            curves.append(ROCSeries(bootstrap, label: String(format: "%@ [AUC = %.3f ± %.3f]", name, bootstrap.nominal.auc, bootstrap.aucUncertainty)))
         }
         return .roc(curves, title: logX ? "ROC (log FPR)" : "ROC", logX: logX)
     }

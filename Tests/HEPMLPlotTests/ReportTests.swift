@@ -79,7 +79,7 @@ import Testing
     /// Runs Chromium headless with a private profile; output goes to a file (a full pipe would
     /// stall the browser) and a stuck browser is terminated after `timeout` seconds.
     private func runChromium(_ arguments: [String], in directory: URL, timeout: Double = 90) throws -> String {
-        guard let chromium = Self.chromium else { return "" }
+        let chromium = try #require(Self.chromium)
         let profile = try TestEnvironment.temporaryDirectory("hepml-chromium-profile")
         defer { try? FileManager.default.removeItem(at: profile) }
         let outputPath = directory.appendingPathComponent("chromium-\(UUID().uuidString).out")
@@ -107,11 +107,8 @@ import Testing
         return try String(contentsOf: outputPath, encoding: .utf8)
     }
 
-    @Test func reportLoadsInChromiumWithAllFigures() throws {
-        guard Self.chromium != nil else {
-            print("skipped: browser test (chromium is not installed; `make interop-venv` installs it)")
-            return
-        }
+    @Test(.enabled(if: BrowserTests.chromium != nil, "chromium is not installed; `make interop-venv` installs it"))
+    func reportLoadsInChromiumWithAllFigures() throws {
         let kept = ProcessInfo.processInfo.environment["HEPML_GALLERY_DIR"]
         let directory = try kept.map { URL(fileURLWithPath: $0) } ?? TestEnvironment.temporaryDirectory("hepml-browser")
         defer { if kept == nil { try? FileManager.default.removeItem(at: directory) } }

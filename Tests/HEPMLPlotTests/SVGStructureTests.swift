@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
+import HEPMLMetrics
 @testable import HEPMLPlot
 import Testing
 
@@ -158,6 +159,13 @@ func cairoSVGColor(_ color: Color) -> String {
         }
     }
 
+    /// A 2×3 histogram flattened x-major (cell (ix, iy) at ix * 3 + iy) becomes rows along y.
+    @Test func xMajorCellsBecomeRowsAlongY() {
+        let xMajor: [Double] = [0, 1, 2, 10, 11, 12]
+        #expect(Heatmap.rowsAlongY(xMajor: xMajor, columns: 2, rows: 3) == [0, 10, 1, 11, 2, 12])
+        #expect(Heatmap.rowsAlongY(xMajor: xMajor, columns: 2, rows: 2).isEmpty)
+    }
+
     @Test func histogramsAreTightInXAndStartAtZero() {
         let figure = Figure.histogram(edges: [-2, -1, 0, 1, 2], contents: [3, 8, 6, 1], label: "h")
         let box = figure.layout().axes[0]
@@ -166,8 +174,9 @@ func cairoSVGColor(_ color: Color) -> String {
         #expect(box.y.range.upperBound > 8)  // headroom for the legend
     }
 
-    @Test func logAxisHasDecadeLabelsAndMinorTicks() {
-        let box = Figure.roc([ROCCurve(fpr: [0.005, 0.1, 1], tpr: [0.2, 0.6, 1])], logX: true).layout().axes[0]
+    @Test func logAxisHasDecadeLabelsAndMinorTicks() throws {
+        let curve = try ROCCurve(scores: [3, 2, 1, 0], isPositive: [true, false, true, false])
+        let box = Figure.roc([ROCSeries(curve)], logX: true).layout().axes[0]
         #expect(box.x.scale == .log && box.x.range == 0.005...1)
         #expect(box.x.tickLabels.map(\.plainText) == ["10\u{2212}2", "10\u{2212}1", "100"])
         #expect(box.x.ticks.minors.count == 21)  // 0.005…0.009 (5), 0.02…0.09 (8), 0.2…0.9 (8)

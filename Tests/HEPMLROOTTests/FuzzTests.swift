@@ -21,8 +21,8 @@ import Testing
         }
     }
 
-    @Test func mutatedFilesThrowInsteadOfCrashing() throws {
-        guard let shared = TestEnvironment.sharedDirectory(for: "ROOT mutation fuzzing") else { return }
+    @Test(.requiresShared) func mutatedFilesThrowInsteadOfCrashing() throws {
+        let shared = try TestEnvironment.sharedDirectory()
         let names = ["uproot-histograms.root", "uproot-issue33.root", "uproot-simple.root", "uproot-leaflist.root",
                      "uproot-issue-227a.root", "uproot-vectorVectorDouble.root", "uproot-small-flat-tree.root", "uproot-nesteddirs.root",
                      "uproot-small-evnt-tree-fullsplit.root"]
@@ -70,8 +70,12 @@ import Testing
         try Data().write(to: URL(fileURLWithPath: empty))
         #expect(throws: FileFormatError.self) { try ROOTFile(path: empty) }
         #expect(throws: FileFormatError.self) { try ROOTFile(path: directory.appendingPathComponent("missing.root").path) }
+    }
 
-        guard let url = TestEnvironment.rootTestFile("uproot-histograms.root", for: "truncated-file error") else { return }
+    @Test(.requiresShared) func truncatedFileNamesTheFileAndOffset() throws {
+        let directory = try TestEnvironment.temporaryDirectory("root-truncated")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let url = try TestEnvironment.rootTestFile("uproot-histograms.root")
         let truncated = directory.appendingPathComponent("truncated.root").path
         try Data(try Data(contentsOf: url).prefix(3000)).write(to: URL(fileURLWithPath: truncated))
         do {

@@ -53,13 +53,14 @@ func numbers(_ value: Any?) -> [Double] {
         f.mktree("dir/jagged", {"jet": jets.type.content}).extend({"jet": jets})
     """
 
-    @Test func uprootReadsHEPMLFiles() throws {
-        guard let python = TestEnvironment.python(for: "uproot reading HEPML-written ROOT files") else { return }
+    @Test(.requiresPython) func uprootReadsHEPMLFiles() throws {
+        let python = try TestEnvironment.python()
         let directory = try TestEnvironment.temporaryDirectory("root-interop")
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("hepml.root").path
         let writer = ROOTWriter(path: path)
-        let histograms = sampleHistograms()
+        // Profiles are judged by C++ ROOT (CppROOTTests).
+        let histograms = sampleHistograms().filter { !$0.1.isProfile }
         for (histogramPath, histogram) in histograms { try writer.write(histogram, to: histogramPath) }
         let branches = sampleColumns(entries: 1200, seed: 9)
         try writer.writeTree(branches, to: "trees/events", entriesPerBasket: 500)
@@ -103,8 +104,8 @@ func numbers(_ value: Any?) -> [Double] {
         }
     }
 
-    @Test func hepmlReadsUprootFiles() throws {
-        guard let python = TestEnvironment.python(for: "HEPML reading uproot-written ROOT files") else { return }
+    @Test(.requiresPython) func hepmlReadsUprootFiles() throws {
+        let python = try TestEnvironment.python()
         let directory = try TestEnvironment.temporaryDirectory("root-interop")
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("uproot.root").path

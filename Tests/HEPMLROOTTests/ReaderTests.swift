@@ -4,10 +4,9 @@ import HEPMLROOT
 import HEPMLTestSupport
 import Testing
 
-/// Opens a shared C++-ROOT-written test file, or nil (with a visible skip line) when ../shared is absent.
-func sharedFile(_ name: String) throws -> ROOTFile? {
-    guard let url = TestEnvironment.rootTestFile(name, for: "ROOT reader test on \(name)") else { return nil }
-    return try ROOTFile(path: url.path)
+/// Opens a shared C++-ROOT-written test file (tests marked `.requiresShared`).
+func sharedFile(_ name: String) throws -> ROOTFile {
+    try ROOTFile(path: TestEnvironment.rootTestFile(name).path)
 }
 
 func column(_ columns: [ColumnArray], _ name: String) throws -> ColumnArray {
@@ -23,13 +22,19 @@ func entry(_ column: ColumnArray, _ i: Int) -> [Double] {
 }
 
 @Suite struct ReaderTests {
-    @Test func everySharedFileIsListedAndFullyRead() throws {
-        guard let directory = TestEnvironment.sharedDirectory(for: "reading every shared ROOT file") else { return }
+    @Test(.requiresShared) func everySharedFileIsListedAndFullyRead() throws {
+        let directory = try TestEnvironment.sharedDirectory()
         let root = directory.appendingPathComponent("testdata/root")
         let names = try FileManager.default.contentsOfDirectory(atPath: root.path).filter { $0.hasSuffix(".root") }.sorted()
         #expect(names.count >= 20)
-        for name in names {
-            let file = try ROOTFile(path: root.appendingPathComponent(name).path)
+        // Plus the C++ ROOT files of ../shared/repro that once broke the reader.
+        let repro = directory.appendingPathComponent("repro")
+        let reproNames = ((try? FileManager.default.contentsOfDirectory(atPath: repro.path)) ?? []).filter { $0.hasSuffix(".root") }.sorted()
+        #expect(reproNames.contains("uproot-issue21.root"))
+        let paths = names.map { root.appendingPathComponent($0).path } + reproNames.map { repro.appendingPathComponent($0).path }
+        for path in paths {
+            let name = URL(fileURLWithPath: path).lastPathComponent
+            let file = try ROOTFile(path: path)
             let keys = try file.keys()
             #expect(!keys.isEmpty, "\(name) lists no keys")
             for key in keys {
@@ -46,8 +51,27 @@ func entry(_ column: ColumnArray, _ i: Int) -> [Double] {
         }
     }
 
-    @Test func histogramsFromSpecSection9() throws {
-        guard let file = try sharedFile("uproot-histograms.root") else { return }
+    /// Every basket of `nllscan` is stored inside its TBranch (fBaskets), none as a key; values
+    /// from uproot 5.7.
+    @Test(.requiresShared) func embeddedBasketsAreRead() throws {
+        let file = try ROOTFile(path: TestEnvironment.sharedDirectory().appendingPathComponent("repro/uproot-issue21.root").path)
+        let tree = try file.tree("nllscan")
+        #expect(tree.entries == 61)
+        let columns = try tree.arrays()
+        #expect(columns.map(\.name) == ["status", "nll", "mH", "mu_ggH", "mu_VBF", "mu_VH", "mu_ttH"])
+        #expect(columns.allSatisfy { $0.entryCount == 61 })
+        let mH = doubles(try column(columns, "mH"))
+        #expect(mH.first == 124 && mH.last == 126 && mH[30] == 125)
+        #expect(doubles(try column(columns, "status")) == [Double](repeating: 0, count: 61))
+        let nll = doubles(try column(columns, "nll"))
+        #expect(abs(nll[0] - -882339.66660106) < 1e-6 && abs(nll[60] - -882341.57848284) < 1e-6)
+        // An entry range inside the embedded basket.
+        let slice = try tree.arrays(branches: ["mu_ggH"], entries: 58..<61)
+        #expect(doubles(slice[0]).map { ($0 * 1e8).rounded() / 1e8 } == [0.96666477, 0.95724944, 0.94679028])
+    }
+
+    @Test(.requiresShared) func histogramsFromSpecSection9() throws {
+        let file = try sharedFile("uproot-histograms.root")
         let one = try file.histogram("one")
         #expect(one.title == "numero uno")
         #expect(one.contents == [0, 68, 285, 755, 1580, 2296, 2286, 1570, 795, 289, 76, 0])
@@ -56,28 +80,28 @@ func entry(_ column: ColumnArray, _ i: Int) -> [Double] {
         #expect(one.variances == one.contents)  // Sumw2 off: Poisson
         #expect(try file.histogram("three").entries == 5)
 
-        guard let cutflow = try sharedFile("uproot-issue33.root") else { return }
+        let cutflow = try sharedFile("uproot-issue33.root")
         let labels = try cutflow.histogram("cutflow").xAxis.labels
         #expect(labels.count == 7 && labels[1] == "Dijet" && labels[2] == "MET")
 
-        guard let variable = try sharedFile("uproot-issue-722.root") else { return }
+        let variable = try sharedFile("uproot-issue-722.root")
         let hist = try variable.histogram("hist")
         #expect(hist.className == "TH1D" && hist.xAxis.binCount == 27 && hist.xAxis.variableEdges.count == 28)
         #expect(hist.xAxis.labels.count == 27 && hist.sumw2.count == 29)
 
-        guard let th3 = try sharedFile("TH3D.root") else { return }
+        let th3 = try sharedFile("TH3D.root")
         let cube = try th3.histogram("histogram")
         #expect(cube.dimension == 3 && cube.cellCount == 8448)
         #expect(cube.xAxis.binCount == 10 && cube.yAxis.binCount == 20 && cube.zAxis.binCount == 30)
 
-        guard let dir = try sharedFile("uproot-issue-tbranch-of-th2.root") else { return }
+        let dir = try sharedFile("uproot-issue-tbranch-of-th2.root")
         let h2 = try dir.histogram("g4SimHits/h")
         #expect(h2.dimension == 2 && h2.cellCount == 10404 && h2.sumw2.count == 10404)
         #expect(h2.valuesWithoutFlow.count == 10000)
     }
 
-    @Test func twoDimensionalFlatteningIsXMajor() throws {
-        guard let file = try sharedFile("histograms1d2d.root") else { return }
+    @Test(.requiresShared) func twoDimensionalFlatteningIsXMajor() throws {
+        let file = try sharedFile("histograms1d2d.root")
         let h = try file.histogram("myTH2F")
         let nx = h.xAxis.binCount, ny = h.yAxis.binCount
         let flat = h.valuesWithoutFlow
@@ -88,17 +112,17 @@ func entry(_ column: ColumnArray, _ i: Int) -> [Double] {
         }
     }
 
-    @Test func profiles() throws {
-        guard let file = try sharedFile("uproot-issue-227a.root") else { return }
+    @Test(.requiresShared) func profiles() throws {
+        let file = try sharedFile("uproot-issue-227a.root")
         let profile = try file.histogram("hprof2d")
         #expect(profile.dimension == 2 && profile.binEntries.count == profile.cellCount)
         #expect(profile.entries == 12)
     }
 
-    @Test func hzzJaggedValuesAgreeAcrossCodecs() throws {
+    @Test(.requiresShared) func hzzJaggedValuesAgreeAcrossCodecs() throws {
         var reference: [ColumnArray]?
         for name in ["uproot-HZZ.root", "uproot-HZZ-zlib.root", "uproot-HZZ-lz4.root"] {
-            guard let file = try sharedFile(name) else { return }
+            let file = try sharedFile(name)
             let tree = try file.tree("events")
             #expect(tree.entries == 2421)
             let columns = try tree.arrays()
@@ -112,18 +136,18 @@ func entry(_ column: ColumnArray, _ i: Int) -> [Double] {
         }
     }
 
-    @Test func zmumuAcrossZstdAndStrings() throws {
-        guard let plain = try sharedFile("uproot-Zmumu.root"), let zstd = try sharedFile("uproot-Zmumu-zstd.root") else { return }
+    @Test(.requiresShared) func zmumuAcrossZstdAndStrings() throws {
+        let plain = try sharedFile("uproot-Zmumu.root"), zstd = try sharedFile("uproot-Zmumu-zstd.root")
         let a = try plain.tree("events").arrays(), b = try zstd.tree("events").arrays()
         #expect(a == b)
         #expect(a.count == 20)
         if case .string(let types) = try column(a, "Type").values { #expect(Set(types).isSubset(of: ["GT", "TT", "GG"])) }
     }
 
-    @Test func sampleVersionsAndCodecs() throws {
+    @Test(.requiresShared) func sampleVersionsAndCodecs() throws {
         var reference: [ColumnArray]?
         for name in ["uproot-sample-6.20.04-zlib.root", "uproot-sample-6.20.04-lzma.root", "uproot-sample-6.20.04-lz4.root"] {
-            guard let file = try sharedFile(name) else { return }
+            let file = try sharedFile(name)
             let columns = try file.tree("sample").arrays()
             #expect(columns.count >= 35)
             let i4 = try column(columns, "i4")
@@ -136,26 +160,26 @@ func entry(_ column: ColumnArray, _ i: Int) -> [Double] {
         }
     }
 
-    @Test func leafListSmallFlatTreeAndVectors() throws {
-        guard let leaflist = try sharedFile("uproot-leaflist.root") else { return }
+    @Test(.requiresShared) func leafListSmallFlatTreeAndVectors() throws {
+        let leaflist = try sharedFile("uproot-leaflist.root")
         let columns = try leaflist.tree("tree").arrays()
         #expect(columns.map(\.name).contains("leaflist.x"))
         #expect(try column(columns, "leaflist.x").values.count == 5)
 
-        guard let flat = try sharedFile("uproot-small-flat-tree.root") else { return }
+        let flat = try sharedFile("uproot-small-flat-tree.root")
         let flatColumns = try flat.tree("tree").arrays()
         let slice = try column(flatColumns, "SliceInt32")
         let n = try column(flatColumns, "N")
         for i in 0..<100 { #expect(entry(slice, i).count == Int(n.values.double(at: i))) }
         if case .uint32 = try column(flatColumns, "UInt32").values {} else { Issue.record("UInt32 should be unsigned") }
 
-        guard let vv = try sharedFile("uproot-vectorVectorDouble.root") else { return }
+        let vv = try sharedFile("uproot-vectorVectorDouble.root")
         let x = try column(try vv.tree("t").arrays(), "x")
         #expect(x.innerOffsets != nil && x.entryCount == 5)
     }
 
-    @Test func directoriesCyclesAndRanges() throws {
-        guard let file = try sharedFile("uproot-nesteddirs.root") else { return }
+    @Test(.requiresShared) func directoriesCyclesAndRanges() throws {
+        let file = try sharedFile("uproot-nesteddirs.root")
         let paths = try file.keys().map(\.path)
         #expect(paths.contains("one/two/tree") && paths.contains("three/tree"))
         #expect(try file.tree("one/two/tree;1").entries == 100)
@@ -170,8 +194,8 @@ func entry(_ column: ColumnArray, _ i: Int) -> [Double] {
     /// TStreamerInfo gives. Expected values were derived with uproot 5.7.7 at development time
     /// (`tree[b].array(library="np")`): entry i holds i % 10 copies of i (`vec-%03d` for strings),
     /// and StdStr is `std-%03d`.
-    @Test func splitClassSTLMembersUseStreamerInfo() throws {
-        guard let file = try sharedFile("uproot-small-evnt-tree-fullsplit.root") else { return }
+    @Test(.requiresShared) func splitClassSTLMembersUseStreamerInfo() throws {
+        let file = try sharedFile("uproot-small-evnt-tree-fullsplit.root")
         let tree = try file.tree("tree")
         let summaries = Dictionary(tree.branchSummaries().map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         #expect(summaries["StlVecI16"]?.typeName == "var * int16")
@@ -195,5 +219,27 @@ func entry(_ column: ColumnArray, _ i: Int) -> [Double] {
         #expect(Array(texts[offsets[2]..<offsets[3]]) == ["vec-002", "vec-002"])
         #expect(Array(texts[offsets[99]..<offsets[100]]) == [String](repeating: "vec-099", count: 9))
         #expect(offsets[1] == 0)
+    }
+
+    /// Branches are selected as uproot names them: full paths, unique names, wildcards (against
+    /// names, or full paths when the pattern has a `/`), and a split object's parent for its members.
+    @Test(.requiresShared) func branchesAreSelectedByUprootPathsNamesAndWildcards() throws {
+        let tree = try sharedFile("uproot-small-evnt-tree-fullsplit.root").tree("tree")
+        let px = try #require(tree.allBranches.first { $0.name == "P3.Px" })
+        #expect(tree.fullPath(of: px) == "evt/P3/P3.Px")
+        #expect(try tree.branches(matching: ["evt/P3/P3.Px"]).map(\.name) == ["P3.Px"])
+        #expect(try tree.branches(matching: ["P3.Px", "evt/I32"]).map(\.name) == ["P3.Px", "I32"])
+        #expect(try tree.branches(matching: ["evt/P3"]).map(\.name) == ["P3.Px", "P3.Py", "P3.Pz"])
+        #expect(try tree.branches(matching: ["StlVec*"]).map(\.name) == ["StlVecI16", "StlVecI32", "StlVecI64", "StlVecU16", "StlVecU32",
+                                                                          "StlVecU64", "StlVecF32", "StlVecF64", "StlVecStr"])
+        #expect(try tree.branches(matching: ["evt/P3/*", "P3.Px"]).map(\.name) == ["P3.Px", "P3.Py", "P3.Pz"])
+        let error = #expect(throws: FileFormatError.self) { try tree.branches(matching: ["Nope*"]) }
+        #expect(error?.reason == "no such branch" && error?.object == "tree/Nope*")
+        // Every listed name can be passed back.
+        let listed = tree.branchSummaries().filter(\.isSupported).map(\.name)
+        #expect(try tree.arrays(branches: listed, entries: 0..<5).count >= listed.count)
+
+        let hzz = try sharedFile("uproot-HZZ.root").tree("events")
+        #expect(try hzz.arrays(branches: ["Jet_P*"], entries: 0..<10).map(\.name) == ["Jet_Px", "Jet_Py", "Jet_Pz"])
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
 import HEPMLCore
-import HEPMLROOT
+@testable import HEPMLROOT
 import HEPMLTestSupport
 import Testing
 
@@ -48,11 +48,36 @@ func sampleHistograms() -> [(String, Histogram)] {
         result.append(("DQMData/Run 1/Hcal/Run summary/h3\(flavour)", Histogram(className: "TH3\(flavour)", name: "h3\(flavour)", xAxis: x, yAxis: y, zAxis: z,
                                                                             contents: c3, sumw2: c3, entries: 99)))
     }
+    // Profiles: fills (x, y, w) accumulated as ROOT's TProfile::Fill does (Σw, Σw², Σw·y, Σw·y²).
+    for (dimension, option) in [(1, ProfileErrorOption.spread), (2, .mean)] {
+        let x = Axis(title: "x", binCount: 6, minimum: -3, maximum: 3)
+        let y = Axis(name: "yaxis", title: "y", binCount: 2, minimum: 0, maximum: 2)
+        let className = dimension == 1 ? "TProfile" : "TProfile2D"
+        var profile = Histogram(className: className, name: "p\(dimension)", title: "profile \(dimension)D", xAxis: x, yAxis: dimension == 2 ? y : nil,
+                                contents: [], entries: 0)
+        let cells = profile.cellCount
+        profile.contents = [Double](repeating: 0, count: cells)
+        profile.sumw2 = profile.contents
+        profile.binEntries = profile.contents
+        profile.binSumw2 = dimension == 1 ? profile.contents : []
+        profile.errorOption = option
+        for _ in 0..<300 {
+            let ix = Int(random.next() % 8), iy = dimension == 2 ? Int(random.next() % 4) : 0
+            let value = random.nextNormal() * 3 + Double(ix), weight = dimension == 1 ? 0.5 + Double(random.next() % 3) : 1
+            let cell = ix + 8 * iy
+            profile.contents[cell] += weight * value
+            profile.sumw2[cell] += weight * value * value
+            profile.binEntries[cell] += weight
+            if dimension == 1 { profile.binSumw2[cell] += weight * weight }
+            profile.entries += 1
+        }
+        result.append(("profiles/\(className)", profile))
+    }
     return result
 }
 
 @Suite struct WriterTests {
-    @Test(arguments: [ROOTWriter.Compression.none, .zlib(level: 1)])
+    @Test(arguments: [ROOTWriter.Compression.none, .zlib(level: 1), .lzma(level: 7), .lz4(level: 4), .zstd(level: 5)])
     func roundTripHistogramsAndTrees(compression: ROOTWriter.Compression) throws {
         let directory = try TestEnvironment.temporaryDirectory("root-writer")
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -69,6 +94,8 @@ func sampleHistograms() -> [(String, Histogram)] {
             let back = try file.histogram(histogramPath)
             #expect(back.contents == histogram.contents)
             #expect(back.sumw2 == histogram.sumw2)
+            #expect(back.binEntries == histogram.binEntries && back.binSumw2 == histogram.binSumw2 && back.errorOption == histogram.errorOption)
+            #expect(back.binValues == histogram.binValues && back.binErrors == histogram.binErrors)
             #expect(back.xAxis.edges == histogram.xAxis.edges && back.xAxis.labels == histogram.xAxis.labels)
             #expect(back.xAxis.title == histogram.xAxis.title && back.entries == histogram.entries)
         }
@@ -108,5 +135,22 @@ func sampleHistograms() -> [(String, Histogram)] {
         #expect(try file.histogram("h").contents == [0, 2, 0])
         #expect(try file.histogram("h;1").contents == [0, 1, 0])
         #expect(try file.tree("t").arrays()[0].values == .float64(values))
+    }
+
+    @Test func compressionNamesAsROOTGivesThem() throws {
+        #expect(try ROOTWriter.Compression(parsing: "zstd") == .zstd(level: 5))
+        #expect(try ROOTWriter.Compression(parsing: "LZMA:9") == .lzma(level: 9))
+        #expect(try ROOTWriter.Compression(parsing: "lz4") == .lz4(level: 4))
+        #expect(try ROOTWriter.Compression(parsing: "zlib:6") == .zlib(level: 6))
+        #expect(try ROOTWriter.Compression(parsing: "none") == .none)
+        #expect(throws: ROOTWriter.Compression.InvalidName.self) { try ROOTWriter.Compression(parsing: "gzip") }
+        #expect(throws: ROOTWriter.Compression.InvalidName.self) { try ROOTWriter.Compression(parsing: "zstd:12") }
+    }
+
+    /// Keys carry TDatime of the time of writing, or of SOURCE_DATE_EPOCH.
+    @Test func keyDatesFollowTDatimePacking() {
+        // 2026-12-05 15:30:45 UTC
+        let date = Date(timeIntervalSince1970: 1_796_484_645)
+        #expect(ROOTWriter.datime(for: date) == (31 << 26 | 12 << 22 | 5 << 17 | 15 << 12 | 30 << 6 | 45))
     }
 }

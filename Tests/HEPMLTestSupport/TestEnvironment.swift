@@ -12,30 +12,71 @@ public enum TestEnvironment {
         return URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
     }()
 
-    /// `../shared` beside the checkout, or nil (after printing a visible "skipped: …" line for
-    /// `what`) when a user's clone does not have it.
-    public static func sharedDirectory(for what: String) -> URL? {
-        let shared = packageRoot.deletingLastPathComponent().appendingPathComponent("shared")
-        if FileManager.default.fileExists(atPath: shared.path) { return shared }
-        print("skipped: \(what) (../shared is absent)")
-        return nil
-    }
+    /// The shared specs and test data: `HEPML_SHARED_DIR` when set (a copy elsewhere), else
+    /// `../shared` beside the checkout; nil when that directory does not exist, as in a user's clone.
+    public static let sharedDirectoryIfPresent: URL? = {
+        let shared = ProcessInfo.processInfo.environment["HEPML_SHARED_DIR"].map { URL(fileURLWithPath: $0) }
+            ?? packageRoot.deletingLastPathComponent().appendingPathComponent("shared")
+        return FileManager.default.fileExists(atPath: shared.path) ? shared : nil
+    }()
 
-    /// Real ROOT files written by C++ ROOT, or nil with a "skipped" line.
-    public static func rootTestFile(_ name: String, for what: String) -> URL? {
-        sharedDirectory(for: what)?.appendingPathComponent("testdata/root/\(name)")
-    }
-
-    /// The interop virtual environment's interpreter (`HEPML_PYTHON`, set by `make test`), or nil
-    /// with a "skipped" line when it is not set up.
-    public static func python(for what: String) -> String? {
+    /// The interop virtual environment's interpreter: `HEPML_PYTHON` (set by `make test`), else
+    /// the checkout's `.venv-interop`; nil when neither is there.
+    public static let pythonIfPresent: String? = {
         if let path = ProcessInfo.processInfo.environment["HEPML_PYTHON"], FileManager.default.isExecutableFile(atPath: path) {
             return path
         }
         let venv = packageRoot.appendingPathComponent(".venv-interop/bin/python").path
-        if FileManager.default.isExecutableFile(atPath: venv) { return venv }
-        print("skipped: \(what) (no interop Python environment; run `make interop-venv`)")
-        return nil
+        return FileManager.default.isExecutableFile(atPath: venv) ? venv : nil
+    }()
+
+    /// The Python of the C++ ROOT test environment (the PyPI package `root`, kept apart from the
+    /// interop environment because of its size): `HEPML_ROOT_PYTHON` (set by `make test`), else the
+    /// checkout's `.venv-root`; nil when neither is there.
+    public static let cppROOTPythonIfPresent: String? = {
+        if let path = ProcessInfo.processInfo.environment["HEPML_ROOT_PYTHON"], FileManager.default.isExecutableFile(atPath: path) {
+            return path
+        }
+        let venv = packageRoot.appendingPathComponent(".venv-root/bin/python").path
+        return FileManager.default.isExecutableFile(atPath: venv) ? venv : nil
+    }()
+
+    /// What a test needs and this run lacks: the reason `swift test` prints beside a test that
+    /// the `.requiresShared` / `.requiresPython` traits skip, and the error of the accessors
+    /// below when a test uses them without the trait.
+    public enum Missing: Error, CustomStringConvertible {
+        case shared, python, cppROOT
+
+        public var description: String {
+            switch self {
+            case .shared: return "../shared is absent (set HEPML_SHARED_DIR to use a copy elsewhere)"
+            case .python: return "no interop Python environment (set HEPML_PYTHON or run `make interop-venv`)"
+            case .cppROOT: return "no C++ ROOT environment (set HEPML_ROOT_PYTHON or run `make interop-venv`, which installs `root` into .venv-root)"
+            }
+        }
+    }
+
+    /// The shared directory, in tests marked `.requiresShared`.
+    public static func sharedDirectory() throws -> URL {
+        guard let sharedDirectoryIfPresent else { throw Missing.shared }
+        return sharedDirectoryIfPresent
+    }
+
+    /// A real ROOT file written by C++ ROOT, in tests marked `.requiresShared`.
+    public static func rootTestFile(_ name: String) throws -> URL {
+        try sharedDirectory().appendingPathComponent("testdata/root/\(name)")
+    }
+
+    /// The interpreter that imports C++ ROOT, in tests marked `.requiresCppROOT`.
+    public static func cppROOTPython() throws -> String {
+        guard let cppROOTPythonIfPresent else { throw Missing.cppROOT }
+        return cppROOTPythonIfPresent
+    }
+
+    /// The interop interpreter, in tests marked `.requiresPython`.
+    public static func python() throws -> String {
+        guard let pythonIfPresent else { throw Missing.python }
+        return pythonIfPresent
     }
 
     /// A fresh temporary directory, removed by the caller when it is done.

@@ -4,8 +4,8 @@ import HEPMLTestSupport
 import Testing
 
 @Suite struct PlotCommandTests {
-    @Test func drawsROOTHistogramsInEveryFormat() throws {
-        guard let file = TestEnvironment.rootTestFile("histograms1d2d.root", for: "hepml plot on a C++ ROOT file") else { return }
+    @Test(.requiresShared) func drawsROOTHistogramsInEveryFormat() throws {
+        let file = try TestEnvironment.rootTestFile("histograms1d2d.root")
         let hepml = try #require(TestEnvironment.hepmlExecutable)
         let directory = try TestEnvironment.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -20,6 +20,19 @@ import Testing
         #expect(svg.contains("myTH2D"))
         let png = try Data(contentsOf: directory.appendingPathComponent("one.png"))
         #expect(png.prefix(8) == Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]))
+    }
+
+    /// A TH3 is drawn as its x, y and z projections, side by side.
+    @Test(.requiresShared) func drawsTH3AsProjections() throws {
+        let file = try TestEnvironment.rootTestFile("TH3D.root")
+        let hepml = try #require(TestEnvironment.hepmlExecutable)
+        let directory = try TestEnvironment.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let output = directory.appendingPathComponent("cube.svg").path
+        let result = try TestEnvironment.run(hepml, ["plot", "\(file.path):histogram", "-o", output])
+        #expect(result.status == 0, "\(result.output)")
+        let svg = try String(contentsOfFile: output, encoding: .utf8)
+        #expect(["projection on x", "projection on y", "projection on z"].allSatisfy(svg.contains))
     }
 
     @Test func drawsTableCellsAndRefusesBadRows() throws {

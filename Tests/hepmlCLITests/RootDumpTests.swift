@@ -17,9 +17,9 @@ import Testing
         return (result.status, result.output, output)
     }
 
-    @Test(arguments: ["hzz.parquet", "hzz.npz"])
+    @Test(.requiresShared, arguments: ["hzz.parquet", "hzz.npz"])
     func jaggedBranchesBecomeListColumns(output: String) throws {
-        guard let file = TestEnvironment.rootTestFile("uproot-HZZ.root", for: "hepml root dump") else { return }
+        let file = try TestEnvironment.rootTestFile("uproot-HZZ.root")
         let directory = try TestEnvironment.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let result = try dump(file, ["events", "--branches", "NJet,Jet_Px,Jet_ID,MET_px", "--entries", "0:6"], to: output, in: directory)
@@ -39,8 +39,8 @@ import Testing
         #expect(try table.column("MET_px").type == .float32)
     }
 
-    @Test func vectorOfVectorsBecomesListOfLists() throws {
-        guard let file = TestEnvironment.rootTestFile("uproot-vectorVectorDouble.root", for: "hepml root dump") else { return }
+    @Test(.requiresShared) func vectorOfVectorsBecomesListOfLists() throws {
+        let file = try TestEnvironment.rootTestFile("uproot-vectorVectorDouble.root")
         let directory = try TestEnvironment.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         for name in ["vv.parquet", "vv.npz"] {
@@ -54,8 +54,8 @@ import Testing
         }
     }
 
-    @Test func csvGetsOneRowPerJetWithEntryAndSubentry() throws {
-        guard let file = TestEnvironment.rootTestFile("uproot-HZZ.root", for: "hepml root dump") else { return }
+    @Test(.requiresShared) func csvGetsOneRowPerJetWithEntryAndSubentry() throws {
+        let file = try TestEnvironment.rootTestFile("uproot-HZZ.root")
         let directory = try TestEnvironment.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let scalars = try dump(file, ["events", "--branches", "NJet,MET_px", "--entries", "0:6"], to: "hzz.csv", in: directory)
@@ -79,9 +79,9 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: mixed.path))
     }
 
-    @Test func pandasReadsTheParquetDump() throws {
-        guard let file = TestEnvironment.rootTestFile("uproot-HZZ.root", for: "hepml root dump") else { return }
-        guard let python = TestEnvironment.python(for: "pandas reading a hepml root dump") else { return }
+    @Test(.requiresShared, .requiresPython) func pandasReadsTheParquetDump() throws {
+        let file = try TestEnvironment.rootTestFile("uproot-HZZ.root")
+        let python = try TestEnvironment.python()
         let directory = try TestEnvironment.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let result = try dump(file, ["events", "--branches", "NJet,Jet_Px", "--entries", "0:6"], to: "hzz.parquet", in: directory)
@@ -98,5 +98,47 @@ import Testing
         #expect(json["njet"] as? [Int] == RootDumpTests.njet.map(Int.init))
         #expect((json["px3"] as? [String])?.compactMap(Float.init) == [-71.69521, 36.606369, -28.866419])
         #expect(json["dtype"] as? String == "float32")
+    }
+
+    /// Wildcards and --entry-start/--entry-stop select; a .root output is a tree again; the
+    /// default set names what it leaves out on standard error instead of failing.
+    @Test(.requiresShared) func wildcardsEntryRangesAndROOTOutput() throws {
+        let file = try TestEnvironment.rootTestFile("uproot-HZZ.root")
+        let directory = try TestEnvironment.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let parquet = try dump(file, ["events", "--branches", "NJet,Jet_P*", "--entry-start", "2", "--entry-stop", "6"], to: "w.parquet", in: directory)
+        try #require(parquet.status == 0, "\(parquet.output)")
+        let table = try TableFile.read(path: parquet.path)
+        #expect(table.columnNames == ["NJet", "Jet_Px", "Jet_Py", "Jet_Pz"])
+        #expect(try table.column("NJet").int32Values == Array(RootDumpTests.njet[2...]))
+
+        let root = try dump(file, ["events", "--branches", "NJet,Jet_Px", "--entries", "0:6", "--compression", "lz4"], to: "copy.root", in: directory)
+        try #require(root.status == 0, "\(root.output)")
+        let hepml = try #require(TestEnvironment.hepmlExecutable)
+        let back = try TestEnvironment.run(hepml, ["root", "dump", root.path + ":events", "--branches", "NJet,Jet_Px", "--to", directory.appendingPathComponent("back.parquet").path])
+        try #require(back.status == 0, "\(back.output)")
+        let copied = try TableFile.read(path: directory.appendingPathComponent("back.parquet").path)
+        #expect(try copied.column("NJet").int32Values == RootDumpTests.njet)
+        #expect(try copied.column("Jet_Px").listOffsets == [RootDumpTests.jetPxOffsets])
+
+        // The split-class tree: std::vector<std::string> has no table column, so it is left out by name.
+        let split = try dump(try TestEnvironment.rootTestFile("uproot-small-evnt-tree-fullsplit.root"), ["tree"], to: "split.parquet", in: directory)
+        try #require(split.status == 0, "\(split.output)")
+        #expect(split.output.contains("left out StlVecStr: "))
+        #expect(try !TableFile.read(path: split.path).columnNames.contains("StlVecStr"))
+        let named = try dump(try TestEnvironment.rootTestFile("uproot-small-evnt-tree-fullsplit.root"), ["tree", "--branches", "StlVecStr"], to: "named.parquet", in: directory)
+        #expect(named.status != 0 && named.output.contains("uproot-small-evnt-tree-fullsplit.root") && named.output.contains("tree/StlVecStr"))
+    }
+
+    /// `root scan` prints TTree::Scan's rows: one per jet, with the entry's scalars repeated.
+    @Test(.requiresShared) func scanPrintsOneRowPerInstance() throws {
+        let hepml = try #require(TestEnvironment.hepmlExecutable)
+        let file = try TestEnvironment.rootTestFile("uproot-HZZ.root").path
+        let result = try TestEnvironment.run(hepml, ["root", "scan", file + ":events", "--branches", "NJet,Jet_Px", "--entries", "3:4"])
+        try #require(result.status == 0, "\(result.output)")
+        let rows = result.output.split(separator: "\n").filter { $0.hasPrefix("*") && !$0.hasPrefix("**") }.map { $0.split(separator: "*").map { $0.trimmingCharacters(in: .whitespaces) } }
+        #expect(rows.first == ["Row", "Instance", "NJet", "Jet_Px"])
+        #expect(rows.dropFirst().map { $0[0] + " " + $0[1] + " " + $0[2] } == ["3 0 3", "3 1 3", "3 2 3"])
+        #expect(rows.dropFirst().map { Float($0[3]) } == [-71.69521, 36.606369, -28.866419])
     }
 }

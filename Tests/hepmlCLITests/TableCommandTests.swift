@@ -33,6 +33,29 @@ import Testing
         #expect(shown.output.contains("4"))
     }
 
+    /// `table convert … OUT.root --tree NAME`: a table becomes a TTree that `root dump` reads back.
+    @Test func convertsATableToATree() throws {
+        let hepml = try #require(TestEnvironment.hepmlExecutable)
+        let directory = try TestEnvironment.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let table = try Table(columns: [
+            Column(name: "ok", values: .bool([true, false])),
+            Column(name: "label", values: .string(bytes: Array("abc".utf8), offsets: [0, 1, 3])),
+            Column(name: "pt", values: .float64([1.5, 2, 3]), listOffsets: [[0, 1, 3]]),
+        ])
+        let input = directory.appendingPathComponent("in.parquet").path
+        try TableFile.write(table, to: input)
+        let tree = directory.appendingPathComponent("out.root").path
+        let convert = try TestEnvironment.run(hepml, ["table", "convert", input, tree, "--tree", "dir/events", "--compression", "lzma:2"])
+        try #require(convert.status == 0, "\(convert.output)")
+        let back = directory.appendingPathComponent("back.parquet").path
+        let dump = try TestEnvironment.run(hepml, ["root", "dump", tree + ":dir/events", "--branches", "ok,label,pt", "--to", back])
+        try #require(dump.status == 0, "\(dump.output)")
+        #expect(try TableFile.read(path: back) == table)
+        let missingTree = try TestEnvironment.run(hepml, ["table", "convert", input, tree])
+        #expect(missingTree.status != 0 && missingTree.output.contains("--tree"))
+    }
+
     @Test func reportsTheLineAndColumnOfABadField() throws {
         let hepml = try #require(TestEnvironment.hepmlExecutable)
         let directory = try TestEnvironment.temporaryDirectory()

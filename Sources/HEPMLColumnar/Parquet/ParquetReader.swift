@@ -108,6 +108,18 @@ public struct ParquetFile: Sendable {
         }
         return try Table(columns: columns, metadata: metadata)
     }
+
+    /// The leading row groups that hold the first `rows` rows (at least one group), so that a
+    /// preview decodes only what it shows, never the whole file.
+    public func rowGroups(coveringFirst rows: Int) -> [Int] {
+        var total = 0
+        var groups: [Int] = []
+        for (index, count) in rowGroupRowCounts.enumerated() where total < max(1, rows) {
+            groups.append(index)
+            total += count
+        }
+        return groups
+    }
 }
 
 public enum Parquet {

@@ -1,8 +1,8 @@
-import Foundation
+import HEPMLNN
 
-/// AutoDQM_ML's convolutional autoencoder as a plain description, which the training engine
-/// turns into a network. Keeping it as data lets the workflow, its documentation and its tests
-/// agree on the exact upstream layer list without depending on the engine.
+/// AutoDQM_ML's convolutional autoencoder: its options and the `ModelSpec` they describe, one
+/// named input and output per histogram. The spec is what is built, trained, saved as
+/// `model.json` and exported, so the network documented here is the network that runs.
 public struct AutoencoderArchitecture: Sendable, Equatable {
     /// Hyper-parameters, named as the `config` dict of an AutoDQM_ML algorithm JSON. `Options()`
     /// is HEPML's default (`AutoencoderPreset.hepml`); `AutoencoderPreset.upstream` is
@@ -26,7 +26,7 @@ public struct AutoencoderArchitecture: Sendable, Equatable {
         /// How reconstructions are scored (HEPML; upstream scores the SSE).
         public var score = ReconstructionScore.sse
         /// The activation of the decoder's last layer (HEPML; upstream's is ReLU).
-        public var outputActivation = Activation.relu
+        public var outputActivation = AutoencoderOutputActivation.relu
 
         public init() {
             self = AutoencoderPreset.hepml.options
@@ -71,10 +71,11 @@ public struct AutoencoderArchitecture: Sendable, Equatable {
             filters = try container.decodeIfPresent(Int.self, forKey: .filters) ?? defaults.filters
             inputScale = try container.decodeIfPresent(AutoencoderInputScale.self, forKey: .inputScale) ?? defaults.inputScale
             score = try container.decodeIfPresent(ReconstructionScore.self, forKey: .score) ?? defaults.score
-            outputActivation = try container.decodeIfPresent(Activation.self, forKey: .outputActivation) ?? defaults.outputActivation
+            outputActivation = try container.decodeIfPresent(AutoencoderOutputActivation.self, forKey: .outputActivation) ?? defaults.outputActivation
         }
 
-        /// Every option explicitly, so a stored model says how it was trained.
+        /// Every option explicitly (no `preset`), so a run directory's settings say how it was
+        /// trained and one trained with other options is refused rather than reused.
         public func encode(to encoder: Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(batchSize, forKey: .batchSize)
@@ -92,53 +93,12 @@ public struct AutoencoderArchitecture: Sendable, Equatable {
             try container.encode(score, forKey: .score)
             try container.encode(outputActivation, forKey: .outputActivation)
         }
-
-        /// The options stored with a model. Files written before every option was stored lack
-        /// the HEPML keys and were trained with upstream's values for them.
-        public static func stored(json text: String) throws -> Options {
-            var object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] ?? [:]
-            if object[CodingKeys.preset.rawValue] == nil { object[CodingKeys.preset.rawValue] = AutoencoderPreset.upstream.rawValue }
-            return try JSONDecoder().decode(Options.self, from: try JSONSerialization.data(withJSONObject: object))
-        }
-
-        /// Whether a network trained with `other` reconstructs as one trained with these options
-        /// would: same input scale and output layer (the score is computed afterwards).
-        public func reconstructsLike(_ other: Options) -> Bool {
-            inputScale == other.inputScale && outputActivation == other.outputActivation
-        }
     }
 
     /// One AE per histogram (`individual`, the default) or one AE over all (`simultaneous`).
     public enum Mode: String, Sendable, Codable, CaseIterable {
         case individual
         case simultaneous
-    }
-
-    public enum Activation: String, Sendable, Codable {
-        case relu
-        case linear
-    }
-
-    public enum Padding: String, Sendable, Codable {
-        /// No padding: each convolution shrinks every axis by `kernel − 1`.
-        case valid
-        /// Output has the input's size.
-        case same
-    }
-
-    /// The layers, in Keras vocabulary so the mapping onto the engine is one case per layer.
-    public enum Layer: Sendable, Equatable {
-        /// Input of shape `histogram shape + [1]` (one channel).
-        case input(name: String, shape: [Int])
-        /// Convolution over 1 or 2 spatial axes, stride 1.
-        case convolution(name: String, dimensions: Int, filters: Int, kernel: Int, padding: Padding, activation: Activation)
-        case flatten(name: String)
-        /// Concatenation of the named layers' outputs (simultaneous mode only).
-        case concatenate(name: String, inputs: [String])
-        case dense(name: String, units: Int, activation: Activation)
-        case reshape(name: String, shape: [Int])
-        /// Transposed convolution, stride 1.
-        case transposedConvolution(name: String, dimensions: Int, filters: Int, kernel: Int, padding: Padding, activation: Activation)
     }
 
     /// The histogram one encoder/decoder branch serves.
@@ -154,11 +114,17 @@ public struct AutoencoderArchitecture: Sendable, Equatable {
         }
     }
 
-    /// Branches and layers in topological order: per branch the encoder, then the shared
-    /// bottleneck, then per branch the decoder ending in `output_<name>`.
+    /// Blocks in build order: per branch `encoder_<name>`, then the shared `bottleneck`, then per
+    /// branch `decoder_<name>`. Inputs and outputs are named after the branches; each takes and
+    /// gives the flattened histogram (`[bins]`), as the table stores it. Tensors inside are
+    /// channels-first where Keras is channels-last: the same network up to a fixed permutation
+    /// of the decoder's dense outputs.
     public var branches: [Branch]
-    public var layers: [Layer]
+    public var spec: ModelSpec
     public var options: Options
+
+    /// The random stream of the weights, apart from other models' streams.
+    public static let weightStream: UInt64 = 0xAE
 
     /// The upstream network for `branches`; throws when an input is too small for the valid
     /// convolutions (each removes `kernel − 1` bins per axis) or options are out of range.
@@ -168,44 +134,35 @@ public struct AutoencoderArchitecture: Sendable, Equatable {
               options.kernel1D >= 1, options.kernel2D >= 1, options.batchSize >= 1, options.epochs >= 1,
               options.learningRate > 0, options.earlyStoppingRounds >= 1
         else { throw DQMError.invalidConfiguration("autoencoder options must be positive") }
-        var layers: [Layer] = []
-        var encoderOutputs: [String] = []
+        var blocks: [ModelSpec.Block] = []
         for branch in branches {
             let dimensions = branch.shape.count
             guard dimensions == 1 || dimensions == 2, branch.shape.allSatisfy({ $0 >= 1 }) else {
                 throw DQMError.invalidHistogram("\(branch.name): only 1D and 2D histograms are supported")
             }
-            let kernel = dimensions == 1 ? options.kernel1D : options.kernel2D
-            guard branch.shape.allSatisfy({ $0 - options.hiddenLayers * (kernel - 1) >= 1 }) else {
-                throw DQMError.invalidHistogram("\(branch.name): \(branch.shape) bins are too few for \(options.hiddenLayers) convolutions of kernel \(kernel)")
+            let kernel = Array(repeating: dimensions == 1 ? options.kernel1D : options.kernel2D, count: dimensions)
+            guard branch.shape.allSatisfy({ $0 - options.hiddenLayers * (kernel[0] - 1) >= 1 }) else {
+                throw DQMError.invalidHistogram("\(branch.name): \(branch.shape) bins are too few for \(options.hiddenLayers) convolutions of kernel \(kernel[0])")
             }
-            layers.append(.input(name: "input_\(branch.name)", shape: branch.shape + [1]))
-            for index in 0..<options.hiddenLayers {
-                layers.append(.convolution(name: "encoder_\(index)_\(branch.name)", dimensions: dimensions, filters: options.filters, kernel: kernel, padding: .valid, activation: .relu))
-            }
-            layers.append(.flatten(name: "flatten_\(branch.name)"))
-            encoderOutputs.append("flatten_\(branch.name)")
+            let convolutions = (0..<options.hiddenLayers).flatMap { _ in [LayerSpec.conv(options.filters, kernel: kernel), .relu] }
+            blocks.append(.init("encoder_\(branch.name)", inputs: [branch.name], layers: [.reshape([1] + branch.shape)] + convolutions + [.flatten]))
         }
-        if encoderOutputs.count > 1 { layers.append(.concatenate(name: "concatenate", inputs: encoderOutputs)) }
-        for index in 0..<options.hiddenLayers {
-            layers.append(.dense(name: "hidden_\(index)", units: options.nodes, activation: .relu))
-        }
-        layers.append(.dense(name: "latent_representation", units: options.components, activation: .linear))
+        let hidden = (0..<options.hiddenLayers).flatMap { _ in [LayerSpec.dense(options.nodes), .relu] }
+        blocks.append(.init("bottleneck", inputs: branches.map { "encoder_\($0.name)" }, layers: hidden + [.dense(options.components)]))
         for branch in branches {
-            let dimensions = branch.shape.count
-            let kernel = dimensions == 1 ? options.kernel1D : options.kernel2D
-            let bins = branch.shape.reduce(1, *)
-            layers.append(.dense(name: "decoder_input_\(branch.name)", units: bins * options.filters, activation: .relu))
-            layers.append(.reshape(name: "reshape_\(branch.name)", shape: branch.shape + [options.filters]))
-            for index in 0..<options.hiddenLayers {
+            let kernel = Array(repeating: branch.shape.count == 1 ? options.kernel1D : options.kernel2D, count: branch.shape.count)
+            let transposed = (0..<options.hiddenLayers).flatMap { index in
                 let last = index == options.hiddenLayers - 1
-                layers.append(.transposedConvolution(
-                    name: last ? "output_\(branch.name)" : "decoder_\(index)_\(branch.name)", dimensions: dimensions,
-                    filters: last ? 1 : options.filters, kernel: kernel, padding: .same, activation: last ? options.outputActivation : .relu))
+                let convolution = LayerSpec.convTranspose(last ? 1 : options.filters, kernel: kernel, padding: .same)
+                return last && options.outputActivation == .linear ? [convolution] : [convolution, .relu]
             }
+            blocks.append(.init("decoder_\(branch.name)", inputs: ["bottleneck"], layers: [
+                .dense(branch.shape.reduce(1, *) * options.filters), .relu, .reshape([options.filters] + branch.shape),
+            ] + transposed + [.flatten]))
         }
         self.branches = branches
-        self.layers = layers
+        self.spec = ModelSpec(name: "autodqm-autoencoder", inputs: branches.map { .init($0.name, shape: [$0.shape.reduce(1, *)]) },
+                              blocks: blocks, outputs: branches.map { "decoder_\($0.name)" })
         self.options = options
     }
 

@@ -9,10 +9,15 @@ public enum DQMPreprocessing {
     /// Contents divided by their sum, so runs of different luminosity compare by shape. An empty
     /// (or net-zero) histogram stays all zeros instead of becoming NaN.
     public static func normalized(_ contents: [Double]) -> [Double] {
+        let scale = normalizingScale(contents)
+        return scale == 0 ? [Double](repeating: 0, count: contents.count) : contents.map { $0 * scale }
+    }
+
+    /// The factor `normalized` multiplies by: 1/sum, or 0 for an empty or net-zero histogram.
+    static func normalizingScale<C: Collection>(_ contents: C) -> Double where C.Element == Double {
         let sum = contents.reduce(0, +)
-        guard sum != 0, sum.isFinite else { return [Double](repeating: 0, count: contents.count) }
-        let scale = 1 / sum
-        return contents.map { $0 * scale }
+        guard sum != 0, sum.isFinite else { return 0 }
+        return 1 / sum
     }
 
     /// Which runs pass the low-statistics cut: a run is kept only if every histogram has at

@@ -1,4 +1,5 @@
 import Foundation
+import HEPMLMetrics
 
 /// Kolmogorov–Smirnov distances between a run's histogram and a reference.
 public enum KolmogorovSmirnov {
@@ -93,7 +94,7 @@ public enum BetaBinomialTest {
             if referenceSum + counts[bin] != 0 { binsUsed += 1 }
             let probability = probabilitySum / Double(usable.count)
             let expected = probabilitySum > 0 ? dataTotal * weightedFraction / probabilitySum : 0
-            let pull = Distributions.sigmas(probability)
+            let pull = Distributions.twoSidedSignificance(probability)
             pulls[bin] = counts[bin] < expected ? -pull : counts[bin] > expected ? pull : 0
         }
         guard binsUsed > 0 else {
@@ -110,7 +111,7 @@ public enum BetaBinomialTest {
         let probability = Distributions.twoSidedNormalTail(min(abs(pull), 37))
         let trials = Double(binsUsed)
         let corrected = trials * probability < 0.01 ? trials * probability : 1 - pow(1 - probability, trials)
-        let significance = Distributions.sigmas(max(corrected, 1e-300))
+        let significance = Distributions.twoSidedSignificance(max(corrected, 1e-300))
         return pull < 0 ? -significance : significance
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import HEPMLColumnar
 import HEPMLCore
+import HEPMLExperiment
 import HEPMLNN
 
 /// The algorithms of `hepml dqm train`.
@@ -151,7 +152,7 @@ public enum DQMTraining {
         if removed > 0 {
             log("removed \(removed) of \(keep.count) runs below \(configuration.lowStatisticsThreshold) entries (or missing a histogram)")
             table = try selectRows(table, kept)
-            for index in columns.indices { columns[index].runs = kept.map { columns[index].runs[$0] } }
+            columns = columns.map { $0.selecting(rows: kept) }
         }
         guard table.rowCount > 0 else { throw DQMError.insufficientData("no run passes the low-statistics cut") }
         let runs = try DQMTable.runNumbers(table)
@@ -217,11 +218,12 @@ public enum DQMTraining {
         (directory as NSString).appendingPathComponent("pca_\(sanitizedName(histogram))_\(tag).json")
     }
 
-    /// Individual mode: one file per histogram (sanitized, so no sub-directories as upstream's
-    /// raw names make); simultaneous mode: one file per tag.
-    public static func autoencoderModelPath(directory: String, histogram: String?, tag: String) -> String {
+    /// The run directory of an autoencoder (`RunDirectory` layout). Individual mode: one per
+    /// histogram (sanitized, so no sub-directories as upstream's raw names make); simultaneous
+    /// mode: one per tag.
+    public static func autoencoderRunDirectory(directory: String, histogram: String?, tag: String) -> RunDirectory {
         let stem = histogram.map { "autoencoder_\(sanitizedName($0))_\(tag)" } ?? "autoencoder_\(tag)"
-        return (directory as NSString).appendingPathComponent(stem + ".safetensors")
+        return RunDirectory((directory as NSString).appendingPathComponent(stem))
     }
 }
 
@@ -233,10 +235,29 @@ struct PreparedHistogram {
     /// The contents every run is scored on: normalized unless told otherwise. Runs reaching
     /// the algorithms always have the histogram (the low-statistics cut removes the others).
     func inputs() -> [[Double]] {
-        column.runs.map { contents in
-            let values = contents ?? [Double](repeating: 0, count: column.shape.reduce(1, *))
+        let width = column.contents.rowWidth
+        return (0..<column.contents.rowCount).map { row in
+            let values = Array(column.contents.values[(row * width)..<((row + 1) * width)])
             return normalize ? DQMPreprocessing.normalized(values) : values
         }
+    }
+
+    /// `inputs()` as the network takes them: one contiguous float32 buffer, runs after one
+    /// another, rebinned by `map` when given.
+    func trainingBuffer(rebinnedBy map: RebinMap?) throws -> [Float] {
+        if let map { return try inputs().flatMap { try map.apply($0).map { Float($0) } } }
+        let width = column.contents.rowWidth
+        var buffer = [Float](repeating: 0, count: column.contents.values.count)
+        column.contents.values.withUnsafeBufferPointer { source in
+            buffer.withUnsafeMutableBufferPointer { target in
+                for row in 0..<column.contents.rowCount {
+                    let range = (row * width)..<((row + 1) * width)
+                    let scale = normalize ? DQMPreprocessing.normalizingScale(source[range]) : 1
+                    for index in range { target[index] = scale == 0 ? 0 : Float(source[index] * scale) }
+                }
+            }
+        }
+        return buffer
     }
 }
 
@@ -336,57 +357,41 @@ private struct Context {
         var outputs = [HistogramOutput?](repeating: nil, count: histograms.count)
         for (groupIndex, group) in groups.enumerated() {
             let architecture = try AutoencoderArchitecture(branches: group.map { branches[$0] }, options: configuration.autoencoderOptions)
-            let network = AutoencoderNetwork(architecture, seed: configuration.seed &+ UInt64(groupIndex))
-            let path = DQMTraining.autoencoderModelPath(directory: directory, histogram: configuration.autoencoderMode == .individual ? histograms[group[0]].name : nil,
-                                                        tag: configuration.tag)
+            let run = DQMTraining.autoencoderRunDirectory(directory: directory, histogram: configuration.autoencoderMode == .individual ? histograms[group[0]].name : nil,
+                                                         tag: configuration.tag)
+            let earlierFile = run.path + ".safetensors"
+            if !run.isComplete && !configuration.retrain && FileManager.default.fileExists(atPath: earlierFile) {
+                throw DQMError.invalidConfiguration("\(earlierFile) was written by an earlier HEPML, which kept autoencoders in single files; train again with --retrain (the new model goes to \(run.path)/)")
+            }
+            let buffers = try group.map { try histograms[$0].trainingBuffer(rebinnedBy: maps[$0]) }
             let options = configuration.autoencoderOptions
             let scales = group.map { index in options.inputScale.factor(trainingInputs: trainRows.map { inputs[index][$0] }) }
-            let packed: [[Float]] = (0..<runs.count).map { row in zip(group, scales).flatMap { index, scale in inputs[index][row].map { Float($0 * scale) } } }
-            if FileManager.default.fileExists(atPath: path) && !configuration.retrain {
-                log("warning: \(path) exists; loading it instead of retraining (use --retrain to refit)")
-                let checkpoint = try SafeTensors.read(path, as: Float.self)
-                let stored = checkpoint.metadata["branches"] ?? ""
-                guard stored == Context.describe(architecture.branches) else {
-                    throw DQMError.invalidConfiguration("\(path) was trained on \(stored), not \(Context.describe(architecture.branches))")
-                }
-                if let text = checkpoint.metadata["rebin_maps"], let data = text.data(using: .utf8),
-                   let storedMaps = try? JSONDecoder().decode([RebinMap?].self, from: data), storedMaps != group.map({ maps[$0] }) {
-                    throw DQMError.invalidConfiguration("\(path) was trained with a different rebinning; use --retrain")
-                }
-                if let text = checkpoint.metadata["options"], let stored = try? AutoencoderArchitecture.Options.stored(json: text), !stored.reconstructsLike(options) {
-                    throw DQMError.invalidConfiguration("\(path) was trained with input_scale \(stored.inputScale.rawValue) and output_activation \(stored.outputActivation.rawValue); use --retrain")
-                }
-                try network.load(checkpoint.tensors, from: path)
-                loadedModels.append(path)
-            } else {
-                let label = configuration.autoencoderMode == .individual ? "ae \(groupIndex + 1)/\(groups.count)" : "ae"
-                let history = try network.fit(training: trainRows.map { packed[$0] }, validation: heldOutRows.map { packed[$0] },
-                                              seed: configuration.seed &+ UInt64(groupIndex), label: label, quiet: configuration.quiet)
+            let scaledBuffers = zip(buffers, scales).map { buffer, scale in scale == 1 ? buffer : buffer.map { $0 * Float(scale) } }
+            let label = configuration.autoencoderMode == .individual ? "ae \(groupIndex + 1)/\(groups.count)" : "ae"
+            let settings = AutoencoderArchitecture.RunSettings(
+                histograms: group.map { histograms[$0].name }, rebinMaps: group.map { maps[$0] }, options: configuration.autoencoderOptions,
+                seed: configuration.seed &+ UInt64(groupIndex), trainingRuns: trainRows.map { runs[$0] }, validationRuns: heldOutRows.map { runs[$0] })
+            let outcome = try architecture.train(in: run, settings: settings, buffers: scaledBuffers, trainingRows: trainRows, validationRows: heldOutRows,
+                                                 label: label, retrain: configuration.retrain, showProgress: !configuration.quiet, log: log)
+            if let history = outcome.history {
                 let stop = history.stoppedEarly ? "stopped early" : "ran all epochs"
                 log("\(label) \(group.count == 1 ? histograms[group[0]].name : "\(group.count) histograms"): \(history.epochs.count) epochs (\(stop)), best epoch \(history.restoredEpoch ?? history.epochs.count), validation loss \(history.epochs.last?.validationLoss.map { String(format: "%.3g", $0) } ?? "-")")
-                let mapsJSON = String(decoding: try JSONEncoder().encode(group.map { maps[$0] }), as: UTF8.self)
-                let optionsJSON = String(decoding: try JSONEncoder().encode(configuration.autoencoderOptions), as: UTF8.self)
-                try network.save(to: path, metadata: [
-                    "format": "hepml-dqm-autoencoder", "branches": Context.describe(architecture.branches),
-                    "histograms": group.map { histograms[$0].name }.joined(separator: "\n"),
-                    "rebin_maps": mapsJSON, "options": optionsJSON, "best_epoch": String(history.restoredEpoch ?? history.epochs.count),
-                ])
+                // The stored (and exported) network takes and gives the normalized histograms.
+                if architecture.foldInputScales(scales, into: outcome.model) { try run.saveModel(outcome.model, history: history) }
+            } else {
+                loadedModels.append(run.path)
             }
-            modelFiles.append(path)
-            let reconstructed = try network.reconstruct(packed)
+            modelFiles.append(run.path)
+            let reconstructed = try AutoencoderArchitecture.reconstruct(outcome.model, buffers: buffers, rows: runs.count)
             for (position, index) in group.enumerated() {
-                let range = network.branchRanges[position]
-                let recos = reconstructed.map { $0[range].map { Double($0) / scales[position] } }
+                let width = branches[index].shape.reduce(1, *)
+                let recos = (0..<runs.count).map { row in reconstructed[position][(row * width)..<((row + 1) * width)].map { Double($0) } }
                 let scores = options.score.scores(inputs: inputs[index], reconstructions: recos, trainingRows: trainRows)
                 outputs[index] = HistogramOutput(name: histograms[index].name, scores: scores,
                                                  reconstructions: (Context.shape(histograms[index], maps[index]), recos))
             }
         }
         return outputs.compactMap { $0 }
-    }
-
-    static func describe(_ branches: [AutoencoderArchitecture.Branch]) -> String {
-        branches.map { "\($0.name)\($0.shape)" }.joined(separator: ";")
     }
 
     mutating func runStatisticalTests() throws -> [HistogramOutput] {

@@ -1,6 +1,7 @@
 import Foundation
 import HEPMLColumnar
 import HEPMLCore
+import HEPMLMetrics
 
 /// What is known about one run beyond its label: the planted (or later diagnosed) problem. The
 /// `truth.json` of `hepml dqm generate` and of any other tool that writes `[{run, anomaly,
@@ -81,7 +82,7 @@ extension DQMAssessment {
                 auc[entry.tag] = assessment.runLevelAUC(minimumFlags: 1)
                 if let histogram, let index = entry.names.firstIndex(of: histogram) {
                     let rows = kindLabels.indices.filter { kindLabels[$0] != .unknown }
-                    histogramAUC[entry.tag] = ROCCurve(scores: rows.map { entry.scores[index][$0] }, isAnomalous: rows.map { kindLabels[$0] == .bad })?.auc
+                    histogramAUC[entry.tag] = (try? ROCCurve(scores: rows.map { entry.scores[index][$0] }, isPositive: rows.map { kindLabels[$0] == .bad }))?.auc
                 }
             }
             result.append(DQMAnomalyDetection(anomaly: anomaly, runs: count, auc: auc, histogram: histogram, histogramAUC: histogramAUC))

@@ -1,6 +1,7 @@
 import Foundation
 import HEPMLColumnar
 import HEPMLCore
+import HEPMLMetrics
 import HEPMLPlot
 
 /// `hepml dqm assess`: per-histogram ROCs, score distributions, reconstructions and the
@@ -15,7 +16,7 @@ public struct DQMAssessmentConfiguration: Sendable {
     /// How many worst-scored evaluated runs per histogram and ML algorithm get such a plot.
     public var worstRunCount = 1
     public var seed: UInt64 = 0
-    public var resamples = ROCAssessment.defaultResamples
+    public var resamples = ROCBootstrap.defaultResamples
 
     public init() {}
 }
@@ -34,6 +35,10 @@ public struct DQMAlgorithmSummary: Sendable {
 }
 
 public enum DQMAssessment {
+    /// AutoDQM_ML's efficiency table columns: the false-positive rate at TPR = 50 %, 90 %, 99 %,
+    /// read off the nominal curve.
+    public static let efficiencyTargets = [0.5, 0.9, 0.99]
+
     /// Tags `t` for which `<histogram>_score_<t>` exists, in column order.
     public static func algorithmTags(_ table: Table, histograms: [String]) -> [String] {
         var tags: [String] = []
@@ -68,7 +73,7 @@ public enum DQMAssessment {
                             subtitle: "\(source): \(evaluated.count) evaluated runs (\(goodCount) held-out good, \(badCount) bad, \(evaluated.count - goodCount - badCount) unlabelled), \(histogramNames.count) histograms, algorithms \(tags.joined(separator: ", "))")
         var summaries: [DQMAlgorithmSummary] = []
         var runLevel: [(tag: String, assessment: RunLevelAssessment)] = []
-        var perHistogram: [String: [String: ROCAssessment]] = [:]
+        var perHistogram: [String: [String: ROCBootstrap]] = [:]
         var scoreTable: [String: [String: [Double]]] = [:]
 
         for tag in tags {
@@ -81,11 +86,14 @@ public enum DQMAssessment {
                 let subset = evaluated.map { all[$0] }
                 scores.append(subset)
                 scoreTable[tag, default: [:]][name] = subset
-                let roc = ROCAssessment(scores: subset, labels: evaluatedLabels, seed: configuration.seed &+ UInt64(index),
-                                        resamples: configuration.resamples)
+                // Bad runs are the positives; unlabelled runs are in neither class. A histogram whose
+                // evaluated runs lack good or bad ones with a score has no ROC.
+                let labelled = subset.indices.filter { evaluatedLabels[$0] != .unknown }
+                let roc = try? ROCBootstrap(scores: labelled.map { subset[$0] }, isPositive: labelled.map { evaluatedLabels[$0] == .bad },
+                                            seed: configuration.seed &+ UInt64(index), resamples: configuration.resamples)
                 if let roc {
                     perHistogram[name, default: [:]][tag] = roc
-                    aucs.append(roc.curve.auc)
+                    aucs.append(roc.nominal.auc)
                 }
                 histogramAssessments.append(DQMHistogramAssessment(histogram: name, tag: tag, shape: try table[name].map { try DQMTable.histogramColumn($0).shape } ?? [],
                                                                    scores: subset, roc: roc))
@@ -178,22 +186,21 @@ public enum DQMAssessment {
         column.split(separator: "/").suffix(2).joined(separator: "/")
     }
 
-    static func histogramSection(name: String, table: Table, tags: [String], rocs: [String: ROCAssessment], scores: [String: [String: [Double]]],
+    static func histogramSection(name: String, table: Table, tags: [String], rocs: [String: ROCBootstrap], scores: [String: [String: [Double]]],
                                  evaluated: [Int], runs: [Int], labels: [RunLabel], configuration: DQMAssessmentConfiguration) throws -> Report.Section {
         var blocks: [Report.Block] = []
         let orderedTags = tags.filter { rocs[$0] != nil }
         let rows: [[Report.Cell]] = orderedTags.compactMap { tag in
             guard let roc = rocs[tag] else { return nil }
-            return [.text(tag), .number(roc.curve.auc, digits: 3), .number(roc.aucUncertainty, digits: 3)]
-                + roc.falsePositiveRatesAtTargets.map { .number(100 * $0, digits: 1) }
-                + [.text(roc.curve.auc < 0.5 ? "⚠ bad runs score lower than good runs" : "")]
+            return [.text(tag), .number(roc.nominal.auc, digits: 3), .number(roc.aucUncertainty, digits: 3)]
+                + efficiencyTargets.map { .number(100 * roc.nominal.falsePositiveRate(atTruePositiveRate: $0), digits: 1) }
+                + [.text(roc.nominal.auc < 0.5 ? "⚠ bad runs score lower than good runs" : "")]
         }
         if !rows.isEmpty {
             blocks.append(.table(Report.Table(headers: ["algorithm", "AUC", "± (bootstrap)", "FPR % @ TPR 50%", "FPR % @ TPR 90%", "FPR % @ TPR 99%", "warning"], rows: rows)))
-            let curves = orderedTags.compactMap { tag -> HEPMLPlot.ROCCurve? in
+            let curves = orderedTags.compactMap { tag -> ROCSeries? in
                 guard let roc = rocs[tag] else { return nil }
-                return HEPMLPlot.ROCCurve(fpr: roc.grid, tpr: roc.meanTruePositiveRates, tprUncertainty: roc.truePositiveRateUncertainties.map { $0 / 2 },
-                                          label: String(format: "%@ [AUC = %.3f ± %.3f]", tag, roc.curve.auc, roc.aucUncertainty))
+                return ROCSeries(roc, bandStandardDeviations: 0.5, label: String(format: "%@ [AUC = %.3f ± %.3f]", tag, roc.nominal.auc, roc.aucUncertainty))
             }
             blocks.append(.figure(.roc(curves, title: shortName(name)), name: "roc_" + DQMTraining.sanitizedName(name), caption: "ROC per algorithm, band: bootstrap TPR ± σ/2"))
         }
@@ -203,18 +210,14 @@ public enum DQMAssessment {
             guard let values = scores[tag]?[name] else { continue }
             var series: [Series] = []
             let positive = values.filter { $0.isFinite && $0 > 0 }
-            guard let low = positive.min(), let high = positive.max(), high > low else { continue }
-            let edges = (0...30).map { low * pow(high / low, Double($0) / 30) }
+            guard let low = positive.min(), let high = positive.max(), high > low,
+                  let binning = Binning(edges: (0...30).map { low * pow(high / low, Double($0) / 30) }) else { continue }
             for (index, label) in [RunLabel.good, .bad, .unknown].enumerated() {
                 let subset = zip(values, labels).filter { $0.1 == label && $0.0.isFinite && $0.0 > 0 }.map(\.0)
                 guard !subset.isEmpty else { continue }
-                var counts = [Double](repeating: 0, count: 30)
-                for value in subset {
-                    var bin = 0
-                    while bin < 29 && value >= edges[bin + 1] { bin += 1 }
-                    counts[bin] += 1 / Double(subset.count)
-                }
-                series.append(.histogram(edges: edges, contents: counts, style: .step, label: "\(labelName(label)) [N = \(subset.count)]",
+                // Clamped: the top score can sit an ulp above the last edge, low · (high / low).
+                let fractions = binning.clampedCounts(subset, weight: 1 / Double(subset.count))
+                series.append(.histogram(edges: binning.edges, contents: fractions, style: .step, label: "\(labelName(label)) [N = \(subset.count)]",
                                          color: Palette.cycleColor(index, of: 3)))
             }
             panels.append(Panel(Axes(title: tag, xLabel: "Anomaly Score", yLabel: "Fraction of runs", xScale: .log, series: series, legend: .upperRight)))
@@ -256,9 +259,7 @@ public enum DQMAssessment {
                 } else if original.shape.count == 2 {
                     let nx = original.shape[0], ny = original.shape[1]
                     func map(_ flat: [Double]) -> Heatmap {
-                        var values = [Double](repeating: 0, count: nx * ny)
-                        for ix in 0..<nx { for iy in 0..<ny { values[iy * nx + ix] = flat[ix * ny + iy] } }
-                        return Heatmap(columns: nx, rows: ny, values: values)
+                        Heatmap(columns: nx, rows: ny, values: Heatmap.rowsAlongY(xMajor: flat, columns: nx, rows: ny))
                     }
                     let difference = zip(data, reconstruction).map { abs($0 - $1) }
                     let grid = Figure.imageGrid([map(data), map(reconstruction), map(difference)], titles: ["original", "reconstruction", "|difference|"],

@@ -1,6 +1,7 @@
 import Foundation
 import HEPMLColumnar
 import HEPMLCore
+import HEPMLMetrics
 import HEPMLPlot
 
 /// One histogram under one algorithm: a row of `assessment_stats` (upstream HEAD's columns
@@ -17,7 +18,7 @@ public struct DQMHistogramAssessment: Sendable, Equatable {
     public var auc: Double
     public var aucUncertainty: Double
 
-    init(histogram: String, tag: String, shape: [Int], scores: [Double], roc: ROCAssessment?) {
+    init(histogram: String, tag: String, shape: [Int], scores: [Double], roc: ROCBootstrap?) {
         self.histogram = histogram
         self.tag = tag
         self.shape = shape
@@ -25,7 +26,7 @@ public struct DQMHistogramAssessment: Sendable, Equatable {
         let mean = finite.isEmpty ? .nan : finite.reduce(0, +) / Double(finite.count)
         meanScore = mean
         scoreStandardDeviation = finite.isEmpty ? .nan : (finite.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(finite.count)).squareRoot()
-        auc = roc?.curve.auc ?? .nan
+        auc = roc?.nominal.auc ?? .nan
         aucUncertainty = roc?.aucUncertainty ?? .nan
     }
 

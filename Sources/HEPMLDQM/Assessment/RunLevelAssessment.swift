@@ -1,3 +1,5 @@
+import HEPMLMetrics
+
 /// Run-level evaluation of an algorithm over many histograms (AutoDQM_ML's HF-ROC and RF-ROC).
 ///
 /// Each histogram gets a ladder of thresholds from the good runs' scores, so that at working
@@ -86,7 +88,7 @@ public struct RunLevelAssessment: Sendable {
         let points = runFlagROC(minimumFlags: minimumFlags)
         let x = [0] + points.map(\.good) + [1]
         let y = [0] + points.map(\.bad) + [1]
-        return trapezoidArea(x: x, y: y)
+        return ROCCurve.area(falsePositiveRates: x, truePositiveRates: y)
     }
 
     /// AutoDQM_ML's default RF-ROC curves.

@@ -10,8 +10,7 @@ extension DQMHistogram {
         guard histogram.dimension == 1 || histogram.dimension == 2 else {
             throw DQMError.invalidHistogram("\(histogram.className) '\(histogram.name)': only 1D and 2D histograms are supported")
         }
-        let storage = histogram.className.hasPrefix("TProfile") ? histogram.profileMeans : histogram.contents
-        try self.init(rootStorage: storage, xEdges: histogram.xAxis.edges,
+        try self.init(rootStorage: histogram.binValues, xEdges: histogram.xAxis.edges,
                       yEdges: histogram.dimension == 2 ? histogram.yAxis.edges : nil)
     }
 

@@ -62,11 +62,6 @@ public struct DQMHistogram: Sendable, Equatable {
         }
         try self.init(xEdges: xEdges, yEdges: yEdges, contents: flat)
     }
-
-    /// `count + 1` equally spaced edges from `lower` to `upper`.
-    public static func uniformEdges(count: Int, from lower: Double, to upper: Double) -> [Double] {
-        (0...max(1, count)).map { lower + (upper - lower) * Double($0) / Double(max(1, count)) }
-    }
 }
 
 /// Where a monitored histogram lives: in the DQM file and as a column of the fetched table.

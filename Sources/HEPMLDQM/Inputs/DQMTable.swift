@@ -1,4 +1,6 @@
 import HEPMLColumnar
+import HEPMLExperiment
+import HEPMLTensor
 
 /// The fetched (and trained) Parquet table in AutoDQM_ML's layout: one list column per
 /// histogram (`list<float>` for 1D, `list<list<float>>` indexed `[x][y]` for 2D), then
@@ -13,12 +15,24 @@ public enum DQMTable {
     public static func scoreColumn(_ histogram: String, tag: String) -> String { "\(histogram)_score_\(tag)" }
     public static func recoColumn(_ histogram: String, tag: String) -> String { "\(histogram)_reco_\(tag)" }
 
-    /// One histogram column read back: per run the flattened contents (row-major for 2D), nil
-    /// where the run lacks the histogram, and the common shape.
+    /// One histogram column read back: the contents of every run in one contiguous buffer
+    /// (row-major for 2D), as training takes them, and the common shape.
     public struct HistogramColumn: Sendable {
         public var name: String
-        public var shape: [Int]
-        public var runs: [[Double]?]
+        public var contents: ColumnBlock<Double>
+        public var shape: [Int] { contents.rowShape }
+
+        /// Per run the contents, nil where the run lacks the histogram (for the per-run algorithms).
+        public var runs: [[Double]?] { (0..<contents.rowCount).map { contents.row($0).map(Array.init) } }
+
+        /// The runs at `rows`, in that order.
+        public func selecting(rows: [Int]) -> HistogramColumn {
+            let width = contents.rowWidth
+            var selected = contents
+            selected.values = rows.flatMap { contents.values[($0 * width)..<(($0 + 1) * width)] }
+            selected.present = rows.map { contents.present[$0] }
+            return HistogramColumn(name: name, contents: selected)
+        }
     }
 
     /// A list column from per-run contents of one `shape` (`[n]` or `[nx, ny]`); nil rows are nulls.
@@ -56,47 +70,13 @@ public enum DQMTable {
         guard column.type.element.isNumeric, (1...2).contains(column.type.listDepth) else {
             throw DQMError.invalidHistogram("column '\(column.name)' is \(column.type), not a list of numbers")
         }
-        let leaves: [Double]
-        switch column.values {
-        case .float32(let v): leaves = v.map(Double.init)
-        case .float64(let v): leaves = v
-        case .int32(let v): leaves = v.map(Double.init)
-        case .int64(let v): leaves = v.map(Double.init)
-        default: throw DQMError.invalidHistogram("column '\(column.name)' does not hold numbers")
+        do {
+            return HistogramColumn(name: column.name, contents: try TableDataset.block(column, as: Double.self))
+        } catch let error as TableDatasetError {
+            throw DQMError.insufficientData("\(error)")
         }
-        let outer = column.listOffsets[0]
-        var runs: [[Double]?] = []
-        runs.reserveCapacity(column.rowCount)
-        var shape: [Int]?
-        for row in 0..<column.rowCount {
-            if column.isNull(row) { runs.append(nil); continue }
-            var contents: [Double] = []
-            var rowShape: [Int]
-            if column.listOffsets.count == 2 {
-                let inner = column.listOffsets[1]
-                let lists = outer[row]..<outer[row + 1]
-                let width = lists.isEmpty ? 0 : inner[lists.lowerBound + 1] - inner[lists.lowerBound]
-                var rectangular = true
-                for list in lists {
-                    let range = inner[list]..<inner[list + 1]
-                    if range.count != width { rectangular = false; break }
-                    contents.append(contentsOf: leaves[range])
-                }
-                guard rectangular else { runs.append(nil); continue }
-                rowShape = [lists.count, width]
-            } else {
-                contents = Array(leaves[outer[row]..<outer[row + 1]])
-                rowShape = [contents.count]
-            }
-            if shape == nil, !contents.isEmpty { shape = rowShape }
-            runs.append(rowShape == shape ? contents : nil)
-        }
-        guard let shape else { throw DQMError.insufficientData("column '\(column.name)' has no non-empty histogram") }
-        return HistogramColumn(name: column.name, shape: shape, runs: runs)
     }
 
-    /// The histogram columns of a fetched or trained table: list columns that are neither
-    /// scores nor reconstructions.
     public static func histogramColumnNames(_ table: Table) -> [String] {
         table.columns.filter { $0.type.listDepth >= 1 && !$0.name.contains("_reco_") && !$0.name.contains("_score_") }.map(\.name)
     }

@@ -150,8 +150,8 @@ struct SyntheticDetector: Sendable {
     struct Monitored: Sendable {
         var path: DQMHistogramPath
         var shape: Shape
-        var xEdges: [Double]
-        var yEdges: [Double]?
+        var x: Binning
+        var y: Binning?
         /// Entries at luminosity 1 and average run length.
         var baseEntries: Double
         var sectors: Int {
@@ -166,7 +166,7 @@ struct SyntheticDetector: Sendable {
 
     init(seed: UInt64) {
         var pattern = SeededGenerator(seed: seed, stream: 0xDE7EC7)
-        func edges(_ count: Int, _ low: Double, _ high: Double) -> [Double] { DQMHistogram.uniformEdges(count: count, from: low, to: high) }
+        func bins(_ count: Int, _ low: Double, _ high: Double) -> Binning { Binning(count: count, lower: low, upper: high) }
         func cells(_ count: Int) -> [Double] {
             // Fixed channel response 0.9–1.1; about 1 % of channels permanently dead, which is
             // normal and must not be flagged.
@@ -177,51 +177,51 @@ struct SyntheticDetector: Sendable {
             probabilities[0] = 1 - probabilities.dropFirst().reduce(0, +)
             return probabilities
         }
-        func add(_ subsystem: String, _ entry: String, _ shape: Shape, _ xEdges: [Double], _ yEdges: [Double]? = nil, entries: Double) {
-            histograms.append(Monitored(path: DQMHistogramPath(subsystem: subsystem, entry: entry), shape: shape, xEdges: xEdges, yEdges: yEdges, baseEntries: entries))
+        func add(_ subsystem: String, _ entry: String, _ shape: Shape, _ x: Binning, _ y: Binning? = nil, entries: Double) {
+            histograms.append(Monitored(path: DQMHistogramPath(subsystem: subsystem, entry: entry), shape: shape, x: x, y: y, baseEntries: entries))
         }
         let pi = Double.pi
-        add("Tracking", "/Run summary/TrackParameters/GeneralProperties/TrackEta", .eta(acceptance: 2.5, inner: 0, gap: nil), edges(60, -3, 3), entries: 250_000)
-        add("Tracking", "/Run summary/TrackParameters/GeneralProperties/TrackPhi", .phi(sectors: 8), edges(64, -pi, pi), entries: 250_000)
-        add("Tracking", "/Run summary/TrackParameters/GeneralProperties/TrackPt", .spectrum(threshold: 0.5, slope: 1.6), edges(50, 0, 20), entries: 250_000)
-        add("Tracking", "/Run summary/TrackParameters/GeneralProperties/NumberOfTracks", .multiplicity(base: 20, perPileup: 3), edges(60, 0, 300), entries: 120_000)
-        add("Tracking", "/Run summary/TrackParameters/GeneralProperties/TrackAlgoQuality", .quality(probabilities: codes(8)), edges(8, -0.5, 7.5), entries: 250_000)
-        add("Tracking", "/Run summary/TrackParameters/GeneralProperties/Chi2oNDF", .fitQuality, edges(50, 0, 10), entries: 250_000)
-        add("Tracking", "/Run summary/Pixel/Clusters/ClusterOccupancyEtaPhi", .occupancy(acceptance: 2.5, inner: 0, sectors: 8, pattern: cells(24 * 32)), edges(24, -3, 3), edges(32, -pi, pi), entries: 800_000)
-        add("Tracking", "/Run summary/Pixel/Clusters/ClusterCharge", .spectrum(threshold: 12, slope: 18), edges(50, 0, 100), entries: 250_000)
+        add("Tracking", "/Run summary/TrackParameters/GeneralProperties/TrackEta", .eta(acceptance: 2.5, inner: 0, gap: nil), bins(60, -3, 3), entries: 250_000)
+        add("Tracking", "/Run summary/TrackParameters/GeneralProperties/TrackPhi", .phi(sectors: 8), bins(64, -pi, pi), entries: 250_000)
+        add("Tracking", "/Run summary/TrackParameters/GeneralProperties/TrackPt", .spectrum(threshold: 0.5, slope: 1.6), bins(50, 0, 20), entries: 250_000)
+        add("Tracking", "/Run summary/TrackParameters/GeneralProperties/NumberOfTracks", .multiplicity(base: 20, perPileup: 3), bins(60, 0, 300), entries: 120_000)
+        add("Tracking", "/Run summary/TrackParameters/GeneralProperties/TrackAlgoQuality", .quality(probabilities: codes(8)), bins(8, -0.5, 7.5), entries: 250_000)
+        add("Tracking", "/Run summary/TrackParameters/GeneralProperties/Chi2oNDF", .fitQuality, bins(50, 0, 10), entries: 250_000)
+        add("Tracking", "/Run summary/Pixel/Clusters/ClusterOccupancyEtaPhi", .occupancy(acceptance: 2.5, inner: 0, sectors: 8, pattern: cells(24 * 32)), bins(24, -3, 3), bins(32, -pi, pi), entries: 800_000)
+        add("Tracking", "/Run summary/Pixel/Clusters/ClusterCharge", .spectrum(threshold: 12, slope: 18), bins(50, 0, 100), entries: 250_000)
 
-        add("EcalBarrel", "/Run summary/EBOccupancyTask/EBOT rec hit occupancy", .occupancy(acceptance: 1.479, inner: 0, sectors: 18, pattern: cells(34 * 36)), edges(34, -1.479, 1.479), edges(36, -pi, pi), entries: 1_000_000)
-        add("EcalBarrel", "/Run summary/EBRecHitTask/EBRHT energy", .spectrum(threshold: 0.2, slope: 2), edges(50, 0, 20), entries: 300_000)
-        add("EcalBarrel", "/Run summary/EBTimingTask/EBTMT timing 1D", .timing(sigma: 2.5), edges(50, -25, 25), entries: 300_000)
-        add("EcalBarrel", "/Run summary/EBClusterTask/EBCLT BC eta", .eta(acceptance: 1.479, inner: 0, gap: nil), edges(50, -1.6, 1.6), entries: 200_000)
-        add("EcalBarrel", "/Run summary/EBClusterTask/EBCLT BC phi", .phi(sectors: 18), edges(72, -pi, pi), entries: 200_000)
-        add("EcalBarrel", "/Run summary/EBIntegrityTask/EBIT channel status", .quality(probabilities: codes(16)), edges(16, -0.5, 15.5), entries: 200_000)
-        add("EcalEndcap", "/Run summary/EERecHitTask/EERHT energy", .spectrum(threshold: 0.5, slope: 4), edges(50, 0, 40), entries: 200_000)
-        add("EcalEndcap", "/Run summary/EETimingTask/EETMT timing 1D", .timing(sigma: 3.5), edges(50, -25, 25), entries: 200_000)
+        add("EcalBarrel", "/Run summary/EBOccupancyTask/EBOT rec hit occupancy", .occupancy(acceptance: 1.479, inner: 0, sectors: 18, pattern: cells(34 * 36)), bins(34, -1.479, 1.479), bins(36, -pi, pi), entries: 1_000_000)
+        add("EcalBarrel", "/Run summary/EBRecHitTask/EBRHT energy", .spectrum(threshold: 0.2, slope: 2), bins(50, 0, 20), entries: 300_000)
+        add("EcalBarrel", "/Run summary/EBTimingTask/EBTMT timing 1D", .timing(sigma: 2.5), bins(50, -25, 25), entries: 300_000)
+        add("EcalBarrel", "/Run summary/EBClusterTask/EBCLT BC eta", .eta(acceptance: 1.479, inner: 0, gap: nil), bins(50, -1.6, 1.6), entries: 200_000)
+        add("EcalBarrel", "/Run summary/EBClusterTask/EBCLT BC phi", .phi(sectors: 18), bins(72, -pi, pi), entries: 200_000)
+        add("EcalBarrel", "/Run summary/EBIntegrityTask/EBIT channel status", .quality(probabilities: codes(16)), bins(16, -0.5, 15.5), entries: 200_000)
+        add("EcalEndcap", "/Run summary/EERecHitTask/EERHT energy", .spectrum(threshold: 0.5, slope: 4), bins(50, 0, 40), entries: 200_000)
+        add("EcalEndcap", "/Run summary/EETimingTask/EETMT timing 1D", .timing(sigma: 3.5), bins(50, -25, 25), entries: 200_000)
 
-        add("Hcal", "/Run summary/DigiTask/Occupancy/depth/depth1", .occupancy(acceptance: 3.0, inner: 0, sectors: 18, pattern: cells(32 * 36)), edges(32, -3.2, 3.2), edges(36, -pi, pi), entries: 1_000_000)
-        add("Hcal", "/Run summary/RecHitTask/Energy/HBHE", .spectrum(threshold: 1, slope: 5), edges(50, 0, 50), entries: 250_000)
-        add("Hcal", "/Run summary/RecHitTask/Timing/HBHE", .timing(sigma: 4), edges(50, -25, 25), entries: 250_000)
-        add("Hcal", "/Run summary/RecHitTask/Energy/HF", .spectrum(threshold: 2, slope: 12), edges(50, 0, 100), entries: 150_000)
-        add("Hcal", "/Run summary/RecHitTask/Timing/HF", .timing(sigma: 3), edges(50, -25, 25), entries: 150_000)
-        add("Hcal", "/Run summary/DigiTask/DigiSize/HBHE", .multiplicity(base: 6, perPileup: 0.05), edges(20, 0, 20), entries: 250_000)
-        add("Hcal", "/Run summary/RecHitTask/Quality/HBHE", .quality(probabilities: codes(10)), edges(10, -0.5, 9.5), entries: 250_000)
+        add("Hcal", "/Run summary/DigiTask/Occupancy/depth/depth1", .occupancy(acceptance: 3.0, inner: 0, sectors: 18, pattern: cells(32 * 36)), bins(32, -3.2, 3.2), bins(36, -pi, pi), entries: 1_000_000)
+        add("Hcal", "/Run summary/RecHitTask/Energy/HBHE", .spectrum(threshold: 1, slope: 5), bins(50, 0, 50), entries: 250_000)
+        add("Hcal", "/Run summary/RecHitTask/Timing/HBHE", .timing(sigma: 4), bins(50, -25, 25), entries: 250_000)
+        add("Hcal", "/Run summary/RecHitTask/Energy/HF", .spectrum(threshold: 2, slope: 12), bins(50, 0, 100), entries: 150_000)
+        add("Hcal", "/Run summary/RecHitTask/Timing/HF", .timing(sigma: 3), bins(50, -25, 25), entries: 150_000)
+        add("Hcal", "/Run summary/DigiTask/DigiSize/HBHE", .multiplicity(base: 6, perPileup: 0.05), bins(20, 0, 20), entries: 250_000)
+        add("Hcal", "/Run summary/RecHitTask/Quality/HBHE", .quality(probabilities: codes(10)), bins(10, -0.5, 9.5), entries: 250_000)
 
-        add("CSC", "/Run summary/CSCOfflineMonitor/Occupancy/hOStripsAndWiresAndCLCT", .occupancy(acceptance: 2.4, inner: 0.9, sectors: 36, pattern: cells(10 * 36)), edges(10, 0.9, 2.4), edges(36, -pi, pi), entries: 300_000)
-        add("CSC", "/Run summary/CSCOfflineMonitor/Segments/hSGlobalEta", .eta(acceptance: 2.4, inner: 0.9, gap: nil), edges(50, -2.5, 2.5), entries: 150_000)
-        add("CSC", "/Run summary/CSCOfflineMonitor/Segments/hSGlobalPhi", .phi(sectors: 36), edges(72, -pi, pi), entries: 150_000)
-        add("CSC", "/Run summary/CSCOfflineMonitor/Segments/hSnhits", .quality(probabilities: codes(7)), edges(7, -0.5, 6.5), entries: 150_000)
-        add("CSC", "/Run summary/CSCOfflineMonitor/Timing/hSTimeCombined", .timing(sigma: 5), edges(50, -50, 50), entries: 150_000)
+        add("CSC", "/Run summary/CSCOfflineMonitor/Occupancy/hOStripsAndWiresAndCLCT", .occupancy(acceptance: 2.4, inner: 0.9, sectors: 36, pattern: cells(10 * 36)), bins(10, 0.9, 2.4), bins(36, -pi, pi), entries: 300_000)
+        add("CSC", "/Run summary/CSCOfflineMonitor/Segments/hSGlobalEta", .eta(acceptance: 2.4, inner: 0.9, gap: nil), bins(50, -2.5, 2.5), entries: 150_000)
+        add("CSC", "/Run summary/CSCOfflineMonitor/Segments/hSGlobalPhi", .phi(sectors: 36), bins(72, -pi, pi), entries: 150_000)
+        add("CSC", "/Run summary/CSCOfflineMonitor/Segments/hSnhits", .quality(probabilities: codes(7)), bins(7, -0.5, 6.5), entries: 150_000)
+        add("CSC", "/Run summary/CSCOfflineMonitor/Timing/hSTimeCombined", .timing(sigma: 5), bins(50, -50, 50), entries: 150_000)
 
-        add("DT", "Run summary/02-Segments/SegmentOccupancyWheelSector", .occupancy(acceptance: 1.2, inner: 0, sectors: 12, pattern: cells(5 * 12)), edges(5, -1.25, 1.25), edges(12, -pi, pi), entries: 200_000)
-        add("DT", "Run summary/02-Segments/SegmentTiming", .timing(sigma: 6), edges(50, -50, 50), entries: 150_000)
-        add("DT", "Run summary/02-Segments/SegmentChi2oNDF", .fitQuality, edges(40, 0, 10), entries: 150_000)
+        add("DT", "Run summary/02-Segments/SegmentOccupancyWheelSector", .occupancy(acceptance: 1.2, inner: 0, sectors: 12, pattern: cells(5 * 12)), bins(5, -1.25, 1.25), bins(12, -pi, pi), entries: 200_000)
+        add("DT", "Run summary/02-Segments/SegmentTiming", .timing(sigma: 6), bins(50, -50, 50), entries: 150_000)
+        add("DT", "Run summary/02-Segments/SegmentChi2oNDF", .fitQuality, bins(40, 0, 10), entries: 150_000)
 
-        add("L1T", "/Run summary/L1TStage2CaloLayer2/Central-Jets/CenJetsEt", .spectrum(threshold: 10, slope: 20), edges(64, 0, 256), entries: 200_000)
-        add("L1T", "/Run summary/L1TStage2CaloLayer2/Central-Jets/CenJetsEta", .eta(acceptance: 3.0, inner: 0, gap: 1.48), edges(60, -3.5, 3.5), entries: 200_000)
-        add("L1T", "/Run summary/L1TStage2CaloLayer2/Central-Jets/CenJetsPhi", .phi(sectors: 18), edges(72, -pi, pi), entries: 200_000)
-        add("L1T", "/Run summary/L1TStage2uGMT/ugmtMuonEta", .eta(acceptance: 2.4, inner: 0, gap: 1.24), edges(48, -2.5, 2.5), entries: 120_000)
-        add("L1T", "/Run summary/L1TStage2uGMT/ugmtMuonBX", .quality(probabilities: [0.96, 0.015, 0.015, 0.005, 0.005]), edges(5, -0.5, 4.5), entries: 120_000)
+        add("L1T", "/Run summary/L1TStage2CaloLayer2/Central-Jets/CenJetsEt", .spectrum(threshold: 10, slope: 20), bins(64, 0, 256), entries: 200_000)
+        add("L1T", "/Run summary/L1TStage2CaloLayer2/Central-Jets/CenJetsEta", .eta(acceptance: 3.0, inner: 0, gap: 1.48), bins(60, -3.5, 3.5), entries: 200_000)
+        add("L1T", "/Run summary/L1TStage2CaloLayer2/Central-Jets/CenJetsPhi", .phi(sectors: 18), bins(72, -pi, pi), entries: 200_000)
+        add("L1T", "/Run summary/L1TStage2uGMT/ugmtMuonEta", .eta(acceptance: 2.4, inner: 0, gap: 1.24), bins(48, -2.5, 2.5), entries: 120_000)
+        add("L1T", "/Run summary/L1TStage2uGMT/ugmtMuonBX", .quality(probabilities: [0.96, 0.015, 0.015, 0.005, 0.005]), bins(5, -0.5, 4.5), entries: 120_000)
     }
 
     /// The concrete problem of one bad run.
@@ -254,7 +254,7 @@ struct SyntheticDetector: Sendable {
             var entries = monitored.baseEntries * luminosity * runLength
             if let local, local.anomaly == .lowStatistics { entries *= local.statisticsScale }
             for bin in shape.indices { shape[bin] = Double(generator.nextPoisson(mean: shape[bin] * entries)) }
-            output.append((monitored.path, try DQMHistogram(xEdges: monitored.xEdges, yEdges: monitored.yEdges, contents: shape)))
+            output.append((monitored.path, try DQMHistogram(xEdges: monitored.x.edges, yEdges: monitored.y?.edges, contents: shape)))
         }
         let name = DQMFileName.standardName(run: run, primaryDataset: configuration.primaryDataset, processing: configuration.processing)
         return SyntheticRun(run: run, label: label, anomaly: distortion?.anomaly, affectedSubsystem: distortion?.subsystem,
@@ -272,7 +272,7 @@ struct SyntheticDetector: Sendable {
         case .lowStatistics: subsystems = []
         }
         var distortion = Distortion(anomaly: anomaly, subsystem: subsystems.isEmpty ? nil : subsystems[Int(generator.next() % UInt64(subsystems.count))])
-        let acceptance = histograms.first { $0.path.subsystem == distortion.subsystem && $0.yEdges != nil }.flatMap { monitored -> (Double, Double, Int)? in
+        let acceptance = histograms.first { $0.path.subsystem == distortion.subsystem && $0.y != nil }.flatMap { monitored -> (Double, Double, Int)? in
             if case .occupancy(let acceptance, let inner, let sectors, _) = monitored.shape { return (acceptance, inner, sectors) }
             return nil
         } ?? (2.5, 0, 18)
@@ -306,7 +306,7 @@ struct SyntheticDetector: Sendable {
 
     /// Bin probabilities (summing to 1) of one histogram in one run.
     private func expectedShape(_ monitored: Monitored, pileup: Double, timingJitter: Double, gain: Double, distortion: Distortion?, generator: inout SeededGenerator) -> [Double] {
-        let x = monitored.xEdges
+        let x = monitored.x.edges
         let pileupOffset = pileup - 35
         let noise = distortion?.anomaly == .addedNoise ? distortion?.noiseFraction ?? 0 : 0
         var shape: [Double]
@@ -357,7 +357,8 @@ struct SyntheticDetector: Sendable {
             let scale = 0.2 * (1 + 0.002 * pileupOffset)
             shape = mix(integrate(x) { c in c <= 0 ? 0 : exp(4 * log(c) - c / scale) }, integrate(x) { c in exp(-c / 3) }, fraction: 0.01 + noise)
         case .occupancy(let acceptance, let inner, let sectors, let pattern):
-            let y = monitored.yEdges ?? [0, 1]
+            let yBinning = monitored.y ?? Binning(count: 1, lower: 0, upper: 1)
+            let y = yBinning.edges
             let ny = y.count - 1
             var cells = [Double](repeating: 0, count: (x.count - 1) * ny)
             for ix in 0..<(x.count - 1) {
@@ -372,7 +373,7 @@ struct SyntheticDetector: Sendable {
             }
             shape = mix(normalize(cells), pattern.map { $0 > 0 ? $0 : 0 }, fraction: noise)
             if let distortion, distortion.anomaly == .hotRegion,
-               let ix = bin(of: distortion.hotEta, in: x), let iy = bin(of: distortion.hotPhi, in: y) {
+               let ix = monitored.x.bin(of: distortion.hotEta), let iy = yBinning.bin(of: distortion.hotPhi) {
                 shape[ix * ny + iy] += distortion.hotFraction
             }
             return normalize(shape)
@@ -385,7 +386,7 @@ struct SyntheticDetector: Sendable {
             case .phi: coordinate = distortion.hotPhi
             default: coordinate = nil
             }
-            if let coordinate, let index = bin(of: coordinate, in: x) {
+            if let coordinate, let index = monitored.x.bin(of: coordinate) {
                 shape[index] += distortion.hotFraction
                 shape = normalize(shape)
             }
@@ -402,7 +403,7 @@ struct SyntheticDetector: Sendable {
     /// The share of a φ bin's entries a dead η range removes, from the subsystem's η acceptance.
     private func deadEtaFraction(_ distortion: Distortion?, monitored: Monitored) -> Double {
         guard let distortion, distortion.anomaly == .deadRegion else { return 0 }
-        let acceptance = histograms.first { $0.path.subsystem == monitored.path.subsystem && $0.yEdges != nil }.flatMap { other -> (Double, Double)? in
+        let acceptance = histograms.first { $0.path.subsystem == monitored.path.subsystem && $0.y != nil }.flatMap { other -> (Double, Double)? in
             if case .occupancy(let acceptance, let inner, _, _) = other.shape { return (acceptance, inner) }
             return nil
         } ?? (2.5, 0)
@@ -443,10 +444,5 @@ struct SyntheticDetector: Sendable {
     private func normalize(_ values: [Double]) -> [Double] {
         let sum = values.reduce(0, +)
         return sum > 0 ? values.map { $0 / sum } : values
-    }
-
-    private func bin(of value: Double, in edges: [Double]) -> Int? {
-        guard let first = edges.first, let last = edges.last, value >= first, value < last else { return nil }
-        return edges.lastIndex { $0 <= value }.map { min($0, edges.count - 2) }
     }
 }

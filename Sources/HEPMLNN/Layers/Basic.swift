@@ -70,6 +70,25 @@ public final class Reshape<T: TensorScalar>: Module<T> {
     }
 }
 
+/// Keeps elements `range` of each sample's axis `axis` (counted without the batch axis).
+public final class Slice<T: TensorScalar>: Module<T> {
+    public let axis: Int
+    public let range: Range<Int>
+    public init(axis: Int, _ range: Range<Int>) {
+        self.axis = axis
+        self.range = range
+        super.init()
+    }
+    public override var kind: String { "Slice" }
+    public override var settings: [String: String] { ["axis": "\(axis)", "range": "\(range.lowerBound)..<\(range.upperBound)"] }
+    public override func forward(_ x: Variable<T>) throws -> Variable<T> {
+        guard axis >= 0, axis + 1 < x.shape.count else {
+            throw ShapeError(operation: "Slice(axis: \(axis))", "sample has no axis \(axis)", shapes: [x.shape])
+        }
+        return try x.slice(axis: axis + 1, range)
+    }
+}
+
 /// Inverted dropout with its own seeded generator; identity in inference mode.
 public final class Dropout<T: TensorScalar>: Module<T> {
     public let probability: Double
@@ -96,23 +115,52 @@ public enum PoolingKind: String, Sendable, Codable { case max, average }
 
 /// Max or average pooling over 1–3 spatial axes (the kernel's length sets the rank); `ceilMode`
 /// keeps the partial windows at the end of each axis, as PyTorch's `ceil_mode=True`.
+/// A max pooling with `keepsIndices` remembers where its last outputs came from, for the
+/// `MaxUnpool` paired with it (PyTorch's `return_indices=True` + `MaxUnpool`).
 public final class Pool<T: TensorScalar>: Module<T> {
     public let pooling: PoolingKind
     public let kernel: [Int]
     public let stride: [Int]?
     public let ceilMode: Bool
-    public init(_ pooling: PoolingKind, kernel: [Int], stride: [Int]? = nil, ceilMode: Bool = false) {
+    public let keepsIndices: Bool
+    /// The argmax positions of the last forward pass when `keepsIndices`.
+    public private(set) var lastIndices: PoolIndices?
+    public init(_ pooling: PoolingKind, kernel: [Int], stride: [Int]? = nil, ceilMode: Bool = false, keepsIndices: Bool = false) {
         self.pooling = pooling
         self.kernel = kernel
         self.stride = stride
         self.ceilMode = ceilMode
+        self.keepsIndices = keepsIndices && pooling == .max
         super.init()
     }
     public override var kind: String { pooling == .max ? "MaxPool\(kernel.count)d" : "AvgPool\(kernel.count)d" }
     public override var settings: [String: String] { ["kernel": "\(kernel)", "stride": "\(stride ?? kernel)", "ceil_mode": "\(ceilMode)"] }
     public override func forward(_ x: Variable<T>) throws -> Variable<T> {
-        pooling == .max ? try x.maxPool(kernel: kernel, stride: stride, ceilMode: ceilMode)
+        if keepsIndices {
+            let (output, indices) = try x.maxPoolWithIndices(kernel: kernel, stride: stride, ceilMode: ceilMode)
+            lastIndices = indices
+            return output
+        }
+        return pooling == .max ? try x.maxPool(kernel: kernel, stride: stride, ceilMode: ceilMode)
             : try x.avgPool(kernel: kernel, stride: stride, ceilMode: ceilMode)
+    }
+}
+
+/// Max-unpooling: puts each value back where the paired max pooling (built with `keepsIndices`)
+/// found its maximum in its last forward pass, zeros elsewhere, in the pooled input's shape.
+public final class MaxUnpool<T: TensorScalar>: Module<T> {
+    public let pool: Pool<T>
+    public init(_ pool: Pool<T>) {
+        self.pool = pool
+        super.init()
+    }
+    public override var kind: String { "MaxUnpool\(pool.kernel.count)d" }
+    public override var settings: [String: String] { ["kernel": "\(pool.kernel)", "stride": "\(pool.stride ?? pool.kernel)"] }
+    public override func forward(_ x: Variable<T>) throws -> Variable<T> {
+        guard let indices = pool.lastIndices else {
+            throw ShapeError(operation: kind, "the paired pooling keeps no indices (needs keepsIndices: true and a forward pass first)", shapes: [x.shape])
+        }
+        return try x.maxUnpool(indices)
     }
 }
 
@@ -151,5 +199,23 @@ public final class BatchNorm<T: TensorScalar>: Module<T> {
     public override var settings: [String: String] { ["channels": "\(scale.shape[0])", "momentum": "\(momentum)", "epsilon": "\(epsilon)"] }
     public override func forward(_ x: Variable<T>) throws -> Variable<T> {
         try Variable.batchNorm(x, scale: scale, shift: shift, statistics: statistics, training: isTraining, momentum: T(momentum), epsilon: T(epsilon))
+    }
+}
+
+/// Reorders the axes of each sample (the batch axis stays first): `[2, 0, 1]` turns a
+/// channels-last image (H, W, C) into the engine's channels-first (C, H, W).
+public final class Permute<T: TensorScalar>: Module<T> {
+    public let axes: [Int]
+    public init(_ axes: [Int]) {
+        self.axes = axes
+        super.init()
+    }
+    public override var kind: String { "Permute" }
+    public override var settings: [String: String] { ["axes": "\(axes)"] }
+    public override func forward(_ x: Variable<T>) throws -> Variable<T> {
+        guard x.shape.count == axes.count + 1, axes.sorted() == Array(0..<axes.count) else {
+            throw ShapeError(operation: "Permute(\(axes))", "expected a batch of \(axes.count)-axis samples and a permutation of their axes", shapes: [x.shape])
+        }
+        return try x.permuted([0] + axes.map { $0 + 1 })
     }
 }

@@ -1,6 +1,18 @@
 import HEPMLCore
 import HEPMLTensor
 
+/// The recurrent cell of a `Recurrent` layer (PyTorch's gate equations).
+public enum RecurrentCell: String, Sendable, Codable {
+    /// h' = tanh(W_ih x + b_ih + W_hh h + b_hh)
+    case rnn
+    /// Gates i, f, g, o: c' = f·c + i·g, h' = o·tanh(c').
+    case lstm
+    /// Gates r, z, n: n = tanh(W_in x + b_in + r·(W_hn h + b_hn)), h' = (1 − z)·n + z·h.
+    case gru
+
+    var gates: Int { self == .rnn ? 1 : (self == .lstm ? 4 : 3) }
+}
+
 /// Stacked recurrent layers over inputs [N, T, F] (batch first), PyTorch's gate equations and
 /// parameter names (`weight_ih_l0` [gates·H, F], `weight_hh_l0` [gates·H, H], `bias_ih_l0`,
 /// `bias_hh_l0`). Output: every step [N, T, H] or the last step [N, H].
@@ -9,16 +21,7 @@ import HEPMLTensor
 /// backward pass through time needs no code of its own. Input projections of all steps run
 /// as one matrix product per layer.
 public final class Recurrent<T: TensorScalar>: Module<T> {
-    public enum Cell: String, Sendable, Codable {
-        /// h' = tanh(W_ih x + b_ih + W_hh h + b_hh)
-        case rnn
-        /// Gates i, f, g, o: c' = f·c + i·g, h' = o·tanh(c').
-        case lstm
-        /// Gates r, z, n: n = tanh(W_in x + b_in + r·(W_hn h + b_hn)), h' = (1 − z)·n + z·h.
-        case gru
-
-        var gates: Int { self == .rnn ? 1 : (self == .lstm ? 4 : 3) }
-    }
+    public typealias Cell = RecurrentCell
 
     public let cell: Cell
     public let inputSize: Int

@@ -226,3 +226,20 @@ public struct ColumnArray: Sendable, Equatable {
         return values.count / max(1, itemShape.reduce(1, *))
     }
 }
+
+extension ColumnArray {
+    /// The items of entry `entry` (0-based within this column) as text, one per element of a
+    /// fixed or jagged array (TTree::Scan's instances); an item that is itself a list (the rows of
+    /// `x[n][k]`, the inner vectors of `vector<vector<T>>`) prints as `[a, b]`.
+    public func itemTexts(entry: Int) -> [String] {
+        let width = itemShape.reduce(1, *)
+        func list(_ range: Range<Int>) -> String { "[" + range.map(values.text).joined(separator: ", ") + "]" }
+        guard let offsets else {
+            guard !itemShape.isEmpty else { return [values.text(at: entry)] }
+            return (entry * width..<(entry + 1) * width).map(values.text)
+        }
+        let items = offsets[entry]..<offsets[entry + 1]
+        if let innerOffsets { return items.map { list(innerOffsets[$0]..<innerOffsets[$0 + 1]) } }
+        return width == 1 ? items.map(values.text) : items.map { list($0 * width..<($0 + 1) * width) }
+    }
+}

@@ -73,32 +73,39 @@ struct BasketPiece {
             }
         case .string, .stdString, .vector, .vectorOfStrings, .vectorOfVectors:
             // Self-describing entries: walk them in order, re-synchronising on stored offsets when present.
+            // With stored offsets every entry must end exactly where the next begins: a layout that
+            // reads fewer or more bytes is the wrong one, and is refused rather than returning garbage.
+            // Without offsets the whole basket is walked and must be used up exactly.
             var reader = ByteReader(data, file: file, object: object)
-            for i in 0..<entries.upperBound {
-                if let bounds = entryBounds(i) {
+            for i in 0..<(basket.offsets == nil ? basket.entryCount : entries.upperBound) {
+                let bounds = entryBounds(i)
+                if let bounds {
                     if i < entries.lowerBound { continue }
                     try reader.seek(to: bounds.lowerBound)
                 }
                 var sink = BasketPiece()
-                let target = i >= entries.lowerBound
+                let target = entries.contains(i)
                 switch layout {
                 case .string:
                     sink.strings.append(try reader.readTString())
                 case .stdString:
-                    try reader.skip(6)
+                    let end = try reader.readSTLHeader()
                     sink.strings.append(try reader.readTString())
+                    try reader.finishSTLObject(end: end)
                 case .vector(let type):
-                    try reader.skip(6)
+                    let end = try reader.readSTLHeader()
                     let n = try reader.readCount32(limit: reader.remaining / type.size, what: "vector size")
                     sink.bytes.append(contentsOf: try reader.readBytes(n * type.size))
                     sink.counts.append(n)
+                    try reader.finishSTLObject(end: end)
                 case .vectorOfStrings:
-                    try reader.skip(6)
+                    let end = try reader.readSTLHeader()
                     let n = try reader.readCount32(limit: reader.remaining, what: "vector size")
                     for _ in 0..<n { sink.strings.append(try reader.readTString()) }
                     sink.counts.append(n)
+                    try reader.finishSTLObject(end: end)
                 case .vectorOfVectors(let type):
-                    try reader.skip(6)
+                    let end = try reader.readSTLHeader()
                     let n = try reader.readCount32(limit: reader.remaining / 4, what: "vector size")
                     for _ in 0..<n {
                         let m = try reader.readCount32(limit: reader.remaining / type.size, what: "inner vector size")
@@ -106,8 +113,12 @@ struct BasketPiece {
                         sink.innerCounts.append(m)
                     }
                     sink.counts.append(n)
+                    try reader.finishSTLObject(end: end)
                 default:
                     break
+                }
+                if let bounds, reader.position != bounds.upperBound {
+                    throw fail("entry \(i) is \(bounds.count) bytes, but its \(layout.typeName) value took \(reader.position - bounds.lowerBound)")
                 }
                 if target {
                     piece.bytes += sink.bytes
@@ -115,6 +126,9 @@ struct BasketPiece {
                     piece.counts += sink.counts
                     piece.innerCounts += sink.innerCounts
                 }
+            }
+            if basket.offsets == nil, reader.remaining != 0 {
+                throw fail("\(reader.remaining) bytes are left after the basket's \(basket.entryCount) \(layout.typeName) entries")
             }
         }
         return piece
@@ -140,5 +154,23 @@ struct BasketPiece {
             return ColumnArray(name: name, values: .decode(pieces.map(\.bytes), as: type), itemShape: [],
                                offsets: prefixSum(allCounts), innerOffsets: prefixSum(pieces.flatMap(\.innerCounts)))
         }
+    }
+}
+
+extension ByteReader {
+    /// Reads the byte count and version in front of a streamed STL object (`std::string`,
+    /// `std::vector`; spec §7.7) and returns where the object ends. The byte count is required:
+    /// an entry without one is not such an object, and memberwise streaming is refused.
+    mutating func readSTLHeader() throws -> Int {
+        let start = position
+        let header = try readVersionHeader("STL object")
+        guard let end = header.end else { throw error("STL object has no byte count", at: start) }
+        guard header.version & 0x4000 == 0 else { throw error("memberwise-streamed collections are not supported", at: start) }
+        return end
+    }
+
+    /// Checks that an STL object used up exactly its byte count.
+    mutating func finishSTLObject(end: Int) throws {
+        guard position == end else { throw error("STL object ends at \(position), its byte count says \(end)") }
     }
 }

@@ -50,33 +50,52 @@ struct ColumnPlan {
 
 /// A branch's description for listings.
 public struct BranchSummary: Sendable {
+    /// The name to pass back to `arrays`, `table` or `--branches` (`Tree.displayName`).
     public var name: String
-    /// Awkward-style type (`int32`, `float32[10]`, `var * float64`, `string`), or the reason it is unsupported.
+    /// Awkward-style type (`int32`, `float32[10]`, `var * float64`, `string`), or `unsupported`.
     public var typeName: String
     public var isJagged: Bool
-    public var isSupported: Bool
+    /// Why the branch cannot be read (nil when it can).
+    public var unsupportedReason: String?
     public var compressedBytes: Int
     public var uncompressedBytes: Int
+
+    public var isSupported: Bool { unsupportedReason == nil }
+}
+
+/// A data branch that a read of all branches left out, and why.
+public struct LeftOutBranch: Sendable, Equatable, CustomStringConvertible {
+    public var branch: String
+    public var reason: String
+
+    public var description: String { "\(branch): \(reason)" }
 }
 
 extension Tree {
-    /// Names of branches that carry data (have leaves), depth first.
-    public var branchNames: [String] { allBranches.filter { !$0.leaves.isEmpty }.map(\.name) }
-
-    /// Name, type and sizes of every data-carrying branch.
+    /// Name, type and sizes of every data branch; unsupported ones carry the reason.
     public func branchSummaries() -> [BranchSummary] {
-        allBranches.filter { !$0.leaves.isEmpty }.map { branch in
+        dataBranches.map { branch in
             do {
                 let plans = try columnPlans(for: branch)
                 let typeName = plans.count == 1 ? plans[0].layout.typeName
                     : "{" + plans.map { "\($0.name.split(separator: ".").last ?? ""): \($0.layout.typeName)" }.joined(separator: ", ") + "}"
-                return BranchSummary(name: branch.name, typeName: typeName, isJagged: plans.contains { $0.layout.isJagged },
-                                     isSupported: true, compressedBytes: branch.zippedBytes, uncompressedBytes: branch.totalBytes)
+                return BranchSummary(name: displayName(of: branch), typeName: typeName, isJagged: plans.contains { $0.layout.isJagged },
+                                     unsupportedReason: nil, compressedBytes: branch.zippedBytes, uncompressedBytes: branch.totalBytes)
             } catch {
-                return BranchSummary(name: branch.name, typeName: "unsupported (\(branch.streamedClassName.isEmpty ? branch.className : branch.streamedClassName))",
-                                     isJagged: false, isSupported: false, compressedBytes: branch.zippedBytes, uncompressedBytes: branch.totalBytes)
+                return BranchSummary(name: displayName(of: branch), typeName: "unsupported", isJagged: false,
+                                     unsupportedReason: Self.reason(error), compressedBytes: branch.zippedBytes, uncompressedBytes: branch.totalBytes)
             }
         }
+    }
+
+    /// The data branches that `arrays()` and `table()` without a branch list leave out, and why.
+    public var unsupportedBranches: [LeftOutBranch] {
+        branchSummaries().compactMap { summary in summary.unsupportedReason.map { LeftOutBranch(branch: summary.name, reason: $0) } }
+    }
+
+    static func reason(_ error: Error) -> String {
+        let reason = (error as? FileFormatError)?.reason ?? "\(error)"
+        return reason.hasPrefix("unsupported branch: ") ? String(reason.dropFirst("unsupported branch: ".count)) : reason
     }
 
     /// The declared type of a split-class member branch, from the file's StreamerInfo (nil when
@@ -91,6 +110,22 @@ extension Tree {
         allBranches.first { branch in branch.leaves.contains { $0 === leaf } }
     }
 
+    /// A member of a split TClonesArray or STL collection of objects (`fMCHits.fEneDep`): one value,
+    /// or one fixed array, per object, so a jagged column over the objects of each entry, counted
+    /// by the collection's branch.
+    private func collectionMemberPlan(_ branch: Branch, leaf: Leaf) throws -> ColumnPlan {
+        let code = leaf.elementTypeCode
+        let isFixedArray = code > 20 && code < 40
+        guard let type = ElementType(streamerCode: isFixedArray ? code - 20 : code) else {
+            throw FileFormatError(file: file.path, object: "\(path)/\(branch.name)",
+                                  reason: "unsupported branch: member of streamer type \(code) in a split collection of \(branch.streamedClassName) "
+                                      + "(numbers and fixed arrays of numbers are read)")
+        }
+        let count = max(1, leaf.length)
+        return ColumnPlan(name: displayName(of: branch), branch: branch, layout: .jagged(type, itemSize: count), itemShape: isFixedArray ? [count] : [],
+                          counterBranch: leaf.counter.flatMap(findCounterBranch))
+    }
+
     /// Works out the columns of one branch from its leaves and class (never from titles).
     func columnPlans(for branch: Branch) throws -> [ColumnPlan] {
         func unsupported(_ what: String) -> FileFormatError {
@@ -99,54 +134,69 @@ extension Tree {
         guard let leaf = branch.leaves.first else { throw unsupported("no leaves") }
         if branch.className == "TBranchElement" || branch.className == "TBranchObject" {
             let cls = branch.streamedClassName.replacingOccurrences(of: "std::", with: "")
+            if branch.elementType == 3 || branch.elementType == 4 {
+                // A split TClonesArray or STL collection of objects: its own data is the number of
+                // objects per entry (the counter of its members), one Int_t each.
+                return [ColumnPlan(name: displayName(of: branch), branch: branch, layout: .fixed(.int32, perEntry: 1, recordSize: 4, fieldOffset: 0), itemShape: [])]
+            }
+            if branch.elementType == 31 || branch.elementType == 41 {
+                return [try collectionMemberPlan(branch, leaf: leaf)]
+            }
             if branch.streamerType == -1 || (branch.branches.isEmpty && (cls.hasPrefix("vector<") || cls == "string")) {
-                if cls == "string" { return [ColumnPlan(name: branch.name, branch: branch, layout: .stdString, itemShape: [])] }
-                if let layout = ColumnLayout(stlClass: cls) {
-                    return [ColumnPlan(name: branch.name, branch: branch, layout: layout, itemShape: [])]
+                // A top-level TString or std::string holds bare TStrings; a std::string member of a
+                // split class carries a byte count and version first (uproot's string_header).
+                if cls == "TString" { return [ColumnPlan(name: displayName(of: branch), branch: branch, layout: .string, itemShape: [])] }
+                if cls == "string" {
+                    let isTopLevel = branches.contains { $0 === branch }
+                    return [ColumnPlan(name: displayName(of: branch), branch: branch, layout: isTopLevel ? .string : .stdString, itemShape: [])]
                 }
-                throw unsupported("class \(branch.streamedClassName)")
+                if let layout = ColumnLayout(stlClass: cls) {
+                    return [ColumnPlan(name: displayName(of: branch), branch: branch, layout: layout, itemShape: [])]
+                }
+                throw unsupported(branch.branches.isEmpty ? "unsplit object of class \(branch.streamedClassName) (objects are read only when split)"
+                                                           : "class \(branch.streamedClassName)")
             }
             let code = leaf.elementTypeCode
             if let type = ElementType(streamerCode: code) {
                 let count = max(1, leaf.length)
-                return [ColumnPlan(name: branch.name, branch: branch, layout: .fixed(type, perEntry: count, recordSize: count * type.size, fieldOffset: 0),
+                return [ColumnPlan(name: displayName(of: branch), branch: branch, layout: .fixed(type, perEntry: count, recordSize: count * type.size, fieldOffset: 0),
                                    itemShape: count == 1 ? [] : [count])]
             }
             if code > 20, code < 40, let type = ElementType(streamerCode: code - 20) {
                 let count = max(1, leaf.length)
-                return [ColumnPlan(name: branch.name, branch: branch, layout: .fixed(type, perEntry: count, recordSize: count * type.size, fieldOffset: 0),
+                return [ColumnPlan(name: displayName(of: branch), branch: branch, layout: .fixed(type, perEntry: count, recordSize: count * type.size, fieldOffset: 0),
                                    itemShape: [count])]
             }
             if code > 40, code < 60, let type = ElementType(streamerCode: code - 40) {
-                return [ColumnPlan(name: branch.name, branch: branch, layout: .pointerArray(type), itemShape: [],
+                return [ColumnPlan(name: displayName(of: branch), branch: branch, layout: .pointerArray(type), itemShape: [],
                                    counterBranch: leaf.counter.flatMap(findCounterBranch))]
             }
-            if code == 65 { return [ColumnPlan(name: branch.name, branch: branch, layout: .string, itemShape: [])] }
-            if code == 365 { return [ColumnPlan(name: branch.name, branch: branch, layout: .stdString, itemShape: [])] }
+            if code == 65 { return [ColumnPlan(name: displayName(of: branch), branch: branch, layout: .string, itemShape: [])] }
+            if code == 365 { return [ColumnPlan(name: displayName(of: branch), branch: branch, layout: .stdString, itemShape: [])] }
             if code == 300 || code == 500 {
                 // An STL member of a split class: its C++ type is only in the class's TStreamerInfo.
                 let memberType = (try memberTypeName(of: branch) ?? leaf.title).replacingOccurrences(of: "std::", with: "")
                 if memberType.replacingOccurrences(of: " ", with: "") == "string" {
-                    return [ColumnPlan(name: branch.name, branch: branch, layout: .stdString, itemShape: [])]
+                    return [ColumnPlan(name: displayName(of: branch), branch: branch, layout: .stdString, itemShape: [])]
                 }
                 if let layout = ColumnLayout(stlClass: memberType) {
-                    return [ColumnPlan(name: branch.name, branch: branch, layout: layout, itemShape: [])]
+                    return [ColumnPlan(name: displayName(of: branch), branch: branch, layout: layout, itemShape: [])]
                 }
                 throw unsupported("member type \(memberType) of class \(branch.streamedClassName)")
             }
             throw unsupported("streamer type \(code) of class \(branch.streamedClassName)")
         }
         if branch.leaves.count == 1 {
-            if leaf.className == "TLeafC" { return [ColumnPlan(name: branch.name, branch: branch, layout: .string, itemShape: [])] }
+            if leaf.className == "TLeafC" { return [ColumnPlan(name: displayName(of: branch), branch: branch, layout: .string, itemShape: [])] }
             guard let type = ElementType(leafClass: leaf.className, isUnsigned: leaf.isUnsigned) else {
                 throw unsupported("leaf class \(leaf.className)")
             }
             let count = max(1, leaf.length)
             if let counter = leaf.counter {
-                return [ColumnPlan(name: branch.name, branch: branch, layout: .jagged(type, itemSize: count),
+                return [ColumnPlan(name: displayName(of: branch), branch: branch, layout: .jagged(type, itemSize: count),
                                    itemShape: count == 1 ? [] : [count], counterBranch: findCounterBranch(counter))]
             }
-            return [ColumnPlan(name: branch.name, branch: branch, layout: .fixed(type, perEntry: count, recordSize: count * type.size, fieldOffset: 0),
+            return [ColumnPlan(name: displayName(of: branch), branch: branch, layout: .fixed(type, perEntry: count, recordSize: count * type.size, fieldOffset: 0),
                                itemShape: count == 1 ? [] : [count])]
         }
         // A leaf list: fixed records whose fields follow each other without padding.
@@ -162,27 +212,22 @@ extension Tree {
         return fields.map { part, type in
             let count = max(1, part.length)
             defer { offset += count * type.size }
-            return ColumnPlan(name: "\(branch.name).\(part.name)", branch: branch,
+            return ColumnPlan(name: "\(displayName(of: branch)).\(part.name)", branch: branch,
                               layout: .fixed(type, perEntry: count, recordSize: recordSize, fieldOffset: offset),
                               itemShape: count == 1 ? [] : [count])
         }
     }
 
-    /// Reads columns for the named branches (all supported data branches when nil) over an entry
-    /// range (all entries when nil). Baskets are read and decompressed in parallel.
+    /// Reads columns for the branches that `names` select (`branches(matching:)`: full paths, unique
+    /// names, wildcards), or for all supported data branches when nil, over an entry range (all
+    /// entries when nil). Baskets are read and decompressed in parallel.
     public func arrays(branches names: [String]? = nil, entries range: Range<Int>? = nil) throws -> [ColumnArray] {
         let entryRange = (range ?? 0..<entries).clamped(to: 0..<entries)
         var plans: [ColumnPlan] = []
         if let names {
-            let byName = Dictionary(allBranches.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-            for name in names {
-                guard let branch = byName[name] else {
-                    throw FileFormatError(file: file.path, object: "\(path)/\(name)", reason: "no such branch")
-                }
-                plans += try columnPlans(for: branch)
-            }
+            for branch in try branches(matching: names) { plans += try columnPlans(for: branch) }
         } else {
-            for branch in allBranches where !branch.leaves.isEmpty {
+            for branch in dataBranches {
                 if let branchPlans = try? columnPlans(for: branch) { plans += branchPlans }
             }
         }
@@ -207,6 +252,25 @@ extension Tree {
         return columns.compactMap { $0 }
     }
 
+    /// The baskets (index and entry range) that hold `entryRange`; they must tile it, so that
+    /// every output element is written exactly once.
+    private func basketsCovering(_ entryRange: Range<Int>, of branch: Branch) throws -> [(basket: Int, range: Range<Int>)] {
+        var tasks: [(basket: Int, range: Range<Int>)] = []
+        var covered = entryRange.lowerBound
+        for (basket, range) in try branch.basketRanges(file: file.path, tree: path).enumerated() where range.overlaps(entryRange) {
+            let wanted = range.clamped(to: entryRange)
+            guard wanted.lowerBound == covered else {
+                throw FileFormatError(file: file.path, object: "\(path)/\(branch.name)", reason: "baskets leave entries \(covered)..<\(wanted.lowerBound) uncovered")
+            }
+            covered = wanted.upperBound
+            tasks.append((basket, range))
+        }
+        guard entryRange.isEmpty || covered == entryRange.upperBound else {
+            throw FileFormatError(file: file.path, object: "\(path)/\(branch.name)", reason: "baskets end at entry \(covered), \(entryRange.upperBound) expected")
+        }
+        return tasks
+    }
+
     private func readFixed(_ plan: ColumnPlan, entries entryRange: Range<Int>, workers: Int) throws -> ColumnArray {
         guard case .fixed(let type, let perEntry, let recordSize, let fieldOffset) = plan.layout else {
             throw FileFormatError(file: file.path, object: "\(path)/\(plan.branch.name)", reason: "not a fixed-size column")
@@ -214,19 +278,7 @@ extension Tree {
         let object = "\(path)/\(plan.branch.name)"
         let filePath = file.path
         @Sendable func fail(_ reason: String) -> FileFormatError { FileFormatError(file: filePath, object: object, reason: reason) }
-        // The baskets must tile the entry range, so that every output element gets written.
-        var tasks: [(basket: Int, range: Range<Int>)] = []
-        var covered = entryRange.lowerBound
-        for (basket, range) in try plan.branch.basketRanges().enumerated() where range.overlaps(entryRange) {
-            let wanted = range.clamped(to: entryRange)
-            guard wanted.lowerBound == covered else { throw fail("baskets leave entries \(covered)..<\(wanted.lowerBound) uncovered") }
-            covered = wanted.upperBound
-            tasks.append((basket, range))
-        }
-        guard entryRange.isEmpty || covered == entryRange.upperBound else {
-            throw fail("baskets end at entry \(covered), \(entryRange.upperBound) expected")
-        }
-        let allTasks = tasks
+        let allTasks = try basketsCovering(entryRange, of: plan.branch)
         let fieldBytes = perEntry * type.size
         let count = entryRange.count * perEntry
         func fill(_ destination: UnsafeMutableRawPointer) throws {
@@ -260,10 +312,16 @@ extension Tree {
                         return
                     }
                 }
-                let basket = try record.map(self.loadBasket) ?? self.loadBasket(plan.branch, index: basketIndex)
+                let basket = try record.map { try self.loadBasket($0, holding: range) }
+                    ?? self.loadBasket(plan.branch, index: basketIndex, holding: range)
                 let first = wanted.lowerBound - range.lowerBound, end = wanted.upperBound - range.lowerBound
                 guard end <= basket.entryCount, end * recordSize <= basket.data.count else {
                     throw fail("basket \(basketIndex) holds \(basket.data.count) bytes, \(end * recordSize) needed for \(end) entries")
+                }
+                // Stored offsets of fixed-size entries must be exactly one record apart (an fBits
+                // entry with a process-id slot, or a misread layout, is not).
+                if let offsets = basket.offsets, let entry = (first...end).first(where: { offsets[$0] != $0 * recordSize }) {
+                    throw fail("entry \(range.lowerBound + entry) of basket \(basketIndex) starts at byte \(offsets[entry]), not \(entry * recordSize): its entries are not \(recordSize) bytes each")
                 }
                 basket.data.withUnsafeBytes { raw in
                     guard let source = raw.baseAddress, let destination = UnsafeMutableRawPointer(bitPattern: address) else { return }
@@ -300,7 +358,7 @@ extension Tree {
         struct Task { var column: Int; var basket: Int; var range: Range<Int> }
         var tasks: [Task] = []
         for (column, plan) in plans.enumerated() {
-            for (basket, range) in try plan.branch.basketRanges().enumerated() where range.overlaps(entryRange) {
+            for (basket, range) in try basketsCovering(entryRange, of: plan.branch) {
                 tasks.append(Task(column: column, basket: basket, range: range))
             }
         }
@@ -308,7 +366,7 @@ extension Tree {
         let pieces = try Parallel.map(allTasks.count) { index -> BasketPiece in
             let task = allTasks[index]
             let plan = plans[task.column]
-            let basket = try self.loadBasket(plan.branch, index: task.basket)
+            let basket = try self.loadBasket(plan.branch, index: task.basket, holding: task.range)
             let wanted = task.range.clamped(to: entryRange)
             let local = (wanted.lowerBound - task.range.lowerBound)..<(wanted.upperBound - task.range.lowerBound)
             var counts: [Int]?
@@ -369,17 +427,22 @@ extension Tree {
         return BasketRecord(key: key, header: header, bytes: bytes, seek: seek, object: object)
     }
 
-    /// Reads one basket (on disk or embedded) and splits it into data and entry offsets.
-    func loadBasket(_ branch: Branch, index: Int) throws -> LoadedBasket {
+    /// Reads one basket (on disk or embedded) that the branch's tables say holds `entries`, and
+    /// splits it into data and entry offsets.
+    func loadBasket(_ branch: Branch, index: Int, holding entries: Range<Int>) throws -> LoadedBasket {
         if index >= branch.basketSeek.count {
             let embedded = branch.embedded[index - branch.basketSeek.count]
             return LoadedBasket(data: embedded.data, offsets: embedded.offsets, entryCount: embedded.entryCount)
         }
-        return try loadBasket(try readBasketRecord(branch, index: index))
+        return try loadBasket(try readBasketRecord(branch, index: index), holding: entries)
     }
 
-    func loadBasket(_ record: BasketRecord) throws -> LoadedBasket {
+    func loadBasket(_ record: BasketRecord, holding entries: Range<Int>) throws -> LoadedBasket {
         let (key, header, object) = (record.key, record.header, record.object)
+        guard header.entryCount == entries.count else {
+            throw FileFormatError(file: file.path, object: object, offset: record.seek,
+                                  reason: "basket fNevBuf \(header.entryCount) differs from the \(entries.count) entries the branch assigns to it")
+        }
         let payload = key.isCompressed
             ? try BlockDecompressor.decompress(record.stored, uncompressedSize: key.objectLength, file: file.path, object: object,
                                                fileOffset: record.seek + key.keyLength)
@@ -394,16 +457,7 @@ extension Tree {
             var tail = ByteReader(payload, file: file.path, object: object, position: border)
             let count = try tail.readCount32(limit: tail.remaining / 4, what: "entry offset count")
             guard count >= header.entryCount else { throw tail.error("offset table shorter than fNevBuf") }
-            var values = [Int](repeating: 0, count: header.entryCount + 1)
-            for i in 0..<header.entryCount {
-                let value = Int(try tail.readInt32()) - key.keyLength
-                guard value >= 0, value <= border, i == 0 || value >= values[i - 1] else {
-                    throw tail.error("entry offset \(value) of entry \(i) is out of order or outside the data")
-                }
-                values[i] = value
-            }
-            values[header.entryCount] = border
-            offsets = values
+            offsets = try BasketHeader.entryOffsets(&tail, entryCount: header.entryCount, keyLength: key.keyLength, dataLength: border)
         }
         var data = payload
         data.removeSubrange(border...)  // drops the offset table in place, without copying the data

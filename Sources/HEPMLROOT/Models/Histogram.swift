@@ -23,11 +23,11 @@ public struct Axis: Sendable, Equatable {
         self.labels = labels
     }
 
-    /// Uniform or variable bin edges, `binCount + 1` values.
+    /// Uniform or variable bin edges, `binCount + 1` values; uniform ones from
+    /// `Binning.uniformEdges`, which gives ROOT's low edges and uproot's `edges()` exactly.
     public var edges: [Double] {
         if variableEdges.count == binCount + 1 { return variableEdges }
-        let width = (maximum - minimum) / Double(max(binCount, 1))
-        return (0...binCount).map { minimum + Double($0) * width }
+        return Binning.uniformEdges(count: binCount, lower: minimum, upper: maximum)
     }
 
     static func read(_ reader: inout ByteReader, references: ReferenceMap) throws -> Axis {
@@ -64,12 +64,19 @@ public struct Histogram: Sendable, Equatable {
     public var xAxis: Axis
     public var yAxis: Axis
     public var zAxis: Axis
-    /// Bin contents with flow cells (for profiles: the per-bin sum of weights times values).
+    /// Stored cells with flow (fArray): for histograms the bin contents, for profiles the per-bin
+    /// Σw·y (`binValues` gives what ROOT's GetBinContent returns for both).
     public var contents: [Double]
-    /// Sum of squared weights per cell; empty when Sumw2 is off.
+    /// Sum of squared weights per cell (profiles: Σw·y²); empty when Sumw2 is off.
     public var sumw2: [Double]
     /// Profiles only: per-cell sum of weights (fBinEntries).
     public var binEntries: [Double]
+    /// Profiles only: per-cell sum of squared weights (fBinSumw2), empty for unweighted fills.
+    public var binSumw2: [Double]
+    /// Profiles only: how bin errors are computed (fErrorMode, the option of TProfile::SetErrorOption).
+    public var errorOption: ProfileErrorOption
+    /// Profiles only: fYmin, fYmax, fTsumwy, fTsumwy2 (z for TProfile2D, t for TProfile3D).
+    public var profileStatistics: [Double]
     public var entries: Double
     /// fTsumw, fTsumw2, fTsumwx, fTsumwx2 (and, for 2D/3D, the y/z/cross sums after them).
     public var statistics: [Double]
@@ -86,6 +93,9 @@ public struct Histogram: Sendable, Equatable {
         self.contents = contents
         self.sumw2 = sumw2
         binEntries = []
+        binSumw2 = []
+        errorOption = .mean
+        profileStatistics = []
         self.entries = entries
         self.statistics = statistics
     }
@@ -102,16 +112,79 @@ public struct Histogram: Sendable, Equatable {
         return count
     }
 
-    /// Variances with flow: sumw2 when stored, else the contents (Poisson).
-    public var variances: [Double] { sumw2.count == contents.count ? sumw2 : contents }
+    public var isProfile: Bool { className.hasPrefix("TProfile") }
 
-    /// Contents without flow, flattened x-major (C order over (x, y, z)): for 2D the index of bin
-    /// (ix, iy), both 0-based, is `ix * ny + iy`. This matches uproot's `values()` flattened with
-    /// NumPy's default order, the convention of the DQM workflows.
-    public var valuesWithoutFlow: [Double] { withoutFlow(contents) }
+    /// What ROOT's GetBinContent returns per cell, with flow: the contents, or for profiles the bin
+    /// means Σw·y / Σw (0 for empty bins).
+    public var binValues: [Double] {
+        guard isProfile else { return contents }
+        guard binEntries.count == contents.count else { return [] }
+        return zip(contents, binEntries).map { $1 == 0 ? 0 : $0 / $1 }
+    }
+
+    /// What ROOT's GetBinError returns per cell, with flow: √sumw2 (√|content| without Sumw2), or
+    /// for profiles the error of the error option (TProfileHelper::GetBinError without the
+    /// global `fgApproximate` switch, which is off by default): the error on the mean (default),
+    /// the spread (`s`), the spread over √neff or 1/√(12 neff) for integer data (`i`), or 1/√Σw (`g`).
+    public var binErrors: [Double] {
+        guard isProfile else { return variances.map { $0.magnitude.squareRoot() } }
+        guard binEntries.count == contents.count else { return [] }
+        let weighted = binSumw2.count == contents.count
+        return contents.indices.map { cell in
+            let sum = binEntries[cell]
+            guard sum != 0 else { return 0 }
+            if errorOption == .spreadG { return 1 / sum.magnitude.squareRoot() }
+            let mean = contents[cell] / sum
+            let sumOfSquares = sumw2.count == contents.count ? sumw2[cell] : 0
+            let spread = (sumOfSquares / sum - mean * mean).magnitude.squareRoot()
+            // Effective entries (Σw)²/Σw² when weighted, else Σw.
+            let effective = weighted ? (binSumw2[cell] > 0 ? sum * sum / binSumw2[cell] : 0) : sum
+            switch errorOption {
+            case .spread: return spread
+            case .spreadI:
+                if spread != 0 { return spread / effective.squareRoot() }
+                return 1 / (12 * effective).squareRoot()
+            case .mean, .spreadG: return spread / effective.squareRoot()
+            }
+        }
+    }
+
+    /// Variances with flow: sumw2 when stored, else the contents (Poisson); for profiles the
+    /// squares of `binErrors`, as uproot's `variances()`.
+    public var variances: [Double] {
+        if isProfile { return binErrors.map { $0 * $0 } }
+        return sumw2.count == contents.count ? sumw2 : contents
+    }
+
+    /// `binValues` without flow, flattened x-major (C order over (x, y, z)): for 2D the index of
+    /// bin (ix, iy), both 0-based, is `ix * ny + iy`. This matches uproot's `values()` flattened
+    /// with NumPy's default order, the convention of the DQM workflows.
+    public var valuesWithoutFlow: [Double] { withoutFlow(binValues) }
 
     /// Variances without flow, in the same order as `valuesWithoutFlow`.
     public var variancesWithoutFlow: [Double] { withoutFlow(variances) }
+
+    /// ROOT's TH3::ProjectionX/Y/Z (axis 0, 1, 2) with its default range: the contents of each bin
+    /// of `axis` summed over the regular bins of the other two axes (flow excluded), and the
+    /// variances summed alike. Nil unless this is a TH3 (profiles project to other quantities).
+    public func projection(onto axis: Int) -> (values: [Double], variances: [Double])? {
+        guard dimension == 3, !isProfile, (0...2).contains(axis), contents.count == cellCount else { return nil }
+        let counts = [xAxis.binCount, yAxis.binCount, zAxis.binCount]
+        let strides = [1, counts[0] + 2, (counts[0] + 2) * (counts[1] + 2)]
+        let cellVariances = variances
+        var values = [Double](repeating: 0, count: counts[axis]), sums = values
+        for iz in 1...max(counts[2], 1) {
+            for iy in 1...max(counts[1], 1) {
+                for ix in 1...max(counts[0], 1) {
+                    let cell = ix * strides[0] + iy * strides[1] + iz * strides[2]
+                    let bin = [ix, iy, iz][axis] - 1
+                    values[bin] += contents[cell]
+                    sums[bin] += cellVariances[cell]
+                }
+            }
+        }
+        return (values, sums)
+    }
 
     private func withoutFlow(_ cells: [Double]) -> [Double] {
         let nx = xAxis.binCount, ny = dimension >= 2 ? yAxis.binCount : 1, nz = dimension >= 3 ? zAxis.binCount : 1
@@ -134,12 +207,6 @@ public struct Histogram: Sendable, Equatable {
             }
         }
         return result
-    }
-
-    /// Profiles: mean per cell (contents / binEntries, 0 where empty).
-    public var profileMeans: [Double] {
-        guard binEntries.count == contents.count else { return [] }
-        return zip(contents, binEntries).map { $1 == 0 ? 0 : $0 / $1 }
     }
 
     static func read(className: String, _ reader: inout ByteReader, references: ReferenceMap) throws -> Histogram {
@@ -173,6 +240,12 @@ public struct Histogram: Sendable, Equatable {
         if let profileBase {
             try reader.finishObject(end: profileBase.end, "TH\(dimension)D")
             histogram.binEntries = try reader.readTArrayD("fBinEntries")
+            let mode = Int(try reader.readInt32())
+            guard let option = ProfileErrorOption(rawValue: mode) else { throw reader.error("\(className) has an unknown fErrorMode \(mode)") }
+            histogram.errorOption = option
+            for _ in 0..<4 { histogram.profileStatistics.append(try reader.readFloat64()) }
+            // fBinSumw2 exists from TProfile v5 / TProfile2D v6 on (ROOT 5).
+            if let end = outer.end, reader.position < end { histogram.binSumw2 = try reader.readTArrayD("fBinSumw2") }
         }
         try reader.finishObject(end: outer.end, className)
         return histogram
@@ -234,5 +307,20 @@ public struct Histogram: Sendable, Equatable {
         histogram.yAxis = y
         histogram.zAxis = z
         return histogram
+    }
+}
+
+/// TProfile's error options (ROOT's EErrorType, set by `SetErrorOption("")`, `"s"`, `"i"`, `"g"`).
+public enum ProfileErrorOption: Int, Sendable {
+    case mean = 0, spread = 1, spreadI = 2, spreadG = 3
+
+    /// The option string ROOT takes.
+    public var option: String {
+        switch self {
+        case .mean: return ""
+        case .spread: return "s"
+        case .spreadI: return "i"
+        case .spreadG: return "g"
+        }
     }
 }

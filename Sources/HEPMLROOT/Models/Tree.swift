@@ -52,45 +52,47 @@ public final class Leaf: @unchecked Sendable {
     }
 }
 
-/// A basket serialized inside the TTree record because the writer never flushed it (spec §7.8).
+/// A basket serialized inside the TTree record because the writer never flushed it (spec §7.8):
+/// every small tree of older files, and the last basket of a tree written without a final flush.
 struct EmbeddedBasket: Sendable {
     var entryCount: Int
-    var keyLength: Int
     var data: [UInt8]
     /// Entry start offsets inside `data` (entryCount + 1 values), when stored.
     var offsets: [Int]?
 
+    /// Reads TBasket::Streamer's layout: the key header (fNbytes 0) and the TBasket fields, which
+    /// together make up fKeylen, then the offset table, the displacements and a copy of the key
+    /// followed by the data, each present according to the flag byte.
     static func read(_ reader: inout ByteReader) throws -> EmbeddedBasket {
         let start = reader.position
         let key = try Key.read(&reader)
-        try reader.seek(to: start + key.keyLength)
         let header = try BasketHeader.read(&reader)
-        var offsets: [Int]?
         let flag = header.flag
+        let dataLength = header.last - key.keyLength
+        guard key.keyLength >= reader.position - start, dataLength >= 0 else {
+            throw reader.error("embedded basket has fKeylen \(key.keyLength) and fLast \(header.last), which leave no room for its header", at: start)
+        }
+        var offsets: [Int]?
         if flag != 0, flag < 80, flag % 10 != 2 {
-            let count = try reader.readCount32(limit: reader.remaining / 4, what: "embedded basket offsets")
-            var values: [Int] = []
-            values.reserveCapacity(count + 1)
-            for _ in 0..<count { values.append(Int(try reader.readInt32()) - key.keyLength) }
-            offsets = values
+            let count = try reader.readCount32(limit: reader.remaining / 4, what: "embedded basket offset count")
+            guard count >= header.entryCount else {
+                throw reader.error("embedded basket stores \(count) entry offsets for \(header.entryCount) entries")
+            }
+            offsets = try BasketHeader.entryOffsets(&reader, entryCount: header.entryCount, keyLength: key.keyLength, dataLength: dataLength)
+            try reader.skip((count - header.entryCount) * 4)
         }
         if flag > 40 {
-            let count = try reader.readCount32(limit: reader.remaining / 4, what: "embedded basket displacements")
+            let count = try reader.readCount32(limit: reader.remaining / 4, what: "embedded basket displacement count")
             try reader.skip(count * 4)
         }
         var data: [UInt8] = []
         if flag == 1 || flag > 10 {
-            let border = header.last - key.keyLength
-            guard border >= 0 else { throw reader.error("embedded basket has fLast before its key end") }
             try reader.skip(key.keyLength)
-            data = Array(try reader.readBytes(border))
+            data = Array(try reader.readBytes(dataLength))
+        } else if header.entryCount > 0 {
+            throw reader.error("embedded basket of \(header.entryCount) entries carries no data (flag \(flag))", at: start)
         }
-        if var values = offsets {
-            values.append(data.count)
-            offsets = Array(values.prefix(header.entryCount + 1))
-            if offsets?.count != header.entryCount + 1 { offsets = nil }
-        }
-        return EmbeddedBasket(entryCount: header.entryCount, keyLength: key.keyLength, data: data, offsets: offsets)
+        return EmbeddedBasket(entryCount: header.entryCount, data: data, offsets: offsets)
     }
 }
 
@@ -116,6 +118,23 @@ struct BasketHeader {
         let flag = Int(try reader.readUInt8())
         return BasketHeader(entrySize: entrySize, entryCount: entryCount, last: last, flag: flag, generatesOffsets: generatesOffsets)
     }
+
+    /// Reads `entryCount` key-relative entry starts and returns the `entryCount + 1` offsets into
+    /// the basket data (the last one its length), each checked to lie inside the data, in order,
+    /// so that no later slice can leave it.
+    static func entryOffsets(_ reader: inout ByteReader, entryCount: Int, keyLength: Int, dataLength: Int) throws -> [Int] {
+        try reader.require(entryCount * 4, for: "\(entryCount) entry offsets")
+        var values = [Int](repeating: 0, count: entryCount + 1)
+        for i in 0..<entryCount {
+            let value = Int(try reader.readInt32()) - keyLength
+            guard value >= 0, value <= dataLength, i == 0 || value >= values[i - 1] else {
+                throw reader.error("entry offset \(value) of entry \(i) is out of order or outside the \(dataLength) data bytes")
+            }
+            values[i] = value
+        }
+        values[entryCount] = dataLength
+        return values
+    }
 }
 
 /// A TBranch, TBranchElement or TBranchObject with its basket table (spec §7.2–7.3).
@@ -134,6 +153,9 @@ public final class Branch: @unchecked Sendable {
     public let streamerType: Int
     /// TBranchElement: fID, the index of this member in the parent class's TStreamerInfo elements.
     let elementID: Int
+    /// TBranchElement: fType (0 a member or top-level object, 3/4 a split TClonesArray/STL
+    /// collection of objects, whose members have 31/41 and hold one value per object).
+    let elementType: Int
     let entryOffsetLength: Int
     let basketBytes: [Int]
     let basketEntry: [Int]
@@ -141,7 +163,7 @@ public final class Branch: @unchecked Sendable {
     let embedded: [EmbeddedBasket]
 
     init(className: String, name: String, title: String, branches: [Branch], leaves: [Leaf], entries: Int, totalBytes: Int,
-         zippedBytes: Int, streamedClassName: String, streamerType: Int, elementID: Int, entryOffsetLength: Int, basketBytes: [Int],
+         zippedBytes: Int, streamedClassName: String, streamerType: Int, elementID: Int, elementType: Int, entryOffsetLength: Int, basketBytes: [Int],
          basketEntry: [Int], basketSeek: [Int], embedded: [EmbeddedBasket]) {
         self.className = className
         self.name = name
@@ -154,6 +176,7 @@ public final class Branch: @unchecked Sendable {
         self.streamedClassName = streamedClassName
         self.streamerType = streamerType
         self.elementID = elementID
+        self.elementType = elementType
         self.entryOffsetLength = entryOffsetLength
         self.basketBytes = basketBytes
         self.basketEntry = basketEntry
@@ -196,7 +219,7 @@ public final class Branch: @unchecked Sendable {
         _ = try reader.readUInt8()
         for _ in 0..<maxBaskets { basketSeek.append(Int(try reader.readInt64())) }
         try reader.finishObject(end: header.end, "TBranch")
-        var streamedClassName = "", streamerType = 0, elementID = -1
+        var streamedClassName = "", streamerType = 0, elementID = -1, elementType = 0
         if className == "TBranchElement" || className == "TBranchObject" {
             streamedClassName = try reader.readTString()
             if className == "TBranchElement" {
@@ -205,7 +228,7 @@ public final class Branch: @unchecked Sendable {
                 _ = try reader.readUInt32()  // fCheckSum
                 if outer?.version ?? 10 >= 10 { _ = try reader.readInt16() } else { _ = try reader.readInt32() }
                 elementID = Int(try reader.readInt32())
-                _ = try reader.readInt32()  // fType
+                elementType = Int(try reader.readInt32())
                 streamerType = Int(try reader.readInt32())
             }
         }
@@ -216,7 +239,7 @@ public final class Branch: @unchecked Sendable {
         while normal < usable, basketSeek[normal] > 0 { normal += 1 }
         return Branch(className: className, name: named.name, title: named.title, branches: branches, leaves: leaves,
                       entries: entries, totalBytes: totalBytes, zippedBytes: zippedBytes, streamedClassName: streamedClassName,
-                      streamerType: streamerType, elementID: elementID, entryOffsetLength: entryOffsetLength,
+                      streamerType: streamerType, elementID: elementID, elementType: elementType, entryOffsetLength: entryOffsetLength,
                       basketBytes: Array(basketBytes.prefix(normal)),
                       basketEntry: Array(basketEntry.prefix(min(normal + 1, maxBaskets))),
                       basketSeek: Array(basketSeek.prefix(normal)), embedded: embedded)
@@ -225,26 +248,34 @@ public final class Branch: @unchecked Sendable {
     /// This branch and all sub-branches, depth first.
     public var flattened: [Branch] { [self] + branches.flatMap(\.flattened) }
 
-    /// Entry ranges of the baskets (on-disk first, then embedded), in entry order.
-    func basketRanges() throws -> [Range<Int>] {
+    /// Entry ranges of the baskets (on-disk first, then embedded), in entry order. They are checked
+    /// to tile `fFirstEntry..<fEntries` (the first basket's entry up to the branch's entry count)
+    /// without gaps or overlaps, so that no entry is read twice or from the wrong basket.
+    func basketRanges(file: String, tree: String) throws -> [Range<Int>] {
+        func fail(_ reason: String) -> FileFormatError {
+            FileFormatError(file: file, object: "\(tree)/\(name)", reason: reason)
+        }
+        let embeddedEntries = embedded.reduce(0) { $0 + $1.entryCount }
         var ranges: [Range<Int>] = []
         var start = basketEntry.first ?? 0
+        guard start >= 0, start <= entries else { throw fail("first basket starts at entry \(start), outside the branch's \(entries) entries") }
         for i in 0..<basketSeek.count {
-            let end: Int
-            if i + 1 < basketEntry.count {
-                end = basketEntry[i + 1]
-            } else if embedded.isEmpty {
-                end = entries
-            } else {
-                end = entries - embedded.reduce(0) { $0 + $1.entryCount }
+            let end = i + 1 < basketEntry.count ? basketEntry[i + 1] : entries - embeddedEntries
+            guard end >= start, end <= entries else {
+                throw fail("basket \(i) would hold entries \(start)..<\(end) of the branch's \(entries)")
             }
-            guard end >= start else { throw FileFormatError(file: "", object: name, reason: "basket entry ranges decrease") }
             ranges.append(start..<end)
             start = end
         }
         for basket in embedded {
+            guard basket.entryCount <= entries - start else {
+                throw fail("embedded basket of \(basket.entryCount) entries starts at entry \(start) of the branch's \(entries)")
+            }
             ranges.append(start..<(start + basket.entryCount))
             start += basket.entryCount
+        }
+        guard start == entries || ranges.isEmpty else {
+            throw fail("baskets hold entries up to \(start), the branch has \(entries)")
         }
         return ranges
     }
@@ -258,6 +289,10 @@ public final class Tree: @unchecked Sendable {
     public let branches: [Branch]
     let file: ROOTFile
     let path: String
+    /// uproot's full path of every branch, keyed by identity.
+    let branchPaths: [ObjectIdentifier: String]
+    /// How many data branches share each name.
+    let shortNameCounts: [String: Int]
 
     init(name: String, title: String, entries: Int, branches: [Branch], file: ROOTFile, path: String) {
         self.name = name
@@ -266,6 +301,8 @@ public final class Tree: @unchecked Sendable {
         self.branches = branches
         self.file = file
         self.path = path
+        branchPaths = Self.paths(of: branches)
+        shortNameCounts = branches.flatMap(\.flattened).filter(\.carriesData).reduce(into: [:]) { $0[$1.name, default: 0] += 1 }
     }
 
     /// Every branch, depth first (sub-branches of split objects included).

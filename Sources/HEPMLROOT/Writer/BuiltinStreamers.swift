@@ -196,6 +196,18 @@ enum BuiltinStreamers {
                 ]))
             }
         }
+        // Profiles: TH1D/TH2D/TH3D plus per-bin entries, the error option and the value-axis sums.
+        for (dimension, axis, version) in [(1, "Y", 7), (2, "Z", 8), (3, "T", 8)] {
+            let entriesTitle = dimension == 1 ? "number of entries per bin" : "Number of entries per bin"
+            all.append(Description(name: dimension == 1 ? "TProfile" : "TProfile\(dimension)D", version: version, elements: [
+                base("TH\(dimension)D", "\(dimension)-Dim histograms (one double per channel)"),
+                any("fBinEntries", "TArrayD", size: 24, entriesTitle), basic("fErrorMode", 3, "Option to compute errors", typeName: "EErrorType"),
+                basic("f\(axis)min", 8, "Lower limit in \(axis) (if set)"), basic("f\(axis)max", 8, "Upper limit in \(axis) (if set)"),
+                basic("fTsumw\(axis.lowercased())", 8, "Total Sum of weight*\(axis)"),
+                basic("fTsumw\(axis.lowercased())2", 8, "Total Sum of weight*\(axis)*\(axis)"),
+                any("fBinSumw2", "TArrayD", size: 24, "Array of sum of squares of weights per bin"),
+            ]))
+        }
         all += [
             Description(name: "ROOT::TIOFeatures", version: 1, elements: [basic("fIOBits", 11, "")]),
             Description(name: "TLeaf", version: 2, elements: [
@@ -206,7 +218,7 @@ enum BuiltinStreamers {
                 pointer("fLeafCount", "TLeaf", inline: false, "Pointer to Leaf count if variable length (we do not own the counter)"),
             ]),
         ]
-        for (letter, code) in [("O", 18), ("B", 1), ("S", 2), ("I", 3), ("L", 16), ("F", 5), ("D", 8)] {
+        for (letter, code) in [("O", 18), ("B", 1), ("S", 2), ("I", 3), ("L", 16), ("F", 5), ("D", 8), ("C", 3)] {
             all.append(Description(name: "TLeaf" + letter, version: 1, elements: [
                 base("TLeaf", "Leaf: description of a Branch data type"),
                 basic("fMinimum", code, "Minimum value if leaf range is specified"),

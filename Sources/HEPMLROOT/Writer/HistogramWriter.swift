@@ -1,14 +1,30 @@
 import HEPMLCore
 
 extension ROOTWriter {
-    /// Writes a TH1/TH2/TH3 in C, S, I, F or D flavour (the class name picks it) at a slash path;
-    /// missing directories are created. Missing fit statistics are computed from the contents.
+    /// Writes a TH1/TH2/TH3 in C, S, I, F or D flavour (the class name picks it), or a TProfile,
+    /// TProfile2D or TProfile3D (contents Σw·y, sumw2 Σw·y², binEntries Σw, binSumw2 Σw² or empty),
+    /// at a slash path; missing directories are created. Missing fit statistics are computed from
+    /// the contents (for profiles from the bin entries).
     public func write(_ histogram: Histogram, to objectPath: String) throws {
         let className = histogram.className
-        guard className.count == 4, className.hasPrefix("TH"), let storage = className.last, "CSIFD".contains(storage),
-              let dimension = Int(String(className.dropFirst(2).prefix(1))), (1...3).contains(dimension),
-              dimension == histogram.dimension else {
-            throw FileFormatError(file: path, object: objectPath, reason: "cannot write \(className) as a \(histogram.dimension)D histogram")
+        let dimension = histogram.dimension
+        let storage: Character
+        if histogram.isProfile {
+            guard className == (dimension == 1 ? "TProfile" : "TProfile\(dimension)D") else {
+                throw FileFormatError(file: path, object: objectPath, reason: "cannot write \(className) as a \(dimension)D profile")
+            }
+            guard histogram.sumw2.count == histogram.cellCount, histogram.binEntries.count == histogram.cellCount,
+                  histogram.binSumw2.isEmpty || histogram.binSumw2.count == histogram.cellCount else {
+                throw FileFormatError(file: path, object: objectPath,
+                                      reason: "a profile needs sumw2 and binEntries (and binSumw2 when weighted) for all \(histogram.cellCount) cells")
+            }
+            storage = "D"
+        } else {
+            guard className.count == 4, className.hasPrefix("TH"), let letter = className.last, "CSIFD".contains(letter),
+                  Int(String(className.dropFirst(2).prefix(1))) == dimension else {
+                throw FileFormatError(file: path, object: objectPath, reason: "cannot write \(className) as a \(dimension)D histogram")
+            }
+            storage = letter
         }
         guard histogram.contents.count == histogram.cellCount,
               histogram.sumw2.isEmpty || histogram.sumw2.count == histogram.cellCount else {
@@ -21,10 +37,22 @@ extension ROOTWriter {
             var writer = ByteWriter()
             writer.bytes.reserveCapacity(600 + histogram.contents.count * (histogram.sumw2.isEmpty ? 8 : 16))
             var tags = ClassTags(keyLength: keyLength)
+            let profile = histogram.isProfile ? writer.beginObject(version: dimension == 1 ? 7 : 8) : nil
             let outer = writer.beginObject(version: dimension == 1 ? 3 : 4)
             let middle = dimension > 1 ? writer.beginObject(version: dimension == 2 ? 5 : 6) : nil
-            let statistics = histogram.statistics.count >= 4 + (dimension == 2 ? 3 : dimension == 3 ? 7 : 0)
-                ? histogram.statistics : HistogramStatistics.compute(histogram)
+            let statistics: [Double]
+            if histogram.statistics.count >= 4 + (dimension == 2 ? 3 : dimension == 3 ? 7 : 0) {
+                statistics = histogram.statistics
+            } else if histogram.isProfile {
+                // A profile's fTsumw… count fills (Σw per bin), not Σw·y.
+                var weights = histogram
+                weights.className = "TH\(dimension)D"
+                weights.contents = histogram.binEntries
+                weights.sumw2 = histogram.binSumw2
+                statistics = HistogramStatistics.compute(weights)
+            } else {
+                statistics = HistogramStatistics.compute(histogram)
+            }
             encodeTH1(histogram, statistics: statistics, &writer, &tags)
             if dimension == 2 {
                 writer.f64(1)  // fScalefactor
@@ -46,6 +74,16 @@ extension ROOTWriter {
                 }
             }
             writer.endObject(outer)
+            if let profile {
+                writer.tarrayD(histogram.binEntries)
+                writer.i32(histogram.errorOption.rawValue)
+                // fYmin, fYmax (0, 0: no limits), fTsumwy = ΣΣw·y, fTsumwy2 = ΣΣw·y² unless given.
+                let sums = histogram.profileStatistics.count == 4 ? histogram.profileStatistics
+                    : [0, 0, histogram.contents.reduce(0, +), histogram.sumw2.reduce(0, +)]
+                for value in sums { writer.f64(value) }
+                writer.tarrayD(histogram.binSumw2)
+                writer.endObject(profile)
+            }
             return writer.bytes
         }
     }

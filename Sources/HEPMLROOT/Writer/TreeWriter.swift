@@ -1,7 +1,8 @@
 import HEPMLCore
 
-/// One branch for `ROOTWriter.writeTree`: a flat column (scalar or fixed array) or a
-/// counter-jagged column (`offsets` set) whose per-entry counts go into the branch `counter`.
+/// One branch for `ROOTWriter.writeTree`: a flat column (scalar or fixed array), a string column
+/// (one TLeafC string per entry), or a counter-jagged numeric column (`offsets` set) whose
+/// per-entry counts go into the branch `counter`.
 public struct TreeBranchData: Sendable {
     public var column: ColumnArray
     /// Jagged columns: the name of the int32 counter branch (created when not given as a column).
@@ -88,7 +89,8 @@ extension ColumnValues {
 extension ROOTWriter {
     private struct PlannedBranch {
         var name: String
-        var type: ElementType
+        /// The element type; nil for a string branch (TLeafC).
+        var type: ElementType?
         var perEntry: Int  // fixed array length (1 for scalars)
         var offsets: [Int]?  // jagged: entry offsets in items
         var counter: String?
@@ -99,18 +101,30 @@ extension ROOTWriter {
         var totalBytes = 0
         var zippedBytes = 0
         var maximum = 0
+
+        var leafClass: String { type?.leafClass ?? "TLeafC" }
+        var letter: String { type?.letter ?? "C" }
+        /// Bytes per element (fLenType): 1 for the characters of a TLeafC.
+        var elementSize: Int { type?.size ?? 1 }
     }
 
-    /// Writes a TTree of flat and counter-jagged numeric branches, `entriesPerBasket` entries per basket.
-    public func writeTree(_ branches: [TreeBranchData], to objectPath: String, title: String = "", entriesPerBasket: Int = 10_000) throws {
+    /// Writes a TTree of flat and counter-jagged numeric branches and string branches,
+    /// `entriesPerBasket` entries per basket; by default as many entries as make a 30 MB cluster,
+    /// ROOT's own choice (fAutoFlush -30000000, after which TTree::OptimizeBaskets sizes every
+    /// branch's basket to hold the whole cluster), so that large trees read in few, large baskets.
+    public func writeTree(_ branches: [TreeBranchData], to objectPath: String, title: String = "", entriesPerBasket: Int? = nil) throws {
         func fail(_ reason: String) -> FileFormatError { FileFormatError(file: path, object: objectPath, reason: reason) }
+        let entriesPerBasket = entriesPerBasket ?? ROOTWriter.clusterEntries(branches)
         guard entriesPerBasket > 0 else { throw fail("entriesPerBasket must be positive") }
         var planned: [PlannedBranch] = []
         var names = Set(branches.map(\.column.name))
         var entries: Int?
         for branch in branches {
             let column = branch.column
-            guard let type = column.values.elementType else { throw fail("branch \(column.name): string columns are not supported by the writer") }
+            let type = column.values.elementType
+            if type == nil, column.offsets != nil || !column.itemShape.isEmpty {
+                throw fail("branch \(column.name): lists of strings are not supported by the writer (one string per entry is)")
+            }
             let perEntry = column.itemShape.reduce(1, *)
             let count: Int
             if let offsets = column.offsets {
@@ -140,6 +154,10 @@ extension ROOTWriter {
         for index in planned.indices where counterNames.contains(planned[index].name) {
             planned[index].maximum = (0..<planned[index].values.count).reduce(0) { max($0, Int(planned[index].values.double(at: $1))) }
         }
+        // A TLeafC's fMaximum is its longest string plus one, as TLeafC::FillBasket records it.
+        for index in planned.indices {
+            if case .string(let strings) = planned[index].values { planned[index].maximum = (strings.map(\.utf8.count).max() ?? 0) + 1 }
+        }
         let (directory, treeName) = try self.directory(for: objectPath)
 
         // Baskets first: the branch records need their positions.
@@ -155,7 +173,7 @@ extension ROOTWriter {
             planned[index].basketEntry.append(entryCount)
         }
 
-        streamedClasses.formUnion(["TTree", "TBranch"] + planned.map(\.type.leafClass))
+        streamedClasses.formUnion(["TTree", "TBranch"] + planned.map(\.leafClass))
         try writeObject(className: "TTree", path: objectPath, title: title) { keyLength in
             var writer = ByteWriter()
             var tags = ClassTags(keyLength: keyLength)
@@ -203,6 +221,22 @@ extension ROOTWriter {
         }
     }
 
+    /// Entries in a cluster of about 30 MB of uncompressed data, ROOT's default fAutoFlush.
+    static func clusterEntries(_ branches: [TreeBranchData]) -> Int {
+        let entries = branches.map(\.column.entryCount).max() ?? 0
+        let bytes = branches.reduce(0) { total, branch in
+            let column = branch.column
+            let size: Int
+            switch column.values {
+            case .string(let strings): size = strings.reduce(0) { $0 + $1.utf8.count + 1 }
+            default: size = column.values.count * (column.values.elementType?.size ?? 1)
+            }
+            return total + size + (column.offsets == nil ? 0 : 4 * entries)
+        }
+        guard entries > 0, bytes > 0 else { return max(1, entries) }
+        return max(1, Int(Double(entries) * min(1, 30_000_000 / Double(bytes))))
+    }
+
     /// ROOT::TIOFeatures: a foreign class streamed as version 0 plus a checksum, then fIOBits.
     static func encodeIOFeatures(_ writer: inout ByteWriter) {
         let start = writer.beginObject(version: 0)
@@ -216,15 +250,29 @@ extension ROOTWriter {
         let keyLength = ROOTWriter.keyHeaderLength(className: "TBasket", name: branch.name, title: treeName, big: true) + 19
         var data: [UInt8]
         var table: [UInt8] = []
-        var entrySize = itemSize * branch.type.size
-        if let offsets = branch.offsets {
-            let first = offsets[entries.lowerBound] * itemSize, last = offsets[entries.upperBound] * itemSize
-            data = branch.values.bigEndianBytes(first..<last)
+        var entrySize = itemSize * branch.elementSize
+        /// The entry-offset table: fNevBuf+1 count, key-relative entry starts, a trailing 0.
+        func offsetTable(_ starts: [Int]) -> [UInt8] {
             var writer = ByteWriter()
             writer.i32(entries.count + 1)
-            for entry in entries { writer.i32(keyLength + (offsets[entry] * itemSize - first) * branch.type.size) }
+            for start in starts { writer.i32(keyLength + start) }
             writer.i32(0)
-            table = writer.bytes
+            return writer.bytes
+        }
+        if case .string(let strings) = branch.values {
+            var writer = ByteWriter()
+            var starts: [Int] = []
+            for entry in entries {
+                starts.append(writer.count)
+                writer.tstring(strings[entry])
+            }
+            data = writer.bytes
+            table = offsetTable(starts)
+            entrySize = 1000
+        } else if let type = branch.type, let offsets = branch.offsets {
+            let first = offsets[entries.lowerBound] * itemSize, last = offsets[entries.upperBound] * itemSize
+            data = branch.values.bigEndianBytes(first..<last)
+            table = offsetTable(entries.map { (offsets[$0] * itemSize - first) * type.size })
             entrySize = 1000
         } else {
             data = branch.values.bigEndianBytes((entries.lowerBound * itemSize)..<(entries.upperBound * itemSize))
@@ -232,7 +280,7 @@ extension ROOTWriter {
         let payload = data + table
         let stored = try compress(payload) ?? payload
         let seek = output.count
-        var header = ROOTWriter.keyHeader(nbytes: keyLength + stored.count, objectLength: payload.count, keyLength: keyLength, cycle: number + 1,
+        var header = ROOTWriter.keyHeader(datime: datime, nbytes: keyLength + stored.count, objectLength: payload.count, keyLength: keyLength, cycle: number + 1,
                                           seekKey: seek, seekParent: directory.seekKey, className: "TBasket", name: branch.name,
                                           title: treeName, big: true)
         var extra = ByteWriter()
@@ -257,13 +305,13 @@ extension ROOTWriter {
         let dimensions = (branch.counter.map { "[\($0)]" } ?? "") + (branch.perEntry > 1 ? "[\(branch.perEntry)]" : "")
         let pointer = tags.beginPointer("TBranch", &writer)
         let start = writer.beginObject(version: 13)
-        writer.tnamed(branch.name, "\(branch.name)\(dimensions)/\(branch.type.letter)")
+        writer.tnamed(branch.name, "\(branch.name)\(dimensions)/\(branch.letter)")
         ROOTWriter.encodeAttributes(&writer, line: false, marker: false)
         let baskets = branch.basketSeek.count
         let capacity = max(10, baskets + 1)
         writer.i32(compression.code)
         writer.i32(32000)  // fBasketSize
-        writer.i32(branch.offsets == nil ? 0 : 1000)  // fEntryOffsetLen
+        writer.i32(branch.offsets == nil && branch.type != nil ? 0 : 1000)  // fEntryOffsetLen
         writer.i32(baskets)  // fWriteBasket
         writer.i64(entries)  // fEntryNumber
         ROOTWriter.encodeIOFeatures(&writer)
@@ -279,22 +327,24 @@ extension ROOTWriter {
         writer.endObject(subBranches)
         let leaves = writer.beginObject(version: 3)
         writer.tobject(); writer.tstring(""); writer.i32(1); writer.i32(0)
-        let leafPointer = tags.beginPointer(branch.type.leafClass, &writer)
+        let leafPointer = tags.beginPointer(branch.leafClass, &writer)
         let leafTag = tags.referenceTag(of: leafPointer)
         let leaf = writer.beginObject(version: 1)
         let base = writer.beginObject(version: 2)
         writer.tnamed(branch.name, "\(branch.name)\(dimensions)")
-        writer.i32(branch.perEntry)
-        writer.i32(branch.type.size)
+        // fLen: a TLeafC's is its longest string plus one (ROOT reads at most fLen - 1 characters).
+        writer.i32(branch.type == nil ? branch.maximum : branch.perEntry)
+        writer.i32(branch.elementSize)
         writer.i32(0)  // fOffset
         writer.u8(0)  // fIsRange
-        writer.u8(branch.type.isUnsigned ? 1 : 0)
+        writer.u8(branch.type?.isUnsigned == true ? 1 : 0)
         writer.u32(counterTag ?? 0)
         writer.endObject(base)
-        let zero = [UInt8](repeating: 0, count: branch.type.size)
-        writer.append(zero)  // fMinimum
-        if branch.type == .int32 {
-            writer.i32(branch.maximum)  // counters record their largest value
+        // fMinimum, fMaximum in the leaf's type (Int_t for TLeafC); counters and strings record their largest value.
+        let zero = [UInt8](repeating: 0, count: branch.type?.size ?? 4)
+        writer.append(zero)
+        if branch.type == .int32 || branch.type == nil {
+            writer.i32(branch.maximum)
         } else {
             writer.append(zero)
         }

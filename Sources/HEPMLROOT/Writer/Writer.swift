@@ -8,15 +8,58 @@ import HEPMLCore
 /// simple (every back-patched pointer is a plain array store) and fast for the many-small-objects
 /// DQM case; files are expected to fit in memory (< 2 GB, small 32-bit keys).
 public final class ROOTWriter {
-    public enum Compression: Sendable {
+    /// ROOT's compression algorithms with their levels (1–9; 0 stores raw), as `fCompress =
+    /// algorithm × 100 + level` names them: 1 zlib, 2 LZMA, 4 LZ4, 5 ZSTD.
+    public enum Compression: Sendable, Equatable {
         case none
         case zlib(level: Int)
+        case lzma(level: Int)
+        case lz4(level: Int)
+        case zstd(level: Int)
 
         var code: Int {
             switch self {
             case .none: return 0
             case .zlib(let level): return 100 + level
+            case .lzma(let level): return 200 + level
+            case .lz4(let level): return 400 + level
+            case .zstd(let level): return 500 + level
             }
+        }
+
+        var level: Int {
+            switch self {
+            case .none: return 0
+            case .zlib(let level), .lzma(let level), .lz4(let level), .zstd(let level): return level
+            }
+        }
+
+        /// `zlib`, `lzma`, `lz4`, `zstd` or `none`, optionally `:level`; without a level the one ROOT
+        /// recommends for the algorithm (101, 207, 404, 505).
+        public init(parsing text: String) throws {
+            let parts = text.lowercased().split(separator: ":", maxSplits: 1).map(String.init)
+            let level: Int?
+            if parts.count == 2 {
+                guard let value = Int(parts[1]), (0...9).contains(value) else { throw InvalidName(name: text, reason: "the level must be 0 to 9") }
+                level = value
+            } else {
+                level = nil
+            }
+            switch parts.first ?? "" {
+            case "none": self = .none
+            case "zlib": self = .zlib(level: level ?? 1)
+            case "lzma": self = .lzma(level: level ?? 7)
+            case "lz4": self = .lz4(level: level ?? 4)
+            case "zstd": self = .zstd(level: level ?? 5)
+            default: throw InvalidName(name: text, reason: "the algorithm must be zlib, lzma, lz4, zstd or none, with an optional :level")
+            }
+        }
+
+        /// A compression name that `init(parsing:)` does not know.
+        public struct InvalidName: Error, CustomStringConvertible {
+            public var name: String
+            public var reason: String
+            public var description: String { "compression \"\(name)\": \(reason)" }
         }
     }
 
@@ -44,6 +87,9 @@ public final class ROOTWriter {
 
     public let path: String
     public let compression: Compression
+    /// The fDatime of every key and directory: the time of writing, or `SOURCE_DATE_EPOCH` when set
+    /// (reproducible builds' convention), so identical inputs can give identical files.
+    let datime: UInt32
     static let version: Int32 = 62806
     static let begin = 100
     var output = ByteWriter()
@@ -56,6 +102,8 @@ public final class ROOTWriter {
     public init(path: String, compression: Compression = .zlib(level: 1)) {
         self.path = path
         self.compression = compression
+        let datime = ROOTWriter.datime(for: ProcessInfo.processInfo.environment["SOURCE_DATE_EPOCH"].flatMap(TimeInterval.init).map(Date.init(timeIntervalSince1970:)) ?? Date())
+        self.datime = datime
         fileName = URL(fileURLWithPath: path).lastPathComponent
         output.bytes = [UInt8](repeating: 0, count: ROOTWriter.begin)
         // The TFile record: key, the TNamed strings, then the root TDirectory record.
@@ -64,7 +112,7 @@ public final class ROOTWriter {
         strings.tstring("")
         let keyLength = ROOTWriter.keyHeaderLength(className: "TFile", name: fileName, title: "")
         let objectLength = strings.count + 60
-        let header = ROOTWriter.keyHeader(nbytes: keyLength + objectLength, objectLength: objectLength, keyLength: keyLength, cycle: 1,
+        let header = ROOTWriter.keyHeader(datime: datime, nbytes: keyLength + objectLength, objectLength: objectLength, keyLength: keyLength, cycle: 1,
                                           seekKey: ROOTWriter.begin, seekParent: 0, className: "TFile", name: fileName, title: "")
         output.append(header)
         output.append(strings.bytes)
@@ -79,7 +127,7 @@ public final class ROOTWriter {
         return (big ? 34 : 26) + size(className) + size(name) + size(title)
     }
 
-    static func keyHeader(nbytes: Int, objectLength: Int, keyLength: Int, cycle: Int, seekKey: Int, seekParent: Int,
+    static func keyHeader(datime: UInt32, nbytes: Int, objectLength: Int, keyLength: Int, cycle: Int, seekKey: Int, seekParent: Int,
                           className: String, name: String, title: String, big: Bool = false) -> [UInt8] {
         var writer = ByteWriter()
         writer.i32(nbytes)
@@ -101,21 +149,40 @@ public final class ROOTWriter {
         return writer.bytes
     }
 
-    /// ROOT's packed date; fixed so that identical inputs give identical files.
-    static let datime: UInt32 = (UInt32(2024 - 1995) << 26) | (1 << 22) | (1 << 17)
+    /// ROOT's packed date (TDatime, UTC): `(year-1995)<<26 | month<<22 | day<<17 | hour<<12 | minute<<6 | second`.
+    static func datime(for date: Date) -> UInt32 {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC") ?? calendar.timeZone
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+        let year = UInt32(clamping: max(0, (c.year ?? 1995) - 1995))
+        let fields = [c.month, c.day, c.hour, c.minute, c.second].map { UInt32(clamping: $0 ?? 0) }
+        return year << 26 | fields[0] << 22 | fields[1] << 17 | fields[2] << 12 | fields[3] << 6 | fields[4]
+    }
 
-    /// Compresses a payload into ROOT blocks, or returns nil when it should be stored raw.
+    /// Compresses a payload into ROOT blocks of at most 16 MiB each (header: 2-byte algorithm,
+    /// method byte, little-endian 24-bit compressed and uncompressed sizes), or returns nil when it
+    /// should be stored raw (no compression, or no gain, as ROOT decides).
     func compress(_ payload: [UInt8]) throws -> [UInt8]? {
-        guard case .zlib(let level) = compression, level > 0, !payload.isEmpty else { return nil }
+        guard compression.level > 0, !payload.isEmpty else { return nil }
         var out: [UInt8] = []
         var start = 0
         while start < payload.count {
             let end = min(payload.count, start + BlockDecompressor.maximumBlockSize)
-            let block = try payload[start..<end].withUnsafeBytes { try Codec.deflate($0, level: Int32(level)) }
+            let (magic, block) = try payload[start..<end].withUnsafeBytes { input -> ([UInt8], [UInt8]) in
+                switch compression {
+                case .none, .zlib: return ([0x5A, 0x4C, 8], try Codec.deflate(input, level: Int32(compression.level)))
+                case .lzma: return ([0x58, 0x5A, 0], try Codec.xzCompress(input, preset: UInt32(compression.level)))
+                case .zstd: return ([0x5A, 0x53, 1], try Codec.zstdCompress(input, level: Int32(compression.level)))
+                case .lz4:
+                    // The block follows the big-endian XXH64 of the LZ4 block, counted in the compressed size.
+                    let lz4 = try Codec.lz4Compress(input)
+                    let checksum = lz4.withUnsafeBytes { Codec.xxh64($0) }
+                    return ([0x4C, 0x34, 1], (0..<8).map { UInt8(truncatingIfNeeded: checksum >> (56 - 8 * $0)) } + lz4)
+                }
+            }
             let c = block.count, u = end - start
             guard c <= BlockDecompressor.maximumBlockSize else { return nil }
-            out += [0x5A, 0x4C, 8, UInt8(c & 0xFF), UInt8((c >> 8) & 0xFF), UInt8(c >> 16),
-                    UInt8(u & 0xFF), UInt8((u >> 8) & 0xFF), UInt8(u >> 16)]
+            out += magic + [UInt8(c & 0xFF), UInt8((c >> 8) & 0xFF), UInt8(c >> 16), UInt8(u & 0xFF), UInt8((u >> 8) & 0xFF), UInt8(u >> 16)]
             out += block
             start = end
         }
@@ -147,7 +214,7 @@ public final class ROOTWriter {
     private func makeDirectory(_ name: String, in parent: Directory) -> Directory {
         let keyLength = ROOTWriter.keyHeaderLength(className: "TDirectory", name: name, title: name)
         let seekKey = output.count
-        let header = ROOTWriter.keyHeader(nbytes: keyLength + 60, objectLength: 60, keyLength: keyLength, cycle: 1,
+        let header = ROOTWriter.keyHeader(datime: datime, nbytes: keyLength + 60, objectLength: 60, keyLength: keyLength, cycle: 1,
                                           seekKey: seekKey, seekParent: parent.seekKey, className: "TDirectory", name: name, title: name)
         output.append(header)
         let directory = Directory(name: name, title: name, seekKey: seekKey, recordOffset: output.count, parentSeek: parent.seekKey)
@@ -168,7 +235,7 @@ public final class ROOTWriter {
         let stored = payload.count > 256 ? (try compress(payload) ?? payload) : payload
         let cycle = (directory.cycles[name] ?? 0) + 1
         directory.cycles[name] = cycle
-        let header = ROOTWriter.keyHeader(nbytes: keyLength + stored.count, objectLength: payload.count, keyLength: keyLength,
+        let header = ROOTWriter.keyHeader(datime: datime, nbytes: keyLength + stored.count, objectLength: payload.count, keyLength: keyLength,
                                           cycle: cycle, seekKey: output.count, seekParent: directory.seekKey,
                                           className: className, name: name, title: title)
         guard output.count + header.count + stored.count < Int(Int32.max) else {
@@ -193,14 +260,14 @@ public final class ROOTWriter {
             body.i32(directory.keyHeaders.count)
             for header in directory.keyHeaders { body.append(header) }
             let seekKeys = output.count
-            output.append(ROOTWriter.keyHeader(nbytes: keyLength + body.count, objectLength: body.count, keyLength: keyLength, cycle: 1,
+            output.append(ROOTWriter.keyHeader(datime: datime, nbytes: keyLength + body.count, objectLength: body.count, keyLength: keyLength, cycle: 1,
                                                seekKey: seekKeys, seekParent: directory.seekKey, className: className,
                                                name: directory.name, title: directory.title))
             output.append(body.bytes)
             var record = ByteWriter()
             record.i16(5)
-            record.u32(ROOTWriter.datime)
-            record.u32(ROOTWriter.datime)
+            record.u32(datime)
+            record.u32(datime)
             record.i32(keyLength + body.count)
             let nameLength = isRoot ? directory.recordOffset - directory.seekKey
                                     : ROOTWriter.keyHeaderLength(className: "TDirectory", name: directory.name, title: directory.title)
@@ -230,7 +297,7 @@ public final class ROOTWriter {
         info.endObject(listStart)
         let storedInfo = try compress(info.bytes) ?? info.bytes
         let seekInfo = output.count
-        output.append(ROOTWriter.keyHeader(nbytes: infoKeyLength + storedInfo.count, objectLength: info.count, keyLength: infoKeyLength,
+        output.append(ROOTWriter.keyHeader(datime: datime, nbytes: infoKeyLength + storedInfo.count, objectLength: info.count, keyLength: infoKeyLength,
                                            cycle: 1, seekKey: seekInfo, seekParent: ROOTWriter.begin, className: "TList",
                                            name: "StreamerInfo", title: "Doubly linked list"))
         output.append(storedInfo)
@@ -245,7 +312,7 @@ public final class ROOTWriter {
         free.i16(1)
         free.i32(end)
         free.i32(2_000_000_000)
-        output.append(ROOTWriter.keyHeader(nbytes: nbytesFree, objectLength: 10, keyLength: freeKeyLength, cycle: 1, seekKey: seekFree,
+        output.append(ROOTWriter.keyHeader(datime: datime, nbytes: nbytesFree, objectLength: 10, keyLength: freeKeyLength, cycle: 1, seekKey: seekFree,
                                            seekParent: ROOTWriter.begin, className: "TFile", name: fileName, title: ""))
         output.append(free.bytes)
 

@@ -184,11 +184,21 @@ extension Variable {
             throw ShapeError(operation: "maxUnpool", "index outside the output plane", shapes: [shape, outShape])
         }
         var out = [T](repeating: 0, count: planes * outPlane)
-        for i in 0..<value.count { out[(i / inPlane) * outPlane + indices.positions[i]] = value.scalars[i] }
+        // Overlapping windows can share a maximum: the later value wins, and only it receives
+        // that output's gradient.
+        var writer = [Int](repeating: -1, count: planes * outPlane)
+        for i in 0..<value.count {
+            let target = (i / inPlane) * outPlane + indices.positions[i]
+            out[target] = value.scalars[i]
+            writer[target] = i
+        }
         let inputShape = shape
         return Variable(Tensor(validShape: outShape, scalars: out), operation: "maxUnpool", inputs: [self]) { g in
             var dx = [T](repeating: 0, count: planes * inPlane)
-            for i in 0..<dx.count { dx[i] = g.scalars[(i / inPlane) * outPlane + indices.positions[i]] }
+            for i in 0..<dx.count {
+                let target = (i / inPlane) * outPlane + indices.positions[i]
+                if writer[target] == i { dx[i] = g.scalars[target] }
+            }
             self.accumulate(Tensor(validShape: inputShape, scalars: dx))
         }
     }

@@ -1,14 +1,14 @@
-/// A fixed-point quantizer `q(x) = clip(round(x · 2^f), low, high) / 2^f` with round-half-to-even,
-/// the form every QKeras quantizer of the study reduces to (power-of-two scales only), and the
-/// form the ONNX export writes as explicit Mul/Round/Clip/Mul ops.
-public struct FixedPointQuantizer: Sendable, Equatable, Codable {
+/// An independent reference for the engine's QKeras quantizers: the fixed-point form
+/// `q(x) = clip(round(x · 2^f), low, high) / 2^f` with round-half-to-even, which every quantizer
+/// of the study reduces to (power-of-two scales only), written from the QKeras formulas.
+struct FixedPointQuantizer: Sendable, Equatable, Codable {
     /// Number of fractional bits f (LSB = 2^−f).
-    public let fractionalBits: Int
+    let fractionalBits: Int
     /// Smallest and largest integer code.
-    public let lowCode: Int
-    public let highCode: Int
+    let lowCode: Int
+    let highCode: Int
 
-    public init(fractionalBits: Int, lowCode: Int, highCode: Int) {
+    init(fractionalBits: Int, lowCode: Int, highCode: Int) {
         self.fractionalBits = fractionalBits
         self.lowCode = lowCode
         self.highCode = highCode
@@ -17,7 +17,7 @@ public struct FixedPointQuantizer: Sendable, Equatable, Codable {
     /// QKeras `quantized_bits(bits, integer, keep_negative, alpha=1)`:
     /// LSB 2^(integer − bits + keep_negative), range [−2^integer, 2^integer − LSB] when signed.
     /// Requires at least one magnitude bit (QKeras' binary sign mode is unused by the study).
-    public static func bits(_ bits: Int, integer: Int, keepNegative: Bool = true) -> FixedPointQuantizer {
+    static func bits(_ bits: Int, integer: Int, keepNegative: Bool = true) -> FixedPointQuantizer {
         let magnitudeBits = bits - (keepNegative ? 1 : 0)
         precondition(magnitudeBits > 0 && magnitudeBits < 31, "quantized_bits needs 1…30 magnitude bits")
         let codes = 1 << magnitudeBits
@@ -25,25 +25,25 @@ public struct FixedPointQuantizer: Sendable, Equatable, Codable {
     }
 
     /// QKeras `quantized_relu(bits, integer)`: LSB 2^(integer − bits), range [0, 2^integer − LSB].
-    public static func relu(_ bits: Int, integer: Int) -> FixedPointQuantizer {
+    static func relu(_ bits: Int, integer: Int) -> FixedPointQuantizer {
         precondition(bits > 0 && bits < 31, "quantized_relu needs 1…30 bits")
         return FixedPointQuantizer(fractionalBits: bits - integer, lowCode: 0, highCode: (1 << bits) - 1)
     }
 
-    public var scale: Float { Float(sign: .plus, exponent: fractionalBits, significand: 1) }
-    public var leastSignificantBit: Double { Double(sign: .plus, exponent: -fractionalBits, significand: 1) }
-    public var lowest: Double { Double(lowCode) * leastSignificantBit }
-    public var highest: Double { Double(highCode) * leastSignificantBit }
+    var scale: Float { Float(sign: .plus, exponent: fractionalBits, significand: 1) }
+    var leastSignificantBit: Double { Double(sign: .plus, exponent: -fractionalBits, significand: 1) }
+    var lowest: Double { Double(lowCode) * leastSignificantBit }
+    var highest: Double { Double(highCode) * leastSignificantBit }
 
     /// Quantizes one value (exact: the scale is a power of two).
     @inline(__always)
-    public func callAsFunction(_ x: Float) -> Float {
+    func callAsFunction(_ x: Float) -> Float {
         let code = min(max((x * scale).rounded(.toNearestOrEven), Float(lowCode)), Float(highCode))
         return code / scale
     }
 
     /// Quantizes a buffer in place.
-    public func apply(_ values: UnsafeMutableBufferPointer<Float>) {
+    func apply(_ values: UnsafeMutableBufferPointer<Float>) {
         for index in values.indices { values[index] = self(values[index]) }
     }
 }
