@@ -76,6 +76,7 @@ struct DQMFetchCommand: ParsableCommand {
 
 extension DQMStatistic: ExpressibleByArgument {}
 extension AutoencoderArchitecture.Mode: ExpressibleByArgument {}
+extension AutoencoderPreset: ExpressibleByArgument {}
 
 struct DQMTrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -93,6 +94,8 @@ struct DQMTrainCommand: ParsableCommand {
     @Option(help: "individual (one AE per histogram) or simultaneous.") var autoencoderMode: AutoencoderArchitecture.Mode?
     @Option(help: "Minimum entries of every histogram for a run to be used (default 10000).") var lowStatThreshold: Double?
     @Option(help: "Merge bins to this minimum mean normalized occupancy (upstream 0.0033).") var rebinMinOccupancy: Double?
+    @Option(help: "Autoencoder options: hepml (the default) or upstream (AutoDQM_ML's DEFAULT_OPT, for comparisons); replaces a JSON config's.")
+    var aeConfig: AutoencoderPreset?
     @Option(help: "Maximum autoencoder epochs (default 1000, early stopping decides).") var epochs: Int?
     @Option(help: "Seed of the train/held-out split and the weights (default 0).") var seed: UInt64?
     @Flag(help: "Refit even when a model file with this name exists.") var retrain = false
@@ -136,6 +139,7 @@ struct DQMTrainCommand: ParsableCommand {
             guard rebinMinOccupancy > 0, rebinMinOccupancy < 1 else { throw ValidationError("--rebin-min-occupancy must be in (0, 1)") }
             configuration.rebinMinimumOccupancy = rebinMinOccupancy
         }
+        if let aeConfig { configuration.autoencoderOptions = aeConfig.options }
         if let epochs {
             guard epochs >= 1 else { throw ValidationError("--epochs must be positive") }
             configuration.autoencoderOptions.epochs = epochs
@@ -159,6 +163,8 @@ struct DQMAssessCommand: ParsableCommand {
     @Option(help: "Comma-separated runs for the original-vs-reconstruction plots (default: the worst-scored).") var runs: String?
     @Option(help: "Worst-scored runs drawn per histogram and algorithm when --runs is not given.") var nRuns = 1
     @Option(help: "Seed of the bootstrap.") var seed: UInt64 = 0
+    @Option(help: "Truth JSON ([{\"run\": N, \"anomaly\": KIND or null, \"histogram\": COLUMN}], e.g. the truth.json of dqm generate): adds the AUC per anomaly kind.")
+    var truth: String?
 
     func run() throws {
         var configuration = DQMAssessmentConfiguration()
@@ -170,8 +176,10 @@ struct DQMAssessCommand: ParsableCommand {
         }
         configuration.worstRunCount = max(0, nRuns)
         configuration.seed = seed
-        let assessed = try DQMAssessment.assess(inputFile: inputFile, outputDirectory: outputDir, configuration: configuration)
+        let truthList = try truth.map { try DQMRunTruth.list(json: try readFile($0), file: $0) }
+        let assessed = try DQMAssessment.assess(inputFile: inputFile, outputDirectory: outputDir, configuration: configuration, truth: truthList)
         print(DQMAssessment.summaryTable(assessed.summaries))
+        if let table = assessed.detectionTable { print("run-level AUC (RF-ROC N=1) per anomaly kind, evaluated runs vs held-out good runs:\n" + table) }
         print("report: \(assessed.reportPath)")
     }
 

@@ -12,8 +12,8 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Seed of the data set, the split and the weights.") var seed = DQMDemoOptions().seed
     @Option(help: "Minimum mean occupancy of the (upstream HEAD) rebinning before PCA and the autoencoder; 0 turns it off.")
     var rebinMinOccupancy = DQMDemoOptions().rebinMinimumOccupancy
-    @Option(help: "Autoencoder early-stopping patience in epochs (upstream default 3; see docs/dqm.md for why the demo waits longer).")
-    var aePatience = DQMDemo.autoencoderPatience
+    @Option(help: "Autoencoder options: hepml (the default) or upstream (AutoDQM_ML's DEFAULT_OPT); see docs/dqm.md.")
+    var aeConfig = AutoencoderPreset.hepml
     @Flag(help: "No progress bars.") var quiet = false
 
     func run() throws {
@@ -22,7 +22,7 @@ struct DemoCommand: ParsableCommand {
         options.runs = runs
         options.seed = seed
         options.rebinMinimumOccupancy = rebinMinOccupancy
-        options.autoencoderPatience = aePatience
+        options.autoencoderPreset = aeConfig
         options.quiet = quiet
         let result = try DQMDemo.run(options, log: { print($0) }, warn: warn)
         print("report: \(result.reportPath)")

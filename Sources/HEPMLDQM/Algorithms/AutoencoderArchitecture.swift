@@ -1,10 +1,13 @@
+import Foundation
 import HEPMLNN
 
 /// AutoDQM_ML's convolutional autoencoder: its options and the `ModelSpec` they describe, one
 /// named input and output per histogram. The spec is what is built, trained, saved as
 /// `model.json` and exported, so the network documented here is the network that runs.
 public struct AutoencoderArchitecture: Sendable, Equatable {
-    /// Hyper-parameters, named as the `config` dict of an AutoDQM_ML algorithm JSON.
+    /// Hyper-parameters, named as the `config` dict of an AutoDQM_ML algorithm JSON. `Options()`
+    /// is HEPML's default (`AutoencoderPreset.hepml`); `AutoencoderPreset.upstream` is
+    /// AutoDQM_ML's `DEFAULT_OPT`.
     public struct Options: Codable, Sendable, Equatable {
         public var batchSize = 128
         public var learningRate = 0.001
@@ -19,10 +22,22 @@ public struct AutoencoderArchitecture: Sendable, Equatable {
         public var kernel1D = 3
         public var kernel2D = 3
         public var filters = 12
+        /// How the network's inputs are scaled (HEPML; upstream feeds unit-sum histograms).
+        public var inputScale = AutoencoderInputScale.unitSum
+        /// How reconstructions are scored (HEPML; upstream scores the SSE).
+        public var score = ReconstructionScore.sse
+        /// The decoder's last layer (HEPML; upstream's is ReLU).
+        public var outputActivation = DecoderOutput.relu
 
-        public init() {}
+        public init() {
+            self = AutoencoderPreset.hepml.options
+        }
+
+        /// The values every preset starts from: AutoDQM_ML's `DEFAULT_OPT`.
+        init(upstream: Void) {}
 
         enum CodingKeys: String, CodingKey {
+            case preset
             case batchSize = "batch_size"
             case learningRate = "learning_rate"
             case epochs = "n_epochs"
@@ -34,12 +49,16 @@ public struct AutoencoderArchitecture: Sendable, Equatable {
             case kernel1D = "kernel_1d"
             case kernel2D = "kernel_2d"
             case filters = "n_filters"
+            case inputScale = "input_scale"
+            case score
+            case outputActivation = "output_activation"
         }
 
-        /// Missing keys keep their defaults, like upstream's `update_dict` over `DEFAULT_OPT`.
+        /// Missing keys keep the values of `preset` (HEPML's default when absent), like
+        /// upstream's `update_dict` over `DEFAULT_OPT`.
         public init(from decoder: Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
-            let defaults = Options()
+            let defaults = try container.decodeIfPresent(AutoencoderPreset.self, forKey: .preset)?.options ?? Options()
             batchSize = try container.decodeIfPresent(Int.self, forKey: .batchSize) ?? defaults.batchSize
             learningRate = try container.decodeIfPresent(Double.self, forKey: .learningRate) ?? defaults.learningRate
             epochs = try container.decodeIfPresent(Int.self, forKey: .epochs) ?? defaults.epochs
@@ -51,7 +70,43 @@ public struct AutoencoderArchitecture: Sendable, Equatable {
             kernel1D = try container.decodeIfPresent(Int.self, forKey: .kernel1D) ?? defaults.kernel1D
             kernel2D = try container.decodeIfPresent(Int.self, forKey: .kernel2D) ?? defaults.kernel2D
             filters = try container.decodeIfPresent(Int.self, forKey: .filters) ?? defaults.filters
+            inputScale = try container.decodeIfPresent(AutoencoderInputScale.self, forKey: .inputScale) ?? defaults.inputScale
+            score = try container.decodeIfPresent(ReconstructionScore.self, forKey: .score) ?? defaults.score
+            outputActivation = try container.decodeIfPresent(DecoderOutput.self, forKey: .outputActivation) ?? defaults.outputActivation
         }
+
+        /// Every option explicitly, so a stored model says how it was trained.
+        public func encode(to encoder: Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(batchSize, forKey: .batchSize)
+            try container.encode(learningRate, forKey: .learningRate)
+            try container.encode(epochs, forKey: .epochs)
+            try container.encode(earlyStopping, forKey: .earlyStopping)
+            try container.encode(earlyStoppingRounds, forKey: .earlyStoppingRounds)
+            try container.encode(hiddenLayers, forKey: .hiddenLayers)
+            try container.encode(nodes, forKey: .nodes)
+            try container.encode(components, forKey: .components)
+            try container.encode(kernel1D, forKey: .kernel1D)
+            try container.encode(kernel2D, forKey: .kernel2D)
+            try container.encode(filters, forKey: .filters)
+            try container.encode(inputScale, forKey: .inputScale)
+            try container.encode(score, forKey: .score)
+            try container.encode(outputActivation, forKey: .outputActivation)
+        }
+
+        /// The options that shape training: the score is computed afterwards, so a trained
+        /// model serves every score.
+        var trainingOptions: Options {
+            var options = self
+            options.score = .sse
+            return options
+        }
+    }
+
+    /// The decoder's last layer: ReLU (upstream) or linear.
+    public enum DecoderOutput: String, Sendable, Codable {
+        case relu, linear
+    }
     }
 
     /// One AE per histogram (`individual`, the default) or one AE over all (`simultaneous`).
@@ -110,8 +165,10 @@ public struct AutoencoderArchitecture: Sendable, Equatable {
         blocks.append(.init("bottleneck", inputs: branches.map { "encoder_\($0.name)" }, layers: hidden + [.dense(options.components)]))
         for branch in branches {
             let kernel = Array(repeating: branch.shape.count == 1 ? options.kernel1D : options.kernel2D, count: branch.shape.count)
-            let transposed = (0..<options.hiddenLayers).flatMap { index in
-                [LayerSpec.convTranspose(index == options.hiddenLayers - 1 ? 1 : options.filters, kernel: kernel, padding: .same), .relu]
+            let transposed = (0..<options.hiddenLayers).flatMap { index -> [LayerSpec] in
+                let last = index == options.hiddenLayers - 1
+                let convolution = LayerSpec.convTranspose(last ? 1 : options.filters, kernel: kernel, padding: .same)
+                return last && options.outputActivation == .linear ? [convolution] : [convolution, .relu]
             }
             blocks.append(.init("decoder_\(branch.name)", inputs: ["bottleneck"], layers: [
                 .dense(branch.shape.reduce(1, *) * options.filters), .relu, .reshape([options.filters] + branch.shape),

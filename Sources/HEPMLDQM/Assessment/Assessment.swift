@@ -30,6 +30,8 @@ public struct DQMAlgorithmSummary: Sendable {
     public var meanHistogramAUC: Double
     public var goodRuns: Int
     public var badRuns: Int
+    /// Per histogram with a score, in histogram order.
+    public var histograms: [DQMHistogramAssessment]
 }
 
 public enum DQMAssessment {
@@ -78,6 +80,7 @@ public enum DQMAssessment {
             let names = histogramNames.filter { table[DQMTable.scoreColumn($0, tag: tag)] != nil }
             var scores: [[Double]] = []
             var aucs: [Double] = []
+            var histogramAssessments: [DQMHistogramAssessment] = []
             for (index, name) in names.enumerated() {
                 let all = try DQMTable.scores(table, DQMTable.scoreColumn(name, tag: tag))
                 let subset = evaluated.map { all[$0] }
@@ -86,22 +89,26 @@ public enum DQMAssessment {
                 // Bad runs are the positives; unlabelled runs are in neither class. A histogram whose
                 // evaluated runs lack good or bad ones with a score has no ROC.
                 let labelled = subset.indices.filter { evaluatedLabels[$0] != .unknown }
-                if let roc = try? ROCBootstrap(scores: labelled.map { subset[$0] }, isPositive: labelled.map { evaluatedLabels[$0] == .bad },
-                                               seed: configuration.seed &+ UInt64(index), resamples: configuration.resamples) {
+                let roc = try? ROCBootstrap(scores: labelled.map { subset[$0] }, isPositive: labelled.map { evaluatedLabels[$0] == .bad },
+                                            seed: configuration.seed &+ UInt64(index), resamples: configuration.resamples)
+                if let roc {
                     perHistogram[name, default: [:]][tag] = roc
                     aucs.append(roc.nominal.auc)
                 }
+                histogramAssessments.append(DQMHistogramAssessment(histogram: name, tag: tag, shape: try table[name].map { try DQMTable.histogramColumn($0).shape } ?? [],
+                                                                   scores: subset, roc: roc))
             }
             let assessment = try RunLevelAssessment(runs: evaluatedRuns, labels: evaluatedLabels, histogramNames: names, scores: scores)
             runLevel.append((tag, assessment))
             var auc: [Int: Double] = [:]
             for n in RunLevelAssessment.runFlagMinimums { auc[n] = assessment.runLevelAUC(minimumFlags: n) }
             let summary = DQMAlgorithmSummary(tag: tag, runLevelAUC: auc, meanHistogramAUC: aucs.isEmpty ? .nan : aucs.reduce(0, +) / Double(aucs.count),
-                                              goodRuns: goodCount, badRuns: badCount)
+                                              goodRuns: goodCount, badRuns: badCount, histograms: histogramAssessments)
             summaries.append(summary)
             report.add(Report.Metric("run-level AUC \(tag) (RF-ROC N=1)", auc[1] ?? .nan))
         }
 
+        if let warnings = invertedScoreSection(summaries) { report.add(warnings) }
         report.add(runLevelSection(runLevel, summaries))
         for (tag, assessment) in runLevel { report.add(flagSection(tag: tag, assessment)) }
         for name in histogramNames where perHistogram[name] != nil || tags.contains(where: { scoreTable[$0]?[name] != nil }) {
@@ -187,9 +194,10 @@ public enum DQMAssessment {
             guard let roc = rocs[tag] else { return nil }
             return [.text(tag), .number(roc.nominal.auc, digits: 3), .number(roc.aucUncertainty, digits: 3)]
                 + efficiencyTargets.map { .number(100 * roc.nominal.falsePositiveRate(atTruePositiveRate: $0), digits: 1) }
+                + [.text(roc.nominal.auc < 0.5 ? "⚠ bad runs score lower than good runs" : "")]
         }
         if !rows.isEmpty {
-            blocks.append(.table(Report.Table(headers: ["algorithm", "AUC", "± (bootstrap)", "FPR % @ TPR 50%", "FPR % @ TPR 90%", "FPR % @ TPR 99%"], rows: rows)))
+            blocks.append(.table(Report.Table(headers: ["algorithm", "AUC", "± (bootstrap)", "FPR % @ TPR 50%", "FPR % @ TPR 90%", "FPR % @ TPR 99%", "warning"], rows: rows)))
             let curves = orderedTags.compactMap { tag -> ROCSeries? in
                 guard let roc = rocs[tag] else { return nil }
                 return ROCSeries(roc, bandStandardDeviations: 0.5, label: String(format: "%@ [AUC = %.3f ± %.3f]", tag, roc.nominal.auc, roc.aucUncertainty))
@@ -275,6 +283,11 @@ public enum DQMAssessment {
             let name = summary.tag.padding(toLength: 20, withPad: " ", startingAt: 0)
             lines.append(String(format: "%@ %11.3f  %11.3f  %11.3f  %13.3f", name, summary.runLevelAUC[1] ?? .nan, summary.runLevelAUC[3] ?? .nan,
                                 summary.runLevelAUC[5] ?? .nan, summary.meanHistogramAUC))
+        }
+        for summary in summaries {
+            for histogram in summary.histograms where histogram.badRunsScoreLower {
+                lines.append("warning: \(summary.tag): " + invertedScoreText(histogram))
+            }
         }
         return lines.joined(separator: "\n")
     }

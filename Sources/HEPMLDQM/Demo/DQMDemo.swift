@@ -11,8 +11,8 @@ public struct DQMDemoOptions: Sendable {
     public var seed: UInt64 = 2022
     /// Minimum mean occupancy of the (upstream HEAD) rebinning before PCA and the autoencoder; 0 turns it off.
     public var rebinMinimumOccupancy = 0.0
-    /// Autoencoder early-stopping patience in epochs (see `DQMDemo.autoencoderPatience`).
-    public var autoencoderPatience = DQMDemo.autoencoderPatience
+    /// Autoencoder options: HEPML's default or upstream's (docs/dqm.md, "Autoencoder defaults").
+    public var autoencoderPreset = AutoencoderPreset.hepml
     /// No progress bars.
     public var quiet = false
 
@@ -26,7 +26,7 @@ public struct DQMDemoResult: Sendable {
     public var reportPath: String
     /// One per algorithm tag, as `DQMAssessment.summaryTable` prints them.
     public var summaries: [DQMAlgorithmSummary]
-    public var detection: [SyntheticDQMDataset.AnomalyDetection]
+    public var detection: [DQMAnomalyDetection]
     /// The algorithm tags in training order: pca, ae, beta_binomial.
     public var tags: [String]
 }
@@ -34,11 +34,6 @@ public struct DQMDemoResult: Sendable {
 /// `hepml demo` (`make demo`): the whole offline DQM workflow on a synthetic data set — generate,
 /// fetch, train PCA, autoencoders and the beta-binomial test, assess.
 public enum DQMDemo {
-    /// Upstream's patience of 3 epochs assumes an epoch holds several optimizer steps; with the
-    /// demo's 75 training runs (< batch 128) an epoch is one full-batch Adam step, and 3 noisy
-    /// steps stop most autoencoders long before they converge (docs/dqm.md, "Demo").
-    public static let autoencoderPatience = 20
-
     /// Runs every step in `options.directory`, timing each on `log`; fetch problems go to `warn`.
     /// The output directory is emptied first: models from an earlier demo would otherwise be
     /// loaded, not trained.
@@ -76,8 +71,10 @@ public enum DQMDemo {
             training.quiet = options.quiet
             if algorithm != .statisticalTester && options.rebinMinimumOccupancy > 0 { training.rebinMinimumOccupancy = options.rebinMinimumOccupancy }
             if algorithm == .autoencoder {
-                training.autoencoderOptions.earlyStoppingRounds = options.autoencoderPatience
-                log("autoencoder: upstream architecture and options, early_stopping_rounds \(options.autoencoderPatience) (upstream \(AutoencoderArchitecture.Options().earlyStoppingRounds))")
+                training.autoencoderOptions = options.autoencoderPreset.options
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = .sortedKeys
+                log("autoencoder: \(options.autoencoderPreset.rawValue) options \(String(decoding: try encoder.encode(options.autoencoderPreset.options), as: UTF8.self))")
             }
             if let statistic {
                 training.statistic = statistic
@@ -95,7 +92,7 @@ public enum DQMDemo {
         let detection = try dataset.detectionByAnomaly(table: try Parquet.read(path: trained))
         let tags = algorithms.map(\.tag)
         log("run-level AUC (RF-ROC N=1) per planted anomaly, evaluated runs vs held-out good runs:")
-        log(SyntheticDQMDataset.detectionTable(detection, tags: tags))
+        log(DQMAssessment.detectionTable(detection, tags: tags))
         step("done")
         return DQMDemoResult(reportPath: assessed.reportPath, summaries: assessed.summaries, detection: detection, tags: tags)
     }
