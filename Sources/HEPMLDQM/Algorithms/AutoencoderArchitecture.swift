@@ -107,7 +107,6 @@ public struct AutoencoderArchitecture: Sendable, Equatable {
     public enum DecoderOutput: String, Sendable, Codable {
         case relu, linear
     }
-    }
 
     /// One AE per histogram (`individual`, the default) or one AE over all (`simultaneous`).
     public enum Mode: String, Sendable, Codable, CaseIterable {
