@@ -368,7 +368,7 @@ private struct Context {
             let buffers = try zip(group, scales).map { index, scale in try histograms[index].trainingBuffer(rebinnedBy: maps[index], scale: scale) }
             let label = configuration.autoencoderMode == .individual ? "ae \(groupIndex + 1)/\(groups.count)" : "ae"
             let settings = AutoencoderArchitecture.RunSettings(
-                histograms: group.map { histograms[$0].name }, rebinMaps: group.map { maps[$0] }, options: options.trainingOptions,
+                histograms: group.map { histograms[$0].name }, rebinMaps: group.map { maps[$0] }, inputScales: scales, options: options.trainingOptions,
                 seed: configuration.seed &+ UInt64(groupIndex), trainingRuns: trainRows.map { runs[$0] }, validationRuns: heldOutRows.map { runs[$0] })
             let outcome = try architecture.train(in: run, settings: settings, buffers: buffers, trainingRows: trainRows, validationRows: heldOutRows,
                                                  label: label, retrain: configuration.retrain, showProgress: !configuration.quiet, log: log)
