@@ -179,10 +179,7 @@ struct DQMAssessCommand: ParsableCommand {
         let truthList = try truth.map { try DQMRunTruth.list(json: try readFile($0), file: $0) }
         let assessed = try DQMAssessment.assess(inputFile: inputFile, outputDirectory: outputDir, configuration: configuration, truth: truthList)
         print(DQMAssessment.summaryTable(assessed.summaries))
-        if truthList != nil {
-            print("run-level AUC (RF-ROC N=1) per anomaly kind, evaluated runs vs held-out good runs:")
-            print(DQMAssessment.detectionTable(assessed.detection, tags: assessed.summaries.map(\.tag)))
-        }
+        if let table = assessed.detectionTable { print("run-level AUC (RF-ROC N=1) per anomaly kind, evaluated runs vs held-out good runs:\n" + table) }
         print("report: \(assessed.reportPath)")
     }
 

@@ -13,7 +13,7 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Minimum mean occupancy of the (upstream HEAD) rebinning before PCA and the autoencoder; 0 turns it off.")
     var rebinMinOccupancy = DQMDemoOptions().rebinMinimumOccupancy
     @Option(help: "Autoencoder options: hepml (the default) or upstream (AutoDQM_ML's DEFAULT_OPT); see docs/dqm.md.")
-    var aeConfig = DQMDemoOptions().autoencoderConfiguration
+    var aeConfig = AutoencoderPreset.hepml
     @Flag(help: "No progress bars.") var quiet = false
 
     func run() throws {
@@ -22,7 +22,7 @@ struct DemoCommand: ParsableCommand {
         options.runs = runs
         options.seed = seed
         options.rebinMinimumOccupancy = rebinMinOccupancy
-        options.autoencoderConfiguration = aeConfig
+        options.autoencoderPreset = aeConfig
         options.quiet = quiet
         let result = try DQMDemo.run(options, log: { print($0) }, warn: warn)
         print("report: \(result.reportPath)")

@@ -1,5 +1,4 @@
 import Foundation
-import HEPMLCore
 import HEPMLNN
 import HEPMLTensor
 import Testing
@@ -28,13 +27,11 @@ import Testing
         #expect(image.summary.shapes["decoder_B"] == [48])
         let plan = networks[0].trainingPlan
         #expect(plan == .init(learningRate: 0.001, batchSize: 128, maximumEpochs: 1000, patience: 3, restoresBestWeights: true, validationRole: .heldOut))
-        // HEPML's default is the same network without the final ReLU, trained longer.
-        let hepml = try AutoencoderArchitecture(branches: [.init(name: "A", shape: [20])])
-        let upstreamDecoder = try #require(networks[0].spec.blocks.last?.layers)
-        #expect(Array(upstreamDecoder.suffix(2)) == [.relu, .flatten])
-        #expect(hepml.spec.blocks.last?.layers == upstreamDecoder.dropLast(2) + [.flatten])
-        #expect(hepml.spec.blocks.dropLast() == networks[0].spec.blocks.dropLast())
-        #expect(hepml.trainingPlan.patience == 20)
+        // HEPML's default builds the same network but for a linear output layer, and trains longer.
+        let hepml = try AutoencoderArchitecture.networks(for: [.init(name: "A", shape: [20])], mode: .individual)
+        let upstreamDecoder = try #require(networks[0].spec.blocks.last).layers, hepmlDecoder = try #require(hepml[0].spec.blocks.last).layers
+        #expect(Array(upstreamDecoder.dropLast(2)) == Array(hepmlDecoder.dropLast(1)) && hepml[0].trainingPlan.patience == 20)
+        #expect(upstreamDecoder.suffix(2) == [.relu, .flatten] && hepmlDecoder.suffix(2) == [.convTranspose(1, kernel: [3], padding: .same), .flatten])
     }
 
     @Test func simultaneousNetworkSharesTheBottleneck() throws {
@@ -50,16 +47,17 @@ import Testing
     @Test func optionsFromAlgorithmJSONAndLimits() throws {
         let options = try JSONDecoder().decode(AutoencoderArchitecture.Options.self, from: Data(#"{"n_components": 5, "early_stopping": false, "unknown": 1}"#.utf8))
         #expect(options.components == 5 && options.batchSize == 128)
-        #expect(options.score == .chi2 && options.inputScale == .unitPeak && options.outputActivation == .linear && options.earlyStoppingRounds == 20)
+        #expect(options.score == .chi2 && options.inputScale == AutoencoderPreset.hepml.options.inputScale && options.earlyStoppingRounds == 20)
         // A named preset supplies the values of the keys that are not given.
         let upstream = try JSONDecoder().decode(AutoencoderArchitecture.Options.self, from: Data(#"{"preset": "upstream", "score": "chi2"}"#.utf8))
         var expected = AutoencoderPreset.upstream.options
         expected.score = .chi2
-        #expect(upstream == expected && upstream.earlyStoppingRounds == 3 && upstream.inputScale == .unitSum && upstream.outputActivation == .relu)
+        #expect(upstream == expected && upstream.earlyStoppingRounds == 3 && upstream.inputScale == .unitSum)
         #expect(throws: DecodingError.self) { try JSONDecoder().decode(AutoencoderArchitecture.Options.self, from: Data(#"{"preset": "keras"}"#.utf8)) }
-        // Run settings store every option, so they read back unchanged (and a run trained with
-        // other options is refused).
+        // Stored with a model, every option is written and reads back unchanged.
         #expect(try JSONDecoder().decode(AutoencoderArchitecture.Options.self, from: JSONEncoder().encode(expected)) == expected)
+        // The score is computed after training: it is not part of what a run directory is trained with.
+        #expect(expected.trainingOptions == AutoencoderPreset.upstream.options)
         #expect(try AutoencoderArchitecture(branches: [.init(name: "A", shape: [10])], options: options).trainingPlan.patience == nil)
         #expect(throws: DQMError.self) { try AutoencoderArchitecture(branches: [.init(name: "A", shape: [4])]) }
         #expect(throws: DQMError.self) { try AutoencoderArchitecture(branches: [.init(name: "A", shape: [4, 4, 4])]) }
@@ -117,34 +115,5 @@ import Testing
         // The mean of the training runs is [0.375, 0.625]: its largest bin becomes 1.
         #expect(AutoencoderInputScale.unitPeak.factor(trainingInputs: [[0.25, 0.75], [0.5, 0.5]]) == 1.6)
         #expect(AutoencoderInputScale.unitPeak.factor(trainingInputs: [[0, 0]]) == 1)
-    }
-
-    /// A network trained on scaled inputs, folded, reconstructs the normalized histogram x as the
-    /// unfolded one reconstructs s·x, divided by s: the stored and exported model takes and gives
-    /// normalized histograms. Both output activations, a 1-D and a 2-D branch of one network.
-    @Test func foldedInputScalesKeepTheReconstruction() throws {
-        for activation in AutoencoderOutputActivation.allCases {
-            var options = AutoencoderArchitecture.Options()
-            options.outputActivation = activation
-            let architecture = try AutoencoderArchitecture(branches: [.init(name: "A", shape: [12]), .init(name: "B", shape: [5, 6])], options: options)
-            let model: GraphModel<Float> = try architecture.spec.build(seed: 3, stream: AutoencoderArchitecture.weightStream)
-            var generator = SeededGenerator(seed: 5)
-            let inputs = [12, 30].map { width in (0..<(2 * width)).map { _ in Float(generator.nextUniform()) } }
-            let scales = [7.0, 0.25]
-            func reconstruct(_ factors: [Double]) throws -> [[Float]] {
-                try model(zip(inputs, factors).map { input, factor in
-                    Variable(try Tensor<Float>(shape: [2, input.count / 2], scalars: input.map { $0 * Float(factor) }))
-                }).map(\.value.scalars)
-            }
-            let unfolded = try reconstruct(scales)
-            #expect(architecture.foldInputScales(scales, into: model))
-            let folded = try reconstruct([1, 1])
-            for (branch, scale) in scales.enumerated() {
-                let expected = unfolded[branch].map { $0 / Float(scale) }
-                let largest = expected.map(abs).max() ?? 0
-                #expect(largest > 0 && zip(folded[branch], expected).allSatisfy { abs($0 - $1) <= 1e-5 * largest }, "\(activation) branch \(branch)")
-            }
-            #expect(!architecture.foldInputScales([1, 1], into: model))
-        }
     }
 }

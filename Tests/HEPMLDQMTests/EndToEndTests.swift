@@ -129,9 +129,8 @@ import Testing
 
         var assessment = DQMAssessmentConfiguration()
         assessment.resamples = 20
-        let reportDirectory = directory.appendingPathComponent("report").path
-        let (index, summaries, assessedDetection) = try DQMAssessment.assess(inputFile: trained, outputDirectory: reportDirectory,
-                                                                             configuration: assessment, truth: dataset.runTruth)
+        let (index, summaries, _) = try DQMAssessment.assess(inputFile: trained, outputDirectory: directory.appendingPathComponent("report").path,
+                                                          configuration: assessment)
         #expect(summaries.map(\.tag) == ["pca", "ae", "bb"])
         let pcaAUC = try #require(summaries.first?.runLevelAUC[1])
         #expect(pcaAUC > 0.8, "PCA run-level AUC \(pcaAUC)")
@@ -140,19 +139,20 @@ import Testing
         #expect(DQMAssessment.summaryTable(summaries).contains("pca"))
         // assessment_stats.parquet / assessment.json: one row per histogram and algorithm, with
         // the flag for bad runs scoring lower than good ones (also a warning line in the summary).
-        let rows: [DQMHistogramAssessment] = summaries.flatMap(\.histograms)
-        let stats = try Parquet.read(path: reportDirectory + "/assessment_stats.parquet")
+        let rows = summaries.flatMap(\.histograms)
+        let statistics = try DQMAssessment.writeStatistics(summaries, to: directory.appendingPathComponent("report").path)
+        let stats = try Parquet.read(path: statistics.parquet)
         #expect(stats.columnNames == ["hist", "dim_0", "dim_1", "algo", "avg_an_score", "std_an_score", "auc", "auc_uncertainty", "bad_runs_score_lower"])
         let hist = try stats.column("hist"), algo = try stats.column("algo")
-        #expect(rows.indices.map { hist[$0] } == rows.map { Value.string($0.histogram) } && rows.indices.map { algo[$0] } == rows.map { Value.string($0.tag) })
+        #expect(rows.indices.map { hist[$0] } == rows.map { .string($0.histogram) } && rows.indices.map { algo[$0] } == rows.map { .string($0.tag) })
         #expect(stats["bad_runs_score_lower"]?.boolValues == rows.map { $0.auc < 0.5 })
-        let document = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: reportDirectory + "/assessment.json"))) as? [String: Any])
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: statistics.json))) as? [String: Any])
         let entries = try #require(document["histograms"] as? [[String: Any]])
         #expect(entries.count == rows.count && entries.map { $0["bad_runs_score_lower"] as? Bool } == rows.map { $0.auc < 0.5 })
         let warnings = DQMAssessment.summaryTable(summaries).split(separator: "\n").filter { $0.hasPrefix("warning:") }
         #expect(warnings.count == rows.filter(\.badRunsScoreLower).count)
         let detection = try dataset.detectionByAnomaly(table: final)
-        #expect(!detection.isEmpty && detection == assessedDetection && html.contains("Per anomaly kind"))
+        #expect(!detection.isEmpty)
         #expect(detection.allSatisfy { $0.runs > 0 && Set($0.auc.keys) == ["pca", "ae", "bb"] && $0.auc.values.allSatisfy { (0...1).contains($0) } })
         #expect(DQMAssessment.detectionTable(detection, tags: ["pca", "ae", "bb"]).contains(detection[0].anomaly))
     }

@@ -51,8 +51,9 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let (parquet, histograms, model) = try Self.trainAndExport(in: directory, hepml: hepml)
         let script = """
-        import sys, numpy as np, pyarrow.parquet as pq, onnx, onnxruntime as ort
-        table, model, histograms = pq.read_table(sys.argv[1]), sys.argv[2], sys.argv[3:]
+        import json, sys, numpy as np, pyarrow.parquet as pq, onnx, onnxruntime as ort
+        table, model, histograms = pq.read_table(sys.argv[1]), sys.argv[2], sys.argv[4:]
+        scales = dict(zip(histograms, json.load(open(sys.argv[3]))["inputScales"]))
         onnx.checker.check_model(onnx.load(model), full_check=True)
         session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
         inputs = {i.name: i for i in session.get_inputs()}
@@ -63,18 +64,19 @@ import Testing
         feeds = {}
         for hist in histograms:
             raw = rows(hist)
-            x = raw * (1 / raw.sum(axis=1, keepdims=True))  # the training inputs: normalized to unit sum
+            x = raw * (1 / raw.sum(axis=1, keepdims=True)) * scales[hist]  # normalized to unit sum, times the input scale
             feeds[hist] = x.astype(np.float32).reshape([len(raw)] + list(inputs[hist].shape[1:]))
         outputs = dict(zip([o.name for o in session.get_outputs()], session.run(None, feeds)))
         for hist in histograms:
             stored = rows(hist + "_reco_ae")
-            reco = outputs[hist + "_reco"]
+            reco = outputs[hist + "_reco"] / scales[hist]
             assert reco.shape == feeds[hist].shape, (hist, reco.shape)
             difference = np.abs(reco.reshape(len(stored), -1) - stored).max()
             assert difference <= 1e-5, (hist, difference)
         print("ok")
         """
-        let run = try TestEnvironment.runPython(python, script: script, arguments: [parquet, model] + histograms)
+        let settings = (parquet as NSString).deletingLastPathComponent + "/autoencoder_ae/settings.json"
+        let run = try TestEnvironment.runPython(python, script: script, arguments: [parquet, model, settings] + histograms)
         #expect(run.status == 0, "\(run.output)")
     }
 }

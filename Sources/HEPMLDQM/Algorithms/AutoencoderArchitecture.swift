@@ -1,3 +1,4 @@
+import Foundation
 import HEPMLNN
 
 /// AutoDQM_ML's convolutional autoencoder: its options and the `ModelSpec` they describe, one
@@ -25,8 +26,8 @@ public struct AutoencoderArchitecture: Sendable, Equatable {
         public var inputScale = AutoencoderInputScale.unitSum
         /// How reconstructions are scored (HEPML; upstream scores the SSE).
         public var score = ReconstructionScore.sse
-        /// The activation of the decoder's last layer (HEPML; upstream's is ReLU).
-        public var outputActivation = AutoencoderOutputActivation.relu
+        /// The decoder's last layer (HEPML; upstream's is ReLU).
+        public var outputActivation = DecoderOutput.relu
 
         public init() {
             self = AutoencoderPreset.hepml.options
@@ -71,11 +72,10 @@ public struct AutoencoderArchitecture: Sendable, Equatable {
             filters = try container.decodeIfPresent(Int.self, forKey: .filters) ?? defaults.filters
             inputScale = try container.decodeIfPresent(AutoencoderInputScale.self, forKey: .inputScale) ?? defaults.inputScale
             score = try container.decodeIfPresent(ReconstructionScore.self, forKey: .score) ?? defaults.score
-            outputActivation = try container.decodeIfPresent(AutoencoderOutputActivation.self, forKey: .outputActivation) ?? defaults.outputActivation
+            outputActivation = try container.decodeIfPresent(DecoderOutput.self, forKey: .outputActivation) ?? defaults.outputActivation
         }
 
-        /// Every option explicitly (no `preset`), so a run directory's settings say how it was
-        /// trained and one trained with other options is refused rather than reused.
+        /// Every option explicitly, so a stored model says how it was trained.
         public func encode(to encoder: Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(batchSize, forKey: .batchSize)
@@ -93,6 +93,19 @@ public struct AutoencoderArchitecture: Sendable, Equatable {
             try container.encode(score, forKey: .score)
             try container.encode(outputActivation, forKey: .outputActivation)
         }
+
+        /// The options that shape training: the score is computed afterwards, so a trained
+        /// model serves every score.
+        var trainingOptions: Options {
+            var options = self
+            options.score = .sse
+            return options
+        }
+    }
+
+    /// The decoder's last layer: ReLU (upstream) or linear.
+    public enum DecoderOutput: String, Sendable, Codable {
+        case relu, linear
     }
 
     /// One AE per histogram (`individual`, the default) or one AE over all (`simultaneous`).
@@ -151,7 +164,7 @@ public struct AutoencoderArchitecture: Sendable, Equatable {
         blocks.append(.init("bottleneck", inputs: branches.map { "encoder_\($0.name)" }, layers: hidden + [.dense(options.components)]))
         for branch in branches {
             let kernel = Array(repeating: branch.shape.count == 1 ? options.kernel1D : options.kernel2D, count: branch.shape.count)
-            let transposed = (0..<options.hiddenLayers).flatMap { index in
+            let transposed = (0..<options.hiddenLayers).flatMap { index -> [LayerSpec] in
                 let last = index == options.hiddenLayers - 1
                 let convolution = LayerSpec.convTranspose(last ? 1 : options.filters, kernel: kernel, padding: .same)
                 return last && options.outputActivation == .linear ? [convolution] : [convolution, .relu]

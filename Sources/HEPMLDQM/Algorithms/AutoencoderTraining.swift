@@ -10,6 +10,9 @@ extension AutoencoderArchitecture {
     public struct RunSettings: Codable, Equatable, Sendable {
         public var histograms: [String]
         public var rebinMaps: [RebinMap?]
+        /// Per histogram, the factor its normalized contents are multiplied by before the network
+        /// sees them (`Options.inputScale`); an exported model takes its inputs in that scale.
+        public var inputScales: [Double]
         public var options: Options
         public var seed: UInt64
         public var trainingRuns: [Int]

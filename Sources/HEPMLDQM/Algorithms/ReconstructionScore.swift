@@ -48,3 +48,52 @@ public enum ReconstructionScore: String, Sendable, Codable, CaseIterable {
         return variances.map { max($0, floor) }
     }
 }
+
+/// How histograms are scaled before the autoencoder sees them; reconstructions are scaled back,
+/// so scores and stored reconstructions stay in the normalized histogram's units.
+public enum AutoencoderInputScale: String, Sendable, Codable, CaseIterable {
+    /// AutoDQM_ML: the normalized histogram as it is. The cells of a 1000-cell map are ~1e-3,
+    /// the size of Adam's first steps, and its ReLU output dies before it learns anything.
+    case unitSum = "unit_sum"
+    /// Divided by the largest bin of the training runs' mean histogram: the fullest bin is 1
+    /// whatever the binning, and no input is much larger than 1.
+    case unitPeak = "unit_peak"
+
+    /// The factor the network's inputs are multiplied by, from the training runs' inputs.
+    public func factor(trainingInputs: [[Double]]) -> Double {
+        switch self {
+        case .unitSum:
+            return 1
+        case .unitPeak:
+            let bins = trainingInputs.first?.count ?? 0
+            var sums = [Double](repeating: 0, count: bins)
+            for input in trainingInputs { for bin in 0..<min(bins, input.count) { sums[bin] += input[bin] } }
+            let peak = (sums.max() ?? 0) / Double(max(trainingInputs.count, 1))
+            return peak > 0 && peak.isFinite ? 1 / peak : 1
+        }
+    }
+}
+
+/// Named autoencoder configurations: the `preset` key of the algorithm JSON's `config` and
+/// `--ae-config` on the command line.
+public enum AutoencoderPreset: String, Sendable, Codable, CaseIterable {
+    /// AutoDQM_ML's `DEFAULT_OPT` unchanged, for comparisons with upstream.
+    case upstream
+    /// HEPML's default: upstream's network, trained until the held-out loss stops improving
+    /// and scored against the good runs' per-bin spread (docs/dqm.md, "Autoencoder defaults").
+    case hepml
+
+    public var options: AutoencoderArchitecture.Options {
+        var options = AutoencoderArchitecture.Options(upstream: ())
+        switch self {
+        case .upstream:
+            break
+        case .hepml:
+            options.earlyStoppingRounds = 20
+            options.inputScale = .unitPeak
+            options.score = .chi2
+            options.outputActivation = .linear
+        }
+        return options
+    }
+}

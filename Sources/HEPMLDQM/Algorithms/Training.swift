@@ -243,17 +243,17 @@ struct PreparedHistogram {
     }
 
     /// `inputs()` as the network takes them: one contiguous float32 buffer, runs after one
-    /// another, rebinned by `map` when given.
-    func trainingBuffer(rebinnedBy map: RebinMap?) throws -> [Float] {
-        if let map { return try inputs().flatMap { try map.apply($0).map { Float($0) } } }
+    /// another, rebinned by `map` when given and multiplied by `scale` (the input scale).
+    func trainingBuffer(rebinnedBy map: RebinMap?, scale: Double) throws -> [Float] {
+        if let map { return try inputs().flatMap { try map.apply($0).map { Float($0 * scale) } } }
         let width = column.contents.rowWidth
         var buffer = [Float](repeating: 0, count: column.contents.values.count)
         column.contents.values.withUnsafeBufferPointer { source in
             buffer.withUnsafeMutableBufferPointer { target in
                 for row in 0..<column.contents.rowCount {
                     let range = (row * width)..<((row + 1) * width)
-                    let scale = normalize ? DQMPreprocessing.normalizingScale(source[range]) : 1
-                    for index in range { target[index] = scale == 0 ? 0 : Float(source[index] * scale) }
+                    let normalizing = normalize ? DQMPreprocessing.normalizingScale(source[range]) : 1
+                    for index in range { target[index] = normalizing == 0 ? 0 : Float(source[index] * normalizing * scale) }
                 }
             }
         }
@@ -363,29 +363,29 @@ private struct Context {
             if !run.isComplete && !configuration.retrain && FileManager.default.fileExists(atPath: earlierFile) {
                 throw DQMError.invalidConfiguration("\(earlierFile) was written by an earlier HEPML, which kept autoencoders in single files; train again with --retrain (the new model goes to \(run.path)/)")
             }
-            let buffers = try group.map { try histograms[$0].trainingBuffer(rebinnedBy: maps[$0]) }
             let options = configuration.autoencoderOptions
             let scales = group.map { index in options.inputScale.factor(trainingInputs: trainRows.map { inputs[index][$0] }) }
-            let scaledBuffers = zip(buffers, scales).map { buffer, scale in scale == 1 ? buffer : buffer.map { $0 * Float(scale) } }
+            let buffers = try zip(group, scales).map { index, scale in try histograms[index].trainingBuffer(rebinnedBy: maps[index], scale: scale) }
             let label = configuration.autoencoderMode == .individual ? "ae \(groupIndex + 1)/\(groups.count)" : "ae"
             let settings = AutoencoderArchitecture.RunSettings(
-                histograms: group.map { histograms[$0].name }, rebinMaps: group.map { maps[$0] }, options: configuration.autoencoderOptions,
+                histograms: group.map { histograms[$0].name }, rebinMaps: group.map { maps[$0] }, inputScales: scales, options: options.trainingOptions,
                 seed: configuration.seed &+ UInt64(groupIndex), trainingRuns: trainRows.map { runs[$0] }, validationRuns: heldOutRows.map { runs[$0] })
-            let outcome = try architecture.train(in: run, settings: settings, buffers: scaledBuffers, trainingRows: trainRows, validationRows: heldOutRows,
+            let outcome = try architecture.train(in: run, settings: settings, buffers: buffers, trainingRows: trainRows, validationRows: heldOutRows,
                                                  label: label, retrain: configuration.retrain, showProgress: !configuration.quiet, log: log)
             if let history = outcome.history {
                 let stop = history.stoppedEarly ? "stopped early" : "ran all epochs"
                 log("\(label) \(group.count == 1 ? histograms[group[0]].name : "\(group.count) histograms"): \(history.epochs.count) epochs (\(stop)), best epoch \(history.restoredEpoch ?? history.epochs.count), validation loss \(history.epochs.last?.validationLoss.map { String(format: "%.3g", $0) } ?? "-")")
-                // The stored (and exported) network takes and gives the normalized histograms.
-                if architecture.foldInputScales(scales, into: outcome.model) { try run.saveModel(outcome.model, history: history) }
             } else {
                 loadedModels.append(run.path)
             }
             modelFiles.append(run.path)
             let reconstructed = try AutoencoderArchitecture.reconstruct(outcome.model, buffers: buffers, rows: runs.count)
             for (position, index) in group.enumerated() {
+                // Reconstructions back in the normalized histogram's units, where they are scored and stored.
                 let width = branches[index].shape.reduce(1, *)
-                let recos = (0..<runs.count).map { row in reconstructed[position][(row * width)..<((row + 1) * width)].map { Double($0) } }
+                let recos = (0..<runs.count).map { row in
+                    reconstructed[position][(row * width)..<((row + 1) * width)].map { Double($0) / scales[position] }
+                }
                 let scores = options.score.scores(inputs: inputs[index], reconstructions: recos, trainingRows: trainRows)
                 outputs[index] = HistogramOutput(name: histograms[index].name, scores: scores,
                                                  reconstructions: (Context.shape(histograms[index], maps[index]), recos))

@@ -11,8 +11,8 @@ public struct DQMDemoOptions: Sendable {
     public var seed: UInt64 = 2022
     /// Minimum mean occupancy of the (upstream HEAD) rebinning before PCA and the autoencoder; 0 turns it off.
     public var rebinMinimumOccupancy = 0.0
-    /// The autoencoder options: HEPML's default, or upstream's for comparisons (docs/dqm.md).
-    public var autoencoderConfiguration = AutoencoderPreset.hepml
+    /// Autoencoder options: HEPML's default or upstream's (docs/dqm.md, "Autoencoder defaults").
+    public var autoencoderPreset = AutoencoderPreset.hepml
     /// No progress bars.
     public var quiet = false
 
@@ -71,10 +71,10 @@ public enum DQMDemo {
             training.quiet = options.quiet
             if algorithm != .statisticalTester && options.rebinMinimumOccupancy > 0 { training.rebinMinimumOccupancy = options.rebinMinimumOccupancy }
             if algorithm == .autoencoder {
-                training.autoencoderOptions = options.autoencoderConfiguration.options
+                training.autoencoderOptions = options.autoencoderPreset.options
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = .sortedKeys
-                log("autoencoder: \(options.autoencoderConfiguration.rawValue) options \(String(decoding: try encoder.encode(training.autoencoderOptions), as: UTF8.self))")
+                log("autoencoder: \(options.autoencoderPreset.rawValue) options \(String(decoding: try encoder.encode(options.autoencoderPreset.options), as: UTF8.self))")
             }
             if let statistic {
                 training.statistic = statistic
@@ -87,15 +87,14 @@ public enum DQMDemo {
         step("assess")
         var assessment = DQMAssessmentConfiguration()
         assessment.seed = options.seed
-        // The generator knows what it planted: the run-level AUC per anomaly type shows what each
-        // algorithm misses.
-        let assessed = try DQMAssessment.assess(inputFile: trained, outputDirectory: reportDirectory, configuration: assessment, truth: dataset.runTruth)
+        let assessed = try DQMAssessment.assess(inputFile: trained, outputDirectory: reportDirectory, configuration: assessment)
         log(DQMAssessment.summaryTable(assessed.summaries))
+        let detection = try dataset.detectionByAnomaly(table: try Parquet.read(path: trained))
         let tags = algorithms.map(\.tag)
         log("run-level AUC (RF-ROC N=1) per planted anomaly, evaluated runs vs held-out good runs:")
-        log(DQMAssessment.detectionTable(assessed.detection, tags: tags))
+        log(DQMAssessment.detectionTable(detection, tags: tags))
         step("done")
-        return DQMDemoResult(reportPath: assessed.reportPath, summaries: assessed.summaries, detection: assessed.detection, tags: tags)
+        return DQMDemoResult(reportPath: assessed.reportPath, summaries: assessed.summaries, detection: detection, tags: tags)
     }
 
     /// The first `count` training runs as references of the statistical test, so that it, like
