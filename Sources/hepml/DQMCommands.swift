@@ -96,7 +96,7 @@ struct DQMTrainCommand: ParsableCommand {
     @Option(help: "Merge bins to this minimum mean normalized occupancy (upstream 0.0033).") var rebinMinOccupancy: Double?
     @Option(help: "Autoencoder options: hepml (the default) or upstream (AutoDQM_ML's DEFAULT_OPT, for comparisons); replaces a JSON config's.")
     var aeConfig: AutoencoderPreset?
-    @Option(help: "Maximum autoencoder epochs (default 1000, early stopping decides).") var epochs: Int?
+    @Option(help: "Maximum autoencoder epochs (default 300, upstream 1000; early stopping decides).") var epochs: Int?
     @Option(help: "Seed of the train/held-out split and the weights (default 0).") var seed: UInt64?
     @Flag(help: "Refit even when a model file with this name exists.") var retrain = false
     @Flag(help: "No progress output.") var quiet = false
