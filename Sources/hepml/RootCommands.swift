@@ -60,7 +60,16 @@ struct RootShow: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "show", abstract: "Summarize and draw a histogram, or list a tree's branches.")
 
     @Argument(help: "FILE:PATH") var target: String
-    @Option(help: "Width of the drawing in characters.") var width = 60
+    @Option(help: "Width of the drawing in characters (1 to 1000).") var width = 60
+
+    func validate() throws {
+        guard (1...RootShow.maximumWidth).contains(width) else {
+            throw ValidationError("--width must be between 1 and \(RootShow.maximumWidth) characters, not \(width)")
+        }
+    }
+
+    /// Wider than any terminal; bounds the lines a typo in --width could ask for.
+    static let maximumWidth = 1000
 
     static func binning(_ histogram: Histogram) -> String {
         let axes = [histogram.xAxis, histogram.yAxis, histogram.zAxis].prefix(histogram.dimension)
@@ -117,29 +126,39 @@ struct RootShow: ParsableCommand {
         // Bars are as long as the magnitude (negative profile means are common); the number shows the sign.
         let peak = rows.map(\.1.magnitude).filter(\.isFinite).max() ?? 0
         for (start, value, error) in rows {
-            let length = peak > 0 && value.isFinite ? Int((value.magnitude / peak * Double(max(width, 0))).rounded()) : 0
+            let length = peak > 0 && value.isFinite ? Int((value.magnitude / peak * Double(width)).rounded()) : 0
             let name = labels[start + 1] ?? String(format: "%10.4g", edges[start])
             print(name.padding(toLength: 12, withPad: " ", startingAt: 0) + "|" + String(repeating: "#", count: max(0, length)) + " \(value)\(error)")
         }
     }
 
-    /// A shaded grid, y upwards, cells averaged down to the drawing size.
+    /// A shaded grid, y upwards, cells summed down to the drawing size and shaded by magnitude
+    /// relative to the largest finite one; negative cells take their own shades and NaN or
+    /// infinite cells a marker, so that no value is drawn as if it were a small positive one.
     private func drawGrid(_ values: [Double], nx: Int, ny: Int) {
-        let shades = Array(" .:-=+*#%@")
+        let positiveShades = Array(" .:-=+*#%@"), negativeShades = Array(" ,;~ox0OX&")
         let columns = min(nx, width), rows = min(ny, 30)
+        guard columns > 0, rows > 0 else { return }
         var grid = [[Double]](repeating: [Double](repeating: 0, count: columns), count: rows)
         for ix in 0..<nx {
             for iy in 0..<ny { grid[iy * rows / ny][ix * columns / nx] += values[ix * ny + iy] }
         }
-        let peak = grid.flatMap { $0 }.max() ?? 0
-        let levels = Double(shades.count - 1)
+        let peak = grid.joined().filter(\.isFinite).map(\.magnitude).max() ?? 0
+        let levels = Double(positiveShades.count - 1)
+        var seen = Set<String>()
         for row in grid.reversed() {
             let line = row.map { value -> Character in
+                if value.isNaN { seen.insert("? NaN"); return "?" }
+                if value.isInfinite { seen.insert(value > 0 ? "> +inf" : "< -inf"); return value > 0 ? ">" : "<" }
                 guard peak > 0 else { return " " }
-                return shades[min(shades.count - 1, Int(value / peak * levels + 0.5))]
+                let level = min(positiveShades.count - 1, Int(value.magnitude / peak * levels + 0.5))
+                guard value < 0 else { return positiveShades[level] }
+                if level > 0 { seen.insert("negative \(String(negativeShades.dropFirst()))") }
+                return negativeShades[level]
             }
             print("|" + String(line) + "|")
         }
+        if !seen.isEmpty { print("(" + seen.sorted().joined(separator: ", ") + ")") }
     }
 }
 
@@ -223,7 +242,13 @@ struct RootScan: ParsableCommand {
     @Argument(help: "FILE:TREE") var target: String
     @Option(help: "Comma-separated branch names, full paths or wildcards (default: all supported).") var branches: String?
     @OptionGroup var range: EntryRangeOptions
-    @Option(help: "Width of each column in characters.") var columnWidth = 12
+    @Option(help: "Width of each column in characters (4 to 1000).") var columnWidth = 12
+
+    func validate() throws {
+        guard (4...RootShow.maximumWidth).contains(columnWidth) else {
+            throw ValidationError("--column-width must be between 4 and \(RootShow.maximumWidth) characters, not \(columnWidth)")
+        }
+    }
 
     func run() throws {
         let (path, treePath) = RootCommand.split(target)
@@ -231,7 +256,7 @@ struct RootScan: ParsableCommand {
         let entryRange = try range.entries(of: tree) ?? 0..<tree.entries
         let columns = try tree.arrays(branches: branches?.split(separator: ",").map(String.init), entries: entryRange)
         let hasInstances = columns.contains { $0.offsets != nil || !$0.itemShape.isEmpty }
-        let width = max(columnWidth, 4)
+        let width = columnWidth
         func cell(_ text: String) -> String {
             let clipped = text.count > width ? String(text.prefix(width - 1)) + "…" : text
             return " " + String(repeating: " ", count: width - clipped.count) + clipped + " *"
