@@ -20,11 +20,31 @@ public enum Codec {
     // MARK: zlib / deflate
 
     /// Inflates a zlib stream (`raw: false`) or a raw deflate stream (`raw: true`, as in ZIP).
+    /// Sizes above `growthChunkBytes` are inflated a chunk at a time (`inflate(_:atMost:raw:)`), so a
+    /// recorded size that overstates the stream allocates about what the stream really holds.
     public static func inflate(_ input: UnsafeRawBufferPointer, decompressedSize: Int, raw: Bool = false) throws -> [UInt8] {
         guard decompressedSize >= 0 else { throw CompressionError(codec: "zlib", reason: "negative size") }
+        guard decompressedSize <= growthChunkBytes else {
+            let (bytes, ended) = try inflate(input, atMost: decompressedSize, raw: raw)
+            guard ended, bytes.count == decompressedSize else {
+                throw CompressionError(codec: "zlib", reason: ended ? "inflated \(bytes.count) bytes, expected \(decompressedSize)" : "stream holds more than the expected \(decompressedSize) bytes")
+            }
+            return bytes
+        }
         var output = [UInt8](repeating: 0, count: decompressedSize)
         try output.withUnsafeMutableBytes { try inflate(input, into: $0, raw: raw) }
         return output
+    }
+
+    /// The most output one step of a chunked inflation allocates ahead of the data.
+    public static let growthChunkBytes = 64 << 20
+
+    /// Inflates at most `limit` bytes: the first bytes of a stream (a header to check before the
+    /// rest is inflated), or a whole stream whose recorded size is not trusted. The output grows
+    /// by at most `growthChunkBytes` at a time as the stream produces bytes. `ended` is false when
+    /// the stream holds more than `limit` bytes.
+    public static func inflate(_ input: UnsafeRawBufferPointer, atMost limit: Int, raw: Bool = false) throws -> (bytes: [UInt8], ended: Bool) {
+        try ZlibInflaterPool.inflate(input, atMost: max(0, limit), chunkBytes: growthChunkBytes, raw: raw)
     }
 
     /// Inflates into a buffer the caller owns, which the stream must fill exactly.

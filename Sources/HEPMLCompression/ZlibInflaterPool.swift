@@ -29,33 +29,72 @@ enum ZlibInflaterPool {
     nonisolated(unsafe) private static var idleWrapped: [Inflater] = []
     nonisolated(unsafe) private static var idleRaw: [Inflater] = []
 
-    /// Inflates a complete zlib stream (Adler-32 checked) or raw deflate stream into exactly
-    /// `output.count` bytes.
-    static func inflate(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer, raw: Bool) throws {
+    /// Runs `body` with an idle inflater of the kind, returned to the pool afterwards.
+    private static func withInflater<Result>(raw: Bool, _ body: (UnsafeMutablePointer<z_stream>) throws -> Result) throws -> Result {
         lock.lock()
         let pooled = raw ? idleRaw.popLast() : idleWrapped.popLast()
         lock.unlock()
         let inflater = pooled ?? Inflater(raw: raw)
         guard inflater.ready else { throw CompressionError(codec: "zlib", reason: "inflateInit failed") }
-        let stream = inflater.stream
         defer {
-            if inflateReset(stream) == Z_OK {
+            if inflateReset(inflater.stream) == Z_OK {
                 lock.lock()
                 if inflater.raw { idleRaw.append(inflater) } else { idleWrapped.append(inflater) }
                 lock.unlock()
             }
         }
-        stream.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
-        stream.pointee.avail_in = uInt(input.count)
-        stream.pointee.next_out = output.baseAddress?.assumingMemoryBound(to: Bytef.self)
-        stream.pointee.avail_out = uInt(output.count)
-        let status = CZlib.inflate(stream, Z_FINISH)
-        guard status == Z_STREAM_END else {
-            let detail = stream.pointee.msg.map { String(cString: $0) } ?? "status \(status)"
-            throw CompressionError(codec: "zlib", reason: "stream did not inflate to \(output.count) bytes (\(detail))")
+        return try body(inflater.stream)
+    }
+
+    /// Inflates at most `limit` bytes, growing the output `chunkBytes` at a time; `ended` says
+    /// whether the stream ended (checksum included) within the limit.
+    static func inflate(_ input: UnsafeRawBufferPointer, atMost limit: Int, chunkBytes: Int, raw: Bool) throws -> (bytes: [UInt8], ended: Bool) {
+        try withInflater(raw: raw) { stream in
+            stream.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
+            stream.pointee.avail_in = uInt(input.count)
+            var output: [UInt8] = []
+            while true {
+                // A one-byte probe past the limit tells a stream that ends there from a longer one.
+                let step = output.count < limit ? min(chunkBytes, limit - output.count) : 1
+                let start = output.count
+                output.append(contentsOf: repeatElement(0, count: step))
+                let status: Int32 = output.withUnsafeMutableBytes { buffer in
+                    guard let base = buffer.baseAddress else { return Z_BUF_ERROR }
+                    stream.pointee.next_out = (base + start).assumingMemoryBound(to: Bytef.self)
+                    stream.pointee.avail_out = uInt(step)
+                    return CZlib.inflate(stream, Z_NO_FLUSH)
+                }
+                let produced = step - Int(stream.pointee.avail_out)
+                output.removeLast(step - produced)
+                if status == Z_STREAM_END { return (output, true) }
+                if output.count > limit { return (Array(output.prefix(limit)), false) }
+                guard status == Z_OK else {
+                    let detail = stream.pointee.msg.map { String(cString: $0) } ?? "status \(status)"
+                    throw CompressionError(codec: "zlib", reason: "stream ends early after \(output.count) bytes (\(detail))")
+                }
+                if produced == 0, stream.pointee.avail_in == 0 {
+                    throw CompressionError(codec: "zlib", reason: "stream ends early after \(output.count) bytes")
+                }
+            }
         }
-        guard Int(stream.pointee.total_out) == output.count else {
-            throw CompressionError(codec: "zlib", reason: "inflated \(stream.pointee.total_out) bytes, expected \(output.count)")
+    }
+
+    /// Inflates a complete zlib stream (Adler-32 checked) or raw deflate stream into exactly
+    /// `output.count` bytes.
+    static func inflate(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer, raw: Bool) throws {
+        try withInflater(raw: raw) { stream in
+            stream.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
+            stream.pointee.avail_in = uInt(input.count)
+            stream.pointee.next_out = output.baseAddress?.assumingMemoryBound(to: Bytef.self)
+            stream.pointee.avail_out = uInt(output.count)
+            let status = CZlib.inflate(stream, Z_FINISH)
+            guard status == Z_STREAM_END else {
+                let detail = stream.pointee.msg.map { String(cString: $0) } ?? "status \(status)"
+                throw CompressionError(codec: "zlib", reason: "stream did not inflate to \(output.count) bytes (\(detail))")
+            }
+            guard Int(stream.pointee.total_out) == output.count else {
+                throw CompressionError(codec: "zlib", reason: "inflated \(stream.pointee.total_out) bytes, expected \(output.count)")
+            }
         }
     }
 }

@@ -38,6 +38,29 @@ public enum NPY {
 
     public static func decode(_ bytes: [UInt8], file: String) throws -> NDArray {
         var reader = ByteReader(bytes, file: file, object: "npy header")
+        let (header, size) = try readHeader(&reader)
+        try reader.require(size, for: "array of shape \(header.shape) and dtype \(header.dtype)")
+        let data = Array(try reader.readBytes(size))
+        do {
+            return try NDArray(dtype: header.dtype, shape: header.shape, bytes: data, bigEndian: header.bigEndian, fortranOrder: header.fortranOrder)
+        } catch let error as TableError {
+            throw reader.error(error.description)
+        }
+    }
+
+    /// The size of a whole .npy file as its header describes it, from the file's first bytes
+    /// (a .npz reader checks a member's declared size against it before inflating the member).
+    static func encodedSize(fromPrefix bytes: [UInt8], file: String) throws -> Int {
+        var reader = ByteReader(bytes, file: file, object: "npy header")
+        let (header, size) = try readHeader(&reader)
+        let (total, overflow) = reader.position.addingReportingOverflow(size)
+        guard !overflow else { throw reader.error("shape \(header.shape) overflows") }
+        return total
+    }
+
+    /// Reads magic, version and header, leaving the reader at the data; returns the header and
+    /// the size in bytes of the data it describes.
+    private static func readHeader(_ reader: inout ByteReader) throws -> (NPYHeader, Int) {
         guard Array(try reader.readBytes(6)) == magic else { throw reader.error("not a .npy file (bad magic)", at: 0) }
         let major = try reader.readUInt8()
         _ = try reader.readUInt8()
@@ -49,7 +72,7 @@ public enum NPY {
         }
         let headerStart = reader.position
         let headerText = try reader.readString(count: headerLength)
-        let header = try NPYHeader(parsing: headerText) { reader.error($0, at: headerStart) }
+        let header = try NPYHeader(parsing: headerText) { [reader] in reader.error($0, at: headerStart) }
         reader.object = "npy data"
         var count = 1
         for dimension in header.shape {
@@ -59,13 +82,7 @@ public enum NPY {
         }
         let (size, overflow) = count.multipliedReportingOverflow(by: header.dtype.itemSize)
         guard !overflow else { throw reader.error("shape \(header.shape) overflows") }
-        try reader.require(size, for: "array of shape \(header.shape) and dtype \(header.dtype)")
-        let data = Array(try reader.readBytes(size))
-        do {
-            return try NDArray(dtype: header.dtype, shape: header.shape, bytes: data, bigEndian: header.bigEndian, fortranOrder: header.fortranOrder)
-        } catch let error as TableError {
-            throw reader.error(error.description)
-        }
+        return (header, size)
     }
 }
 
@@ -159,8 +176,5 @@ struct NPYHeader {
 
 /// Reads a whole file, reporting a missing or unreadable file as a `FileFormatError`.
 func readFileBytes(_ path: String) throws -> [UInt8] {
-    guard let data = FileManager.default.contents(atPath: path) else {
-        throw FileFormatError(file: path, reason: "cannot read file")
-    }
-    return [UInt8](data)
+    try FileSource.contents(of: path)
 }

@@ -1,3 +1,4 @@
+import Foundation
 import HEPMLCompression
 import HEPMLCore
 
@@ -9,7 +10,56 @@ enum ZIP {
         var data: [UInt8]
     }
 
+    /// A member as the central directory describes it, not yet inflated: readers check the
+    /// declared size (and the start of the data) before paying for the whole member.
+    struct Entry {
+        var name: String
+        var method: UInt16
+        var declaredSize: Int
+        var crc: UInt32
+        var compressed: ArraySlice<UInt8>
+        var reader: ByteReader
+        var dataStart: Int
+
+        /// The first `count` bytes of the member (all of them when it is shorter).
+        func prefix(_ count: Int) throws -> [UInt8] {
+            switch method {
+            case 0: return Array(compressed.prefix(count))
+            default:
+                do {
+                    return try compressed.withUnsafeBytes { try Codec.inflate($0, atMost: min(count, declaredSize), raw: true).bytes }
+                } catch let error as CompressionError {
+                    throw reader.error("cannot inflate: \(error)", at: dataStart)
+                }
+            }
+        }
+
+        /// The whole member, its size and CRC-32 checked.
+        func data() throws -> [UInt8] {
+            let data: [UInt8]
+            do {
+                switch method {
+                case 0:
+                    guard compressed.count == declaredSize else { throw reader.error("stored member sizes differ", at: dataStart) }
+                    data = Array(compressed)
+                case 8:
+                    data = try compressed.withUnsafeBytes { try Codec.inflate($0, decompressedSize: declaredSize, raw: true) }
+                default:
+                    throw reader.error("compression method \(method) is not supported (stored and deflate only)", at: dataStart)
+                }
+            } catch let error as CompressionError {
+                throw reader.error("cannot inflate: \(error)", at: dataStart)
+            }
+            guard data.withUnsafeBytes({ Codec.crc32($0) }) == crc else { throw reader.error("CRC-32 mismatch", at: dataStart) }
+            return data
+        }
+    }
+
     static func read(_ bytes: [UInt8], file: String) throws -> [Member] {
+        try entries(bytes, file: file).map { Member(name: $0.name, data: try $0.data()) }
+    }
+
+    static func entries(_ bytes: [UInt8], file: String) throws -> [Entry] {
         var reader = ByteReader(bytes, file: file, object: "zip end of central directory")
         // The end record sits in the last 22 bytes plus a comment of at most 65535 bytes.
         let lowest = max(0, bytes.count - 22 - 65535)
@@ -45,7 +95,7 @@ enum ZIP {
         }
         reader.object = "zip central directory"
         try reader.seek(to: directoryOffset)
-        var members: [Member] = []
+        var entries: [Entry] = []
         for _ in 0..<entryCount {
             let entryStart = reader.position
             guard try reader.readUInt32(bigEndian: false) == 0x0201_4B50 else { throw reader.error("bad central directory signature", at: entryStart) }
@@ -87,24 +137,10 @@ enum ZIP {
             try local.skip(localNameLength + localExtraLength)
             let dataStart = local.position
             let compressed = try local.readBytes(Int(compressedSize))
-            let data: [UInt8]
-            do {
-                switch method {
-                case 0:
-                    guard compressedSize == size else { throw local.error("stored member sizes differ", at: dataStart) }
-                    data = Array(compressed)
-                case 8:
-                    data = try compressed.withUnsafeBytes { try Codec.inflate($0, decompressedSize: Int(size), raw: true) }
-                default:
-                    throw local.error("compression method \(method) is not supported (stored and deflate only)", at: dataStart)
-                }
-            } catch let error as CompressionError {
-                throw local.error("cannot inflate: \(error)", at: dataStart)
-            }
-            guard data.withUnsafeBytes({ Codec.crc32($0) }) == crc else { throw local.error("CRC-32 mismatch", at: dataStart) }
-            members.append(Member(name: name, data: data))
+            guard size <= UInt64(Int.max) else { throw local.error("member size \(size) is too large", at: dataStart) }
+            entries.append(Entry(name: name, method: method, declaredSize: Int(size), crc: crc, compressed: compressed, reader: local, dataStart: dataStart))
         }
-        return members
+        return entries
     }
 
     private static func checkedInt(_ value: UInt64, limit: Int, what: String, _ reader: ByteReader) throws -> Int {
@@ -160,11 +196,24 @@ public enum NPZ {
     /// Arrays in archive order, named without the `.npy` suffix.
     public static func read(path: String) throws -> [(name: String, array: NDArray)] {
         let bytes = try readFileBytes(path)
-        return try ZIP.read(bytes, file: path).map { member in
-            let name = member.name.hasSuffix(".npy") ? String(member.name.dropLast(4)) : member.name
-            return (name, try NPY.decode(member.data, file: "\(path)[\(member.name)]"))
+        return try ZIP.entries(bytes, file: path).map { entry in
+            let file = "\(path)[\(entry.name)]"
+            // Both checks come before inflating: a member that declares gigabytes its array header
+            // does not describe, or more than this machine holds, is refused at no cost.
+            guard UInt64(entry.declaredSize) <= ProcessInfo.processInfo.physicalMemory else {
+                throw entry.reader.error("member declares \(entry.declaredSize) bytes, more than this machine's memory", at: entry.dataStart)
+            }
+            let described = try NPY.encodedSize(fromPrefix: entry.prefix(headerPrefixBytes), file: file)
+            guard described == entry.declaredSize else {
+                throw entry.reader.error("member declares \(entry.declaredSize) bytes but its .npy header describes \(described)", at: entry.dataStart)
+            }
+            let name = entry.name.hasSuffix(".npy") ? String(entry.name.dropLast(4)) : entry.name
+            return (name, try NPY.decode(entry.data(), file: file))
         }
     }
+
+    /// Enough of a member for any .npy header NumPy writes (it refuses headers over 10000 bytes).
+    static let headerPrefixBytes = 65536
 
     public static func write(_ arrays: [(name: String, array: NDArray)], to path: String, compressed: Bool = false) throws {
         let members = arrays.map { ZIP.Member(name: $0.name + ".npy", data: NPY.encode($0.array)) }
