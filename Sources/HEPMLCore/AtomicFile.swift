@@ -20,10 +20,18 @@ public enum AtomicFile {
     public static func write(to path: String, _ body: (FileHandle) throws -> Void) throws {
         let url = URL(fileURLWithPath: path)
         let directory = url.deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw OutputFileError(path: path, reason: "is a directory; give the output a file name")
+        }
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch {
+            throw OutputFileError(path: path, reason: "cannot create its directory \(directory.path) (a file of that name, or no permission)")
+        }
         let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temporary.path])
+            throw OutputFileError(path: path, reason: "cannot create a file in \(directory.path): \(String(cString: strerror(errno)))")
         }
         do {
             let handle = try FileHandle(forWritingTo: temporary)
@@ -36,11 +44,24 @@ public enum AtomicFile {
                 throw error
             }
             guard rename(temporary.path, url.path) == 0 else {
-                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path, NSLocalizedDescriptionKey: "rename failed: \(String(cString: strerror(errno)))"])
+                throw OutputFileError(path: path, reason: "cannot replace it: \(String(cString: strerror(errno)))")
             }
         } catch {
             try? FileManager.default.removeItem(at: temporary)
             throw error
         }
     }
+}
+
+/// An output that cannot be written, with the path and the reason a user can act on.
+public struct OutputFileError: Error, CustomStringConvertible, Sendable {
+    public var path: String
+    public var reason: String
+
+    public init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
+
+    public var description: String { "\(path): \(reason)" }
 }

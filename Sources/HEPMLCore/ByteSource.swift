@@ -29,7 +29,7 @@ public final class FileSource: ByteSource, @unchecked Sendable {
     private let descriptor: Int32
 
     public init(path: String) throws {
-        let fd = open(path, O_RDONLY)
+        let fd = RawPath.open(path, O_RDONLY)
         guard fd >= 0 else {
             throw FileFormatError(file: path, reason: "cannot open: \(String(cString: strerror(errno)))")
         }
@@ -38,12 +38,22 @@ public final class FileSource: ByteSource, @unchecked Sendable {
             close(fd)
             throw FileFormatError(file: path, reason: "cannot stat: \(String(cString: strerror(errno)))")
         }
+        guard status.st_mode & S_IFMT != S_IFDIR else {
+            close(fd)
+            throw FileFormatError(file: path, reason: "is a directory, not a file")
+        }
         self.path = path
         self.descriptor = fd
         self.size = Int(status.st_size)
     }
 
     deinit { close(descriptor) }
+
+    /// The whole file: for formats read in one piece (CSV, .npy, .npz).
+    public static func contents(of path: String) throws -> [UInt8] {
+        let file = try FileSource(path: path)
+        return try file.read(at: 0, count: file.size, object: "")
+    }
 
     /// Reads exactly `count` bytes at `offset`; a range past the end of the file is a format error
     /// because every range comes from a pointer stored in the file.

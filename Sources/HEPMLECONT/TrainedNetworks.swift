@@ -1,4 +1,5 @@
 import Foundation
+import HEPMLCore
 import HEPMLExperiment
 
 extension StudyOptions {
@@ -22,7 +23,7 @@ extension Study {
     public static func exportTrainedNetwork(named name: String, options: StudyOptions, seed: UInt64) throws -> String {
         guard let budget = ELinkBudget(links: options.links) else { throw StudyError("--n-elinks must be 2…5, got \(options.links)") }
         let network = try network(named: name, options: options)
-        let run = RunDirectory((options.outputDirectory as NSString).appendingPathComponent(runName(network, options: options)))
+        let run = RunDirectory((options.outputDirectory as NSString).appendingPathComponent(OutputName.component(runName(network, options: options))))
         let model = try ECONTAutoencoder(network, budget: budget, seed: seed)
         try model.loadWeights(from: run.weightsFile)
         try ModelFiles.exportONNX(model, to: run.path)

@@ -160,6 +160,7 @@ public struct Report: Sendable {
     private func uniqueName(_ name: String, used: inout Set<String>) -> String {
         var base = String(name.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") ? $0 : "_" })
         if base.isEmpty || base.hasPrefix(".") { base = "figure" + base }
+        base = OutputName.component(base)
         var candidate = base
         var counter = 2
         while used.contains(candidate) {

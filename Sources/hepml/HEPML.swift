@@ -19,6 +19,11 @@ struct HEPML: ParsableCommand {
             VersionCommand.self,
         ]
     )
+
+    /// Arguments through `RawPath`, so that file names that are not UTF-8 open.
+    static func main() {
+        main(Array(RawPath.arguments.dropFirst()))
+    }
 }
 
 struct VersionCommand: ParsableCommand {

@@ -30,7 +30,7 @@ public enum DQMExport {
             throw FileFormatError(file: run.settingsFile, reason: "not the settings of a DQM autoencoder: \(error)")
         }
         let name = (run.path as NSString).lastPathComponent
-        let path = ((outputDirectory ?? run.path) as NSString).appendingPathComponent(name + ".onnx")
+        let path = ((outputDirectory ?? run.path) as NSString).appendingPathComponent(OutputName.component(name, extension: "onnx"))
         try run.exportONNX(to: path, inputNames: settings.histograms, outputNames: settings.histograms.map { "\($0)_reco" },
                            documentation: "AutoDQM_ML autoencoder \(name) over \(settings.histograms.joined(separator: ", ")); exported by HEPML")
         return path

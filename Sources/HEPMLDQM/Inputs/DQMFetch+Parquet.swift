@@ -11,6 +11,9 @@ extension DQMFetch {
                                       quiet: Bool = false, log: (String) -> Void, warn: (String) -> Void) throws -> [String] {
         let histogramList = try DQMContents(json: try inputFileData(contentsFile), file: contentsFile)
         let datasetList = try DQMDatasets(json: try inputFileData(datasetsFile), file: datasetsFile)
+        guard !datasetList.primaryDatasets.isEmpty else {
+            throw FileFormatError(file: datasetsFile, object: "primary_datasets", reason: "lists no primary dataset, so there is nothing to fetch")
+        }
         let files = try DQMInputDiscovery.rootFiles(in: inputs)
         if histogramList.histograms.count < 5 { log("note: only \(histogramList.histograms.count) histograms requested") }
         let outcomes = try fetch(contents: histogramList, datasets: datasetList, files: files, quiet: quiet)
@@ -24,8 +27,13 @@ extension DQMFetch {
             if !outcome.missingRuns.isEmpty {
                 warn("\(outcome.primaryDataset): no file for requested runs \(outcome.missingRuns.map(String.init).joined(separator: ", "))")
             }
-            if outcome.runsRead < 5 { log("note: \(outcome.primaryDataset) has only \(outcome.runsRead) runs; the data set is very limited") }
-            let path = (outputDirectory as NSString).appendingPathComponent("\(outcome.primaryDataset).parquet")
+            if outcome.runsRead == 0 {
+                let years = datasetList.years.keys.sorted().joined(separator: ", ")
+                warn("\(outcome.primaryDataset): no run read: \(files.count) ROOT files found under \(inputs.joined(separator: ", ")), "
+                     + "\(outcome.skippedFiles.count) of them selected for this primary dataset and years [\(years)] but skipped, "
+                     + "the others not named DQM_V*_R<run>__\(outcome.primaryDataset)__<era>… or outside the selected runs")
+            } else if outcome.runsRead < 5 { log("note: \(outcome.primaryDataset) has only \(outcome.runsRead) runs; the data set is very limited") }
+            let path = (outputDirectory as NSString).appendingPathComponent(OutputName.component(outcome.primaryDataset, extension: "parquet"))
             try Parquet.write(outcome.table, to: path)
             written.append(path)
             log("\(outcome.primaryDataset): \(outcome.runsRead) runs read, \(outcome.skippedFiles.count) files skipped, "

@@ -83,7 +83,7 @@ public enum DQMFetch {
         do {
             file = try ROOTFile(path: path)
         } catch {
-            return .skipped(reason: String(describing: error))
+            return .skipped(reason: reason(error, file: path))
         }
         var results: [DQMHistogram?] = []
         var double: [Bool] = []
@@ -101,14 +101,21 @@ public enum DQMFetch {
             } catch {
                 results.append(nil)
                 double.append(false)
-                problems.append((path.columnName, String(describing: error)))
-                corruptions.append(String(describing: error))
+                problems.append((path.columnName, reason(error, file: file.path)))
+                corruptions.append(reason(error, file: file.path))
             }
         }
         if !histograms.isEmpty, results.allSatisfy({ $0 == nil }), let first = corruptions.first {
             return .skipped(reason: first)
         }
         return .read(histograms: results, doublePrecision: double, problems: problems)
+    }
+
+    /// An error's text without its leading file name: the warnings name the file once.
+    private static func reason(_ error: Error, file: String) -> String {
+        let text = String(describing: error)
+        guard text.hasPrefix(file) else { return text }
+        return String(text.dropFirst(file.count).drop { $0 == ":" || $0 == " " })
     }
 
     /// The table of one primary dataset and what happened on the way.
