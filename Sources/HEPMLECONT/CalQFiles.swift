@@ -5,7 +5,9 @@ import HEPMLCore
 /// Reading CALQ CSV files (Ecoder `load_data`) into `ModuleCharges`.
 public enum CalQFiles {
     /// The plain files named by `paths`: files as given, directories expanded to their regular
-    /// files (not recursive, sorted by name so that runs are reproducible).
+    /// `.csv` files (not recursive, sorted by name so that runs are reproducible; a README or
+    /// other notes next to the data are not data). A directory without one is an error that
+    /// says what it holds.
     public static func expand(_ paths: [String]) throws -> [String] {
         var files: [String] = []
         let manager = FileManager.default
@@ -16,10 +18,20 @@ public enum CalQFiles {
             }
             if isDirectory.boolValue {
                 let names = try manager.contentsOfDirectory(atPath: path).sorted()
+                let before = files.count
+                var others: [String] = []
                 for name in names where !name.hasPrefix(".") {
                     let full = (path as NSString).appendingPathComponent(name)
                     var nested: ObjCBool = false
-                    if manager.fileExists(atPath: full, isDirectory: &nested), !nested.boolValue { files.append(full) }
+                    if name.lowercased().hasSuffix(".csv"), manager.fileExists(atPath: full, isDirectory: &nested), !nested.boolValue {
+                        files.append(full)
+                    } else {
+                        others.append(name)
+                    }
+                }
+                guard files.count > before else {
+                    let held = others.isEmpty ? "it is empty" : "it holds \(others.prefix(5).joined(separator: ", "))\(others.count > 5 ? " and \(others.count - 5) more" : "")"
+                    throw FileFormatError(file: path, reason: "no .csv file of CALQ charges in this directory (\(held))")
                 }
             } else {
                 files.append(path)

@@ -61,13 +61,17 @@ public struct StudyData {
     public init(options: StudyOptions) throws {
         var modules = try CalQFiles.read(options.inputs, header: options.header, rowsPerFile: options.rowsPerFile).droppingEmptyModules()
         if options.double { modules = modules.pairwiseSummed() }
-        guard modules.rows > 0 else { throw StudyError("no module with charge in \(options.inputs.joined(separator: ", "))") }
+        guard modules.rows > 0 else {
+            throw StudyError("\(options.inputs.joined(separator: ", ")): no module with charge (every row of every CALQ file is all zeros, or the files have no rows)")
+        }
         self.modules = modules
         var split = options.evaluationOnly ? ValidationSplit.evaluationOnly(rows: modules.rows)
             : ValidationSplit(rows: modules.rows, randomSeed: options.randomSplit ? options.seed : nil)
         if options.quickTrain { split = split.limitingTraining(to: 5000) }
         split = split.limitingValidation(to: options.maxValidation)
-        guard !split.validation.isEmpty else { throw StudyError("the validation split is empty (\(modules.rows) modules)") }
+        guard !split.validation.isEmpty else {
+            throw StudyError("\(options.inputs.joined(separator: ", ")): the validation split is empty (\(modules.rows) modules with charge; the first 20 % are validation, so give at least 5, and --max-val must not be 0)")
+        }
         self.split = split
         normalized = NormalizedModules(modules, scaling: options.inputScaling)
         validationModules = modules.rows(split.validation)

@@ -27,7 +27,10 @@ public enum CSV {
     }
 
     public static func decode(_ bytes: [UInt8], file: String, options: CSVReadOptions = CSVReadOptions()) throws -> Table {
-        let fields = try CSVFields(bytes, file: file, delimiter: options.delimiter)
+        // Spreadsheet exports start with a UTF-8 byte-order mark, which is not part of the first name.
+        let byteOrderMark: [UInt8] = [0xEF, 0xBB, 0xBF]
+        let text = bytes.starts(with: byteOrderMark) ? Array(bytes.dropFirst(3)) : bytes
+        let fields = try CSVFields(text, file: file, delimiter: options.delimiter)
         var firstRow = 0
         let names: [String]
         if options.hasHeader {
@@ -49,7 +52,11 @@ public enum CSV {
         let columns = try Parallel.map(names.count) { index in
             try fields.parseColumn(index, name: names[index], rows: rows, explicit: options.types[names[index]])
         }
-        return try Table(columns: columns)
+        do {
+            return try Table(columns: columns)
+        } catch let error as TableError {
+            throw FileFormatError(file: file, line: 1, reason: error.description)
+        }
     }
 
     /// Writes scalar columns; list columns have no CSV form and are refused by name.

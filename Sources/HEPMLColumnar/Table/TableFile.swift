@@ -16,7 +16,16 @@ public enum TableFile {
         }
     }
 
+    /// Errors from building the table (duplicate names, an unsupported type) name the file.
     public static func read(path: String, columns: [String]? = nil) throws -> Table {
+        do {
+            return try readFormat(path: path, columns: columns)
+        } catch let error as TableError {
+            throw FileFormatError(file: path, reason: error.description)
+        }
+    }
+
+    private static func readFormat(path: String, columns: [String]?) throws -> Table {
         switch try format(of: path) {
         case .parquet: return try Parquet.read(path: path, columns: columns)
         case .csv:

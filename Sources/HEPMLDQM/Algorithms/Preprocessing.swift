@@ -52,6 +52,11 @@ public enum SplitRole: Int, Sendable, Codable {
     case heldOut = 1
     /// Bad or unlabelled runs: never trained or validated on, only scored.
     case excluded = -1
+    /// Runs below the low-statistics cut: kept in the table, never trained on, scored or assessed.
+    case belowThreshold = -2
+
+    /// Whether assessment counts the run: held-out good, bad and unlabelled runs.
+    public var isEvaluated: Bool { self == .heldOut || self == .excluded }
 
     /// A seeded split of the good runs: `trainFraction` of them (at least one, and at least one
     /// held out when there are two or more) go to training. Bad and unknown runs are excluded,

@@ -120,8 +120,8 @@ public struct DQMTrainingConfiguration: Sendable {
 
 /// What one training run produced.
 public struct DQMTrainingResult: Sendable {
-    /// The input table, restricted to runs passing the low-statistics cut, with `train_label`
-    /// and the new score/reco columns.
+    /// The input table (every row) with `train_label` and the new score/reco columns; runs
+    /// below the low-statistics cut have `SplitRole.belowThreshold` and null scores.
     public var table: Table
     public var outputPath: String
     public var runsRemovedForLowStatistics: Int
@@ -149,12 +149,19 @@ public enum DQMTraining {
         let keep = DQMPreprocessing.passesLowStatistics(columns.map(\.runs), threshold: configuration.lowStatisticsThreshold)
         let kept = keep.indices.filter { keep[$0] }
         let removed = keep.count - kept.count
+        // The algorithms see the kept runs only; the written table keeps every input row (the
+        // others flagged `SplitRole.belowThreshold`, without scores), so training in the
+        // fetch's directory never replaces the fetched table with a filtered copy.
+        let inputTable = table
+        guard !kept.isEmpty else {
+            throw DQMError.insufficientData("\(inputFile): none of its \(keep.count) runs has at least \(configuration.lowStatisticsThreshold) entries in every one of the \(names.count) selected histograms (the low-statistics cut; lower it with --low-stat-threshold)")
+        }
         if removed > 0 {
-            log("removed \(removed) of \(keep.count) runs below \(configuration.lowStatisticsThreshold) entries (or missing a histogram)")
+            log("\(removed) of \(keep.count) runs are below \(configuration.lowStatisticsThreshold) entries (or miss a histogram): "
+                + "not trained on or scored, kept in the table with \(DQMTable.splitColumn) \(SplitRole.belowThreshold.rawValue)")
             table = try selectRows(table, kept)
             columns = columns.map { $0.selecting(rows: kept) }
         }
-        guard table.rowCount > 0 else { throw DQMError.insufficientData("no run passes the low-statistics cut") }
         let runs = try DQMTable.runNumbers(table)
         let labels = try DQMTable.labels(table)
 
@@ -165,7 +172,6 @@ public enum DQMTraining {
             roles = try DQMTable.integers(table, DQMTable.splitColumn).map { SplitRole(rawValue: $0) ?? .excluded }
         } else {
             roles = SplitRole.split(labels: labels, trainFraction: configuration.trainFraction, seed: configuration.seed)
-            try table.set(try Column(name: DQMTable.splitColumn, int64: roles.map { Int64($0.rawValue) }))
         }
         let trainRows = roles.indices.filter { roles[$0] == .train }
         let heldOutRows = roles.indices.filter { roles[$0] == .heldOut }
@@ -184,17 +190,28 @@ public enum DQMTraining {
         case .autoencoder: outputs = try context.trainAutoencoders()
         case .statisticalTester: outputs = try context.runStatisticalTests()
         }
+        // Kept row `k` is input row `kept[k]`; the other input rows get no score (null).
+        var written = inputTable
+        func spread<Value>(_ values: [Value]) -> [Value?] {
+            var all = [Value?](repeating: nil, count: keep.count)
+            for (row, value) in zip(kept, values) { all[row] = value }
+            return all
+        }
+        let allRoles = spread(roles).map { $0 ?? .belowThreshold }
+        try written.set(try Column(name: DQMTable.splitColumn, int64: allRoles.map { Int64($0.rawValue) }))
         for output in outputs {
             if let reco = output.reconstructions {
-                try table.set(try DQMTable.listColumn(name: DQMTable.recoColumn(output.name, tag: configuration.tag), shape: reco.shape,
-                                                      runs: reco.runs, float64: true))
+                try written.set(try DQMTable.listColumn(name: DQMTable.recoColumn(output.name, tag: configuration.tag), shape: reco.shape,
+                                                        runs: spread(reco.runs).map { $0 ?? nil }, float64: true))
             }
-            try table.set(try Column(name: DQMTable.scoreColumn(output.name, tag: configuration.tag), float64: output.scores))
+            let scores = spread(output.scores)
+            try written.set(try Column(name: DQMTable.scoreColumn(output.name, tag: configuration.tag), float64: scores.map { $0 ?? 0 },
+                                       validity: scores.map { $0 != nil }))
         }
         let stem = ((inputFile as NSString).lastPathComponent as NSString).deletingPathExtension
-        let outputPath = (configuration.outputDirectory as NSString).appendingPathComponent(stem + ".parquet")
-        try Parquet.write(table, to: outputPath)
-        return DQMTrainingResult(table: table, outputPath: outputPath, runsRemovedForLowStatistics: removed,
+        let outputPath = (configuration.outputDirectory as NSString).appendingPathComponent(OutputName.component(stem, extension: "parquet"))
+        try Parquet.write(written, to: outputPath)
+        return DQMTrainingResult(table: written, outputPath: outputPath, runsRemovedForLowStatistics: removed,
                                  trainingRuns: trainRows.count, heldOutRuns: heldOutRows.count,
                                  modelFiles: context.modelFiles, loadedModels: context.loadedModels)
     }
@@ -215,7 +232,7 @@ public enum DQMTraining {
     }
 
     public static func pcaModelPath(directory: String, histogram: String, tag: String) -> String {
-        (directory as NSString).appendingPathComponent("pca_\(sanitizedName(histogram))_\(tag).json")
+        (directory as NSString).appendingPathComponent(OutputName.component("pca_\(sanitizedName(histogram))_\(tag)", extension: "json"))
     }
 
     /// The run directory of an autoencoder (`RunDirectory` layout). Individual mode: one per
@@ -223,7 +240,7 @@ public enum DQMTraining {
     /// mode: one per tag.
     public static func autoencoderRunDirectory(directory: String, histogram: String?, tag: String) -> RunDirectory {
         let stem = histogram.map { "autoencoder_\(sanitizedName($0))_\(tag)" } ?? "autoencoder_\(tag)"
-        return RunDirectory((directory as NSString).appendingPathComponent(stem))
+        return RunDirectory((directory as NSString).appendingPathComponent(OutputName.component(stem)))
     }
 }
 

@@ -54,7 +54,7 @@ extension DQMAssessment {
         let runNumbers = try DQMTable.runNumbers(table)
         let labels = try DQMTable.labels(table)
         let roles = table[DQMTable.splitColumn] != nil ? try DQMTable.integers(table, DQMTable.splitColumn) : nil
-        let evaluated = runNumbers.indices.filter { roles?[$0] != SplitRole.train.rawValue }
+        let evaluated = runNumbers.indices.filter { index in roles.map { (SplitRole(rawValue: $0[index]) ?? .excluded).isEvaluated } ?? true }
         let evaluatedRuns = evaluated.map { runNumbers[$0] }
         let known = Dictionary(truth.map { ($0.run, $0) }, uniquingKeysWith: { first, _ in first })
         let histograms = DQMTable.histogramColumnNames(table)

@@ -63,7 +63,7 @@ public enum DQMAssessment {
         let labels = try DQMTable.labels(table)
         let roles: [SplitRole]? = table[DQMTable.splitColumn] != nil
             ? try DQMTable.integers(table, DQMTable.splitColumn).map { SplitRole(rawValue: $0) ?? .excluded } : nil
-        let evaluated = runs.indices.filter { roles?[$0] != .train }
+        let evaluated = runs.indices.filter { roles?[$0].isEvaluated ?? true }
         let evaluatedRuns = evaluated.map { runs[$0] }
         let evaluatedLabels = evaluated.map { labels[$0] }
         let goodCount = evaluatedLabels.filter { $0 == .good }.count

@@ -120,6 +120,12 @@ public struct DQMDatasets: Codable, Sendable, Equatable {
         } catch {
             throw FileFormatError(file: file, reason: "not a datasets JSON: \(describe(error))")
         }
+        for (year, settings) in years {
+            let conflicting = Set(settings.goodRuns ?? []).intersection(settings.badRuns ?? []).sorted()
+            guard conflicting.isEmpty else {
+                throw FileFormatError(file: file, object: "years.\(year)", reason: "runs listed as both good and bad: \(conflicting.map(String.init).joined(separator: ", "))")
+            }
+        }
     }
 
     public func jsonData() throws -> Data {
