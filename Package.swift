@@ -70,7 +70,7 @@ let package = Package(
         .testTarget(name: "HEPMLExperimentTests", dependencies: ["HEPMLExperiment", "HEPMLTestSupport"]),
         .testTarget(name: "HEPMLDQMTests", dependencies: ["HEPMLDQM", "HEPMLExperiment", "HEPMLMetrics", "HEPMLTestSupport"]),
         .testTarget(name: "HEPMLECONTTests", dependencies: ["HEPMLECONT", "HEPMLExperiment", "HEPMLMetrics", "HEPMLTestSupport"]),
-        .testTarget(name: "hepmlCLITests", dependencies: ["HEPMLColumnar", "HEPMLTestSupport"]),
+        .testTarget(name: "hepmlCLITests", dependencies: ["HEPMLColumnar", "HEPMLROOT", "HEPMLTestSupport"]),
     ],
     // Numeric kernels share buffers across worker threads by design; Swift 5 mode keeps the
     // strict-concurrency diagnostics as warnings instead of blocking those patterns.

@@ -78,4 +78,32 @@ import Testing
         let mean = normals.reduce(0, +) / Double(normals.count)
         #expect(abs(mean) < 0.03)
     }
+
+    /// Chunked inflation (the .npz bomb of issue 20): a prefix stops at its limit, a whole stream
+    /// ends, and a size above the chunk whose stream holds less fails without allocating it.
+    @Test func inflatesAtMostALimitAndGrowsInChunks() throws {
+        let zeros = [UInt8](repeating: 0, count: 100_000)
+        let compressed = try zeros.withUnsafeBytes { try Codec.deflate($0, raw: true) }
+        try compressed.withUnsafeBytes { input in
+            let prefix = try Codec.inflate(input, atMost: 1000, raw: true)
+            #expect(prefix.bytes.count == 1000 && !prefix.ended)
+            let whole = try Codec.inflate(input, atMost: zeros.count, raw: true)
+            #expect(whole.bytes == zeros && whole.ended)
+            let before = ResourceUsage.peakResidentBytes()
+            #expect(throws: CompressionError.self) { try Codec.inflate(input, decompressedSize: 8 << 30, raw: true) }
+            #expect(ResourceUsage.peakResidentBytes() - before < Codec.growthChunkBytes * 3)
+        }
+    }
+
+    @Test func outputNamesStayOneComponent() {
+        for hostile in ["..", ".", "", "../../escaped", "/etc/passwd", "a\u{0}b", "x/y", ".hidden", "tab\there"] {
+            let name = OutputName.component(hostile, extension: "parquet")
+            #expect(!name.contains("/") && !name.contains("\u{0}") && !name.hasPrefix("."), "\(hostile) → \(name)")
+            #expect(name.hasSuffix(".parquet"))
+        }
+        let long = OutputName.component(String(repeating: "é", count: 400))
+        #expect(long.utf8.count <= OutputName.maximumBytes)
+        #expect(long != OutputName.component(String(repeating: "é", count: 401)))
+        #expect(OutputName.component("ZeroBias", extension: "parquet") == "ZeroBias.parquet")
+    }
 }
