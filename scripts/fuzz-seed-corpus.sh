@@ -4,7 +4,7 @@
 # ROOT files are copied; the other formats are written by `hepml` from the shared ROOT trees and
 # from a small `dqm generate` data set, so the corpus starts from valid files of every reader.
 set -eu
-reader=$1 corpus=$2 hepml=$3
+reader=$1 corpus=$(cd "$2" && pwd) hepml=$3
 shared=${HEPML_SHARED_DIR:-../shared}
 roots="uproot-histograms.root uproot-issue33.root uproot-simple.root uproot-leaflist.root uproot-issue-227a.root
 uproot-vectorVectorDouble.root uproot-small-flat-tree.root uproot-small-evnt-tree-fullsplit.root"
@@ -22,7 +22,7 @@ root)
     ;;
 parquet | npz | csv | npy)
     for tree in uproot-small-flat-tree.root:tree uproot-simple.root:tree uproot-leaflist.root:tree uproot-HZZ.root:events; do
-        name=$(echo "$tree" | tr ':/' '__')
+        name=$(echo "$tree" | sed 's/\.root:/_/')
         if [ "$reader" = npy ]; then
             "$hepml" root dump "$shared/testdata/root/$tree" --entries 0:30 --to "$scratch/$name.npz" >/dev/null 2>&1 || continue
             (cd "$scratch" && unzip -o -q "$name.npz" -d "$name" && for member in "$name"/*.npy; do cp "$member" "$corpus/${name}_$(basename "$member")"; done) || true

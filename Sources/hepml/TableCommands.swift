@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
 import HEPMLColumnar
-import HEPMLROOT
 import HEPMLCore
+import HEPMLROOT
 
 struct TableCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -90,7 +90,12 @@ struct TableConvertCommand: ParsableCommand {
             guard let codec = [ParquetCompression.zstd, .snappy, .none].first(where: { $0.name == compression }) else {
                 throw ValidationError("--compression must be zstd, snappy or none")
             }
-            try TableFile.write(table, to: output, compression: codec)
+            do {
+                try TableFile.write(table, to: output, compression: codec)
+            } catch let error as TableError {
+                // The columns come from the input, so a column the output format cannot hold is named with both files.
+                throw OutputFileError(path: output, reason: "\(error.description) (read from \(input))")
+            }
         }
         print("wrote \(output): \(table.rowCount) rows, \(table.columns.count) columns")
     }

@@ -139,7 +139,10 @@ struct BadInputTarget: Sendable {
         BadInputTarget(name: "table show csv", bundle: .tables, damaged: "table.csv") { b, _ in ["table", "show", b + "/table.csv"] },
         BadInputTarget(name: "table convert parquet", bundle: .tables, damaged: "table.parquet") { b, o in ["table", "convert", b + "/table.parquet", o + "/out.root", "--tree", "t"] },
         BadInputTarget(name: "table convert npz", bundle: .tables, damaged: "table.npz") { b, o in ["table", "convert", b + "/table.npz", o + "/out.csv"] },
-        BadInputTarget(name: "table convert csv", bundle: .tables, damaged: "table.csv") { b, o in ["table", "convert", b + "/table.csv", o + "/out.npz"] },
+        BadInputTarget(name: "table convert csv", bundle: .tables, damaged: "table.csv") { b, o in ["table", "convert", b + "/table.csv", o + "/out.parquet"] },
+        BadInputTarget(name: "table convert csv to npz", bundle: .tables, damaged: "table.csv", cases: 6) { b, o in
+            ["table", "convert", b + "/table.csv", o + "/out.npz", "--columns", "run,pt"]
+        },
         BadInputTarget(name: "plot histogram", bundle: .root, damaged: "hist.root", cases: 12) { b, o in ["plot", b + "/hist.root:dir/h2", "-o", o + "/h2.png"] },
         BadInputTarget(name: "plot table cell", bundle: .tables, damaged: "table.parquet", cases: 12) { b, o in ["plot", b + "/table.parquet", "--column", "hist", "--row", "3", "-o", o + "/cell.svg"] },
         BadInputTarget(name: "dqm fetch contents", bundle: .dqm, damaged: "contents.json") { b, o in dqmFetch(b, o) },
