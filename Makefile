@@ -34,7 +34,7 @@ clean:
 # seeded bad-input suite, Tests/hepmlCLITests/BadInputSuite.swift). `make fuzz [FUZZ_SECONDS=60]`
 # runs each reader FUZZ_SECONDS; `make fuzz-<reader>` one of them. The libraries are built with
 # -sanitize=fuzzer,address into .build-fuzz and linked with the harness in fuzz/; each corpus starts
-# from the shared test files (fuzz/seed-corpus.sh); crashes land in .build-fuzz/crashes-<reader>/.
+# from the shared test files (scripts/fuzz-seed-corpus.sh); crashes land in .build-fuzz/crashes-<reader>/.
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD := .build-fuzz/release
 FUZZ_READERS := root parquet npz npy csv dqm-config econt-config

@@ -45,7 +45,7 @@ enum BadInputBundle: String, CaseIterable {
     /// `table.parquet`, `table.npz`, `table.csv` (scalar and list columns).
     case tables
     /// `dqm generate` output (ROOT files, contents.json, datasets.json), `algorithm.json`,
-    /// `fetched.parquet` and `trained.parquet`.
+    /// `fetched.parquet`, `trained.parquet` and an autoencoder run directory `models/autoencoder_ae`.
     case dqm
     /// `calq.csv`: 48 CALQ columns.
     case econt
@@ -95,6 +95,10 @@ enum BadInputBundle: String, CaseIterable {
             try FileManager.default.moveItem(atPath: path("train/fetched.parquet"), toPath: path("trained.parquet"))
             try FileManager.default.removeItem(atPath: path("train"))
             try #"{"name": "pca", "n_components": 2, "low_stat_threshold": 0}"#.write(toFile: path("algorithm.json"), atomically: true, encoding: .utf8)
+            let autoencoder = try TestEnvironment.run(hepml, ["dqm", "train", "--algorithm", "ae", "--autoencoder-mode", "simultaneous", "--tag", "ae", "--epochs", "1",
+                                                              "--input-file", path("fetched.parquet"), "--output-dir", path("models"), "--low-stat-threshold", "0", "--quiet"])
+            guard autoencoder.status == 0 else { throw BadInputError("dqm train ae: \(autoencoder.output)") }
+            try FileManager.default.removeItem(atPath: path("models/fetched.parquet"))
         case .econt:
             var generator = SystemRandomNumberGenerator()
             var text = (0..<48).map { "CALQ_\($0)" }.joined(separator: ",") + "\n"
@@ -155,6 +159,12 @@ struct BadInputTarget: Sendable {
             ["dqm", "train", "--algorithm", b + "/algorithm.json", "--input-file", b + "/fetched.parquet", "--output-dir", o, "--quiet"]
         },
         BadInputTarget(name: "dqm assess", bundle: .dqm, damaged: "trained.parquet", cases: 12) { b, o in ["dqm", "assess", "--input-file", b + "/trained.parquet", "--output-dir", o] },
+        BadInputTarget(name: "dqm export model", bundle: .dqm, damaged: "models/autoencoder_ae/model.json", cases: 12) { b, o in
+            ["dqm", "export", "--run", b + "/models/autoencoder_ae", "--output-dir", o]
+        },
+        BadInputTarget(name: "dqm export weights", bundle: .dqm, damaged: "models/autoencoder_ae/weights.safetensors", cases: 12) { b, o in
+            ["dqm", "export", "--run", b + "/models/autoencoder_ae", "--output-dir", o]
+        },
         BadInputTarget(name: "econt train", bundle: .econt, damaged: "calq.csv", cases: 8) { b, o in
             ["econt", "train", "-i", b, "-o", o, "--epochs", "1", "--skip-plot", "--quiet"]
         },
@@ -326,7 +336,7 @@ struct BadInputRunner: Sendable {
             outcome = "exit 0"
             if testCase.mutation.label == "valid", text.contains("Error") { problems.append("the valid file printed an error") }
         } else {
-            let name = testCase.damaged
+            let name = (testCase.damaged as NSString).lastPathComponent
             // A damaged file is named in the message; a JSON configuration may be named by the key at fault.
             outcome = text.contains(name) ? "clean error" : "error without file name"
             if outcome != "clean error" { problems.append("the error does not name \(name)") }
