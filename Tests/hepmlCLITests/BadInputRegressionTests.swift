@@ -131,6 +131,14 @@ import Testing
         let score = try #require(trained.columns.first { $0.name.contains("_score_") })
         #expect(score.nullCount == roles.filter { $0 == -2 }.count)
 
+        // A tag is part of model file names: one climbing out of the output directory stays in it.
+        let before = Set(try FileManager.default.subpathsOfDirectory(atPath: directory.path))
+        let hostileTag = try TestEnvironment.run(hepml, ["dqm", "train", "--algorithm", "pca", "--input-file", fetchedPath, "--output-dir", output,
+                                                         "--tag", "../../escaped", "--low-stat-threshold", "0", "--quiet"])
+        #expect(hostileTag.status == 0, "\(hostileTag.output)")
+        let added = Set(try FileManager.default.subpathsOfDirectory(atPath: directory.path)).subtracting(before)
+        #expect(!added.isEmpty && added.allSatisfy { $0.hasPrefix("out/") && !$0.dropFirst(4).contains("/") }, "\(added)")
+
         let impossible = try TestEnvironment.run(hepml, ["dqm", "train", "--algorithm", "pca", "--input-file", fetchedPath, "--output-dir", output,
                                                          "--low-stat-threshold", "1e30", "--quiet"])
         #expect(impossible.status != 0 && impossible.output.contains("ZeroBias.parquet") && impossible.output.contains("low-stat"), "\(impossible.output)")
