@@ -152,7 +152,7 @@ public enum LDMXEvaluator {
                                                            name: "loss", caption: "Cross-entropy per epoch on the training and test events.")]))
         }
         report.add(Report.Section("Most signal-like background events", worst.map { entry in
-            .figure(eventDisplay(images: images, event: entry.event, hits: hits, score: entry.score), name: "background-\(entry.event)",
+            Report.Block.figure(eventDisplay(images: images, event: entry.event, hits: hits, score: entry.score), name: "background-\(entry.event)",
                     caption: "Source \(images.sources[entry.event]), event \(images.eventNumbers[entry.event]), score \(String(format: "%.4g", entry.score)).")
         }))
         let reportPath = try report.write(to: run.reportDirectory)
@@ -160,7 +160,9 @@ public enum LDMXEvaluator {
     }
 
     static func format(_ value: Double?, _ digits: Int = 4) -> String {
-        guard let value, value.isFinite else { return value == .infinity ? "∞" : "n/a" }
+        guard let value else { return "n/a" }
+        if value == .infinity { return "∞" }
+        guard value.isFinite else { return "n/a" }
         return String(format: "%.\(digits)g", value)
     }
 
@@ -171,7 +173,7 @@ public enum LDMXEvaluator {
             [.text(r.label), .integer(r.signalEvents), .integer(r.backgroundEvents), .number(r.auc, digits: 4), .number(r.threshold, digits: 4),
              .number(r.accuracy, digits: 4), .number(r.signalAcceptance, digits: 4), .number(r.purity, digits: 4),
              .number(r.backgroundPassRate, digits: 3), .text(format(r.rejection))]
-                + r.efficiencies.map { e in
+                + r.efficiencies.map { e -> Report.Cell in
                     guard let value = e.signalEfficiency else { return .text("n/a") }
                     return .text("\(format(value, 3)) [\(format(e.efficiencyLower, 3)), \(format(e.efficiencyUpper, 3))]")
                 }

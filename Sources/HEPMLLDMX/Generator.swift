@@ -208,7 +208,8 @@ public struct ECalEventGenerator: Sendable {
         let fraction = meanFraction * (-log(max(g.nextUniform(), 1e-12)) - log(max(g.nextUniform(), 1e-12))) / 2
         let energy = min(max(Self.beamEnergy * fraction, 30), 3900)
         let recoil = entry(energy: energy, transverse: 5 + mass / 4, bends: true, &g)
-        shower(energy: energy, startX0: -log(max(g.nextUniform(), 1e-12)) * 0.5, x: recoil.x, y: recoil.y, sx: recoil.sx, sy: recoil.sy,
+        let start = -log(max(g.nextUniform(), 1e-12)) * 0.5
+        shower(energy: energy, startX0: start, x: recoil.x, y: recoil.y, sx: recoil.sx, sy: recoil.sy,
                width: 1, into: &deposits, &g)
     }
 
@@ -216,7 +217,8 @@ public struct ECalEventGenerator: Sendable {
         let photonEnergy = Self.beamEnergy * (0.6 + 0.37 * g.nextUniform())
         let electronEnergy = Self.beamEnergy - photonEnergy
         let recoil = entry(energy: electronEnergy, transverse: 10, bends: true, &g)
-        shower(energy: electronEnergy, startX0: -log(max(g.nextUniform(), 1e-12)) * 0.5, x: recoil.x, y: recoil.y, sx: recoil.sx, sy: recoil.sy,
+        let start = -log(max(g.nextUniform(), 1e-12)) * 0.5
+        shower(energy: electronEnergy, startX0: start, x: recoil.x, y: recoil.y, sx: recoil.sx, sy: recoil.sy,
                width: 1, into: &deposits, &g)
         // The photon flies on along the beam; its photonuclear interaction depth is exponential
         // over about one interaction length, the ECal's depth.
@@ -236,13 +238,14 @@ public struct ECalEventGenerator: Sendable {
             visible -= energy
             let sx = 0.5 * g.nextNormal(), sy = 0.5 * g.nextNormal()
             let isHadronic = g.nextUniform() < 0.5
-            shower(energy: energy, startX0: startX0 + (isHadronic ? 1 : 0.5) * -log(max(g.nextUniform(), 1e-12)),
+            let start = startX0 + (isHadronic ? 1 : 0.5) * -log(max(g.nextUniform(), 1e-12))
+            shower(energy: energy, startX0: start,
                    x: px - sx * depth, y: py - sy * depth, sx: sx, sy: sy, width: isHadronic ? 2.5 : 1, into: &deposits, &g)
         }
         // Charged hadrons: MIP tracks, some through many layers.
         for _ in 0..<g.nextPoisson(mean: 2) {
-            let sx = 0.6 * g.nextNormal(), sy = 0.6 * g.nextNormal()
-            track(first: first, x: px, y: py, z: interactionZ, sx: sx, sy: sy, stop: 0.03 + 0.2 * g.nextUniform(), into: &deposits, &g)
+            let sx = 0.6 * g.nextNormal(), sy = 0.6 * g.nextNormal(), stop = 0.03 + 0.2 * g.nextUniform()
+            track(first: first, x: px, y: py, z: interactionZ, sx: sx, sy: sy, stop: stop, into: &deposits, &g)
         }
     }
 }
@@ -271,16 +274,19 @@ public enum LDMXDataSet {
             let table = try generator.events(.signal(massMeV: mass), count: options.signalEventsPerMass, source: index)
             try ECalHitWriter.write(table, to: (directory as NSString).appendingPathComponent(name))
             signal[String(mass)] = [name]
-            log(String(format: "%@: %d events, %.1f hits and %.0f MeV per event", name, table.eventCount,
-                       Double(table.hitCount) / Double(max(1, table.eventCount)), Double(table.energy.reduce(0, +)) / Double(max(1, table.eventCount))))
+            log("\(name): " + perEvent(table))
         }
         let background = try generator.events(.background, count: options.backgroundEvents, source: options.masses.count)
         try ECalHitWriter.write(background, to: (directory as NSString).appendingPathComponent("background.root"))
-        log(String(format: "background.root: %d events, %.1f hits and %.0f MeV per event", background.eventCount,
-                   Double(background.hitCount) / Double(max(1, background.eventCount)),
-                   Double(background.energy.reduce(0, +)) / Double(max(1, background.eventCount))))
+        log("background.root: " + perEvent(background))
         let manifestPath = (directory as NSString).appendingPathComponent("manifest.json")
         try LDMXManifest(geometry: options.geometry, signal: signal, background: ["background.root"]).write(to: manifestPath)
         return manifestPath
+    }
+
+    static func perEvent(_ table: ECalHitTable) -> String {
+        let events = Double(max(1, table.eventCount))
+        return String(format: "%d events, %.1f hits and %.0f MeV per event", table.eventCount, Double(table.hitCount) / events,
+                      Double(table.energy.reduce(0, +)) / events)
     }
 }

@@ -60,10 +60,12 @@ public struct ECalGeometry: Sendable, Equatable {
     public var moduleDistance: Double { 2 * moduleMinR + moduleGap }
     /// The 7 module centres: 0 in the middle, 1 at 12 o'clock, then clockwise.
     public var moduleCentres: [(x: Double, y: Double)] {
-        [(0, 0)] + (0..<6).map { k in
+        var centres: [(x: Double, y: Double)] = [(0, 0)]
+        for k in 0..<6 {
             let angle = Double(k) * Double.pi / 3
-            return (moduleDistance * sin(angle), moduleDistance * cos(angle))
+            centres.append((moduleDistance * sin(angle), moduleDistance * cos(angle)))
         }
+        return centres
     }
 
     /// Cell centre to corner (ldmx-sw `cellR`, ≈ 4.82 mm) and to flat side (`cellr`, ≈ 4.17 mm).
@@ -121,7 +123,7 @@ public struct ECalGeometry: Sendable, Equatable {
         for row in -rowHalfCount...rowHalfCount {
             for column in -columnHalfCount...columnHalfCount {
                 let centre = cellCentre(row: row, column: column)
-                if let module = module(x: centre.x, y: centre.y) { cells.append((row, column, module)) }
+                if let owner = module(x: centre.x, y: centre.y) { cells.append((row, column, owner)) }
             }
         }
         return cells

@@ -114,11 +114,11 @@ public enum ECalImages {
     /// geometry only), or for upstream binning the nearest lattice point, ties to the lower one
     /// as `argmin` takes them.
     struct Axis {
-        let lower: Float, scale: Float, last: Int32, nearest: Bool
+        let lower: Float, scale: Float, last: Float, nearest: Bool
 
         init(_ range: ClosedRange<Double>, bins: Int, upstream: Bool) {
             lower = Float(range.lowerBound)
-            last = Int32(bins - 1)
+            last = Float(bins - 1)
             nearest = upstream
             scale = Float(Double(upstream ? bins - 1 : bins) / (range.upperBound - range.lowerBound))
         }
@@ -126,7 +126,8 @@ public enum ECalImages {
         @inline(__always) func index(_ value: Float) -> Int {
             let t = (value - lower) * scale
             let cell = nearest ? (t - 0.5).rounded(.up) : t.rounded(.down)
-            return Int(min(max(Int32(cell), 0), last))
+            // Written so that NaN lands in pixel 0 rather than trapping the conversion.
+            return Int(cell >= 0 ? (cell <= last ? cell : last) : 0)
         }
     }
 
@@ -187,8 +188,8 @@ public enum ECalImages {
         let scale = Double(channels) / (log(z.upperBound - z.lowerBound + s) - lower)
         let front = z.lowerBound
         return { value in
-            let t = (log(max(Double(value) - front, 0) + s) - lower) * scale
-            return min(max(Int(t.rounded(.down)), 0), channels - 1)
+            let t = ((log(max(Double(value) - front, 0) + s) - lower) * scale).rounded(.down)
+            return Int(t >= 0 ? min(t, Double(channels - 1)) : 0)
         }
     }
 

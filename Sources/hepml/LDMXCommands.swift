@@ -42,7 +42,7 @@ struct LDMXInputArguments: ParsableArguments {
         reader.seed = massSeed
         let start = ResourceUsage.now()
         let (table, report) = try reader.read(manifest)
-        print(String(format: "read %@ in %.2f s (%d events kept)", report.summary, ResourceUsage.now() - start, table.eventCount))
+        print("read " + report.summary + String(format: " in %.2f s (%d events kept)", ResourceUsage.now() - start, table.eventCount))
         return (manifest, table)
     }
 }
@@ -70,7 +70,7 @@ struct LDMXGenerateCommand: ParsableCommand {
         options.seed = seed
         let start = ResourceUsage.now()
         let manifest = try LDMXDataSet.generate(options, in: output)
-        print(String(format: "wrote %@ in %.1f s", manifest, ResourceUsage.now() - start))
+        print("wrote \(manifest)" + String(format: " in %.1f s", ResourceUsage.now() - start))
     }
 }
 
@@ -152,7 +152,7 @@ struct LDMXTrainCommand: ParsableCommand {
                              record.validationLoss ?? .nan, record.seconds))
             }
         }
-        print(String(format: "model in %@ (%.1f s; %d training, %d test events)", output, ResourceUsage.now() - start,
+        print("model in \(output)" + String(format: " (%.1f s; %d training, %d test events)", ResourceUsage.now() - start,
                      outcome.split.training.count, outcome.split.test.count))
     }
 }
@@ -163,7 +163,7 @@ struct LDMXEvaluateCommand: ParsableCommand {
         abstract: "ROC, AUC, working points and efficiencies per A′ mass on the test events; HTML report; ONNX export.")
 
     @Option(help: "The image set the run was trained on.") var images = "ldmx-images.npz"
-    @Option(help: "Run directory of `hepml ldmx train`.") var run = "ldmx-run"
+    @Option(name: .customLong("run"), help: "Run directory of `hepml ldmx train`.") var runDirectory = "ldmx-run"
     @Option(help: "The inputs' manifest: adds the hits to the displays of the most signal-like background events.") var manifest: String?
     @Option(help: "Seed of the background masses, as given to `images`.") var massSeed: UInt64 = 1
     @Option(help: "Event displays.") var displays = 4
@@ -181,7 +181,7 @@ struct LDMXEvaluateCommand: ParsableCommand {
             }
             hits = table
         }
-        let outcome = try LDMXEvaluator.evaluate(run: RunDirectory(run), images: set, hits: hits, displays: displays)
+        let outcome = try LDMXEvaluator.evaluate(run: RunDirectory(runDirectory), images: set, hits: hits, displays: displays)
         for line in LDMXEvaluator.summaryLines(outcome.evaluation) { print(line) }
         print("report: \(outcome.reportPath)")
         print("ONNX: \(outcome.onnxPath)")
@@ -244,7 +244,7 @@ struct BenchLDMXImages: ParsableCommand {
             throw ValidationError("the reference script printed no result line")
         }
         for (name, key) in [("numpy histogramdd per event", "histogramdd_events_per_second"), ("upstream per-hit loop", "upstream_loop_events_per_second")] {
-            if let peerRate = peer[key] { print(String(format: "speed-up over %@: %.0f×", name, rate / peerRate)) }
+            if let peerRate = peer[key] { print("speed-up over \(name): " + String(format: "%.0f×", rate / peerRate)) }
         }
     }
 }

@@ -204,17 +204,17 @@ import Testing
 
     @Test func binningUsesTheRealExtentAndUpstreamParityClampsZ() throws {
         var table = ECalHitTable()
-        table.x = [0, -245, 100]; table.y = [0, 254, -30]; table.z = [204.55, 483.95, 300]; table.energy = [1, 2, 4]
+        table.x = [1, -245, 100]; table.y = [1, 254, -30]; table.z = [204.55, 483.95, 300]; table.energy = [1, 2, 4]
         table.eventOffsets = [0, 3]; table.eventNumbers = [1]; table.labels = [1]; table.massesMeV = [1]; table.sources = [0]
         let fixed = ECalImages.build(table, binning: try ImageBinning(format: .xyz, dim: 20))
-        // x = 0 lies in pixel 10 of 20 over ±245.4 mm; z = 204.55 in the first of [200, 490].
+        // x = y = 1 mm lie in pixel 10 of 20 over ±245.4 and ±255 mm; z = 204.55 in the first of [200, 490].
         #expect(fixed[10 * 20 + 10] == 1)
         #expect(fixed[400 + 10 * 20 + 0] == 1)
         #expect(fixed[400 + 19 * 20 + 19] == 2)
         let upstream = ECalImages.build(table, binning: try ImageBinning(format: .xyz, dim: 20, upstreamBinning: true))
         // Every v9 z beyond 200 mm lands on the last lattice point.
         let yz = upstream[400..<800]
-        for row in 0..<20 { for column in 0..<19 { #expect(yz[400 + row * 20 + column - 400] == 0) } }
+        for row in 0..<20 { for column in 0..<19 { #expect(yz[400 + row * 20 + column] == 0) } }
         #expect(yz.reduce(0, +) == 7)
         let logarithmic = try ImageBinning(format: .zSplit, depth: 5, logarithmic: true)
         let edges = logarithmic.depthEdges
