@@ -51,6 +51,9 @@ public struct ECalGeometry: Sendable, Equatable {
             depth = 449.2
             moduleGap = 1.5
         }
+        let distance = 2 * moduleMinR + moduleGap
+        moduleCentreX = [0] + (0..<6).map { distance * sin(Double($0) * Double.pi / 3) }
+        moduleCentreY = [0] + (0..<6).map { distance * cos(Double($0) * Double.pi / 3) }
     }
 
     public var layerCount: Int { layerZ.count }
@@ -59,14 +62,9 @@ public struct ECalGeometry: Sendable, Equatable {
     /// Distance between the centre module's centre and its neighbours'.
     public var moduleDistance: Double { 2 * moduleMinR + moduleGap }
     /// The 7 module centres: 0 in the middle, 1 at 12 o'clock, then clockwise.
-    public var moduleCentres: [(x: Double, y: Double)] {
-        var centres: [(x: Double, y: Double)] = [(0, 0)]
-        for k in 0..<6 {
-            let angle = Double(k) * Double.pi / 3
-            centres.append((moduleDistance * sin(angle), moduleDistance * cos(angle)))
-        }
-        return centres
-    }
+    public var moduleCentres: [(x: Double, y: Double)] { zip(moduleCentreX, moduleCentreY).map { ($0, $1) } }
+    /// The module centres' coordinates, stored: every hit of every file is checked against them.
+    private let moduleCentreX: [Double], moduleCentreY: [Double]
 
     /// Cell centre to corner (ldmx-sw `cellR`, ≈ 4.82 mm) and to flat side (`cellr`, ≈ 4.17 mm).
     public var cellMaxR: Double { 2 * moduleMinR / cellsPerModuleHeight }
@@ -82,8 +80,8 @@ public struct ECalGeometry: Sendable, Equatable {
 
     /// The module whose hexagon holds (x, y), nil outside all seven.
     public func module(x: Double, y: Double) -> Int? {
-        for (index, centre) in moduleCentres.enumerated() {
-            let dx = abs(x - centre.x), dy = abs(y - centre.y)
+        for index in 0..<moduleCentreX.count {
+            let dx = abs(x - moduleCentreX[index]), dy = abs(y - moduleCentreY[index])
             // Flat top and bottom: |dy| ≤ minR, and the four slanted sides (normals at ±30°).
             if dy <= moduleMinR && dx * 3.0.squareRoot() / 2 + dy / 2 <= moduleMinR { return index }
         }

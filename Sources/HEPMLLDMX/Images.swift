@@ -82,25 +82,39 @@ public struct ImageBinning: Codable, Equatable, Sendable {
 public enum ECalImages {
     /// One image per event of `table`; every hit of the table lands in a pixel.
     public static func build(_ table: ECalHitTable, binning: ImageBinning) -> [Float] {
-        let events = table.eventCount, pixels = binning.pixelsPerEvent
-        return [Float](unsafeUninitializedCapacity: events * pixels) { buffer, initialized in
-            let address = Int(bitPattern: buffer.baseAddress)
-            table.x.withUnsafeBufferPointer { x in
-                table.y.withUnsafeBufferPointer { y in
-                    table.z.withUnsafeBufferPointer { z in
-                        table.energy.withUnsafeBufferPointer { e in
-                            table.eventOffsets.withUnsafeBufferPointer { offsets in
-                                let hits = HitPointers(x: x, y: y, z: z, energy: e, offsets: offsets)
-                                Parallel.forEachChunk(events, minimumChunk: 4096) { range in
-                                    guard let base = UnsafeMutablePointer<Float>(bitPattern: address) else { return }
-                                    fill(hits, events: range, binning: binning, into: base)
-                                }
+        let count = table.eventCount * binning.pixelsPerEvent
+        return [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            fill(table, binning: binning, into: buffer)
+            initialized = count
+        }
+    }
+
+    /// The images of `table` written into `output`, for callers that bin many tables into one
+    /// reused buffer (a fresh buffer of a million images costs its page faults first). Every
+    /// pixel of the first `eventCount × pixelsPerEvent` values is written.
+    public static func build(_ table: ECalHitTable, binning: ImageBinning, into output: UnsafeMutableBufferPointer<Float>) throws {
+        guard output.count >= table.eventCount * binning.pixelsPerEvent else {
+            throw LDMXError("an image buffer of \(output.count) values cannot hold \(table.eventCount) images of \(binning.pixelsPerEvent) pixels")
+        }
+        fill(table, binning: binning, into: output)
+    }
+
+    private static func fill(_ table: ECalHitTable, binning: ImageBinning, into output: UnsafeMutableBufferPointer<Float>) {
+        let address = Int(bitPattern: output.baseAddress)
+        table.x.withUnsafeBufferPointer { x in
+            table.y.withUnsafeBufferPointer { y in
+                table.z.withUnsafeBufferPointer { z in
+                    table.energy.withUnsafeBufferPointer { e in
+                        table.eventOffsets.withUnsafeBufferPointer { offsets in
+                            let hits = HitPointers(x: x, y: y, z: z, energy: e, offsets: offsets)
+                            Parallel.forEachChunk(table.eventCount, minimumChunk: 4096) { range in
+                                guard let base = UnsafeMutablePointer<Float>(bitPattern: address) else { return }
+                                fill(hits, events: range, binning: binning, into: base)
                             }
                         }
                     }
                 }
             }
-            initialized = events * pixels
         }
     }
 
@@ -112,12 +126,14 @@ public enum ECalImages {
     /// The index of a coordinate on one axis: `(v − lower) · scale`, floored and kept inside
     /// (only a value exactly on the upper edge needs that: the hit table holds hits inside the
     /// geometry only), or for upstream binning the nearest lattice point, ties to the lower one
-    /// as `argmin` takes them.
+    /// as `argmin` takes them. Written with truncating conversions after range checks (floor on
+    /// baseline x86-64 is a libm call) and so that NaN lands in pixel 0.
     struct Axis {
-        let lower: Float, scale: Float, last: Float, nearest: Bool
+        let lower: Float, scale: Float, last: Float, lastIndex: Int, nearest: Bool
 
         init(_ range: ClosedRange<Double>, bins: Int, upstream: Bool) {
             lower = Float(range.lowerBound)
+            lastIndex = bins - 1
             last = Float(bins - 1)
             nearest = upstream
             scale = Float(Double(upstream ? bins - 1 : bins) / (range.upperBound - range.lowerBound))
@@ -125,9 +141,16 @@ public enum ECalImages {
 
         @inline(__always) func index(_ value: Float) -> Int {
             let t = (value - lower) * scale
-            let cell = nearest ? (t - 0.5).rounded(.up) : t.rounded(.down)
-            // Written so that NaN lands in pixel 0 rather than trapping the conversion.
-            return Int(cell >= 0 ? (cell <= last ? cell : last) : 0)
+            guard nearest else {
+                guard t >= 0 else { return 0 }
+                return t < last ? Int(t) : lastIndex
+            }
+            // ceil(t − 0.5): the nearest lattice point, the lower one on a tie.
+            let u = t - 0.5
+            guard u > -1 else { return 0 }
+            guard u < last else { return lastIndex }
+            let k = Int(u)
+            return u > Float(k) ? k + 1 : k
         }
     }
 
