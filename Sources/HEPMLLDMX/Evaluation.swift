@@ -209,17 +209,18 @@ public enum LDMXEvaluator {
 
     static func rocFigure(_ curves: [(String, ROCCurve)]) -> Figure {
         var series: [Series] = []
-        var smallest = 1.0
+        var smallest = 1.0, lowest = 1.0
         for (index, entry) in curves.enumerated() {
             let curve = entry.1
             let points = curve.falsePositiveRates.indices.filter { curve.falsePositiveRates[$0] > 0 && curve.truePositiveRates[$0] > 0 }
             smallest = min(smallest, 1 / Double(max(curve.negativeCount, 1)))
+            lowest = min(lowest, points.map { curve.truePositiveRates[$0] }.min() ?? 1)
             series.append(.line(x: points.map { curve.falsePositiveRates[$0] }, y: points.map { curve.truePositiveRates[$0] },
                                 label: "\(entry.0) (AUC \(String(format: "%.4f", curve.auc)))", color: index == 0 ? .black : Palette.cycleColor(index - 1, of: curves.count - 1),
                                 lineWidth: index == 0 ? 2.5 : 1.5))
         }
         let axes = Axes(xLabel: "Background pass rate (FPR)", yLabel: "Signal efficiency (TPR)", xScale: .log, yScale: .log,
-                        xLimits: max(smallest / 2, 1e-6)...1, series: series, legend: .lowerRight)
+                        xLimits: max(smallest / 2, 1e-6)...1, yLimits: max(lowest / 2, 1e-4)...1.1, series: series, legend: .lowerRight)
         return Figure(axes, width: 520, height: 440)
     }
 

@@ -234,14 +234,7 @@ struct BenchLDMXImages: ParsableCommand {
             print("compare: python \(arguments.joined(separator: " "))  (run with --directory to keep the hits)")
             return
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let output = try runPeerScript(python: python, arguments)
         print(output, terminator: "")
         guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("{") }),
               let peer = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Double] else {
