@@ -226,6 +226,18 @@ import Testing
         #expect(upstreamLog[400..<800].reduce(0, +) == 7)
     }
 
+    @Test func pixelIndexFollowsBothRules() {
+        let upstream = ECalImages.Axis(-200...200, bins: 20, upstream: true)
+        let step = Float(400.0 / 19)
+        // The nearest lattice point of linspace(−200, 200, 20), the lower one on a tie (argmin).
+        #expect(upstream.index(-200) == 0 && upstream.index(-250) == 0 && upstream.index(250) == 19 && upstream.index(.nan) == 0)
+        #expect(upstream.index(-200 + 2.4 * step) == 2 && upstream.index(-200 + 2.6 * step) == 3)
+        let midpoint = Float(-200 + 2.5 * 400.0 / 19)
+        #expect(upstream.index(midpoint.nextDown) == 2 && upstream.index(midpoint.nextUp) == 3)
+        let fixed = ECalImages.Axis(200...490, bins: 20, upstream: false)
+        #expect(fixed.index(200) == 0 && fixed.index(490) == 19 && fixed.index(214.4) == 0 && fixed.index(214.6) == 1 && fixed.index(.nan) == 0)
+    }
+
     @Test func cellImagesKeepEveryHitInItsCell() throws {
         let table = try Self.table()
         let geometry = ECalGeometry(.v9)
@@ -247,6 +259,8 @@ import Testing
         // PyTorch: 2432 + 51264 + 800500 + 1002, and 2432 + 51264 + 32020 + 1320 + 122.
         #expect(try LDMXModelKind.convNet.spec(binning: binning).summary().parameters == 855_198)
         #expect(try LDMXModelKind.extraInput.spec(binning: binning).summary().parameters == 87_158)
+        // One ConvNet definition: the engine benchmark's model.
+        #expect(try ReferenceModel(.ldmxConvNet, seed: 1).spec.blocks == LDMXModelKind.convNet.spec(binning: binning).blocks)
         let wide = try ImageBinning(format: .zSplit, dim: 32, depth: 5)
         #expect(try LDMXModelKind.convNet.spec(binning: wide).summary().shapes["layers"] == [2])
     }
