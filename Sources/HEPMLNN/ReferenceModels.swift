@@ -55,11 +55,7 @@ public struct ReferenceModel {
         case .ldmxConvNet:
             batchSize = 100
             benchmarkSamples = 5_000
-            spec = .sequential(name.rawValue, input: [3, 20, 20], layers: [
-                .conv(32, kernel: [5, 5], padding: .explicit([2, 2])), .relu, .maxPool([2, 2]),
-                .conv(64, kernel: [5, 5], padding: .explicit([2, 2])), .relu, .maxPool([2, 2]),
-                .flatten, .dropout(probability: 0.5), .dense(500), .relu, .dense(2),
-            ])
+            spec = LDMXConvNet.spec(name: name.rawValue)
         }
         model = try spec.build(seed: seed, stream: 0x1DE1)
     }
@@ -115,5 +111,23 @@ public struct ReferenceModel {
             return classifier ? try Loss.crossEntropy(logits: output, labels: batch.targets)
                 : try Loss.meanSquaredError(output, batch.targets, weights: batch.weights)
         }
+    }
+}
+
+/// The ConvNet of the LDMX ECal classifier (AndGasp/LDMX `cnn_function.py`, spec B.6): one
+/// definition for the engine benchmark and the HEPMLLDMX workflow, which also builds its
+/// ModelExtraInput on `featureLayers`.
+public enum LDMXConvNet {
+    /// layer1 and layer2 (5×5 convolutions with 32 and 64 filters, ReLU, 2×2 max pooling),
+    /// flatten, dropout 0.5.
+    public static let featureLayers: [LayerSpec] = [
+        .conv(32, kernel: [5, 5], padding: .explicit([2, 2])), .relu, .maxPool([2, 2]),
+        .conv(64, kernel: [5, 5], padding: .explicit([2, 2])), .relu, .maxPool([2, 2]),
+        .flatten, .dropout(probability: 0.5),
+    ]
+
+    /// The features, fc1 (500, ReLU) and fc2 (2 logits) on images of shape `input` [C, H, W].
+    public static func spec(name: String = "ldmx-convnet", input: [Int] = [3, 20, 20]) -> ModelSpec {
+        .sequential(name, input: input, layers: featureLayers + [.dense(500), .relu, .dense(2)])
     }
 }

@@ -45,14 +45,7 @@ struct BenchDQM: ParsableCommand {
         try AtomicFile.write(try JSONSerialization.data(withJSONObject: results, options: [.sortedKeys, .prettyPrinted]), to: "\(base)/hepml-bench-dqm.json")
 
         if let python {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: python)
-            process.arguments = [reference, input.manifestPath]
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            try process.run()
-            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
+            let output = try runPeerScript(python: python, [reference, input.manifestPath])
             print(output, terminator: "")
             if let line = output.split(separator: "\n").first(where: { $0.hasPrefix("{") }),
                let peer = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Double], let seconds = peer["fetch_seconds"] {
