@@ -13,7 +13,7 @@ let package = Package(
         .executable(name: "hepml", targets: ["hepml"]),
         .library(name: "HEPML", targets: [
             "HEPMLCore", "HEPMLCompression", "HEPMLTensor", "HEPMLNN", "HEPMLROOT",
-            "HEPMLColumnar", "HEPMLMetrics", "HEPMLPlot", "HEPMLONNX", "HEPMLExperiment", "HEPMLDQM", "HEPMLECONT",
+            "HEPMLColumnar", "HEPMLMetrics", "HEPMLPlot", "HEPMLONNX", "HEPMLExperiment", "HEPMLDQM", "HEPMLECONT", "HEPMLBatch",
         ]),
     ],
     dependencies: [
@@ -51,10 +51,13 @@ let package = Package(
         .target(name: "HEPMLDQM", dependencies: ["HEPMLExperiment", "HEPMLNN", "HEPMLTensor", "HEPMLROOT", "HEPMLColumnar", "HEPMLMetrics", "HEPMLPlot", "COpenBLAS"]),
         .target(name: "HEPMLECONT", dependencies: ["HEPMLExperiment", "HEPMLNN", "HEPMLColumnar", "HEPMLMetrics", "HEPMLPlot", "HEPMLONNX"]),
 
+        // Layer 3: job arrays and sweeps on a batch system (Slurm, HTCondor) for any workflow's commands.
+        .target(name: "HEPMLBatch", dependencies: ["HEPMLExperiment", "HEPMLNN", "HEPMLColumnar", "HEPMLPlot"]),
+
         // Layer 4: the command-line tool.
         .executableTarget(name: "hepml", dependencies: [
             "HEPMLCore", "HEPMLTensor", "HEPMLNN", "HEPMLROOT", "HEPMLColumnar", "HEPMLPlot",
-            "HEPMLONNX", "HEPMLExperiment", "HEPMLDQM", "HEPMLECONT",
+            "HEPMLONNX", "HEPMLExperiment", "HEPMLDQM", "HEPMLECONT", "HEPMLBatch",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -70,6 +73,7 @@ let package = Package(
         .testTarget(name: "HEPMLExperimentTests", dependencies: ["HEPMLExperiment", "HEPMLTestSupport"]),
         .testTarget(name: "HEPMLDQMTests", dependencies: ["HEPMLDQM", "HEPMLExperiment", "HEPMLMetrics", "HEPMLTestSupport"]),
         .testTarget(name: "HEPMLECONTTests", dependencies: ["HEPMLECONT", "HEPMLExperiment", "HEPMLMetrics", "HEPMLTestSupport"]),
+        .testTarget(name: "HEPMLBatchTests", dependencies: ["HEPMLBatch", "HEPMLExperiment", "HEPMLColumnar", "HEPMLTestSupport"]),
         .testTarget(name: "hepmlCLITests", dependencies: ["HEPMLColumnar", "HEPMLTestSupport"]),
     ],
     // Numeric kernels share buffers across worker threads by design; Swift 5 mode keeps the

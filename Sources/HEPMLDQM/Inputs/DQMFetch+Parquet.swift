@@ -1,19 +1,32 @@
 import Foundation
 import HEPMLColumnar
 import HEPMLCore
+import HEPMLExperiment
 
 extension DQMFetch {
     /// `hepml dqm fetch` from files to files: reads the contents and datasets JSON files, fetches
     /// from the DQM ROOT files found under `inputs` and writes `<outputDirectory>/<PD>.parquet` per
     /// primary dataset. Progress and per-dataset summaries go to `log`; skipped files, nulls and
     /// requested runs without a file go to `warn`. Returns the written paths.
+    ///
+    /// With a `shard` it writes the part `<PD>.part-K-of-N.parquet` and its manifest instead (see
+    /// `merge`). With `failOnSkip` a file that cannot be read fails the fetch before anything is
+    /// written, so that a batch task with a corrupt input ends as failed.
     public static func fetchToParquet(contentsFile: String, datasetsFile: String, inputs: [String], outputDirectory: String,
+                                      shard: Shard? = nil, failOnSkip: Bool = false,
                                       quiet: Bool = false, log: (String) -> Void, warn: (String) -> Void) throws -> [String] {
-        let histogramList = try DQMContents(json: try inputFileData(contentsFile), file: contentsFile)
-        let datasetList = try DQMDatasets(json: try inputFileData(datasetsFile), file: datasetsFile)
+        let contentsData = try inputFileData(contentsFile)
+        let datasetsData = try inputFileData(datasetsFile)
+        let histogramList = try DQMContents(json: contentsData, file: contentsFile)
+        let datasetList = try DQMDatasets(json: datasetsData, file: datasetsFile)
         let files = try DQMInputDiscovery.rootFiles(in: inputs)
         if histogramList.histograms.count < 5 { log("note: only \(histogramList.histograms.count) histograms requested") }
-        let outcomes = try fetch(contents: histogramList, datasets: datasetList, files: files, quiet: quiet)
+        let outcomes = try fetch(contents: histogramList, datasets: datasetList, files: files, shard: shard, quiet: quiet)
+        let skippedFiles = outcomes.flatMap(\.skippedFiles)
+        if failOnSkip, !skippedFiles.isEmpty {
+            throw DQMError.invalidConfiguration("--fail-on-skip: \(skippedFiles.count) file(s) could not be read: "
+                + skippedFiles.map { "\($0.path): \($0.reason)" }.joined(separator: "; "))
+        }
         try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
         var written: [String] = []
         for outcome in outcomes {
@@ -25,8 +38,13 @@ extension DQMFetch {
                 warn("\(outcome.primaryDataset): no file for requested runs \(outcome.missingRuns.map(String.init).joined(separator: ", "))")
             }
             if outcome.runsRead < 5 { log("note: \(outcome.primaryDataset) has only \(outcome.runsRead) runs; the data set is very limited") }
-            let path = (outputDirectory as NSString).appendingPathComponent("\(outcome.primaryDataset).parquet")
+            let name = shard.map { $0.partName(outcome.primaryDataset) } ?? outcome.primaryDataset
+            let path = (outputDirectory as NSString).appendingPathComponent("\(name).parquet")
             try Parquet.write(outcome.table, to: path)
+            if let shard {
+                let fingerprints = partFingerprints(contents: contentsData, datasets: datasetsData, files: files, primaryDataset: outcome.primaryDataset)
+                try outcome.manifest(shard: shard, part: path, fingerprints: fingerprints).write(to: ShardManifest.path(forPart: path))
+            }
             written.append(path)
             log("\(outcome.primaryDataset): \(outcome.runsRead) runs read, \(outcome.skippedFiles.count) files skipped, "
                 + "\(outcome.incompleteRuns.count) runs incomplete, \(outcome.missingRuns.count) requested runs without a file → \(path)")
