@@ -136,13 +136,13 @@ public enum SlurmClient {
                                                                "--format=JobID,State,ExitCode"]),
               result.status == 0
         else { return nil }
-        var states: [String: [Int: (String, String)]] = [:]
+        var states: [String: [Int: (state: String, exitCode: String)]] = [:]
         for line in result.standardOutput.split(whereSeparator: \.isNewline) {
             let fields = line.split(separator: "|").map(String.init)
             let id = fields.first?.split(separator: "_", maxSplits: 1).map(String.init) ?? []
             guard fields.count == 3, id.count == 2 else { continue }
             let state = fields[1].split(separator: " ").first.map(String.init) ?? fields[1]
-            for task in taskIDs(id[1]) { states[id[0], default: [:]][task] = (state, fields[2]) }
+            for task in taskIDs(id[1]) { states[id[0], default: [:]][task] = (state: state, exitCode: fields[2]) }
         }
         return states
     }

@@ -140,8 +140,8 @@ public enum SweepCollection {
             caption: "Lowest \(objective) first",
             headers: ["task"] + parameterHeaders + metricNames,
             rows: succeeded.prefix(10).map { point in
-                [.integer(point.task)] + parameterHeaders.map { cell(point.point.values[$0]) }
-                    + metricNames.map { name in point.metrics[name].map { .number($0, digits: 5) } ?? "" }
+                [Report.Cell.integer(point.task)] + parameterHeaders.map { cell(point.point.values[$0]) }
+                    + metricNames.map { name in point.metrics[name].map { Report.Cell.number($0, digits: 5) } ?? Report.Cell.text("") }
             })
         report.add(Report.Section("Best points", [.table(best)]))
 
@@ -163,7 +163,8 @@ public enum SweepCollection {
         let failures = Report.Table(
             headers: ["task"] + parameterHeaders + ["status", "error"],
             rows: failed.map { point in
-                [.integer(point.task)] + parameterHeaders.map { cell(point.point.values[$0]) } + [.text(point.status.state.rawValue), .text(point.error ?? "")]
+                [Report.Cell.integer(point.task)] + parameterHeaders.map { cell(point.point.values[$0]) }
+                    + [Report.Cell.text(point.status.state.rawValue), Report.Cell.text(point.error ?? "")]
             })
         report.add(Report.Section("Failed points", failed.isEmpty ? [.paragraph("Every point has a result.")] : [.table(failures)]))
         return report

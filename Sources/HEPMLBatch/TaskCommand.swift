@@ -6,7 +6,7 @@ import Foundation
 public enum TaskCommand {
     /// Every `{identifier}` in `argument`: its range (braces included) and name.
     static func matches(in argument: String) -> [(range: Range<String.Index>, name: String)] {
-        var found: [(Range<String.Index>, String)] = []
+        var found: [(range: Range<String.Index>, name: String)] = []
         var index = argument.startIndex
         while let open = argument[index...].firstIndex(of: "{") {
             let nameStart = argument.index(after: open)
@@ -14,7 +14,7 @@ public enum TaskCommand {
             let name = argument[nameStart..<nameEnd]
             if nameEnd < argument.endIndex, argument[nameEnd] == "}", let first = name.first, !first.isNumber {
                 let close = argument.index(after: nameEnd)
-                found.append((open..<close, String(name)))
+                found.append((range: open..<close, name: String(name)))
                 index = close
             } else {
                 index = nameStart
@@ -25,7 +25,7 @@ public enum TaskCommand {
 
     /// The placeholder names in `arguments`, in order of appearance.
     public static func placeholders(in arguments: [String]) -> [String] {
-        arguments.flatMap { matches(in: $0).map(\.name) }
+        arguments.flatMap { matches(in: $0).map { $0.name } }
     }
 
     /// Refuses a command whose tasks could not differ or that names an unknown placeholder:

@@ -34,6 +34,14 @@ public struct Shard: Codable, Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { "\(index)/\(count)" }
 
+    private enum CodingKeys: String, CodingKey { case index, count }
+
+    /// A manifest is read from disk: its shard is checked like one given on the command line.
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(index: container.decode(Int.self, forKey: .index), count: container.decode(Int.self, forKey: .count))
+    }
+
     /// The groups of this part among `groups` (duplicates count once): the sorted groups at
     /// positions p with ⌊p·N/M⌋ = K.
     public func select<Group: Comparable & Hashable>(_ groups: some Sequence<Group>) -> Set<Group> {
@@ -176,13 +184,13 @@ public enum ShardSet {
         }
         if problems.isEmpty {
             let count = reference.manifest.shard.count
-            let byIndex = Dictionary(grouping: loaded, by: \.manifest.shard.index)
+            let byIndex = Dictionary(grouping: loaded, by: { $0.manifest.shard.index })
             let missing = (0..<count).filter { byIndex[$0] == nil }
             if !missing.isEmpty {
                 problems.append("missing shard\(missing.count == 1 ? "" : "s") \(missing.map(String.init).joined(separator: ", ")) of \(count)")
             }
             for (index, copies) in byIndex.sorted(by: { $0.key < $1.key }) where copies.count > 1 {
-                problems.append("shard \(index)/\(count) given \(copies.count) times: \(copies.map(\.part).joined(separator: ", "))")
+                problems.append("shard \(index)/\(count) given \(copies.count) times: \(copies.map { $0.part }.joined(separator: ", "))")
             }
         }
         guard problems.isEmpty else { throw ShardError("cannot merge: " + problems.joined(separator: "; ")) }

@@ -25,7 +25,7 @@ import Testing
         let all = try grid.points()
         grid.sample = .init(count: 5, seed: 3)
         let sample = try grid.points()
-        #expect(sample.count == 5 && sample == (try grid.points()))
+        #expect(try sample.count == 5 && sample == grid.points())
         let positions = sample.compactMap { point in all.firstIndex(of: point) }
         #expect(positions == positions.sorted() && Set(positions).count == 5)
         grid.sample = .init(count: 5, seed: 4)

@@ -37,7 +37,7 @@ import Testing
         let rowsPerPart = try parts.map { try Parquet.read(path: $0).rowCount }
         #expect(rowsPerPart == [4, 4, 3])
         let manifest = try ShardManifest.read(path: ShardManifest.path(forPart: parts[1]))
-        #expect(manifest.shard == (try Shard(index: 1, count: 3)) && manifest.inputs.count == 4 && manifest.counts["runs read"] == 4)
+        #expect(try manifest.shard == Shard(index: 1, count: 3) && manifest.inputs.count == 4 && manifest.counts["runs read"] == 4)
 
         // Merged in any order of the arguments, the table is the unsharded one, row for row.
         let merged = try DQMFetch.merge(parts: parts.reversed())

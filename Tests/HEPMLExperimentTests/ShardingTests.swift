@@ -11,7 +11,7 @@ import Testing
         #expect(parts[0] == [355_100, 355_101] && parts[3] == [355_130])
         #expect(parts.reduce(Set<Int>()) { $0.union($1) } == Set(runs))
         #expect(try Shard(index: 5, count: 8).select([1, 2]).isEmpty)
-        #expect(try Shard(parsing: "3/10") == (try Shard(index: 3, count: 10)))
+        #expect(try Shard(parsing: "3/10") == Shard(index: 3, count: 10))
         #expect(try Shard(index: 3, count: 10).partName("ZeroBias") == "ZeroBias.part-3-of-10")
         for bad in ["4/4", "-1/4", "1/0", "1", "a/b", "1/2/3"] {
             #expect(throws: ShardError.self) { try Shard(parsing: bad) }
@@ -29,7 +29,7 @@ import Testing
             return path
         }
         let zero = try part(0, of: 3), one = try part(1, of: 3), two = try part(2, of: 3)
-        #expect(try ShardSet.manifests(ofParts: [two, zero, one]).map(\.manifest.shard.index) == [0, 1, 2])
+        #expect(try ShardSet.manifests(ofParts: [two, zero, one]).map { $0.manifest.shard.index } == [0, 1, 2])
         #expect(ShardManifest.path(forPart: zero).hasSuffix("t.part-0-of-3.manifest.json"))
 
         func failure(_ parts: [String]) -> String {
@@ -40,10 +40,13 @@ import Testing
                 return "\(error)"
             }
         }
+        let copy = try part(1, of: 3, name: "copy.parquet")
+        let otherContents = try part(1, of: 3, contents: "b", name: "other.parquet")
+        let otherCount = try part(1, of: 4)
         #expect(failure([zero, two]).contains("missing shard 1 of 3"))
-        #expect(failure([zero, one, two, try part(1, of: 3, name: "copy.parquet")]).contains("shard 1/3 given 2 times"))
-        #expect(failure([zero, try part(1, of: 3, contents: "b", name: "other.parquet"), two]).contains("differ in contents"))
-        #expect(failure([zero, try part(1, of: 4), two]).contains("one of 4 parts"))
+        #expect(failure([zero, one, two, copy]).contains("shard 1/3 given 2 times"))
+        #expect(failure([zero, otherContents, two]).contains("differ in contents"))
+        #expect(failure([zero, otherCount, two]).contains("one of 4 parts"))
         #expect(failure([directory.appendingPathComponent("absent.parquet").path]).contains("manifest"))
         #expect(ShardManifest.fingerprint(Array("abc".utf8)) == "e71fa2190541574b")
     }

@@ -28,7 +28,8 @@ import Testing
                 if !status.contains("pending") && !status.contains("running") { return status }
                 usleep(500_000)
             }
-            Issue.record("tasks of \(job) did not finish in time:\n\(try hepmlRun(["batch", "status", job, "--all"]))\n\(cluster.logs())")
+            let final = try hepmlRun(["batch", "status", job, "--all"])
+            Issue.record("tasks of \(job) did not finish in time:\n\(final)\n\(cluster.logs())")
             return ""
         }
 
@@ -45,7 +46,7 @@ import Testing
         #expect(try waitForTasks("\(path)/fetch-job").contains("4/4 succeeded"))
         let collected = try hepmlRun(["batch", "collect", "\(path)/fetch-job"])
         #expect(collected.contains("merged 4 parts: 10 runs"), "\(collected)")
-        #expect(try Parquet.read(path: "\(path)/parts/ZeroBias.parquet") == (try Parquet.read(path: "\(path)/whole/ZeroBias.parquet")))
+        #expect(try Parquet.read(path: "\(path)/parts/ZeroBias.parquet") == Parquet.read(path: "\(path)/whole/ZeroBias.parquet"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: "\(path)/fetch-job/logs").count == 8)  // %A_%a.out and .err per task
 
         // 2. A sweep of 4 points of a small model: 4 rows with their hyperparameters and metrics.

@@ -63,7 +63,7 @@ extension DQMFetch {
             throw ShardError("run \(later.run) (\(later.year)) is in both \(ordered[earlier.part].part) and \(ordered[later.part].part)")
         }
 
-        var nulls = ordered.flatMap(\.manifest.nulls)
+        var nulls = ordered.flatMap { $0.manifest.nulls }
         var columns: [Column] = []
         for name in names {
             switch name {
@@ -71,15 +71,15 @@ extension DQMFetch {
             case DQMTable.yearColumn: columns.append(try Column(name: name, strings: rows.map(\.year)))
             case DQMTable.labelColumn: columns.append(try Column(name: name, int64: rows.map(\.label)))
             default:
-                let merged = try mergeHistogramColumn(name, parts: ordered, tables: tables, rows: rows.map { ($0.part, $0.row, $0.run) })
+                let merged = try mergeHistogramColumn(name, parts: ordered, tables: tables, rows: rows.map { (part: $0.part, row: $0.row, run: $0.run) })
                 columns.append(merged.column)
                 nulls += merged.binningNulls
             }
         }
-        let notes = ordered.flatMap(\.manifest.notes).reduce(into: [String]()) { unique, note in
+        let notes = ordered.flatMap { $0.manifest.notes }.reduce(into: [String]()) { unique, note in
             if !unique.contains(note) { unique.append(note) }
         }
-        return MergeSummary(table: try Table(columns: columns), parts: ordered.count, skipped: ordered.flatMap(\.manifest.skipped),
+        return MergeSummary(table: try Table(columns: columns), parts: ordered.count, skipped: ordered.flatMap { $0.manifest.skipped },
                             nulls: nulls, notes: notes)
     }
 
