@@ -23,9 +23,10 @@ extension DQMFetch {
         if histogramList.histograms.count < 5 { log("note: only \(histogramList.histograms.count) histograms requested") }
         let outcomes = try fetch(contents: histogramList, datasets: datasetList, files: files, shard: shard, quiet: quiet)
         let skippedFiles = outcomes.flatMap(\.skippedFiles)
-        if failOnSkip, !skippedFiles.isEmpty {
-            throw DQMError.invalidConfiguration("--fail-on-skip: \(skippedFiles.count) file(s) could not be read: "
-                + skippedFiles.map { "\($0.path): \($0.reason)" }.joined(separator: "; "))
+        if failOnSkip, let first = skippedFiles.first {
+            let others = skippedFiles.dropFirst().map(\.path)
+            throw FileFormatError(file: first.path, reason: "unreadable (--fail-on-skip): \(first.reason)"
+                + (others.isEmpty ? "" : "; \(others.count) more: \(others.joined(separator: ", "))"))
         }
         try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
         var written: [String] = []
