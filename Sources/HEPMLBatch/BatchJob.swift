@@ -153,11 +153,7 @@ public struct BatchDirectory: Sendable {
         guard let data = FileManager.default.contents(atPath: stateFile) else {
             throw BatchError("\(path) is not a batch directory (no batch.json)")
         }
-        do {
-            return try Self.decoder.decode(BatchJob.self, from: data)
-        } catch {
-            throw FileFormatError(file: stateFile, reason: "not a batch state file: \(error)")
-        }
+        return try Self.decode(BatchJob.self, from: data, file: stateFile, what: "a batch state file")
     }
 
     public func save(_ job: BatchJob) throws {
@@ -168,10 +164,14 @@ public struct BatchDirectory: Sendable {
     public func record(task: Int) throws -> TaskRecord? {
         let file = taskRecordFile(task: task)
         guard let data = FileManager.default.contents(atPath: file) else { return nil }
+        return try Self.decode(TaskRecord.self, from: data, file: file, what: "a task record")
+    }
+
+    private static func decode<Value: Decodable>(_ type: Value.Type, from data: Data, file: String, what: String) throws -> Value {
         do {
-            return try Self.decoder.decode(TaskRecord.self, from: data)
+            return try decoder.decode(type, from: data)
         } catch {
-            throw FileFormatError(file: file, reason: "not a task record: \(error)")
+            throw FileFormatError(file: file, reason: "not \(what): \(error)")
         }
     }
 

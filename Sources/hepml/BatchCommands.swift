@@ -28,14 +28,14 @@ struct BatchJobOptions: ParsableArguments {
     @Option(help: "Job name in the queue.") var jobName = "hepml"
     @Flag(help: "Print the script (or submit file) without writing or submitting anything.") var dryRun = false
 
-    func resources() throws -> BatchResources {
+    /// Submits all tasks of a job of `command` (run by this very hepml from the current
+    /// directory), or prints its script with --dry-run.
+    func submit(_ kind: BatchJob.Kind, command: [String], taskCount: Int, parameters: [String] = [], points: [SweepPoint] = []) throws {
         if scheduler == .htcondor, partition != nil { throw ValidationError("--partition is a Slurm option; HTCondor has job flavours (from --time)") }
-        return try BatchResources(partition: partition, time: time, memory: mem, cpus: cpus, jobName: jobName)
-    }
-
-    /// Submits all tasks of `job`, or prints its script with --dry-run.
-    func submit(_ job: BatchJob) throws {
-        var job = job
+        var job = try BatchJob(kind: kind, scheduler: scheduler, command: command, taskCount: taskCount,
+                               workingDirectory: FileManager.default.currentDirectoryPath, executable: currentExecutable(),
+                               resources: try BatchResources(partition: partition, time: time, memory: mem, cpus: cpus, jobName: jobName),
+                               parameters: parameters, points: points)
         let directory = BatchDirectory(outputDir)
         let tasks = Array(0..<job.taskCount)
         if dryRun {
@@ -75,9 +75,7 @@ struct BatchSubmitCommand: ParsableCommand {
     @Argument(parsing: .postTerminator, help: "The command after `--`.") var command: [String] = []
 
     func run() throws {
-        let job = try BatchJob(kind: .array, scheduler: options.scheduler, command: command, taskCount: array,
-                               workingDirectory: FileManager.default.currentDirectoryPath, executable: currentExecutable(), resources: try options.resources())
-        try options.submit(job)
+        try options.submit(.array, command: command, taskCount: array)
     }
 }
 
@@ -93,10 +91,7 @@ struct BatchSweepCommand: ParsableCommand {
     func run() throws {
         let sweep = try SweepGrid(json: try readFile(grid), file: grid)
         let points = try sweep.points()
-        let job = try BatchJob(kind: .sweep, scheduler: options.scheduler, command: command, taskCount: points.count,
-                               workingDirectory: FileManager.default.currentDirectoryPath, executable: currentExecutable(),
-                               resources: try options.resources(), parameters: sweep.parameters.map(\.name), points: points)
-        try options.submit(job)
+        try options.submit(.sweep, command: command, taskCount: points.count, parameters: sweep.parameters.map(\.name), points: points)
     }
 }
 

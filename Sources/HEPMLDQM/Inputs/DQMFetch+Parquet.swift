@@ -24,7 +24,7 @@ extension DQMFetch {
         let outcomes = try fetch(contents: histogramList, datasets: datasetList, files: files, shard: shard, quiet: quiet)
         let skippedFiles = outcomes.flatMap(\.skippedFiles)
         if failOnSkip, let first = skippedFiles.first {
-            let others = skippedFiles.dropFirst().map(\.path)
+            let others = skippedFiles.dropFirst().map { $0.path }
             throw FileFormatError(file: first.path, reason: "unreadable (--fail-on-skip): \(first.reason)"
                 + (others.isEmpty ? "" : "; \(others.count) more: \(others.joined(separator: ", "))"))
         }
