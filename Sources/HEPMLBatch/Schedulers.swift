@@ -169,15 +169,20 @@ enum ExternalCommand {
         process.standardError = error
         try process.run()
         // Read both pipes while the program runs, so that neither can fill up and block it.
-        var errorData = Data()
+        let errorData = ReadResult()
         let errorRead = DispatchGroup()
-        DispatchQueue.global().async(group: errorRead) { errorData = error.fileHandleForReading.readDataToEndOfFile() }
+        DispatchQueue.global().async(group: errorRead) { errorData.data = error.fileHandleForReading.readDataToEndOfFile() }
         let outputData = output.fileHandleForReading.readDataToEndOfFile()
         errorRead.wait()
         process.waitUntilExit()
         if process.terminationStatus == 127 {
             throw BatchError("\(name) is not installed on this machine (not found on the PATH)")
         }
-        return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), String(decoding: errorData, as: UTF8.self))
+        return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), String(decoding: errorData.data, as: UTF8.self))
     }
+}
+
+/// The bytes one reader thread hands to the waiting one; the dispatch group's wait orders the accesses.
+private final class ReadResult: @unchecked Sendable {
+    var data = Data()
 }

@@ -86,7 +86,7 @@ import Testing
         let directory = BatchDirectory("/work/study/batch")
         let text = try HTCondorSubmit.text(job: try job(.htcondor), directory: directory, tasks: [0, 1, 2, 3])
         for line in ["executable     = /opt/hepml/bin/hepml", "arguments      = \"batch run-task /work/study/batch $(task)\"",
-                     "request_cpus   = 2", "request_memory = 4G", "+JobFlavour    = \"workday\"", "queue task from seq 0 3 |",
+                     "request_cpus   = 2", "request_memory = 4G", "+JobFlavour    = \"longlunch\"", "queue task from seq 0 3 |",
                      "environment    = \"HEPML_NUM_THREADS=2\"", "log            = /work/study/batch/logs/$(ClusterId).log"] {
             #expect(text.contains(line + "\n"), "\(line)")
         }

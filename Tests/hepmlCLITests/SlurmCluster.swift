@@ -6,10 +6,14 @@ import HEPMLTestSupport
 /// spool, PID and log files; the node's real CPU count and memory; process tracking and task
 /// launch that need no cgroups, so that it runs in a container). Commands reach it through
 /// `environment` (`SLURM_CONF`). `stop()` ends exactly the daemons it started, by PID.
+///
+/// The daemons are started with `posix_spawn`, not `Process`: a test thread blocks every signal
+/// and children inherit that mask (slurmd and munged would then ignore SIGTERM), and Foundation's
+/// `Process` takes a daemon that closes its inherited descriptors for exited and waits on it.
 final class SlurmCluster {
     let directory: URL
     let configuration: String
-    private var daemons: [(name: String, process: Process)] = []
+    private var daemons: [(name: String, pid: pid_t)] = []
 
     var environment: [String: String] { ["SLURM_CONF": configuration] }
 
@@ -84,25 +88,53 @@ final class SlurmCluster {
         }
     }
 
+    /// Spawns a daemon in the foreground with an empty signal mask, default signal actions,
+    /// stdin from /dev/null, stdout and stderr to `log/<name>.out`, and none of this process's
+    /// other descriptors.
     private func start(_ name: String, _ arguments: [String]) throws {
         guard let executable = TestEnvironment.executable(named: name) else { throw ClusterError("\(name) is not installed") }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
         let log = directory.appendingPathComponent("log/\(name).out").path
-        FileManager.default.createFile(atPath: log, contents: nil)
-        process.standardOutput = FileHandle(forWritingAtPath: log)
-        process.standardError = FileHandle(forWritingAtPath: log)
-        try process.run()
-        daemons.append((name, process))
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for descriptor in 3..<max(3, getdtablesize()) {
+            let flags = fcntl(descriptor, F_GETFD)
+            if flags >= 0 && flags & FD_CLOEXEC == 0 { posix_spawn_file_actions_addclose(&actions, descriptor) }
+        }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var mask = sigset_t(), defaults = sigset_t()
+        sigemptyset(&mask)
+        sigfillset(&defaults)
+        posix_spawnattr_setsigmask(&attributes, &mask)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid = pid_t()
+        let status = argv.withUnsafeBufferPointer { buffer in
+            buffer.baseAddress.map { posix_spawn(&pid, executable, &actions, &attributes, $0, environ) } ?? EINVAL
+        }
+        guard status == 0 else { throw ClusterError("cannot start \(name): \(String(cString: strerror(status)))") }
+        daemons.append((name, pid))
+    }
+
+    /// Whether the daemon `pid` is still running (reaping it if it has exited).
+    private static func isRunning(_ pid: pid_t) -> Bool {
+        var status: Int32 = 0
+        return waitpid(pid, &status, WNOHANG) == 0
     }
 
     private func waitFor(_ what: String, seconds: Double, _ condition: () throws -> Bool) throws {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if try condition() { return }
-            if let dead = daemons.first(where: { !$0.process.isRunning }) {
-                throw ClusterError("\(dead.name) exited (status \(dead.process.terminationStatus)) while waiting for \(what):\n\(logs())")
+            if let dead = daemons.first(where: { !Self.isRunning($0.pid) }) {
+                throw ClusterError("\(dead.name) exited while waiting for \(what):\n\(logs())")
             }
             usleep(250_000)
         }
@@ -121,12 +153,15 @@ final class SlurmCluster {
     /// Stops the daemons it started (slurmd, slurmctld, then munged), each by its PID, and
     /// removes the directory.
     func stop() {
-        for (_, process) in daemons.reversed() where process.isRunning {
-            kill(process.processIdentifier, SIGTERM)
+        for (_, pid) in daemons.reversed() where Self.isRunning(pid) {
+            kill(pid, SIGTERM)
             let deadline = Date().addingTimeInterval(15)
-            while process.isRunning && Date() < deadline { usleep(100_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
+            while Self.isRunning(pid) && Date() < deadline { usleep(100_000) }
+            if Self.isRunning(pid) {
+                kill(pid, SIGKILL)
+                var status: Int32 = 0
+                waitpid(pid, &status, 0)
+            }
         }
         daemons = []
         try? FileManager.default.removeItem(at: directory)
