@@ -68,7 +68,6 @@ public enum HTCondorSubmit {
     public static func text(job: BatchJob, directory: BatchDirectory, tasks: [Int]) throws -> String {
         var lines = [
             "# Written by `hepml batch` for \(job.taskCount) task(s) of: \(job.command.joined(separator: " "))",
-            "# Submit with: condor_submit \(directory.path)/<this file>",
             "universe       = vanilla",
             "executable     = \(job.executable)",
             "arguments      = \"batch run-task \(argumentQuoted(directory.path)) $(task)\"",

@@ -185,7 +185,8 @@ struct BatchCollectCommand: ParsableCommand {
 struct BatchRunTaskCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run-task",
-        abstract: "Run one task of a submitted job (what the batch script runs on the worker).")
+        abstract: "Run one task of a submitted job (what the batch script runs on the worker).",
+        shouldDisplay: false)
 
     @Argument(help: "The job's state directory.") var directory: String
     @Argument(help: "The task number (SLURM_ARRAY_TASK_ID, HTCondor's $(task)).") var task: Int

@@ -38,7 +38,7 @@ extension DQMFetch {
             if !outcome.missingRuns.isEmpty {
                 warn("\(outcome.primaryDataset): no file for requested runs \(outcome.missingRuns.map(String.init).joined(separator: ", "))")
             }
-            if outcome.runsRead < 5 { log("note: \(outcome.primaryDataset) has only \(outcome.runsRead) runs; the data set is very limited") }
+            if shard == nil, outcome.runsRead < 5 { log("note: \(outcome.primaryDataset) has only \(outcome.runsRead) runs; the data set is very limited") }
             let name = shard.map { $0.partName(outcome.primaryDataset) } ?? outcome.primaryDataset
             let path = (outputDirectory as NSString).appendingPathComponent("\(name).parquet")
             try Parquet.write(outcome.table, to: path)
