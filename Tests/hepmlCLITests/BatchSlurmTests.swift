@@ -6,7 +6,7 @@ import Testing
 /// `hepml batch` against a real Slurm that the test starts for itself (see `SlurmCluster`):
 /// a sharded DQM fetch, a sweep, and a failed task resubmitted after its input is fixed.
 @Suite(.serialized) struct BatchSlurmTests {
-    @Test(.requiresSlurm, .timeLimit(.minutes(5)))
+    @Test(.requiresSlurm, .timeLimit(.minutes(8)))
     func shardedFetchSweepAndResubmitThroughSlurm() throws {
         let hepml = try #require(TestEnvironment.hepmlExecutable)
         let directory = try TestEnvironment.temporaryDirectory("batch-slurm")
