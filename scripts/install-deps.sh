@@ -8,12 +8,33 @@ packages=(
   libcairo2-dev fonts-dejavu-core  # plots
   pkg-config
 )
-if [ "${1:-}" = "--with-browser" ]; then packages+=(chromium); fi
+# Test-only packages: --with-browser (chromium, for the report tests), --with-slurm (a private
+# single-node Slurm for the batch tests; those tests need root anyway, so without root the
+# packages are only suggested and the tests are shown as skipped).
+optional=()
+for option in "$@"; do
+  case "$option" in
+    --with-browser) packages+=(chromium) ;;
+    --with-slurm) optional+=(slurm-wlm munge) ;;
+    *) echo "unknown option $option" >&2; exit 2 ;;
+  esac
+done
 missing=()
-for package in "${packages[@]}"; do
+for package in "${packages[@]}" "${optional[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ] && [ ${#optional[@]} -gt 0 ]; then
+  required=()
+  for package in "${missing[@]}"; do
+    case " ${optional[*]} " in *" $package "*) ;; *) required+=("$package") ;; esac
+  done
+  if [ ${#required[@]} -eq 0 ]; then
+    echo "note: the Slurm batch tests need root and: sudo apt-get install -y ${missing[*]}; they will be skipped" >&2
+    exit 0
+  fi
+  missing=("${required[@]}")
+fi
 if [ "$(id -u)" -eq 0 ]; then
   echo "installing: ${missing[*]}"
   apt-get update -qq

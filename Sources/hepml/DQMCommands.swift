@@ -9,7 +9,7 @@ struct DQMCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dqm",
         abstract: "Offline DQM anomaly detection: generate, fetch, train, assess, export.",
-        subcommands: [DQMGenerate.self, DQMFetchCommand.self, DQMTrainCommand.self, DQMAssessCommand.self, DQMExportCommand.self]
+        subcommands: [DQMGenerate.self, DQMFetchCommand.self, DQMMergeCommand.self, DQMTrainCommand.self, DQMAssessCommand.self, DQMExportCommand.self]
     )
 }
 
@@ -66,11 +66,28 @@ struct DQMFetchCommand: ParsableCommand {
     @Option(help: "Datasets JSON: primary datasets, years, productions, eras, runs, good_runs, bad_runs.") var datasets: String
     @Option(help: "DIR (searched recursively), GLOB or FILE-LIST; repeatable.") var input: [String]
     @Option(help: "Directory for the Parquet files.") var outputDir = "output"
+    @Option(help: "Fetch only part K of N (K from 0 to N-1; runs split into N blocks, a run's files never split): writes <PD>.part-K-of-N.parquet and its .manifest.json for `dqm merge`.",
+            transform: Shard.init(parsing:))
+    var shard: Shard?
+    @Flag(help: "Fail, writing nothing, when any input file cannot be read (default: skip it with a warning).") var failOnSkip = false
     @Flag(help: "No progress output.") var quiet = false
 
     func run() throws {
-        _ = try DQMFetch.fetchToParquet(contentsFile: contents, datasetsFile: datasets, inputs: input, outputDirectory: outputDir, quiet: quiet,
-                                        log: { print($0) }, warn: warn)
+        _ = try DQMFetch.fetchToParquet(contentsFile: contents, datasetsFile: datasets, inputs: input, outputDirectory: outputDir,
+                                        shard: shard, failOnSkip: failOnSkip, quiet: quiet, log: { print($0) }, warn: warn)
+    }
+}
+
+struct DQMMergeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge",
+        abstract: "Combine the parts of a sharded `dqm fetch` of one primary dataset into the table an unsharded fetch writes.")
+
+    @Argument(help: "The part Parquet files (<PD>.part-K-of-N.parquet, each with its .manifest.json beside it).") var parts: [String]
+    @Option(name: [.short, .customLong("output")], help: "The merged Parquet table.") var output: String
+
+    func run() throws {
+        _ = try DQMFetch.mergeToParquet(parts: parts, output: output, log: { print($0) }, warn: warn)
     }
 }
 

@@ -30,11 +30,14 @@ struct TrainExampleCommand: ParsableCommand {
     var samples = 5000
     @Option(help: "Seed for weights, data and shuffling.")
     var seed: UInt64 = 1
+    @Option(help: "Adam's learning rate (default: the model's own).")
+    var learningRate: Double?
     @Option(help: "Write the per-epoch history here (.json or .csv).")
     var history: String?
 
     func validate() throws {
         guard epochs > 0, samples > 0 else { throw ValidationError("--epochs and --samples must be positive") }
+        if let learningRate, !(learningRate > 0 && learningRate.isFinite) { throw ValidationError("--learning-rate must be positive") }
     }
 
     func run() throws {
@@ -43,12 +46,13 @@ struct TrainExampleCommand: ParsableCommand {
         let training = try reference.data(samples: samples, seed: seed)
         let validation = try reference.data(samples: max(samples / 5, 1), seed: seed &+ 1)
         print("\(model.rawValue): \(reference.model.parameterCount) parameters, \(samples) training samples, batch \(reference.batchSize), \(Parallel.threadCount) threads")
-        var configuration = TrainingConfiguration(epochs: epochs, batchSize: reference.batchSize, seed: seed, learningRate: reference.learningRate)
+        let rate = learningRate ?? reference.learningRate
+        var configuration = TrainingConfiguration(epochs: epochs, batchSize: reference.batchSize, seed: seed, learningRate: rate)
         configuration.label = model.rawValue
         configuration.onEpochEnd = { record in
             print(String(format: "epoch %d  train loss %.6f  validation loss %.6f  (%.2f s)", record.epoch, record.trainLoss, record.validationLoss ?? .nan, record.seconds))
         }
-        let optimizer = Adam(reference.model.parameters, learningRate: reference.learningRate)
+        let optimizer = Adam(reference.model.parameters, learningRate: rate)
         let result = try train(reference.model, optimizer: optimizer, training: training, validation: validation, configuration: configuration, loss: reference.loss)
         if let history {
             if history.hasSuffix(".csv") { try result.writeCSV(to: history) } else { try result.writeJSON(to: history) }

@@ -16,6 +16,7 @@ struct HEPML: ParsableCommand {
             TableCommand.self,
             PlotCommand.self,
             TrainExampleCommand.self,
+            BatchCommand.self,
             BenchCommand.self,
             VersionCommand.self,
         ]

@@ -17,4 +17,10 @@ extension Trait where Self == ConditionTrait {
     public static var requiresPython: Self {
         .enabled(if: TestEnvironment.pythonIfPresent != nil, Comment(rawValue: TestEnvironment.Missing.python.description))
     }
+
+    /// The test starts its own single-node Slurm (munged, slurmctld, slurmd): it needs root and
+    /// the Debian packages slurm-wlm and munge.
+    public static var requiresSlurm: Self {
+        .enabled(if: TestEnvironment.slurmMissingReason == nil, Comment(rawValue: TestEnvironment.slurmMissingReason ?? ""))
+    }
 }

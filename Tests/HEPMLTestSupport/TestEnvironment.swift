@@ -109,6 +109,21 @@ public enum TestEnvironment {
         try run(python, ["-c", script] + arguments)
     }
 
+    /// Why this machine cannot run a private Slurm for the batch tests, nil when it can: the
+    /// daemons must run as root (slurmd starts jobs as their users) and the binaries of the
+    /// Debian packages slurm-wlm and munge must be installed.
+    public static let slurmMissingReason: String? = {
+        guard geteuid() == 0 else { return "starting slurmctld/slurmd needs root (run the tests as root to include the Slurm tests)" }
+        let missing = ["munged", "slurmctld", "slurmd", "sbatch", "squeue", "sinfo"].filter { executable(named: $0) == nil }
+        return missing.isEmpty ? nil : "Slurm is not installed (missing \(missing.joined(separator: ", ")); `make test` installs slurm-wlm and munge)"
+    }()
+
+    /// A program on the PATH or in /usr/sbin (where Debian puts the daemons).
+    public static func executable(named name: String) -> String? {
+        let directories = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init) + ["/usr/sbin", "/sbin"]
+        return directories.map { ($0 as NSString).appendingPathComponent(name) }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
     /// The built `hepml` executable next to the test bundle (same build folder).
     public static var hepmlExecutable: String? {
         let bundle = Bundle.main.bundleURL

@@ -1,6 +1,7 @@
 import Foundation
 import HEPMLColumnar
 import HEPMLCore
+import HEPMLExperiment
 import HEPMLROOT
 
 extension DQMHistogram {
@@ -122,6 +123,8 @@ public enum DQMFetch {
     public struct Outcome: Sendable {
         public var primaryDataset: String
         public var table: Table
+        /// The file chosen for every run this fetch read (skipped ones included).
+        public var files: [DQMRunFile]
         public var runsRead: Int
         public var skippedFiles: [(path: String, reason: String)]
         /// Runs kept with a null in some columns.
@@ -131,10 +134,13 @@ public enum DQMFetch {
     }
 
     /// Selects one file per run for every primary dataset and year of `datasets` among `files`,
-    /// reads them in parallel (one open file per worker) and builds the tables.
-    public static func fetch(contents: DQMContents, datasets: DQMDatasets, files: [String], quiet: Bool = false) throws -> [Outcome] {
+    /// reads them in parallel (one open file per worker) and builds the tables. With a `shard`,
+    /// only that part of the selected runs (over all primary datasets and years, a run's files
+    /// never split) is read; files are selected and labelled among all `files` first, so every
+    /// part sees the same choice and labels as an unsharded fetch.
+    public static func fetch(contents: DQMContents, datasets: DQMDatasets, files: [String], shard: Shard? = nil, quiet: Bool = false) throws -> [Outcome] {
         guard !contents.histograms.isEmpty else { throw DQMError.invalidConfiguration("the contents JSON lists no histogram") }
-        var outcomes: [Outcome] = []
+        var selections: [(primaryDataset: String, files: [DQMRunFile], missingRuns: [Int])] = []
         for primaryDataset in datasets.primaryDatasets {
             var selected: [DQMRunFile] = []
             var missingRuns: [Int] = []
@@ -144,6 +150,12 @@ public enum DQMFetch {
                 selected += choice.files
                 missingRuns += choice.missingRuns
             }
+            selections.append((primaryDataset, selected, missingRuns))
+        }
+        let shardRuns = shard?.select(selections.flatMap { $0.files.map(\.run) })
+        var outcomes: [Outcome] = []
+        for (primaryDataset, allSelected, missingRuns) in selections {
+            let selected = shardRuns.map { runs in allSelected.filter { runs.contains($0.run) } } ?? allSelected
             let histograms = contents.histograms
             let chosen = selected
             let progress = ProgressReporter("dqm fetch \(primaryDataset)", total: selected.count, unit: "files", quiet: quiet)
@@ -202,7 +214,7 @@ public enum DQMFetch {
         columns.append(try Column(name: DQMTable.yearColumn, strings: kept.map { $0.file.year }))
         columns.append(try Column(name: DQMTable.labelColumn, int64: kept.map { Int64($0.file.label.rawValue) }))
         let table = try Table(columns: columns)
-        return Outcome(primaryDataset: primaryDataset, table: table, runsRead: kept.count, skippedFiles: skipped,
+        return Outcome(primaryDataset: primaryDataset, table: table, files: files, runsRead: kept.count, skippedFiles: skipped,
                        incompleteRuns: incomplete.sorted { $0.run < $1.run }, missingRuns: missingRuns)
     }
 }
