@@ -165,7 +165,7 @@ public enum EventCompressor {
 
         let ranges = options.encoding.ranges(of: latents, width: latentWidth)
         let codes = options.encoding.codes(latents, width: latentWidth, ranges: ranges)
-        let stored = options.encoding == .float32 ? latents : try options.encoding.values(codes: codes, width: latentWidth, ranges: ranges, file: path)
+        let stored = try options.encoding == .float32 ? latents : options.encoding.values(codes: codes, width: latentWidth, ranges: ranges, file: path)
 
         // The decoder as the file carries it, run exactly as decompression runs it.
         let decoderSpec = try ModelZoo.decoderSpec(of: model.spec)
@@ -175,7 +175,7 @@ public enum EventCompressor {
         let onnx = try ONNXExporter.export(decoder, inputNames: ["latent"], outputNames: ["decoded"], name: "decoder",
                                            documentation: "HEPML event compression decoder: latent → normalized variables").serialized()
         let normalizedOutput = try VariableDecoder.run(decoder, inputs: stored, width: latentWidth, outputWidth: width)
-        var decodedValues = VariableDecoder.physical(normalizedOutput, variables: zip(data.variables, card.normalization.transforms).map { ($0.type, $1) })
+        var decodedValues = VariableDecoder.physical(normalizedOutput, variables: zip(data.variables, card.normalization.transforms).map { (type: $0.type, transform: $1) })
 
         // Corrections: the exact value of every object the decoder misses by more than the bound.
         let offsets = data.eventOffsets ?? Array(0...data.objectCount)
@@ -317,7 +317,7 @@ public struct CompressedEventFile {
         }
         if header.encoding != .float32 { latents = try header.encoding.values(codes: codes, width: width, ranges: header.latentRanges, file: path) }
         let normalized = try VariableDecoder.run(decoder, inputs: latents, width: width, outputWidth: header.variables.count)
-        var values = VariableDecoder.physical(normalized, variables: header.variables.map { ($0.type, $0.transform) })
+        var values = VariableDecoder.physical(normalized, variables: header.variables.map { (type: $0.type, transform: $0.transform) })
         let eventStarts = offsets ?? Array(0...objects)
         for (v, variable) in header.variables.enumerated() where variable.bound != nil {
             let indexColumn = try table.column(CompressedHeader.exactIndexColumn(v)), valueColumn = try table.column(CompressedHeader.exactValueColumn(v))

@@ -99,7 +99,7 @@ public struct CompressionEvaluation: Sendable {
             return bytes
         }
         let counts = data.eventOffsets == nil ? [] : littleEndian(data.counts.map { Int32(clamping: $0) })
-        let countBytes = counts.isEmpty ? 0 : try zstd(counts)
+        let countBytes = try counts.isEmpty ? 0 : zstd(counts)
         func sigma(_ variable: ObjectVariable, _ output: [Double]) -> Double {
             ResidualSummary(variable: variable.name, input: variable.values, output: output, relative: VariableKind(variable.name).comparesRelatively).sigma
         }
@@ -149,21 +149,24 @@ public struct CompressionEvaluation: Sendable {
             ["  decoder weights (safetensors, base64)", .integer(sizes.decoderWeights)],
             ["  decoder (ONNX, base64)", .integer(sizes.decoderONNX)], ["compressed file without the model", .integer(sizes.withoutModel)],
         ]
-        var baselineRows: [[Report.Cell]] = [["autoencoder (this file, without the model)", .integer(sizes.withoutModel)]
-                                             + residuals.map { .number($0.sigma, digits: 3) } + [""]]
+        func sigmaCells(_ sigmas: [Double]) -> [Report.Cell] { sigmas.map { Report.Cell.number($0, digits: 3) } }
+        var baselineRows: [[Report.Cell]] = []
+        let autoencoderRow: [Report.Cell] = [.text("autoencoder (this file, without the model)"), .integer(sizes.withoutModel)]
+        baselineRows.append(autoencoderRow + sigmaCells(residuals.map(\.sigma)) + [.text("")])
         for baseline in baselines {
-            baselineRows.append([.text(baseline.name), .integer(baseline.bytes)] + baseline.sigmas.map { .number($0, digits: 3) } + [.text(baseline.detail)])
+            let cells: [Report.Cell] = [.text(baseline.name), .integer(baseline.bytes)]
+            baselineRows.append(cells + sigmaCells(baseline.sigmas) + [.text(baseline.detail)])
         }
         report.add(Report.Section("Sizes", [
             .table(Report.Table(caption: "bytes", headers: ["part", "bytes"], rows: sizeRows)),
             .table(Report.Table(caption: "baselines on the same values: bytes and residual σ per variable",
                                 headers: ["method", "bytes"] + residuals.map { "σ \($0.variable)" } + ["detail"], rows: baselineRows)),
         ]))
-        let residualRows: [[Report.Cell]] = residuals.map { summary in
-            [.text(summary.variable), .text(summary.relative ? "(out − in)/in" : "out − in"), .integer(summary.count),
-             .text(String(format: "%.3g ± %.2g", summary.mean, summary.standardErrorOfMean)),
-             .text(String(format: "%.4g ± %.2g", summary.sigma, summary.sigmaError))]
-                + summary.quantiles.map { .number($0, digits: 3) } + [.number(summary.largest, digits: 3)]
+        let residualRows: [[Report.Cell]] = residuals.map { summary -> [Report.Cell] in
+            let cells: [Report.Cell] = [.text(summary.variable), .text(summary.relative ? "(out − in)/in" : "out − in"), .integer(summary.count),
+                                        .text(String(format: "%.3g ± %.2g", summary.mean, summary.standardErrorOfMean)),
+                                        .text(String(format: "%.4g ± %.2g", summary.sigma, summary.sigmaError))]
+            return cells + sigmaCells(summary.quantiles) + [.number(summary.largest, digits: 3)]
         }
         var figures: [Report.Block] = [.table(Report.Table(caption: "residuals in physical units",
                                                            headers: ["variable", "residual", "N", "mean ± SEM", "σ ± err"]

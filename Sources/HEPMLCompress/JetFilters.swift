@@ -39,12 +39,12 @@ public enum JetFilter: Sendable, Equatable, Codable {
             let mass = try column("m")
             return mass.map { $0 > threshold }
         case .atlas27D, .mcJets:
-            let (emFrac, eta, larqf, larq, hecq, hecFrac) = (try column("EMFrac"), try column("eta"), try column("AverageLArQF"),
-                                                             try column("LArQuality"), try column("HECQuality"), try column("HECFrac"))
-            let (negE, oot10, oot5, width, widthPhi, timing) = (try column("NegativeE"), try column("OotFracClusters10"),
-                                                                try column("OotFracClusters5"), try column("Width"), try column("WidthPhi"),
-                                                                try column("Timing"))
-            let mass = self == .mcJets ? try column("m") : []
+            let (emFrac, eta, larqf, larq, hecq, hecFrac) = try (column("EMFrac"), column("eta"), column("AverageLArQF"),
+                                                                 column("LArQuality"), column("HECQuality"), column("HECFrac"))
+            let (negE, oot10, oot5, width, widthPhi, timing) = try (column("NegativeE"), column("OotFracClusters10"),
+                                                                    column("OotFracClusters5"), column("Width"), column("WidthPhi"),
+                                                                    column("Timing"))
+            let mass: [Double] = try self == .mcJets ? column("m") : []
             return (0..<count).map { i in
                 if self == .mcJets {
                     return abs(emFrac[i]) < 2 && abs(negE[i]) < 60 && width[i] < 100 && abs(timing[i]) < 120 && larq[i] < 2 && mass[i] > 1e-3

@@ -79,7 +79,7 @@ public enum NormalizationScheme: String, Codable, Sendable, CaseIterable {
     /// One transform per variable; `standard` and `minmax` are fitted on `rows` (the training
     /// split). A variable a fixed scheme has no formula for is an error naming it.
     public func transforms(for variables: [ObjectVariable], rows: [Int]) throws -> [VariableTransform] {
-        try variables.map { variable in
+        try variables.map { variable -> VariableTransform in
             let kind = VariableKind(variable.name)
             switch self {
             case .none: return .identity

@@ -44,7 +44,7 @@ public struct CompressedFileSizes: Sendable {
     public var kept: Int
     /// Footer: schema and row-group metadata, with the header, decoder weights and ONNX decoder.
     public var footer: Int
-    public var header: Int
+    public var headerJSON: Int
     public var decoderWeights: Int
     public var decoderONNX: Int
     public var originalRaw: Int
@@ -63,7 +63,7 @@ public struct CompressedFileSizes: Sendable {
         corrections = bytes(Set(header.variables.indices.flatMap { [CompressedHeader.exactIndexColumn($0), CompressedHeader.exactValueColumn($0)] }))
         kept = bytes(Set(header.kept))
         footer = parquet.footerBytes
-        self.header = parquet.metadata[CompressedHeader.headerKey]?.utf8.count ?? 0
+        headerJSON = parquet.metadata[CompressedHeader.headerKey]?.utf8.count ?? 0
         decoderWeights = parquet.metadata[CompressedHeader.weightsKey]?.utf8.count ?? 0
         decoderONNX = parquet.metadata[CompressedHeader.onnxKey]?.utf8.count ?? 0
         originalRaw = header.originalRawBytes

@@ -22,7 +22,7 @@ public enum PhenoMLFormat {
         guard lower.hasSuffix(".csv") || lower.hasSuffix(".txt") else { return false }
         let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
         defer { try? handle.close() }
-        let head = String(decoding: try handle.read(upToCount: 4096) ?? Data(), as: UTF8.self)
+        let head = String(decoding: (try handle.read(upToCount: 4096)) ?? Data(), as: UTF8.self)
         return head.split(separator: "\n").first { !$0.trimmingCharacters(in: .whitespaces).isEmpty }?.contains(";") ?? false
     }
 

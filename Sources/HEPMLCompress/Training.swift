@@ -181,9 +181,10 @@ public enum CompressionTraining {
             try Loss.meanSquaredError(try model(Variable(batch.inputs)), batch.targets, weights: batch.weights)
         }
         let best = outcome.history.flatMap { history in history.epochs.compactMap(\.validationLoss).min() }
+        let previous = try? CompressionModelCard.load(from: run)
         let card = CompressionModelCard(variables: data.variables.map { .init(name: $0.name, type: $0.type) }, normalization: normalization,
                                         trainingObjects: trainingRows.count, validationObjects: validationRows.count,
-                                        bestValidationLoss: best ?? (try? CompressionModelCard.load(from: run))?.bestValidationLoss)
+                                        bestValidationLoss: best ?? previous?.bestValidationLoss)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(try encoder.encode(card), to: run.file(CompressionModelCard.fileName))

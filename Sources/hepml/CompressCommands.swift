@@ -171,7 +171,7 @@ struct CompressInfoCommand: ParsableCommand {
         let header = file.header, sizes = try CompressedFileSizes(file)
         func line(_ name: String, _ bytes: Int) -> String {
             "  " + name.padding(toLength: 42, withPad: " ", startingAt: 0)
-                + String(format: " %12d B  %6.2f B/object", bytes, Double(bytes) / Double(max(header.objects, 1)))
+                + String(format: " %12ld B  %6.2f B/object", bytes, Double(bytes) / Double(max(header.objects, 1)))
         }
         var lines = ["\(file.path): \(header.objects) objects in \(header.events) events, \(header.jagged ? "jagged" : "flat"); model \(header.model), latent \(header.latentWidth) × \(header.encoding)"]
         for variable in header.variables {
@@ -182,7 +182,7 @@ struct CompressInfoCommand: ParsableCommand {
             line("original, raw (values + counts)", sizes.originalRaw), line("original, as stored in the source", sizes.originalStored),
             line("compressed file", sizes.file), line("  latents (with the event structure)", sizes.latents),
             line("  exact corrections", sizes.corrections), line("  kept columns", sizes.kept),
-            line("  footer (schema, header, decoder)", sizes.footer), line("    header JSON", sizes.header),
+            line("  footer (schema, header, decoder)", sizes.footer), line("    header JSON", sizes.headerJSON),
             line("    decoder weights (safetensors, base64)", sizes.decoderWeights), line("    decoder ONNX (base64)", sizes.decoderONNX),
             line("compressed file without the model", sizes.withoutModel),
             String(format: "  ratio (stored original / file): %.3f with the model, %.3f without; raw / file: %.3f, %.3f",
@@ -220,10 +220,10 @@ struct CompressEvaluateCommand: ParsableCommand {
                            r.quantiles[0], r.quantiles[6]))
         }
         func sigmas(_ values: [Double]) -> String { values.map { String(format: "%.3g", $0) }.joined(separator: " ") }
-        print(pad("autoencoder (without model)", 30) + String(format: " %12d B  σ: ", evaluation.sizes.withoutModel) + sigmas(evaluation.residuals.map(\.sigma)))
-        print(pad("autoencoder (with model)", 30) + String(format: " %12d B", evaluation.sizes.file))
+        print(pad("autoencoder (without model)", 30) + String(format: " %12ld B  σ: ", evaluation.sizes.withoutModel) + sigmas(evaluation.residuals.map(\.sigma)))
+        print(pad("autoencoder (with model)", 30) + String(format: " %12ld B", evaluation.sizes.file))
         for baseline in evaluation.baselines {
-            print(pad(baseline.name, 30) + String(format: " %12d B  σ: ", baseline.bytes) + sigmas(baseline.sigmas) + "  (\(baseline.detail))")
+            print(pad(baseline.name, 30) + String(format: " %12ld B  σ: ", baseline.bytes) + sigmas(baseline.sigmas) + "  (\(baseline.detail))")
         }
         let index = try evaluation.writeReport(original: original, decoded: decoded, title: "Event compression: \(compressed.header.model)", to: report)
         print("report: \(index)")
