@@ -226,9 +226,9 @@ public enum EventCompressor {
                                       decoderWeightsCRC32: weightBytes.withUnsafeBytes { Codec.crc32($0) },
                                       decoderONNXCRC32: onnx.withUnsafeBytes { Codec.crc32($0) }, kept: data.kept.map(\.name),
                                       boundMargin: options.boundMargin, originalRawBytes: raw, originalStoredBytes: reading.storedBytes)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let metadata = [CompressedHeader.headerKey: String(decoding: try encoder.encode(header), as: UTF8.self),
+        let headerEncoder = JSONEncoder()
+        headerEncoder.outputFormatting = [.sortedKeys]
+        let metadata = [CompressedHeader.headerKey: String(decoding: try headerEncoder.encode(header), as: UTF8.self),
                         CompressedHeader.weightsKey: Data(weightBytes).base64EncodedString(),
                         CompressedHeader.onnxKey: Data(onnx).base64EncodedString()]
         try Parquet.write(try Table(columns: columns, metadata: metadata), to: path)

@@ -39,17 +39,19 @@ public struct ResidualSummary: Sendable {
         count = values.count
         undefined = all.count - values.count
         let n = Double(max(values.count, 1))
-        mean = values.reduce(0, +) / n
-        let squares = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
-        sigma = (squares / n).squareRoot()
-        sigmaError = sigma / (2 * n).squareRoot()
+        let average = values.reduce(0, +) / n
+        let squares = values.reduce(0) { $0 + ($1 - average) * ($1 - average) }
+        let deviation = (squares / n).squareRoot()
+        mean = average
+        sigma = deviation
+        sigmaError = deviation / (2 * n).squareRoot()
         standardErrorOfMean = values.count > 1 ? (squares / (n - 1)).squareRoot() / n.squareRoot() : .nan
         rms = (values.reduce(0) { $0 + $1 * $1 } / n).squareRoot()
         let sorted = values.sorted()
         quantiles = Self.probabilities.map { sorted.isEmpty ? .nan : Quantile.ofSorted(sorted, $0) }
         largest = values.map(abs).max() ?? 0
         worst = all.indices.filter { !all[$0].isNaN }.sorted { abs(all[$0]) > abs(all[$1]) }.prefix(5)
-            .map { ($0, input[$0], output[$0], all[$0]) }
+            .map { (object: $0, input: input[$0], output: output[$0], residual: all[$0]) }
     }
 }
 

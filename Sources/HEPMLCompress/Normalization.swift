@@ -117,7 +117,7 @@ public enum NormalizationScheme: String, Codable, Sendable, CaseIterable {
                 default: throw NormalizationError(variable: variable.name, reason: "has no formula in \(rawValue) (E, pt, eta, phi)")
                 }
             case .atlas27D:
-                guard let transform = Self.atlas27D[kind.name] else {
+                guard let transform = Self.atlas27DTransforms[kind.name] else {
                     throw NormalizationError(variable: variable.name, reason: "has no formula in \(rawValue) (the 27 ATLAS jet variables)")
                 }
                 return transform
@@ -126,7 +126,7 @@ public enum NormalizationScheme: String, Codable, Sendable, CaseIterable {
     }
 
     /// A.4 (e), by the canonical 27D variable name.
-    static let atlas27D: [String: VariableTransform] = {
+    static let atlas27DTransforms: [String: VariableTransform] = {
         func log(_ add: Double, _ subtract: Double, _ divisor: Double, scale: Double = 1) -> VariableTransform {
             .logarithmic(scale: scale, add: add, subtract: subtract, divisor: divisor)
         }
@@ -154,7 +154,7 @@ public enum VariableKind: Equatable, Sendable {
 
     public init(_ branch: String) {
         let afterDot = branch.split(separator: ".").last.map(String.init) ?? branch
-        if NormalizationScheme.atlas27D[afterDot] != nil, !["pt", "eta", "phi", "m"].contains(afterDot) {
+        if NormalizationScheme.atlas27DTransforms[afterDot] != nil, !["pt", "eta", "phi", "m"].contains(afterDot) {
             self = .other(afterDot)
             return
         }

@@ -92,7 +92,7 @@ public struct ObjectData: Sendable, Equatable {
         guard let offsets = eventOffsets else { return self }
         let events = (0..<(offsets.count - 1)).filter { offsets[$0 + 1] > offsets[$0] }
         let firsts = events.map { offsets[$0] }
-        let variables = self.variables.map { ObjectVariable(name: $0.name, type: $0.type, values: firsts.map { i in $0.values[i] }) }
+        let variables = self.variables.map { variable in ObjectVariable(name: variable.name, type: variable.type, values: firsts.map { variable.values[$0] }) }
         return ObjectData(variables: variables, eventOffsets: nil, counterName: nil, kept: [])
     }
 

@@ -56,7 +56,7 @@ final class CompressFixture: @unchecked Sendable {
             }
         }
         let sample = ObjectVariable(name: "x", type: .float64, values: (0..<50).map { Double($0) * 1.5 - 7 })
-        var transforms: [VariableTransform] = Array(NormalizationScheme.atlas27D.values)
+        var transforms: [VariableTransform] = Array(NormalizationScheme.atlas27DTransforms.values)
         for scheme in [NormalizationScheme.standard, .minmax, .none] {
             transforms += try scheme.transforms(for: [sample], rows: Array(0..<50))
         }
