@@ -205,7 +205,8 @@ final class CompressFixture: @unchecked Sendable {
             return output
         }
         let damaged = try rewritten("damaged.parquet") { metadata in
-            var bytes = [UInt8](try #require(Data(base64Encoded: try #require(metadata[CompressedHeader.weightsKey]))))
+            let encoded = try #require(metadata[CompressedHeader.weightsKey])
+            var bytes = [UInt8](try #require(Data(base64Encoded: encoded)))
             bytes[bytes.count - 3] ^= 0x5A
             metadata[CompressedHeader.weightsKey] = Data(bytes).base64EncodedString()
         }
@@ -215,7 +216,8 @@ final class CompressFixture: @unchecked Sendable {
         let other = try ModelZoo.spec("AE_bn_LeakyReLU:4,16,3,16,4", variables: 4).build(seed: 1, as: Float.self)
         let otherBytes = try SafeTensors.encode(other.stateDictionary().filter { $0.0.hasPrefix("decoder.") })
         let mismatched = try rewritten("mismatched.parquet") { metadata in
-            var header = try JSONDecoder().decode(CompressedHeader.self, from: Data(try #require(metadata[CompressedHeader.headerKey]).utf8))
+            let json = try #require(metadata[CompressedHeader.headerKey])
+            var header = try JSONDecoder().decode(CompressedHeader.self, from: Data(json.utf8))
             header.decoderWeightsCRC32 = otherBytes.withUnsafeBytes { Codec.crc32($0) }
             metadata[CompressedHeader.headerKey] = String(decoding: try JSONEncoder().encode(header), as: UTF8.self)
             metadata[CompressedHeader.weightsKey] = Data(otherBytes).base64EncodedString()
