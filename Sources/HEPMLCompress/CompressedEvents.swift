@@ -42,7 +42,7 @@ public struct ErrorBound: Codable, Equatable, Sendable {
 /// The self-describing compressed file, a Parquet file (docs/compress.md, "The compressed file"):
 /// one row per event, so the event structure is the list structure of the latent columns;
 /// `latent_<k>` (float32, or int32 codes), the kept columns under their own names, and per bounded
-/// variable `exact_index_<v>`/`exact_value_<v>` (object index within the event, exact value) for
+/// variable `exact_index_<v>`/`exact_value_<v>` (object index within the event, exact value in the stored type) for
 /// the objects the decoder misses by more than the bound. The key-value metadata holds the header
 /// (JSON), the decoder as safetensors (what HEPML runs) and as ONNX (what Python runs), base64.
 public struct CompressedHeader: Codable, Equatable, Sendable {
@@ -209,7 +209,14 @@ public enum EventCompressor {
                 while listOffsets.count < data.eventCount + 1 { listOffsets.append(indices.count) }
                 corrected = indices.count
                 columns.append(try Column(name: CompressedHeader.exactIndexColumn(v), values: .int32(indices), listOffsets: [listOffsets]))
-                columns.append(try Column(name: CompressedHeader.exactValueColumn(v), values: .float64(values), listOffsets: [listOffsets]))
+                let exact: ColumnValues
+                switch variable.type {
+                case .float32: exact = .float32(values.map { Float($0) })
+                case .float64: exact = .float64(values)
+                case .int32: exact = .int32(values.map { Int32($0) })
+                case .int64: exact = .int64(values.map { Int64($0) })
+                }
+                columns.append(try Column(name: CompressedHeader.exactValueColumn(v), values: exact, listOffsets: [listOffsets]))
             }
             headers.append(.init(name: variable.name, type: variable.type, transform: card.normalization.transforms[v], bound: bound, corrections: corrected))
         }
@@ -321,7 +328,7 @@ public struct CompressedEventFile {
         let eventStarts = offsets ?? Array(0...objects)
         for (v, variable) in header.variables.enumerated() where variable.bound != nil {
             let indexColumn = try table.column(CompressedHeader.exactIndexColumn(v)), valueColumn = try table.column(CompressedHeader.exactValueColumn(v))
-            guard case .int32(let indices) = indexColumn.values, case .float64(let exact) = valueColumn.values,
+            guard case .int32(let indices) = indexColumn.values, let exact = valueColumn.values.doubles, valueColumn.values.scalarType.rawValue == variable.type.rawValue,
                   let listOffsets = indexColumn.listOffsets.first, valueColumn.listOffsets.first == listOffsets,
                   listOffsets.count == eventStarts.count, indices.count == exact.count else {
                 throw fail("the corrections of \(variable.name) are damaged")
@@ -338,5 +345,18 @@ public struct CompressedEventFile {
         let kept = try header.kept.map { try table.column($0) }
         return ObjectData(variables: zip(header.variables, values).map { ObjectVariable(name: $0.name, type: $0.type, values: $1) },
                           eventOffsets: offsets, counterName: header.counterName, kept: kept)
+    }
+}
+
+extension ColumnValues {
+    /// Numeric leaf values as Double (exact for every stored type here); nil for bools and strings.
+    var doubles: [Double]? {
+        switch self {
+        case .float32(let v): return v.map(Double.init)
+        case .float64(let v): return v
+        case .int32(let v): return v.map(Double.init)
+        case .int64(let v): return v.map(Double.init)
+        case .bool, .string: return nil
+        }
     }
 }

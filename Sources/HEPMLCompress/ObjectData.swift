@@ -202,13 +202,8 @@ public struct ObjectSource: Codable, Equatable, Sendable {
                 let firstCount = entry + 1 < offsets.count ? offsets[entry + 1] - offsets[entry] : -1
                 throw fail(column, "has \(ownCount) objects in entry \(entry) where \(first.name) has \(firstCount); the variables of one object must have the same lengths")
             }
-            let type: StoredType, values: [Double]
-            switch column.values {
-            case .float32(let v): type = .float32; values = v.map(Double.init)
-            case .float64(let v): type = .float64; values = v
-            case .int32(let v): type = .int32; values = v.map(Double.init)
-            case .int64(let v): type = .int64; values = v.map(Double.init)
-            case .bool, .string: throw fail(column, "holds \(column.values.scalarType), not numbers")
+            guard let values = column.values.doubles, let type = StoredType(rawValue: column.values.scalarType.rawValue) else {
+                throw fail(column, "holds \(column.values.scalarType), not numbers")
             }
             variables.append(ObjectVariable(name: column.name, type: type, values: values))
         }
