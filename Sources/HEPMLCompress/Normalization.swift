@@ -48,10 +48,11 @@ public enum VariableTransform: Codable, Equatable, Sendable {
     /// The formula, for reports and `compress info`.
     public var formula: String {
         func number(_ value: Double) -> String { String(format: "%g", value) }
+        func offset(_ value: Double) -> String { value < 0 ? "+ \(number(-value))" : "− \(number(value))" }
         switch self {
         case .identity: return "x"
-        case .standard(let mean, let std): return "(x − \(number(mean)))/\(number(std))"
-        case .minMax(let minimum, let maximum): return "(x − \(number(minimum)))/(\(number(maximum)) − \(number(minimum)))"
+        case .standard(let mean, let std): return "(x \(offset(mean)))/\(number(std))"
+        case .minMax(let minimum, let maximum): return "(x \(offset(minimum)))/\(number(maximum - minimum))"
         case .affine(let divisor, let shift): return shift == 0 ? "x/\(number(divisor))" : "x/\(number(divisor)) − \(number(shift))"
         case .logarithmic(let scale, let add, let subtract, let divisor):
             let inner = (scale == 1 ? "x" : scale == -1 ? "−x" : "\(number(scale))·x") + (add == 0 ? "" : " + \(number(add))")
