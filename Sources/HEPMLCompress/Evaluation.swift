@@ -185,7 +185,7 @@ public struct CompressionEvaluation: Sendable {
             let edges = Binning.uniformEdges(count: 80, lower: Quantile.ofSorted(input, 0.001), upper: Quantile.ofSorted(input, 0.999))
             figures.append(.figure(Figure.comparison(edges: edges, reference: counts(input, edges), referenceLabel: "input",
                                                      candidates: [("output", counts(decoded.variables[index].values, edges))], lowerPanel: .ratio,
-                                                     lowerLimits: 0.8...1.2, title: summary.variable, xLabel: summary.variable, yLabel: "objects"),
+                                                     title: summary.variable, xLabel: summary.variable, yLabel: "objects"),
                                    name: "distribution_\(index)", caption: "input vs decompressed; ratio input/output"))
         }
         report.add(Report.Section("Residuals", figures))
