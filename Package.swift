@@ -13,7 +13,7 @@ let package = Package(
         .executable(name: "hepml", targets: ["hepml"]),
         .library(name: "HEPML", targets: [
             "HEPMLCore", "HEPMLCompression", "HEPMLTensor", "HEPMLNN", "HEPMLROOT",
-            "HEPMLColumnar", "HEPMLMetrics", "HEPMLPlot", "HEPMLONNX", "HEPMLExperiment", "HEPMLDQM", "HEPMLECONT", "HEPMLLDMX", "HEPMLBatch",
+            "HEPMLColumnar", "HEPMLMetrics", "HEPMLPlot", "HEPMLONNX", "HEPMLExperiment", "HEPMLDQM", "HEPMLECONT", "HEPMLLDMX", "HEPMLCompress", "HEPMLBatch",
         ]),
     ],
     dependencies: [
@@ -54,11 +54,12 @@ let package = Package(
 
         // Layer 3: job arrays and sweeps on a batch system (Slurm, HTCondor) for any workflow's commands.
         .target(name: "HEPMLBatch", dependencies: ["HEPMLExperiment", "HEPMLNN", "HEPMLColumnar", "HEPMLPlot"]),
+        .target(name: "HEPMLCompress", dependencies: ["HEPMLExperiment", "HEPMLNN", "HEPMLTensor", "HEPMLCore", "HEPMLROOT", "HEPMLColumnar", "HEPMLCompression", "HEPMLMetrics", "HEPMLPlot", "HEPMLONNX"]),
 
         // Layer 4: the command-line tool.
         .executableTarget(name: "hepml", dependencies: [
             "HEPMLCore", "HEPMLTensor", "HEPMLNN", "HEPMLROOT", "HEPMLColumnar", "HEPMLPlot",
-            "HEPMLONNX", "HEPMLExperiment", "HEPMLDQM", "HEPMLECONT", "HEPMLLDMX", "HEPMLBatch",
+            "HEPMLONNX", "HEPMLExperiment", "HEPMLDQM", "HEPMLECONT", "HEPMLLDMX", "HEPMLCompress", "HEPMLBatch",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -75,6 +76,7 @@ let package = Package(
         .testTarget(name: "HEPMLDQMTests", dependencies: ["HEPMLDQM", "HEPMLExperiment", "HEPMLMetrics", "HEPMLTestSupport"]),
         .testTarget(name: "HEPMLECONTTests", dependencies: ["HEPMLECONT", "HEPMLExperiment", "HEPMLMetrics", "HEPMLTestSupport"]),
         .testTarget(name: "HEPMLLDMXTests", dependencies: ["HEPMLLDMX", "HEPMLExperiment", "HEPMLNN", "HEPMLTensor", "HEPMLROOT", "HEPMLColumnar", "HEPMLTestSupport"]),
+        .testTarget(name: "HEPMLCompressTests", dependencies: ["HEPMLCompress", "HEPMLExperiment", "HEPMLNN", "HEPMLCompression", "HEPMLCore", "HEPMLROOT", "HEPMLColumnar", "HEPMLTestSupport"]),
         .testTarget(name: "HEPMLBatchTests", dependencies: ["HEPMLBatch", "HEPMLExperiment", "HEPMLColumnar", "HEPMLTestSupport"]),
         .testTarget(name: "hepmlCLITests", dependencies: ["HEPMLColumnar", "HEPMLROOT", "HEPMLTestSupport"]),
     ],

@@ -143,7 +143,8 @@ public final class Adam<T: TensorScalar>: Optimizer {
     }
 
     public var learningRate: Double
-    public let beta1: Double
+    /// Mutable so that a schedule can cycle it (fastai's one-cycle momentum).
+    public var beta1: Double
     public let beta2: Double
     public let epsilon: Double
     public let epsilonPlacement: AdamEpsilonPlacement

@@ -8,6 +8,11 @@ import HEPMLTensor
 public enum SafeTensors {
     /// Writes tensors (F32 for Float, F64 for Double) in name order, atomically.
     public static func write<T: TensorScalar>(_ tensors: [(String, Tensor<T>)], metadata: [String: String] = [:], to path: String) throws {
+        try AtomicFile.write(try encode(tensors, metadata: metadata), to: path)
+    }
+
+    /// The bytes of a safetensors file, for containers that embed one (the compressed event files).
+    public static func encode<T: TensorScalar>(_ tensors: [(String, Tensor<T>)], metadata: [String: String] = [:]) throws -> [UInt8] {
         let dtype = T.self == Float.self ? "F32" : "F64"
         let width = MemoryLayout<T>.size
         let ordered = tensors.sorted { $0.0 < $1.0 }
@@ -34,7 +39,7 @@ public enum SafeTensors {
                 }
             }
         }
-        try AtomicFile.write(bytes, to: path)
+        return bytes
     }
 
     /// Reads every tensor, converting F32/F64 data to `T`. The header is untrusted: sizes,
@@ -44,6 +49,11 @@ public enum SafeTensors {
         do { bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))) } catch {
             throw FileFormatError(file: path, reason: "cannot read: \(error.localizedDescription)")
         }
+        return try decode(bytes, file: path)
+    }
+
+    /// Reads the tensors of safetensors bytes; `file` names them in errors.
+    public static func decode<T: TensorScalar>(_ bytes: [UInt8], file path: String, as: T.Type = T.self) throws -> (tensors: [String: Tensor<T>], metadata: [String: String]) {
         var reader = ByteReader(bytes, file: path, object: "header")
         let headerLength = try reader.readUInt64(bigEndian: false)
         guard headerLength <= UInt64(reader.remaining), headerLength <= 100 << 20 else {

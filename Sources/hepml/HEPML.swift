@@ -12,6 +12,7 @@ struct HEPML: ParsableCommand {
             DQMCommand.self,
             ECONTCommand.self,
             LDMXCommand.self,
+            CompressCommand.self,
             RootCommand.self,
             TableCommand.self,
             PlotCommand.self,

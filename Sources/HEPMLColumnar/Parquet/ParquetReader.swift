@@ -13,6 +13,8 @@ public struct ParquetFile: Sendable {
         public var unsupportedReason: String?
         public var compression: ParquetCompression?
         public var encodings: [String]
+        /// Bytes of the column's chunks in the file (compressed pages, all row groups).
+        public var storedBytes: Int
     }
 
     public let path: String
@@ -21,6 +23,8 @@ public struct ParquetFile: Sendable {
     public let columns: [ColumnInfo]
     public let metadata: [String: String]
     public let createdBy: String?
+    /// Bytes of the footer (schema, row-group metadata and key-value metadata).
+    public let footerBytes: Int
     private let source: any ByteSource
     private let fields: [FieldEntry]
     private let rowGroups: [RowGroupMeta]
@@ -47,6 +51,7 @@ public struct ParquetFile: Sendable {
             throw tail.error("not a Parquet file or truncated (PAR1 magic missing at the end)", at: 4)
         }
         let footerStart = size - 8 - footerLength
+        footerBytes = footerLength
         let reader = ByteReader(try source.read(at: footerStart, count: footerLength, object: "parquet footer"), file: file,
                                 object: "parquet footer", baseOffset: footerStart)
         var thrift = ThriftReader(reader)
@@ -70,11 +75,13 @@ public struct ParquetFile: Sendable {
             switch field.plan {
             case .success(let plan):
                 let chunk = meta.rowGroups.first?.columns[plan.leafIndex]
+                let stored = meta.rowGroups.reduce(0) { $0 + max(0, Int(clamping: $1.columns[plan.leafIndex].totalCompressedSize)) }
                 return ColumnInfo(name: field.name, type: plan.type, unsupportedReason: nil,
                                   compression: chunk.flatMap { ParquetCompression(rawValue: $0.codec) },
-                                  encodings: chunk.map { $0.encodings.map { Encoding(rawValue: $0)?.name ?? "encoding \($0)" } } ?? [])
+                                  encodings: chunk.map { $0.encodings.map { Encoding(rawValue: $0)?.name ?? "encoding \($0)" } } ?? [],
+                                  storedBytes: stored)
             case .failure(let error):
-                return ColumnInfo(name: field.name, type: nil, unsupportedReason: error.reason, compression: nil, encodings: [])
+                return ColumnInfo(name: field.name, type: nil, unsupportedReason: error.reason, compression: nil, encodings: [], storedBytes: 0)
             }
         }
     }

@@ -89,9 +89,11 @@ extension Column {
 extension ROOTWriter {
     /// Writes a table as a TTree: scalar columns (bool, int32, int64, float32, float64, string)
     /// become one-leaf branches, numeric list columns counter-jagged branches with an int32
-    /// counter `n<name>` (uproot's convention). Nulls, lists of strings and lists of lists have no
-    /// such branch and are refused by column name.
-    public func writeTree(table: Table, to objectPath: String, title: String = "", entriesPerBasket: Int? = nil) throws {
+    /// counter `n<name>` (uproot's convention), or all the one `sharedCounter` (NanoAOD's `nJet` for
+    /// every `Jet_*`; their lists must then have the same lengths). Nulls, lists of strings and
+    /// lists of lists have no such branch and are refused by column name.
+    public func writeTree(table: Table, to objectPath: String, title: String = "", entriesPerBasket: Int? = nil,
+                          sharedCounter: String? = nil) throws {
         func fail(_ column: Column, _ reason: String) -> FileFormatError {
             FileFormatError(file: path, object: "\(objectPath)/\(column.name)", reason: reason)
         }
@@ -115,8 +117,8 @@ extension ROOTWriter {
                 branches.append(TreeBranchData(ColumnArray(name: column.name, values: values)))
                 continue
             }
-            let counter = "n\(column.name)"
-            guard !names.contains(counter) else { throw fail(column, "its counter branch \(counter) would clash with a column of that name") }
+            let counter = sharedCounter ?? "n\(column.name)"
+            guard sharedCounter != nil || !names.contains(counter) else { throw fail(column, "its counter branch \(counter) would clash with a column of that name") }
             branches.append(TreeBranchData(ColumnArray(name: column.name, values: values, offsets: offsets), counter: counter))
         }
         try writeTree(branches, to: objectPath, title: title, entriesPerBasket: entriesPerBasket)

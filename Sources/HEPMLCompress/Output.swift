@@ -1,0 +1,72 @@
+import Foundation
+import HEPMLColumnar
+import HEPMLCore
+import HEPMLROOT
+
+extension ObjectData {
+    /// One row per event: each variable in its stored type (a list column when jagged) and the
+    /// kept columns.
+    public func table() throws -> Table {
+        let levels = eventOffsets.map { [$0] } ?? []
+        var columns = try variables.map { variable -> Column in
+            let values: HEPMLColumnar.ColumnValues
+            switch variable.type {
+            case .float32: values = .float32(variable.values.map { Float($0) })
+            case .float64: values = .float64(variable.values)
+            case .int32: values = .int32(variable.values.map { Int32(variable.type.representable($0)) })
+            case .int64: values = .int64(variable.values.map { Int64(variable.type.representable($0)) })
+            }
+            return try Column(name: variable.name, values: values, listOffsets: levels)
+        }
+        columns += kept
+        return try Table(columns: columns)
+    }
+
+    /// A ROOT file with one tree: the variables under their names and stored types, jagged ones
+    /// sharing the counter branch `counterName` (`nJet`), and the kept columns.
+    public func writeROOT(to path: String, tree: String) throws {
+        let writer = ROOTWriter(path: path)
+        try writer.writeTree(table: try table(), to: tree, sharedCounter: counterName ?? "nObject")
+        try writer.close()
+    }
+
+    /// Writes `.root` (tree `tree`) or a table format by the extension of `path`.
+    public func write(to path: String, tree: String) throws {
+        if path.lowercased().hasSuffix(".root") { try writeROOT(to: path, tree: tree) } else { try TableFile.write(try table(), to: path) }
+    }
+}
+
+/// The honest size accounting of a compressed file (`hepml compress info`).
+public struct CompressedFileSizes: Sendable {
+    public var file: Int
+    public var latents: Int
+    public var corrections: Int
+    public var kept: Int
+    /// Footer: schema and row-group metadata, with the header, decoder weights and ONNX decoder.
+    public var footer: Int
+    public var headerJSON: Int
+    public var decoderWeights: Int
+    public var decoderONNX: Int
+    public var originalRaw: Int
+    public var originalStored: Int
+
+    /// The model as stored: both forms of the decoder.
+    public var model: Int { decoderWeights + decoderONNX }
+    public var withoutModel: Int { file - model }
+
+    public init(_ file: CompressedEventFile) throws {
+        let parquet = file.parquet
+        self.file = ObjectSource.fileSize(file.path)
+        func bytes(_ names: Set<String>) -> Int { parquet.columns.filter { names.contains($0.name) }.reduce(0) { $0 + $1.storedBytes } }
+        let header = file.header
+        latents = bytes(Set((0..<header.latentWidth).map(CompressedHeader.latentColumn)))
+        corrections = bytes(Set(header.variables.indices.flatMap { [CompressedHeader.exactIndexColumn($0), CompressedHeader.exactValueColumn($0)] }))
+        kept = bytes(Set(header.kept))
+        footer = parquet.footerBytes
+        headerJSON = parquet.metadata[CompressedHeader.headerKey]?.utf8.count ?? 0
+        decoderWeights = parquet.metadata[CompressedHeader.weightsKey]?.utf8.count ?? 0
+        decoderONNX = parquet.metadata[CompressedHeader.onnxKey]?.utf8.count ?? 0
+        originalRaw = header.originalRawBytes
+        originalStored = header.originalStoredBytes
+    }
+}

@@ -1,0 +1,205 @@
+import Foundation
+import HEPMLCore
+import HEPMLExperiment
+import HEPMLNN
+import HEPMLPlot
+import HEPMLTensor
+
+/// fastai v1's `fit_one_cycle` (spec A.7): the learning rate follows the engine's `.oneCycle`
+/// schedule (cosine from max/`divFactor` up to max over `pctStart` of the steps, then cosine
+/// down to max/(`divFactor`·`finalDivision`)), and Adam's β₁ follows the inverse path
+/// `moms.0 → moms.1 → moms.0` with the same phases.
+public struct OneCycle: Codable, Equatable, Sendable {
+    public var pctStart = 0.3
+    public var divFactor = 25.0
+    /// fastai's `final_div` is div_factor·1e4: the final rate is max/(25·1e4).
+    public var finalDivision = 1e4
+    public var maximumMomentum = 0.95
+    public var minimumMomentum = 0.85
+
+    public init() {}
+
+    public var schedule: LearningRateSchedule {
+        .oneCycle(warmupFraction: pctStart, divisor: divFactor, finalDivisor: finalDivision)
+    }
+
+    /// β₁ at `step` of `totalSteps`, the phases of `LearningRateSchedule.oneCycle`.
+    public func momentum(step: Int, totalSteps: Int) -> Double {
+        let warmup = max(Double(totalSteps) * pctStart, 1)
+        func cosine(_ start: Double, _ end: Double, _ t: Double) -> Double { end + (start - end) * (1 + cos(Double.pi * min(max(t, 0), 1))) / 2 }
+        if Double(step) < warmup { return cosine(maximumMomentum, minimumMomentum, Double(step) / warmup) }
+        return cosine(minimumMomentum, maximumMomentum, (Double(step) - warmup) / max(Double(totalSteps) - warmup - 1, 1))
+    }
+}
+
+/// Adam whose β₁ follows `OneCycle.momentum`; the step count is Adam's own, so a resumed run
+/// continues the cycle where it stopped.
+final class OneCycleAdam: Optimizer {
+    let adam: Adam<Float>
+    let cycle: OneCycle
+    let totalSteps: Int
+    private var steps = 0
+
+    init(_ adam: Adam<Float>, cycle: OneCycle, totalSteps: Int) {
+        self.adam = adam
+        self.cycle = cycle
+        self.totalSteps = totalSteps
+    }
+
+    var learningRate: Double {
+        get { adam.learningRate }
+        set { adam.learningRate = newValue }
+    }
+
+    func step() {
+        adam.beta1 = cycle.momentum(step: steps, totalSteps: totalSteps)
+        adam.step()
+        steps += 1
+    }
+
+    var state: OptimizerState { adam.state }
+
+    func load(_ state: OptimizerState) throws {
+        try adam.load(state)
+        steps = state.steps
+    }
+}
+
+/// What a compression model was trained with (`settings.json` of its run directory).
+public struct CompressionTrainingSettings: Codable, Equatable, Sendable {
+    public var source: ObjectSource
+    public var normalization: NormalizationScheme
+    public var filters: [JetFilter] = []
+    public var model: String
+    public var epochs: Int
+    public var batchSize = 4096
+    public var maximumLearningRate = 1e-3
+    public var weightDecay = 1e-2
+    public var cycle = OneCycle()
+    /// fastai's Adam: β = (0.9, 0.99), ε = 1e-8; β₁ is cycled.
+    public var beta2 = 0.99
+    public var testFraction = 0.2
+    public var seed: UInt64 = 41
+
+    public init(source: ObjectSource, normalization: NormalizationScheme, model: String, epochs: Int) {
+        self.source = source
+        self.normalization = normalization
+        self.model = model
+        self.epochs = epochs
+    }
+}
+
+/// What a compressor needs from a trained model beside its weights: the variables it was trained
+/// on and their normalization (`compression.json` in the run directory).
+public struct CompressionModelCard: Codable, Equatable, Sendable {
+    public struct VariableInfo: Codable, Equatable, Sendable {
+        public var name: String
+        public var type: StoredType
+    }
+
+    public var variables: [VariableInfo]
+    public var normalization: Normalization
+    public var trainingObjects: Int
+    public var validationObjects: Int
+    public var bestValidationLoss: Double?
+
+    public static let fileName = "compression.json"
+
+    public static func load(from run: RunDirectory) throws -> CompressionModelCard {
+        let path = run.file(fileName)
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw FileFormatError(file: path, reason: "missing: \(run.path) is not a trained compression model (hepml compress train)")
+        }
+        do { return try JSONDecoder().decode(CompressionModelCard.self, from: data) } catch {
+            throw FileFormatError(file: path, reason: "\(error)")
+        }
+    }
+}
+
+public enum CompressionTraining {
+    public struct Outcome {
+        public var model: GraphModel<Float>
+        public var card: CompressionModelCard
+        public var history: TrainingHistory?
+    }
+
+    /// Trains (or loads, or resumes) `settings.model` on `settings.source` in `run`: seeded split,
+    /// normalization fitted on the training split, MSE on normalized values, fastai's Adam with
+    /// decoupled weight decay except on batch-norm parameters, one-cycle schedule, and the
+    /// weights of the epoch with the lowest validation loss kept.
+    public static func run(_ settings: CompressionTrainingSettings, in run: RunDirectory, retrain: Bool = false,
+                           showProgress: Bool = true, log: (String) -> Void = { print($0) }) throws -> Outcome {
+        guard settings.epochs > 0, settings.batchSize > 0, settings.testFraction > 0, settings.testFraction < 1 else {
+            throw ModelZooError("epochs and batch size must be positive and the test fraction in (0, 1)")
+        }
+        var data = try settings.source.read().data
+        for filter in settings.filters {
+            let keep = try filter.passing(data)
+            data.variables = data.variables.map { variable in
+                ObjectVariable(name: variable.name, type: variable.type, values: zip(variable.values, keep).compactMap { $1 ? $0 : nil })
+            }
+            data.eventOffsets = nil
+            data.kept = []
+        }
+        let count = data.objectCount
+        var generator = SeededGenerator(seed: settings.seed, stream: 0x5917)
+        let order = generator.permutation(count)
+        let testCount = Int((Double(count) * settings.testFraction).rounded())
+        let validationRows = Array(order[0..<testCount]).sorted(), trainingRows = Array(order[testCount...]).sorted()
+        guard !validationRows.isEmpty, trainingRows.count >= 2 else {
+            throw FileFormatError(file: settings.source.path, reason: "\(count) objects are too few to split into training and validation sets")
+        }
+        let transforms = try settings.normalization.transforms(for: data.variables, rows: trainingRows)
+        let normalization = Normalization(scheme: settings.normalization, transforms: transforms)
+        let matrix = try normalization.normalized(data, file: settings.source.path)
+        let width = data.variables.count
+        func dataset(_ rows: [Int]) throws -> Dataset<Float> {
+            var values = [Float](repeating: 0, count: rows.count * width)
+            for (index, row) in rows.enumerated() {
+                for column in 0..<width { values[index * width + column] = matrix[row * width + column] }
+            }
+            let tensor = try Tensor(shape: [rows.count, width], scalars: values)
+            return try Dataset(inputs: tensor, targets: tensor)
+        }
+        let training = try dataset(trainingRows), validation = try dataset(validationRows)
+        let spec = try ModelZoo.spec(settings.model, variables: width)
+        var configuration = TrainingConfiguration(epochs: settings.epochs, batchSize: settings.batchSize, seed: settings.seed,
+                                                  learningRate: settings.maximumLearningRate)
+        configuration.schedule = settings.cycle.schedule
+        // SaveModelCallback(every='improvement', monitor='valid_loss'): never stop, keep the best epoch.
+        configuration.earlyStopping = EarlyStopping(patience: settings.epochs + 1, restoreBest: true)
+        configuration.label = "compress \(settings.model)"
+        var driver = ModelTraining(spec: spec, seed: settings.seed, stream: 0xAE, settings: settings, configuration: configuration)
+        driver.retrain = retrain
+        driver.showProgress = showProgress
+        let stepsPerEpoch = (training.count + settings.batchSize - 1) / settings.batchSize
+        let outcome = try driver.run(in: run, optimizer: { model in
+            let adam = Adam(model.parameters, learningRate: settings.maximumLearningRate, beta1: settings.cycle.maximumMomentum,
+                            beta2: settings.beta2, weightDecay: .decoupled(settings.weightDecay), undecayed: batchNormParameters(model))
+            return OneCycleAdam(adam, cycle: settings.cycle, totalSteps: stepsPerEpoch * settings.epochs)
+        }, training: training, validation: validation, log: log) { model, batch in
+            try Loss.meanSquaredError(try model(Variable(batch.inputs)), batch.targets, weights: batch.weights)
+        }
+        let best = outcome.history.flatMap { history in history.epochs.compactMap(\.validationLoss).min() }
+        let previous = try? CompressionModelCard.load(from: run)
+        let card = CompressionModelCard(variables: data.variables.map { .init(name: $0.name, type: $0.type) }, normalization: normalization,
+                                        trainingObjects: trainingRows.count, validationObjects: validationRows.count,
+                                        bestValidationLoss: best ?? previous?.bestValidationLoss)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicFile.write(try encoder.encode(card), to: run.file(CompressionModelCard.fileName))
+        if let history = outcome.history {
+            try FileManager.default.createDirectory(atPath: run.reportDirectory, withIntermediateDirectories: true)
+            let figure = Figure.lossCurves([("training", history.epochs.map(\.trainLoss)),
+                                            ("validation", history.epochs.map { $0.validationLoss ?? .nan })],
+                                           yLabel: "MSE (normalized)", title: settings.model)
+            try figure.save(to: (run.reportDirectory as NSString).appendingPathComponent("loss.png"))
+        }
+        return Outcome(model: outcome.model, card: card, history: outcome.history)
+    }
+
+    /// The scales and shifts of every batch norm (fastai's `bn_wd=False` exempts them from decay).
+    static func batchNormParameters(_ module: Module<Float>) -> [Variable<Float>] {
+        (module is BatchNorm<Float> ? module.parameters : []) + module.children.flatMap { batchNormParameters($0.1) }
+    }
+}
