@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "HEPML", targets: [
             "HEPMLCore", "HEPMLCompression", "HEPMLTensor", "HEPMLNN", "HEPMLROOT",
             "HEPMLColumnar", "HEPMLMetrics", "HEPMLPlot", "HEPMLONNX", "HEPMLExperiment", "HEPMLDQM", "HEPMLECONT",
+            "HEPMLHCAL",
         ]),
     ],
     dependencies: [
@@ -50,11 +51,13 @@ let package = Package(
         // Layer 3: workflows.
         .target(name: "HEPMLDQM", dependencies: ["HEPMLExperiment", "HEPMLNN", "HEPMLTensor", "HEPMLROOT", "HEPMLColumnar", "HEPMLMetrics", "HEPMLPlot", "COpenBLAS"]),
         .target(name: "HEPMLECONT", dependencies: ["HEPMLExperiment", "HEPMLNN", "HEPMLColumnar", "HEPMLMetrics", "HEPMLPlot", "HEPMLONNX"]),
+        .target(name: "HEPMLHCAL", dependencies: ["HEPMLExperiment", "HEPMLNN", "HEPMLTensor", "HEPMLROOT", "HEPMLColumnar", "HEPMLMetrics", "HEPMLPlot"]),
 
         // Layer 4: the command-line tool.
         .executableTarget(name: "hepml", dependencies: [
             "HEPMLCore", "HEPMLTensor", "HEPMLNN", "HEPMLROOT", "HEPMLColumnar", "HEPMLPlot",
             "HEPMLONNX", "HEPMLExperiment", "HEPMLDQM", "HEPMLECONT",
+            "HEPMLHCAL",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -70,6 +73,7 @@ let package = Package(
         .testTarget(name: "HEPMLExperimentTests", dependencies: ["HEPMLExperiment", "HEPMLTestSupport"]),
         .testTarget(name: "HEPMLDQMTests", dependencies: ["HEPMLDQM", "HEPMLExperiment", "HEPMLMetrics", "HEPMLTestSupport"]),
         .testTarget(name: "HEPMLECONTTests", dependencies: ["HEPMLECONT", "HEPMLExperiment", "HEPMLMetrics", "HEPMLTestSupport"]),
+        .testTarget(name: "HEPMLHCALTests", dependencies: ["HEPMLHCAL", "HEPMLExperiment", "HEPMLNN", "HEPMLONNX", "HEPMLTensor", "HEPMLROOT", "HEPMLTestSupport"]),
         .testTarget(name: "hepmlCLITests", dependencies: ["HEPMLColumnar", "HEPMLTestSupport"]),
     ],
     // Numeric kernels share buffers across worker threads by design; Swift 5 mode keeps the

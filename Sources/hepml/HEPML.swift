@@ -11,6 +11,7 @@ struct HEPML: ParsableCommand {
             DemoCommand.self,
             DQMCommand.self,
             ECONTCommand.self,
+            HCALCommand.self,
             RootCommand.self,
             TableCommand.self,
             PlotCommand.self,
