@@ -224,6 +224,7 @@ public enum HCALEvaluation {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         try AtomicFile.write(try encoder.encode(summary), to: (directory as NSString).appendingPathComponent("summary.json"))
         var report = Report(title: "HCAL online DQM: \(summary.model) (\(summary.subdetector.uppercased()))",
                             subtitle: "anomaly on the \(summary.variant), threshold \(summary.threshold) on |e|/σ")

@@ -213,7 +213,7 @@ extension HCALMask {
             let raw = data.maps[(row * input.channels)..<((row + 1) * input.channels)].map { $0 * Float(data.numEvents[row]) }
             streamed = try scorer.score(run: 355_456, lumisection: data.lumisections[row], occupancy: raw, numEvents: data.numEvents[row])
         }
-        let window = try (0..<5).flatMap { row -> [Float] in
+        let window = (0..<5).flatMap { row -> [Float] in
             var map = Array(data.maps[(row * input.channels)..<((row + 1) * input.channels)])
             map.withUnsafeMutableBufferPointer { input.scale($0) }
             return map
