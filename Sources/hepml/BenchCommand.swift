@@ -5,6 +5,6 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks (compare with the peer scripts in bench/).",
-        subcommands: [BenchEngineCommand.self, BenchROOT.self, ColumnarBenchCommand.self, BenchDQM.self]
+        subcommands: [BenchEngineCommand.self, BenchROOT.self, ColumnarBenchCommand.self, BenchDQM.self, BenchHCAL.self]
     )
 }
