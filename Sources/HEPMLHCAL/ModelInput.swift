@@ -55,29 +55,33 @@ public struct HCALModelInput: Sendable {
         return means
     }
 
-    /// The network samples (`sides` of them, `sampleSize` each) of a scaled window, divided by
-    /// the ring means.
-    public func networkSamples(_ window: UnsafeBufferPointer<Float>, ringMeans means: [Float], into samples: UnsafeMutableBufferPointer<Float>) {
-        let steps = options.steps, padded = options.paddedDepths, slots = options.etaSlots
+    /// Calls `body(sample, window, ring, channel)` for every map channel of every step: its index
+    /// in the network samples (all sides after one another), in the window `[T, 64, 72, depths]`,
+    /// in the ring means, and its channel `[64, 72, depths]`.
+    @inline(__always)
+    func forEachPosition(_ body: (_ sample: Int, _ window: Int, _ ring: Int, _ channel: Int) -> Void) {
+        let steps = options.steps, padded = options.paddedDepths
         let rowLength = HCALIndex.phiCount * steps * padded
-        for (side, etas) in slots.enumerated() {
-            let base = side * sampleSize
+        for (side, etas) in options.etaSlots.enumerated() {
             for (row, eta) in etas.enumerated() {
                 for phi in 0..<HCALIndex.phiCount {
-                    let target = base + row * rowLength + phi * steps * padded
+                    let base = side * sampleSize + row * rowLength + phi * steps * padded
                     for step in 0..<steps {
-                        for depth in 0..<padded {
-                            var value: Float = 0
-                            if depth < depths {
-                                value = window[step * channels + HCALIndex.flat(eta: eta, phi: phi, depth: depth, depths: depths)]
-                                    / means[(step * HCALIndex.etaCount + eta) * depths + depth]
-                            }
-                            samples[target + step * padded + depth] = value
+                        for depth in 0..<depths {
+                            let channel = HCALIndex.flat(eta: eta, phi: phi, depth: depth, depths: depths)
+                            body(base + step * padded + depth, step * channels + channel, (step * HCALIndex.etaCount + eta) * depths + depth, channel)
                         }
                     }
                 }
             }
         }
+    }
+
+    /// The network samples (`sides` of them, `sampleSize` each) of a scaled window, divided by
+    /// the ring means; padded depth slots are 0.
+    public func networkSamples(_ window: UnsafeBufferPointer<Float>, ringMeans means: [Float], into samples: UnsafeMutableBufferPointer<Float>) {
+        for index in 0..<samples.count { samples[index] = 0 }
+        forEachPosition { sample, position, ring, _ in samples[sample] = window[position] / means[ring] }
     }
 
     /// Network samples of many scaled windows (`sides` per window) and each window's ring means.
@@ -100,47 +104,21 @@ public struct HCALModelInput: Sendable {
     /// The reconstructed scaled window `[T, 64, 72, depths]` from the network's outputs: sides
     /// merged back, ring means multiplied back, inactive channels 0.
     public func reconstruction(_ outputs: UnsafeBufferPointer<Float>, ringMeans means: [Float], into window: UnsafeMutableBufferPointer<Float>) {
-        let steps = options.steps, padded = options.paddedDepths, slots = options.etaSlots
-        let rowLength = HCALIndex.phiCount * steps * padded
         for index in 0..<window.count { window[index] = 0 }
-        for (side, etas) in slots.enumerated() {
-            let base = side * sampleSize
-            for (row, eta) in etas.enumerated() {
-                for phi in 0..<HCALIndex.phiCount {
-                    let source = base + row * rowLength + phi * steps * padded
-                    for step in 0..<steps {
-                        for depth in 0..<depths {
-                            let channel = HCALIndex.flat(eta: eta, phi: phi, depth: depth, depths: depths)
-                            guard mask.active[channel] else { continue }
-                            window[step * channels + channel] = outputs[source + step * padded + depth]
-                                * means[(step * HCALIndex.etaCount + eta) * depths + depth]
-                        }
-                    }
-                }
-            }
+        forEachPosition { sample, position, ring, channel in
+            if mask.active[channel] { window[position] = outputs[sample] * means[ring] }
         }
     }
 
     /// The loss weights of one network sample `[1, ieta, 72, T·Dp]`: 1 on active channels. The
     /// two sides share one mask (the geometry and emap masks are symmetric in ±ieta).
     public func sampleMask() throws -> [Float] {
-        let steps = options.steps, padded = options.paddedDepths, slots = options.etaSlots
-        let rowLength = HCALIndex.phiCount * steps * padded
-        var weights = [[Float]](repeating: [Float](repeating: 0, count: sampleSize), count: slots.count)
-        for (side, etas) in slots.enumerated() {
-            for (row, eta) in etas.enumerated() {
-                for phi in 0..<HCALIndex.phiCount {
-                    for step in 0..<steps {
-                        for depth in 0..<depths where mask.active[HCALIndex.flat(eta: eta, phi: phi, depth: depth, depths: depths)] {
-                            weights[side][row * rowLength + phi * steps * padded + step * padded + depth] = 1
-                        }
-                    }
-                }
-            }
-        }
-        guard weights.allSatisfy({ $0 == weights[0] }) else {
+        var weights = [Float](repeating: 0, count: sides * sampleSize)
+        forEachPosition { sample, _, _, channel in if mask.active[channel] { weights[sample] = 1 } }
+        let first = Array(weights[0..<sampleSize])
+        guard (0..<sides).allSatisfy({ Array(weights[($0 * sampleSize)..<(($0 + 1) * sampleSize)]) == first }) else {
             throw HCALError("the side split needs a mask symmetric in ±ieta; this one is not (train without the side split)")
         }
-        return weights[0]
+        return first
     }
 }
