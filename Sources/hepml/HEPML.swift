@@ -13,6 +13,7 @@ struct HEPML: ParsableCommand {
             ECONTCommand.self,
             LDMXCommand.self,
             CompressCommand.self,
+            HCALCommand.self,
             RootCommand.self,
             TableCommand.self,
             PlotCommand.self,

@@ -1,0 +1,133 @@
+import Foundation
+import HEPMLCore
+import HEPMLExperiment
+import HEPMLNN
+import HEPMLTensor
+
+/// Per-lumisection scoring with a trained HCAL model — the library API behind `hepml hcal score`,
+/// `evaluate` and an online scorer: raw occupancy map + NumEvents in, per-channel scores
+/// s = |reconstruction − input| / σ_train (scaled units, at the window's last LS) and flags
+/// s > threshold out. The scorer keeps, per run, the last T − 1 LS it saw (its temporal state),
+/// so a stream of LS is scored as sliding windows ending at each new LS; the first LS of a run
+/// fill the window's missing history by repeating the earliest LS.
+public final class HCALScorer {
+    /// Production's ONNX export threshold on |e|/σ (the processor default is 25).
+    public static let defaultThreshold: Float = 10
+
+    public let input: HCALModelInput
+    public let sigma: [Float]
+    public let settings: HCALTrainingSettings
+    public var threshold: Float
+    let model: GraphModel<Float>
+    /// Per run, the scaled maps of its latest LS (at most T − 1), oldest first.
+    private var history: [Int: [[Float]]] = [:]
+
+    public struct Result: Sendable {
+        public var run: Int
+        public var lumisection: Int
+        /// Per channel `[64, 72, depths]`; 0 on inactive channels.
+        public var scores: [Float]
+        public var flags: [Bool]
+        /// The scaled input and reconstruction of the scored LS.
+        public var target: [Float]
+        public var reconstruction: [Float]
+        public var flaggedCount: Int { flags.reduce(0) { $0 + ($1 ? 1 : 0) } }
+        public var maximumScore: Float { scores.max() ?? 0 }
+    }
+
+    /// Loads the model and its scoring files from a run directory written by `HCALTraining.train`.
+    public init(runDirectory path: String, threshold: Float = HCALScorer.defaultThreshold) throws {
+        let directory = RunDirectory(path)
+        guard directory.isComplete else { throw HCALError("\(path) holds no trained model (run `hepml hcal train`)") }
+        let optionsFile = directory.file(HCALRunFiles.options)
+        guard let data = FileManager.default.contents(atPath: optionsFile) else { throw HCALError("\(path) has no \(HCALRunFiles.options)") }
+        do { settings = try JSONDecoder().decode(HCALTrainingSettings.self, from: data) } catch {
+            throw FileFormatError(file: optionsFile, reason: "\(error)")
+        }
+        let scoringFile = directory.file(HCALRunFiles.scoring)
+        let tensors = try SafeTensors.read(scoringFile, as: Float.self).tensors
+        let depths = settings.options.subdetector.depthCount
+        func tensor(_ name: String) throws -> [Float] {
+            guard let value = tensors[name], value.shape == [HCALIndex.etaCount, HCALIndex.phiCount, depths] else {
+                throw FileFormatError(file: scoringFile, object: name, reason: "missing or not of shape [64, 72, \(depths)]")
+            }
+            return value.scalars
+        }
+        let mask = HCALMask(subdetector: settings.options.subdetector, active: try tensor("mask").map { $0 != 0 })
+        input = try HCALModelInput(options: settings.options, mask: mask, offset: try tensor("offset"), range: try tensor("range"))
+        sigma = try tensor("sigma")
+        model = try directory.loadModel()
+        self.threshold = threshold
+    }
+
+    /// Forgets the history of `run` (its next LS starts a fresh window).
+    public func reset(run: Int) { history[run] = nil }
+
+    /// Scores one LS of a stream: `occupancy` is the raw (count) map `[64, 72, depths]` in emap
+    /// order, `numEvents` the LS's events.
+    public func score(run: Int, lumisection: Int, occupancy: [Float], numEvents: Int) throws -> Result {
+        guard occupancy.count == input.channels else {
+            throw HCALError("run \(run) LS \(lumisection): map has \(occupancy.count) channels, the model takes \(input.channels)")
+        }
+        let divisor = Float(max(numEvents, 1))
+        var scaled = occupancy.map { $0 / divisor }
+        scaled.withUnsafeMutableBufferPointer { input.scale($0) }
+        var past = history[run] ?? []
+        let steps = input.options.steps
+        var window: [Float] = []
+        for step in 0..<(steps - 1) {
+            let index = past.count - (steps - 1) + step
+            window += index >= 0 ? past[index] : (past.first ?? scaled)
+        }
+        window += scaled
+        past.append(scaled)
+        if past.count > steps - 1 { past.removeFirst(past.count - (steps - 1)) }
+        history[run] = past
+        let reconstruction = try Self.reconstruct(model, input: input, windows: [window])[0]
+        return result(run: run, lumisection: lumisection, window: window, reconstruction: reconstruction)
+    }
+
+    /// Scores the last LS of each scaled window `[T, 64, 72, depths]` (batch use: score, evaluate).
+    public func scoreWindows(_ windows: [[Float]], run: Int, lumisections: [Int]) throws -> [Result] {
+        var results: [Result] = []
+        for start in stride(from: 0, to: windows.count, by: 16) {
+            let batch = Array(windows[start..<min(start + 16, windows.count)])
+            for (offset, reconstruction) in try Self.reconstruct(model, input: input, windows: batch).enumerated() {
+                results.append(result(run: run, lumisection: lumisections[start + offset], window: batch[offset], reconstruction: reconstruction))
+            }
+        }
+        return results
+    }
+
+    func result(run: Int, lumisection: Int, window: [Float], reconstruction: [Float]) -> Result {
+        let channels = input.channels, last = (input.options.steps - 1) * channels
+        var scores = [Float](repeating: 0, count: channels), flags = [Bool](repeating: false, count: channels)
+        for channel in 0..<channels where input.mask.active[channel] {
+            let score = abs(reconstruction[last + channel] - window[last + channel]) / sigma[channel]
+            scores[channel] = score
+            flags[channel] = score > threshold
+        }
+        return Result(run: run, lumisection: lumisection, scores: scores, flags: flags, target: Array(window[last..<(last + channels)]),
+                      reconstruction: Array(reconstruction[last..<(last + channels)]))
+    }
+
+    /// Reconstructions (scaled, `[T, 64, 72, depths]`) of scaled windows through the network in
+    /// inference mode, RIN and side split applied around it.
+    static func reconstruct(_ model: GraphModel<Float>, input: HCALModelInput, windows: [[Float]]) throws -> [[Float]] {
+        guard !windows.isEmpty else { return [] }
+        model.setTraining(false)
+        let perWindow = input.sides * input.sampleSize
+        let (samples, means) = input.networkBatch(windows)
+        let tensor = try Tensor<Float>(shape: [windows.count * input.sides] + input.options.inputShape, scalars: samples)
+        let outputs = try model([Variable(tensor)])[0].value.scalars
+        return windows.indices.map { index in
+            var reconstruction = [Float](repeating: 0, count: windows[index].count)
+            outputs.withUnsafeBufferPointer { source in
+                reconstruction.withUnsafeMutableBufferPointer { target in
+                    input.reconstruction(UnsafeBufferPointer(rebasing: source[(index * perWindow)..<((index + 1) * perWindow)]), ringMeans: means[index], into: target)
+                }
+            }
+            return reconstruction
+        }
+    }
+}

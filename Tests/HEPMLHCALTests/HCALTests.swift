@@ -1,0 +1,291 @@
+import Foundation
+import HEPMLCore
+import HEPMLExperiment
+import HEPMLNN
+import HEPMLONNX
+import HEPMLTensor
+@testable import HEPMLHCAL
+import HEPMLROOT
+import HEPMLTestSupport
+import Testing
+
+@Suite struct HCALGeometryTests {
+    @Test func indexMappingSkipsIetaZeroAndRoundTrips() {
+        #expect(HCALIndex.etaIndex(-32) == 0 && HCALIndex.etaIndex(-1) == 31 && HCALIndex.etaIndex(1) == 32 && HCALIndex.etaIndex(32) == 63)
+        #expect(HCALIndex.etaIndex(0) == nil)
+        for index in 0..<64 { #expect(HCALIndex.etaIndex(HCALIndex.ieta(ofIndex: index)) == index) }
+        #expect(HCALIndex.rbx(iphi: 71) == 1 && HCALIndex.rbx(iphi: 2) == 1 && HCALIndex.rbx(iphi: 3) == 2 && HCALIndex.rbx(iphi: 70) == 18)
+    }
+
+    @Test func geometryMaskCoversTheSubdetectorSymmetrically() {
+        let he = HCALMask(geometry: .he)
+        #expect(he.active.count == 64 * 72 * 7)
+        func active(_ mask: HCALMask, _ ieta: Int, _ iphi: Int, _ depth: Int) -> Bool {
+            mask.active[HCALIndex.flat(eta: HCALIndex.etaIndex(ieta) ?? 0, phi: iphi - 1, depth: depth - 1, depths: mask.depthCount)]
+        }
+        #expect(active(he, 20, 5, 1) && active(he, -20, 5, 1))
+        #expect(!active(he, 20, 72, 1), "iphi 72 is lost by the analyzer's axis")
+        #expect(active(he, 22, 3, 2) && !active(he, 22, 4, 2), "double-phi rings read out odd iphi only")
+        #expect(!active(he, 10, 5, 1) && !active(he, 30, 5, 1))
+        let hb = HCALMask(geometry: .hb)
+        #expect(hb.active.count == 64 * 72 * 4 && active(hb, -1, 1, 4) && !active(hb, 17, 1, 1))
+        #expect(he.active == HCALMask(subdetector: .he, mirrored: he).active)
+    }
+
+    @Test func emapCSVBuildsTheMaskOnBothSides() throws {
+        let directory = try TestEnvironment.temporaryDirectory("hcal-emap")
+        let path = directory.appendingPathComponent("emap.csv").path
+        try "#, Det, type/depth, RBX, Eta, Phi\n1, HE, 2, HEP07, 20, 5\n2, CALIB_HE, 1, HEP07, 20, 6\n3, HB, 1, HBM01, 3, 1\n4, HE, -999, HEM01, 18, 1\n"
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let mask = try HCALMask(emapCSV: path, subdetector: .he)
+        #expect(mask.activeCount == 2)
+        #expect(mask.active[HCALIndex.flat(eta: HCALIndex.etaIndex(-20) ?? 0, phi: 4, depth: 1, depths: 7)])
+        try "Det,RBX\nHE,HEP01\n".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(throws: FileFormatError.self) { try HCALMask(emapCSV: path, subdetector: .he) }
+    }
+}
+
+extension HCALMask {
+    /// The mask with ieta mirrored (for the symmetry check).
+    init(subdetector: HCALSubdetector, mirrored mask: HCALMask) {
+        var active = mask.active
+        for eta in 0..<64 {
+            let mirror = HCALIndex.etaIndex(-HCALIndex.ieta(ofIndex: eta)) ?? eta
+            for phi in 0..<72 {
+                for depth in 0..<mask.depthCount {
+                    active[HCALIndex.flat(eta: eta, phi: phi, depth: depth, depths: mask.depthCount)]
+                        = mask.active[HCALIndex.flat(eta: mirror, phi: phi, depth: depth, depths: mask.depthCount)]
+                }
+            }
+        }
+        self = HCALMask(geometry: subdetector)
+        self.active = active
+    }
+}
+
+@Suite struct HCALAnalyzerFileTests {
+    /// A file with one known count per depth at (LS 3, ieta ±20, iphi 5) and 4 events in LS 3, 2 in LS 4.
+    func writeKnownFile(_ path: String, depths: Int = 7) throws {
+        try HCALAnalyzerWriter.write(to: path, run: 357_000, numEvents: [3: 4, 4: 2], depths: depths) { depth, contents in
+            contents[HCALAnalyzerWriter.cell(ls: 3, ieta: 20, iphi: 5)] = Double(depth)
+            contents[HCALAnalyzerWriter.cell(ls: 3, ieta: -20, iphi: 5)] = Double(10 + depth)
+            contents[HCALAnalyzerWriter.cell(ls: 4, ieta: 20, iphi: 72)] = 99
+        }
+    }
+
+    @Test func readsBinsIntoTheEmapLayout() throws {
+        let path = try TestEnvironment.temporaryDirectory("hcal-file").appendingPathComponent("run.root").path
+        try writeKnownFile(path)
+        let maps = try HCALRunMaps(file: path, subdetector: .he, mask: HCALMask(geometry: .he))
+        #expect(maps.run == 357_000 && maps.lumisections == [3, 4] && maps.numEvents == [4, 2])
+        let width = maps.channelCount
+        for depth in 1...6 {
+            #expect(maps.occupancy[HCALIndex.flat(eta: 51, phi: 4, depth: depth - 1, depths: 7)] == Float(depth))
+            #expect(maps.occupancy[HCALIndex.flat(eta: 12, phi: 4, depth: depth - 1, depths: 7)] == Float(10 + depth))
+        }
+        #expect(maps.occupancy[HCALIndex.flat(eta: 51, phi: 4, depth: 6, depths: 7)] == 0, "ieta 20 has no depth 7: masked")
+        #expect(maps.occupancy[width...].allSatisfy { $0 == 0 }, "iphi 72 falls into the overflow")
+    }
+
+    @Test func badInputsAreErrorsNamingFileAndObject() throws {
+        let directory = try TestEnvironment.temporaryDirectory("hcal-bad")
+        let mask = HCALMask(geometry: .he)
+        // A missing depth.
+        let missing = directory.appendingPathComponent("missing.root").path
+        try writeKnownFile(missing, depths: 3)
+        #expect { try HCALRunMaps(file: missing, subdetector: .he, mask: mask) } throws: { error in
+            "\(error)".contains("missing.root") && "\(error)".contains("hist3D_depth4")
+        }
+        // Another binning.
+        let binning = directory.appendingPathComponent("binning.root").path
+        let writer = ROOTWriter(path: binning)
+        try writer.write(Histogram(className: "TH3I", name: "hist3D_depth1", xAxis: Axis(binCount: 100, minimum: 0, maximum: 100),
+                                   yAxis: Axis(binCount: 64, minimum: -32, maximum: 32), zAxis: Axis(binCount: 72, minimum: 0, maximum: 72),
+                                   contents: [Double](repeating: 0, count: 102 * 66 * 74), entries: 0), to: "Hcal4DQMAnalyzer/hist3D_depth1")
+        try writer.writeTree([TreeBranchData(ColumnArray(name: "RunNum", values: .int32([1]))), TreeBranchData(ColumnArray(name: "LumiSec", values: .int32([1])))],
+                             to: HCALAnalyzerLayout.eventTree)
+        try writer.close()
+        #expect { try HCALRunMaps(file: binning, subdetector: .he, mask: mask) } throws: { error in
+            "\(error)".contains("binning.root") && "\(error)".contains("hist3D_depth1") && "\(error)".contains("100 bins")
+        }
+        // An empty event tree.
+        let empty = directory.appendingPathComponent("empty.root").path
+        try HCALAnalyzerWriter.write(to: empty, run: 1, numEvents: [:]) { _, _ in }
+        #expect { try HCALRunMaps(file: empty, subdetector: .he, mask: mask) } throws: { error in
+            "\(error)".contains("empty.root") && "\(error)".contains("evttree")
+        }
+        // A truncated file.
+        let whole = directory.appendingPathComponent("whole.root").path
+        try writeKnownFile(whole)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: whole))
+        let truncated = directory.appendingPathComponent("truncated.root").path
+        try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: truncated))
+        #expect { try HCALRunMaps(file: truncated, subdetector: .he, mask: mask) } throws: { error in "\(error)".contains("truncated.root") }
+    }
+}
+
+@Suite struct HCALCppROOTTests {
+    /// C++ ROOT fills TH3I and evttree exactly as Hcal4DQMAnalyzer does (scripts/cpp-root/write_hcal.py);
+    /// HEPML must find every count, Emap-adjusted, and nothing else.
+    @Test(.requiresCppROOT) func readsTheAnalyzerLayoutWrittenByCppROOT() throws {
+        let directory = try TestEnvironment.temporaryDirectory("hcal-cpp-root")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let script = TestEnvironment.packageRoot.appendingPathComponent("scripts/cpp-root/write_hcal.py").path
+        let result = try TestEnvironment.run(try TestEnvironment.cppROOTPython(), [script, directory.path], environment: ["PYTHONWARNINGS": "ignore"])
+        try #require(result.status == 0, "write_hcal.py failed: \(result.output)")
+        let expected = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: directory.appendingPathComponent("expected.json"))) as? [String: Any])
+        let fills = try #require(expected["fills"] as? [[Int]])
+        let events = try #require(expected["events"] as? [String: Int])
+        let everything = HCALMask(subdetector: .he, active: (0..<(64 * 72 * 7)).map { ($0 / 7) % 72 != 71 })
+        let maps = try HCALRunMaps(file: directory.appendingPathComponent("hcal.root").path, subdetector: .he, mask: everything)
+        #expect(maps.run == 362_696)
+        #expect(maps.lumisections == events.keys.compactMap(Int.init).sorted())
+        #expect(maps.numEvents == maps.lumisections.map { events["\($0)"] ?? -1 })
+        var truth = [Float](repeating: 0, count: maps.occupancy.count)
+        for fill in fills where fill[2] != 72 {
+            guard let row = maps.lumisections.firstIndex(of: fill[0]), let eta = HCALIndex.etaIndex(fill[1]) else { continue }
+            truth[row * maps.channelCount + HCALIndex.flat(eta: eta, phi: fill[2] - 1, depth: fill[3] - 1, depths: 7)] += Float(fill[4])
+        }
+        #expect(maps.occupancy == truth)
+    }
+}
+
+@Suite struct HCALWorkflowTests {
+    @Test func windowsBreakAtGapsAndNeverSpanRuns() {
+        let data = HCALDataset.RunData(run: 1, lumisections: [1, 2, 3, 4, 6, 7, 8, 9, 10, 11], numEvents: [], maps: [])
+        #expect(HCALTraining.windows(data, rows: Array(0..<10), steps: 3) == [[0, 1, 2], [4, 5, 6], [7, 8, 9]])
+    }
+
+    @Test func productionModelHasUpstreamsEncoderAndRecurrentSizes() throws {
+        var options = try HCALModelOptions.named("cnnrnnae", subdetector: .he)
+        let full = try options.spec().summary()
+        #expect(full.parameters(in: ["encoder"]) == 7_184, "upstream's CNN encoder, L = 4")
+        #expect(full.shapes["decoder"] == [1, 64, 72, 40])
+        options = try HCALModelOptions.named(HCALModelOptions.productionName, subdetector: .he)
+        let split = try options.spec().summary()
+        #expect(split.shapes["maps"] == [1, 14, 72, 40] && split.shapes["decoder"] == [1, 14, 72, 40])
+        #expect(split.parameters < full.parameters / 5, "the side split shrinks the recurrent layers")
+        let hb = try HCALModelOptions.named("cnnfnnae", subdetector: .hb).spec().summary()
+        #expect(hb.shapes["decoder"] == [1, 64, 72, 4])
+    }
+
+    /// generate → prepare → train → score → evaluate on a tiny set; the streaming scorer gives the
+    /// batch scorer's scores for the same window.
+    @Test func endToEndOnASmallSyntheticSet() throws {
+        let directory = try TestEnvironment.temporaryDirectory("hcal-workflow")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var generation = HCALSyntheticData.Options()
+        generation.runs = 2
+        generation.lumisections = 40
+        generation.eventsPerLumisection = 60
+        generation.faults = true
+        let files = try HCALSyntheticData(options: generation).write(to: directory.appendingPathComponent("raw").path)
+        #expect(files.count == 2)
+        let dataset = try HCALDataset.prepare(files: files, output: directory.appendingPathComponent("dataset").path, subdetector: .he,
+                                              trainingRange: .init(first: 1, last: 25), testRange: .init(first: 26, last: -1))
+        #expect(dataset.description.runs.map(\.trainingLumisections) == [25, 25] && dataset.description.runs.map(\.testLumisections) == [15, 15])
+        for name in ["mask.npy", "mask.csv", "scaler.npy", "lumisections.parquet", "maps/Run355456.npy"] {
+            #expect(FileManager.default.fileExists(atPath: HCALDataset.file(name, in: dataset.directory)), "\(name)")
+        }
+        // Training LS scale into [0, 1] on active channels.
+        let data = try dataset.runData(355_456)
+        let input = try HCALModelInput(options: try HCALModelOptions.named(HCALModelOptions.productionName, subdetector: .he),
+                                       mask: dataset.mask, offset: dataset.offset, range: dataset.range)
+        var first = Array(data.maps[0..<input.channels])
+        first.withUnsafeMutableBufferPointer { input.scale($0) }
+        #expect(first.allSatisfy { $0 >= 0 && $0 <= 1 })
+
+        var options = try HCALModelOptions.named(HCALModelOptions.productionName, subdetector: .he)
+        options.latent = 2
+        var settings = HCALTrainingSettings(model: HCALModelOptions.productionName, options: options, dataset: dataset)
+        settings.epochs = 1
+        settings.batchSize = 2
+        let run = RunDirectory(directory.appendingPathComponent("run").path)
+        try HCALTraining.train(dataset: dataset, directory: run, settings: settings, showProgress: false, log: { _ in })
+        let scorer = try HCALScorer(runDirectory: run.path)
+        #expect(scorer.sigma.enumerated().allSatisfy { !dataset.mask.active[$0.offset] || $0.element > 0 })
+
+        let summary = try scorer.scoreDataset(dataset, output: directory.appendingPathComponent("scores").path)
+        #expect(summary.lumisections == 30)
+        // Streaming: LS 1…5 of a run, then the result for LS 5 equals the batch score of window 1…5.
+        var streamed: HCALScorer.Result?
+        for row in 0..<5 {
+            let raw = data.maps[(row * input.channels)..<((row + 1) * input.channels)].map { $0 * Float(data.numEvents[row]) }
+            streamed = try scorer.score(run: 355_456, lumisection: data.lumisections[row], occupancy: raw, numEvents: data.numEvents[row])
+        }
+        let window = (0..<5).flatMap { row -> [Float] in
+            var map = Array(data.maps[(row * input.channels)..<((row + 1) * input.channels)])
+            map.withUnsafeMutableBufferPointer { input.scale($0) }
+            return map
+        }
+        let batch = try scorer.scoreWindows([window], run: 355_456, lumisections: [5])[0]
+        let streamedScores = try #require(streamed).scores
+        #expect(zip(streamedScores, batch.scores).allSatisfy { abs($0 - $1) <= 1e-3 * max(1, abs($1)) })
+
+        var evaluation = HCALEvaluation.Options()
+        evaluation.samples = 6
+        evaluation.strengths = [2.0, 0.0]
+        evaluation.latencyWindows = 2
+        let report = directory.appendingPathComponent("report").path
+        let result = try HCALEvaluation.run(scorer: scorer, dataset: dataset, options: evaluation, runDirectory: run, reportDirectory: report)
+        // One epoch on 40 LS trains nothing worth measuring: this checks the bookkeeping, docs/hcal.md the detection.
+        #expect(result.strengths.map(\.strength) == [2.0, 0.0])
+        #expect(result.strengths.allSatisfy { $0.positives > 0 && $0.positives + $0.negatives == 12 * dataset.mask.activeCount && (0...1).contains($0.auc) })
+        #expect(result.healthyLumisections == 6 && result.latency.windows == 2)
+        #expect(FileManager.default.fileExists(atPath: (report as NSString).appendingPathComponent("index.html")))
+    }
+}
+
+@Suite struct HCALONNXTests {
+    /// The side-split temporal model and the spatial model, exported plain and stateful (zero
+    /// initial states), give HEPML's reconstruction in ONNX Runtime.
+    @Test(.requiresPython) func exportedModelsMatchInONNXRuntime() throws {
+        let directory = try TestEnvironment.temporaryDirectory("hcal-onnx")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var cases: [[String: Any]] = []
+        var expected: [[Float]] = []
+        for (index, (name, stateful)) in [(HCALModelOptions.productionName, false), (HCALModelOptions.productionName, true), ("cnnfnnae", false)].enumerated() {
+            var options = try HCALModelOptions.named(name, subdetector: .he)
+            options.latent = 2
+            if options.architecture == .cnnrnnae { options.window = 3 }
+            let model: GraphModel<Float> = try options.spec().build(seed: 5)
+            model.setTraining(false)
+            let run = RunDirectory(directory.appendingPathComponent("run\(index)").path)
+            try FileManager.default.createDirectory(atPath: run.path, withIntermediateDirectories: true)
+            try run.saveModel(model, history: nil)
+            let path = directory.appendingPathComponent("model\(index).onnx").path
+            try run.exportONNX(to: path, options: ONNXExporter.Options(statefulRecurrent: stateful))
+            var generator = SeededGenerator(seed: 9)
+            let shape = [2] + options.inputShape
+            let values = (0..<shape.reduce(1, *)).map { _ in Float(generator.nextUniform()) }
+            expected.append(try model([Variable(try Tensor(shape: shape, scalars: values))])[0].value.scalars)
+            cases.append(["model": path, "shape": shape, "values": values.map(Double.init)])
+        }
+        let specification = directory.appendingPathComponent("cases.json")
+        try JSONSerialization.data(withJSONObject: cases).write(to: specification)
+        let script = """
+        import json, sys
+        import numpy as np, onnx, onnxruntime as ort
+        out = []
+        for case in json.load(open(sys.argv[1])):
+            onnx.checker.check_model(onnx.load(case["model"]), full_check=True)
+            session = ort.InferenceSession(case["model"], providers=["CPUExecutionProvider"])
+            inputs = session.get_inputs()
+            feeds = {inputs[0].name: np.array(case["values"], dtype=np.float32).reshape(case["shape"])}
+            for i in inputs[1:]:
+                feeds[i.name] = np.zeros([d if isinstance(d, int) else case["shape"][0] for d in i.shape], dtype=np.float32)
+            out.append([float(x) for x in session.run(None, feeds)[0].ravel()])
+        print(json.dumps(out))
+        """
+        let result = try TestEnvironment.runPython(try TestEnvironment.python(), script: script, arguments: [specification.path])
+        try #require(result.status == 0, "python failed: \(result.output)")
+        let lastLine = result.output.split(separator: "\n").last.map(String.init) ?? ""
+        let outputs = try #require(try JSONSerialization.jsonObject(with: Data(lastLine.utf8)) as? [[Double]])
+        try #require(outputs.count == expected.count)
+        for (output, engine) in zip(outputs, expected) {
+            #expect(output.count == engine.count)
+            let worst = zip(output, engine).map { abs($0 - Double($1)) }.max() ?? .infinity
+            #expect(worst < 1e-4, "largest difference \(worst)")
+        }
+    }
+}
