@@ -9,6 +9,8 @@ packages=(
   pkg-config
 )
 if [ "${1:-}" = "--with-browser" ]; then packages+=(chromium); fi
+# Test-only (`make test` passes --with-browser): the loopback servers of the remote-file tests.
+if [ "${1:-}" = "--with-browser" ]; then packages+=(xrootd-server nginx); fi
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
