@@ -30,7 +30,8 @@ public final class HTTPRangeSource: ByteSource, @unchecked Sendable {
         self.url = url
         self.path = path ?? url
         self.settings = settings
-        self.host = URL(string: url)?.host ?? url
+        let host = URL(string: url)?.host ?? url
+        self.host = host
         let (status, contentRange, _) = try Self.get(url, host: host, range: ByteRange(offset: 0, count: 1), settings: settings, operation: "open")
         switch status {
         case 206:
@@ -111,10 +112,6 @@ public final class HTTPRangeSource: ByteSource, @unchecked Sendable {
                     throw RemoteError.timeout(url: url, host: host, seconds: settings.timeoutSeconds, operation: operation)
                 }
                 guard attempt <= settings.retries else { throw RemoteError.connection(url: url, host: host, reason: text, attempts: attempt) }
-            } catch let error as RemoteError {
-                throw error
-            } catch let error as FileFormatError {
-                throw error
             } catch {
                 guard attempt <= settings.retries else {
                     throw RemoteError.connection(url: url, host: host, reason: String(describing: error), attempts: attempt)

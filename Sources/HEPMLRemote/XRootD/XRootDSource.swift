@@ -77,7 +77,8 @@ public final class XRootDSource: ByteSource, @unchecked Sendable {
         guard ranges.contains(where: { $0.count > 0 }) else { return ranges.map { _ in [] } }
         let pieces = try client.withRetries(url, operation: "read of \(object)") {
             let file = try currentFile()
-            return ranges.count == 1 ? [try readSingle(ranges[0], file: file, object: object)] : try readVector(ranges, file: file, object: object)
+            if ranges.count == 1 { return [try readSingle(ranges[0], file: file, object: object)] }
+            return try readVector(ranges, file: file, object: object)
         }
         return pieces
     }
