@@ -114,9 +114,9 @@ final class XRootDServerProcess {
         process.waitUntilExit()
     }
 
+    /// SIGKILL: xrootd keeps serving for a while after SIGTERM, and it holds nothing to save here.
     func stop() {
-        if process.isRunning { Foundation.kill(process.processIdentifier, SIGTERM) }
-        process.waitUntilExit()
+        kill()
         try? FileManager.default.removeItem(at: workDirectory)
     }
 

@@ -228,22 +228,22 @@ final class StallingServer {
     private let lock = NSLock()
 
     init() throws {
-        listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        listener = socketFD
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let ready = withUnsafeMutablePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(listener, $0, length) == 0 && listen(listener, 8) == 0 && getsockname(listener, $0, &length) == 0
+                bind(socketFD, $0, length) == 0 && listen(socketFD, 8) == 0 && getsockname(socketFD, $0, &length) == 0
             }
         }
         guard ready else { throw LoopbackServers.ServerError.failed("cannot listen") }
         port = Int(UInt16(bigEndian: address.sin_port))
-        let listener = self.listener
         Thread { [weak self] in
             while true {
-                let connection = accept(listener, nil, nil)
+                let connection = accept(socketFD, nil, nil)
                 guard connection >= 0 else { return }
                 self?.keep(connection)
             }

@@ -63,7 +63,7 @@ public final class HTTPRangeSource: ByteSource, @unchecked Sendable {
                 for (index, range) in ranges.enumerated() {
                     group.addTask {
                         guard range.count > 0 else { return (index, []) }
-                        let (status, contentRange, body) = try Self.getWithRetries(url, host: host, range: range, settings: settings,
+                        let (status, contentRange, body) = try await Self.getWithRetries(url, host: host, range: range, settings: settings,
                                                                                    operation: "read of \(object)")
                         guard status == 206 else {
                             throw status == 200 ? RemoteError.rangeNotSupported(url: url, host: host, status: status)
