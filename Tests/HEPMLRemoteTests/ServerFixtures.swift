@@ -135,7 +135,10 @@ final class NginxProcess {
         workDirectory = try TestEnvironment.temporaryDirectory("nginx-server")
         port = try LoopbackServers.freePort()
         let work = workDirectory.path
-        let user = geteuid() == 0 ? "user \(LoopbackServers.unprivilegedUser?.name ?? "nobody");" : ""
+        var user = ""
+        if geteuid() == 0, let account = LoopbackServers.unprivilegedUser, let group = getgrgid(account.gid) {
+            user = "user \(account.name) \(String(cString: group.pointee.gr_name));"
+        }
         let configuration = """
             \(user)
             daemon off;
