@@ -11,8 +11,8 @@ RUNS=${2:-200}
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/hepml-bench-remote.XXXXXX")
 XRD_PID=""
 trap '[ -n "$XRD_PID" ] && kill "$XRD_PID" 2>/dev/null; rm -rf "$DIR"' EXIT
-swift build -c release --product hepml
-HEPML="$(swift build -c release --show-bin-path)/hepml"
+# HEPML=path/to/hepml uses an existing binary instead of building one.
+if [ -z "${HEPML:-}" ]; then swift build -c release --product hepml; HEPML="$(swift build -c release --show-bin-path)/hepml"; fi
 "$HEPML" dqm generate --output-dir "$DIR/data" --runs "$RUNS" > /dev/null
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 printf 'all.export %s\nall.adminpath %s/admin\nall.pidpath %s/admin\n' "$DIR/data" "$DIR" "$DIR" > "$DIR/xrootd.cfg"

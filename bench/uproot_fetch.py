@@ -33,7 +33,7 @@ def main():
     directory, output = sys.argv[2], sys.argv[3]
     files = sorted((int(re.search(r"_R(\d+)", name).group(1)), directory.rstrip("/") + "/" + name)
                    for name in list_names(directory) if name.startswith("DQM_") and name.endswith(".root"))
-    names = [f"{subsystem}{entry}" for subsystem in sorted(contents) for entry in contents[subsystem]]
+    names = [f"{subsystem}/{entry.lstrip('/')}" for subsystem in sorted(contents) for entry in contents[subsystem]]
     rows = {name: [] for name in names}
     for run, path in files:
         with uproot.open(path) as file:
