@@ -20,7 +20,7 @@ demo: build
 	$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/hepml demo
 
 interop-venv:
-	@scripts/install-deps.sh --with-browser --with-slurm
+	@scripts/install-deps.sh --with-browser --with-slurm --with-servers
 	@scripts/interop-venv.sh $(INTEROP_VENV)
 	@scripts/interop-venv.sh $(ROOT_VENV) root
 

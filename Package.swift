@@ -12,12 +12,15 @@ let package = Package(
     products: [
         .executable(name: "hepml", targets: ["hepml"]),
         .library(name: "HEPML", targets: [
-            "HEPMLCore", "HEPMLCompression", "HEPMLTensor", "HEPMLNN", "HEPMLROOT",
+            "HEPMLCore", "HEPMLCompression", "HEPMLRemote", "HEPMLTensor", "HEPMLNN", "HEPMLROOT",
             "HEPMLColumnar", "HEPMLMetrics", "HEPMLPlot", "HEPMLONNX", "HEPMLExperiment", "HEPMLDQM", "HEPMLECONT", "HEPMLLDMX", "HEPMLCompress", "HEPMLHCAL", "HEPMLBatch",
         ]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // Remote files: XRootD over SwiftNIO, HTTP(S) range reads over AsyncHTTPClient (HEPMLRemote).
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         systemLibrary("COpenBLAS", apt: ["libopenblas-dev", "liblapacke-dev"]),
@@ -31,6 +34,14 @@ let package = Package(
         // Layer 0: bytes, files, threads, randomness, progress.
         .target(name: "HEPMLCore"),
         .target(name: "HEPMLCompression", dependencies: ["HEPMLCore", "CZlib", "CZstd", "CLZ4", "CLZMA", "CSnappy"]),
+        // Byte sources for files where they live: root:// (XRootD) and http(s)/davs:// range reads.
+        .target(name: "HEPMLRemote", dependencies: [
+            "HEPMLCore",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]),
 
         // Layer 1: numerics and file formats. CVectorKernels holds the engine's few kernels that
         // need instructions beyond baseline x86-64 (AVX-512), selected at run time.
@@ -40,7 +51,7 @@ let package = Package(
         .target(name: "HEPMLColumnar", dependencies: ["HEPMLCore", "HEPMLCompression"]),
         .target(name: "HEPMLMetrics", dependencies: ["HEPMLCore"]),
         // ROOT interpretation hands tree columns on as a Columnar `Table`, the shared in-memory model.
-        .target(name: "HEPMLROOT", dependencies: ["HEPMLCore", "HEPMLCompression", "HEPMLColumnar"]),
+        .target(name: "HEPMLROOT", dependencies: ["HEPMLCore", "HEPMLCompression", "HEPMLColumnar", "HEPMLRemote"]),
         .target(name: "HEPMLPlot", dependencies: ["HEPMLCore", "HEPMLMetrics", "CCairo"]),
         .target(name: "HEPMLONNX", dependencies: ["HEPMLNN"]),
 
@@ -48,7 +59,7 @@ let package = Package(
         .target(name: "HEPMLExperiment", dependencies: ["HEPMLNN", "HEPMLColumnar", "HEPMLONNX", "HEPMLMetrics", "HEPMLPlot"]),
 
         // Layer 3: workflows.
-        .target(name: "HEPMLDQM", dependencies: ["HEPMLExperiment", "HEPMLNN", "HEPMLTensor", "HEPMLROOT", "HEPMLColumnar", "HEPMLMetrics", "HEPMLPlot", "COpenBLAS"]),
+        .target(name: "HEPMLDQM", dependencies: ["HEPMLExperiment", "HEPMLNN", "HEPMLTensor", "HEPMLROOT", "HEPMLRemote", "HEPMLColumnar", "HEPMLMetrics", "HEPMLPlot", "COpenBLAS"]),
         .target(name: "HEPMLECONT", dependencies: ["HEPMLExperiment", "HEPMLNN", "HEPMLColumnar", "HEPMLMetrics", "HEPMLPlot", "HEPMLONNX"]),
         .target(name: "HEPMLLDMX", dependencies: ["HEPMLExperiment", "HEPMLNN", "HEPMLTensor", "HEPMLROOT", "HEPMLColumnar", "HEPMLMetrics", "HEPMLPlot"]),
 
@@ -59,7 +70,7 @@ let package = Package(
 
         // Layer 4: the command-line tool.
         .executableTarget(name: "hepml", dependencies: [
-            "HEPMLCore", "HEPMLTensor", "HEPMLNN", "HEPMLROOT", "HEPMLColumnar", "HEPMLPlot",
+            "HEPMLCore", "HEPMLRemote", "HEPMLTensor", "HEPMLNN", "HEPMLROOT", "HEPMLColumnar", "HEPMLPlot",
             "HEPMLONNX", "HEPMLExperiment", "HEPMLDQM", "HEPMLECONT", "HEPMLLDMX", "HEPMLCompress", "HEPMLHCAL", "HEPMLBatch",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -68,6 +79,11 @@ let package = Package(
         .testTarget(name: "HEPMLCoreTests", dependencies: ["HEPMLCore", "HEPMLCompression", "HEPMLTestSupport"]),
         .testTarget(name: "HEPMLTensorTests", dependencies: ["HEPMLTensor", "CVectorKernels", "HEPMLTestSupport"]),
         .testTarget(name: "HEPMLNNTests", dependencies: ["HEPMLNN", "HEPMLTestSupport"]),
+        .testTarget(name: "HEPMLRemoteTests", dependencies: [
+            "HEPMLRemote", "HEPMLROOT", "HEPMLDQM", "HEPMLColumnar", "HEPMLTestSupport",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         .testTarget(name: "HEPMLROOTTests", dependencies: ["HEPMLROOT", "HEPMLTestSupport"]),
         .testTarget(name: "HEPMLColumnarTests", dependencies: ["HEPMLColumnar", "HEPMLTestSupport"]),
         .testTarget(name: "HEPMLMetricsTests", dependencies: ["HEPMLMetrics", "HEPMLTestSupport"]),

@@ -9,13 +9,15 @@ packages=(
   pkg-config
 )
 # Test-only packages: --with-browser (chromium, for the report tests), --with-slurm (a private
-# single-node Slurm for the batch tests; those tests need root anyway, so without root the
-# packages are only suggested and the tests are shown as skipped).
+# single-node Slurm for the batch tests), --with-servers (xrootd and nginx on loopback for the
+# remote-file tests). Without root the optional ones are only suggested and their tests are shown
+# as skipped.
 optional=()
 for option in "$@"; do
   case "$option" in
     --with-browser) packages+=(chromium) ;;
     --with-slurm) optional+=(slurm-wlm munge) ;;
+    --with-servers) optional+=(xrootd-server nginx) ;;
     *) echo "unknown option $option" >&2; exit 2 ;;
   esac
 done
@@ -30,7 +32,7 @@ if [ "$(id -u)" -ne 0 ] && [ ${#optional[@]} -gt 0 ]; then
     case " ${optional[*]} " in *" $package "*) ;; *) required+=("$package") ;; esac
   done
   if [ ${#required[@]} -eq 0 ]; then
-    echo "note: the Slurm batch tests need root and: sudo apt-get install -y ${missing[*]}; they will be skipped" >&2
+    echo "note: the Slurm, XRootD and HTTP server tests need: sudo apt-get install -y ${missing[*]}; they will be skipped" >&2
     exit 0
   fi
   missing=("${required[@]}")

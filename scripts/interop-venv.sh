@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Creates the Python virtual environments that the interoperability tests use. HEPML itself never
 # needs Python.
-#   scripts/interop-venv.sh [VENV]        uproot, pyarrow, pandas, awkward, numpy, safetensors,
+#   scripts/interop-venv.sh [VENV]        uproot (+ xrootd, fsspec-xrootd), pyarrow, pandas, awkward, numpy, safetensors,
 #                                         scipy, scikit-learn and ONNX Runtime read what HEPML writes
 #                                         (and the other way round)
 #   scripts/interop-venv.sh VENV root     C++ ROOT (the PyPI package `root`, ~250 MB, about 4 minutes
@@ -10,7 +10,7 @@
 set -euo pipefail
 venv=${1:-.venv-interop}
 case "${2:-interop}" in
-    interop) requirements="numpy pandas pyarrow awkward uproot safetensors scipy scikit-learn onnx onnxruntime" ;;
+    interop) requirements="numpy pandas pyarrow awkward uproot safetensors scipy scikit-learn onnx onnxruntime xrootd fsspec-xrootd" ;;
     root) requirements="root numpy" ;;
     *) echo "usage: $0 [VENV] [interop|root]" >&2; exit 2 ;;
 esac

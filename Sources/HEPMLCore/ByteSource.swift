@@ -9,10 +9,29 @@ public protocol ByteSource: Sendable {
     /// Exactly `count` bytes at `offset`; a range past the end is a `FileFormatError` naming
     /// `object`, because every range comes from a pointer stored in the file.
     func read(at offset: Int, count: Int, object: String) throws -> [UInt8]
+    /// The bytes of several ranges, in order: a remote source fetches them in one round trip
+    /// (an XRootD vector read), a local one reads them one after the other.
+    func read(ranges: [ByteRange], object: String) throws -> [[UInt8]]
+}
+
+/// `count` bytes at `offset` of a `ByteSource`.
+public struct ByteRange: Sendable, Equatable {
+    public var offset: Int
+    public var count: Int
+
+    public init(offset: Int, count: Int) {
+        self.offset = offset
+        self.count = count
+    }
 }
 
 extension ByteSource {
-    func checkRange(at offset: Int, count: Int, object: String) throws {
+    public func read(ranges: [ByteRange], object: String) throws -> [[UInt8]] {
+        try ranges.map { try read(at: $0.offset, count: $0.count, object: object) }
+    }
+
+    /// Throws the format error every source gives for a range outside the file.
+    public func checkRange(at offset: Int, count: Int, object: String) throws {
         guard offset >= 0, count >= 0, offset <= size, count <= size - offset else {
             throw FileFormatError(file: path, object: object, offset: offset,
                                   reason: "record of \(count) bytes extends past the end of the \(size)-byte file")

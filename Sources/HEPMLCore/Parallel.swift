@@ -40,17 +40,39 @@ public enum Parallel {
         let next = AtomicCounter()
         let workerCount = max(1, min(workers, count))
         DispatchQueue.concurrentPerform(iterations: workerCount) { _ in
-            while true {
-                let index = next.increment()
-                if index >= count || results.hasFailed { return }
-                do {
-                    results.set(index, try body(index))
-                } catch {
-                    results.fail(error)
-                }
-            }
+            work(count, next: next, results: results, body)
         }
         return try results.collect()
+    }
+
+    /// As `map`, on `threads` threads of its own instead of the per-core pool: for items that
+    /// mostly wait (files read over the network), where more items than cores are in flight.
+    public static func mapOnThreads<T: Sendable>(_ count: Int, threads: Int, _ body: @escaping @Sendable (Int) throws -> T) throws -> [T] {
+        guard count > 0 else { return [] }
+        let results = ResultSlots<T>(count: count)
+        let next = AtomicCounter()
+        let group = DispatchGroup()
+        for _ in 0..<max(1, min(threads, count)) {
+            group.enter()
+            Thread {
+                work(count, next: next, results: results, body)
+                group.leave()
+            }.start()
+        }
+        group.wait()
+        return try results.collect()
+    }
+
+    private static func work<T>(_ count: Int, next: AtomicCounter, results: ResultSlots<T>, _ body: (Int) throws -> T) {
+        while true {
+            let index = next.increment()
+            if index >= count || results.hasFailed { return }
+            do {
+                results.set(index, try body(index))
+            } catch {
+                results.fail(error)
+            }
+        }
     }
 }
 

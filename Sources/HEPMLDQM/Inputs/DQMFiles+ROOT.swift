@@ -3,6 +3,7 @@ import HEPMLColumnar
 import HEPMLCore
 import HEPMLExperiment
 import HEPMLROOT
+import HEPMLRemote
 
 extension DQMHistogram {
     /// The bin contents of a ROOT histogram without flow, for TH1*/TH2* (contents) and
@@ -90,9 +91,11 @@ public enum DQMFetch {
         var double: [Bool] = []
         var problems: [(column: String, reason: String)] = []
         var corruptions: [String] = []
-        for path in histograms {
+        // All histograms' records in one vector read (one round trip for a remote file).
+        let fetched = file.histogramResults(histograms.map { $0.objectPath(run: run) })
+        for (path, result) in zip(histograms, fetched) {
             do {
-                let histogram = try file.histogram(path.objectPath(run: run))
+                let histogram = try result.get()
                 results.append(try DQMHistogram(root: histogram))
                 double.append(histogram.className.hasSuffix("D") || histogram.className.hasPrefix("TProfile"))
             } catch let error as FileFormatError where error.reason == "no such key" || error.reason == "no such directory" {
@@ -134,10 +137,11 @@ public enum DQMFetch {
     }
 
     /// Selects one file per run for every primary dataset and year of `datasets` among `files`,
-    /// reads them in parallel (one open file per worker) and builds the tables. With a `shard`,
-    /// only that part of the selected runs (over all primary datasets and years, a run's files
-    /// never split) is read; files are selected and labelled among all `files` first, so every
-    /// part sees the same choice and labels as an unsharded fetch.
+    /// reads them in parallel (one open file per worker; remote files on more threads, a limited
+    /// number per host: `RemoteFiles.map`) and builds the tables. With a `shard`, only that part
+    /// of the selected runs (over all primary datasets and years, a run's files never split) is
+    /// read; files are selected and labelled among all `files` first, so every part sees the same
+    /// choice and labels as an unsharded fetch.
     public static func fetch(contents: DQMContents, datasets: DQMDatasets, files: [String], shard: Shard? = nil, quiet: Bool = false) throws -> [Outcome] {
         guard !contents.histograms.isEmpty else { throw DQMError.invalidConfiguration("the contents JSON lists no histogram") }
         var selections: [(primaryDataset: String, files: [DQMRunFile], missingRuns: [Int])] = []
@@ -157,10 +161,9 @@ public enum DQMFetch {
         for (primaryDataset, allSelected, missingRuns) in selections {
             let selected = shardRuns.map { runs in allSelected.filter { runs.contains($0.run) } } ?? allSelected
             let histograms = contents.histograms
-            let chosen = selected
             let progress = ProgressReporter("dqm fetch \(primaryDataset)", total: selected.count, unit: "files", quiet: quiet)
-            let reads = try Parallel.map(selected.count) { index -> FileRead in
-                let result = read(path: chosen[index].path, run: chosen[index].run, histograms: histograms)
+            let reads = try RemoteFiles.map(selected.map(\.path)) { index -> FileRead in
+                let result = read(path: selected[index].path, run: selected[index].run, histograms: histograms)
                 progress.advance()
                 return result
             }

@@ -1,4 +1,5 @@
 import Foundation
+import HEPMLRemote
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -59,7 +60,8 @@ private extension Character {
 
 /// Finds input files from `--input DIR|GLOB|FILE-LIST` arguments.
 public enum DQMInputDiscovery {
-    /// All `.root` files named by `inputs`: a directory is searched recursively, a pattern with
+    /// All `.root` files named by `inputs`: a directory (local, or `root://` on an XRootD server) is
+    /// searched recursively, a URL of a `.root` file is taken as is, a pattern with
     /// `*`, `?` or `[` is expanded (matched directories are searched too), a `.root` file is taken
     /// as is, and any other file is read as a list of paths, one per line (`#` starts a comment,
     /// relative paths are relative to the list's directory). Returns sorted, unique paths.
@@ -84,6 +86,16 @@ public enum DQMInputDiscovery {
     }
 
     private static func collect(_ path: String, into found: inout Set<String>, listAllowed: Bool) throws {
+        if RemoteLocation.isRemote(path) {
+            // A URL ending in .root is a file (opened, and skipped with the reason if it fails,
+            // when it is read); any other URL is a directory listed recursively on the server.
+            if isDQMFile(path) {
+                found.insert(path)
+            } else {
+                found.formUnion(try RemoteFiles.listFiles(in: path).filter(isDQMFile))
+            }
+            return
+        }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw DQMError.invalidConfiguration("input '\(path)' does not exist")
@@ -105,7 +117,7 @@ public enum DQMInputDiscovery {
                     $0.trimmingCharacters(in: .whitespaces)
                 } ?? ""
                 guard !line.isEmpty else { continue }
-                let entry = line.hasPrefix("/") ? line : (base as NSString).appendingPathComponent(line)
+                let entry = line.hasPrefix("/") || RemoteLocation.isRemote(line) ? line : (base as NSString).appendingPathComponent(line)
                 try collect(entry, into: &found, listAllowed: false)
             }
         } else {

@@ -1,5 +1,6 @@
 import Foundation
 import HEPMLCore
+import HEPMLRemote
 
 /// A ROOT file opened for reading.
 ///
@@ -9,7 +10,7 @@ import HEPMLCore
 public final class ROOTFile: @unchecked Sendable {
     public let path: String
     public let header: FileHeader
-    let source: FileSource
+    let source: any ByteSource
     private var directories: [Int: DirectoryIndex] = [:]
     /// Subdirectory indexes by the offset of their key, so path walks skip the directory records.
     private var subdirectories: [Int: DirectoryIndex] = [:]
@@ -19,9 +20,10 @@ public final class ROOTFile: @unchecked Sendable {
     private let rootSeekKeys: Int
     private let rootNbytesKeys: Int
 
+    /// Opens a local path or a URL (`root://`, `https://`, `http://`, `davs://`; see docs/remote.md).
     public init(path: String) throws {
         self.path = path
-        source = try FileSource(path: path)
+        source = try RemoteFiles.open(path)
         let headerBytes = try source.read(at: 0, count: min(source.size, 128), object: "file header")
         header = try FileHeader.parse(headerBytes, file: path)
         // The TFile key at fBEGIN is followed by the TNamed strings and then the root directory record.
@@ -188,11 +190,21 @@ public final class ROOTFile: @unchecked Sendable {
 
     /// Reads and decompresses a key's payload.
     func payload(of key: Key, path objectPath: String) throws -> [UInt8] {
+        let range = try payloadRange(of: key, path: objectPath)
+        return try payload(of: key, record: try source.read(at: range.offset, count: range.count, object: objectPath), path: objectPath)
+    }
+
+    /// Where a key's stored (possibly compressed) payload lies in the file.
+    private func payloadRange(of key: Key, path objectPath: String) throws -> ByteRange {
         let storedLength = key.nbytes - key.keyLength
         guard storedLength >= 0, key.objectLength <= 1 << 31 else {
             throw FileFormatError(file: path, object: objectPath, offset: key.seekKey, reason: "key has inconsistent sizes")
         }
-        let record = try source.read(at: key.seekKey + key.keyLength, count: storedLength, object: objectPath)
+        return ByteRange(offset: key.seekKey + key.keyLength, count: storedLength)
+    }
+
+    /// The payload from its stored record.
+    private func payload(of key: Key, record: [UInt8], path objectPath: String) throws -> [UInt8] {
         if !key.isCompressed { return record }
         return try BlockDecompressor.decompress(record[...], uncompressedSize: key.objectLength, file: path,
                                                 object: objectPath, fileOffset: key.seekKey + key.keyLength)
@@ -210,9 +222,38 @@ public final class ROOTFile: @unchecked Sendable {
         return try Histogram.read(className: key.className, &reader, references: ReferenceMap(keyLength: key.keyLength))
     }
 
-    /// Reads many histograms, in parallel over worker threads, in the order given.
+    /// Reads many histograms, in the order given.
     public func histograms(_ paths: [String]) throws -> [Histogram] {
-        try Parallel.map(paths.count) { try self.histogram(paths[$0]) }
+        try histogramResults(paths).map { try $0.get() }
+    }
+
+    /// Each histogram of `paths`, or why it could not be read. Their records are fetched in one
+    /// vector read (one round trip for a remote file) and decoded in parallel over worker threads;
+    /// if the vector read fails, each record is read on its own so that every error names its
+    /// histogram.
+    public func histogramResults(_ paths: [String]) -> [Result<Histogram, Error>] {
+        let keys = paths.map { objectPath in Result { try self.key(at: objectPath) } }
+        let ranges = zip(keys, paths).map { key, objectPath in Result { try self.payloadRange(of: try key.get(), path: objectPath) } }
+        let wanted = ranges.compactMap { try? $0.get() }
+        let fetched = try? source.read(ranges: wanted, object: "\(wanted.count) histogram records")
+        var records: [[UInt8]?] = Array(repeating: nil, count: paths.count)
+        if let fetched {
+            var next = 0
+            for index in paths.indices where (try? ranges[index].get()) != nil {
+                records[index] = fetched[next]
+                next += 1
+            }
+        }
+        let prefetched = records
+        return (try? Parallel.map(paths.count) { index -> Result<Histogram, Error> in
+            Result {
+                let key = try keys[index].get()
+                let range = try ranges[index].get()
+                let record = try prefetched[index] ?? self.source.read(at: range.offset, count: range.count, object: paths[index])
+                var reader = ByteReader(try self.payload(of: key, record: record, path: paths[index]), file: self.path, object: paths[index])
+                return try Histogram.read(className: key.className, &reader, references: ReferenceMap(keyLength: key.keyLength))
+            }
+        }) ?? []
     }
 
     /// Reads the TTree (or TNtuple) at `path`.
