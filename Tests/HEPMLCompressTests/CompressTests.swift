@@ -297,3 +297,35 @@ final class CompressFixture: @unchecked Sendable {
         #expect(leading.eventOffsets == nil && leading.variables[0].values == [120_000, 50_000])
     }
 }
+
+/// `compress compress --shard K/N` + `compress merge` give the file one unsharded compression writes.
+@Suite(.serialized) struct ShardedCompressionTests {
+    @Test func mergedPartsEqualTheUnshardedFile() throws {
+        let fixture = try CompressFixture.shared.get()
+        var options = CompressionOptions()
+        options.encoding = .float16
+        options.bounds = [try ErrorBound(parsing: "Jet_pt=1e-3")]
+        let (whole, wholePath) = try fixture.compress("whole.parquet", options: options)
+        let reading = try fixture.source.read()
+        let output = fixture.path("sharded.parquet")
+        let parts = try (0..<3).map { index in
+            try ShardedCompression.compressPart(reading, shard: try Shard(index: index, count: 3), source: fixture.source, model: fixture.run,
+                                                output: output, options: options).part
+        }
+        #expect(parts[1] == fixture.path("sharded.part-1-of-3.parquet"))
+        #expect(try CompressedEventFile(path: parts[0]).header.events == 500)
+        #expect(throws: ShardError.self) { try ShardedCompression.merge(parts: [parts[0], parts[2]], output: output) }
+
+        let header = try ShardedCompression.merge(parts: parts, output: output)
+        #expect(header == whole.header)
+        #expect(try CompressedEventFile(path: output).decompress() == CompressedEventFile(path: wholePath).decompress())
+        #expect(FileManager.default.contents(atPath: output) == FileManager.default.contents(atPath: wholePath))
+
+        var quantized = options
+        quantized.encoding = .bits(8)
+        #expect(throws: ShardError.self) {
+            try ShardedCompression.compressPart(reading, shard: try Shard(index: 0, count: 3), source: fixture.source, model: fixture.run,
+                                                output: output, options: quantized)
+        }
+    }
+}
