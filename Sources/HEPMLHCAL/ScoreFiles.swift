@@ -96,7 +96,7 @@ extension HCALScorer {
         }
         return [
             "data set": try content(HCALDataset.file("dataset.json", in: dataset.directory)),
-            "model": try content(runDirectory.weightsFile) + try content(runDirectory.file(HCALRunFiles.scoring)),
+            "model": try content(runDirectory.weightsFile) + content(runDirectory.file(HCALRunFiles.scoring)),
             "threshold": "\(threshold)",
             "LS range": "\(selection.first):\(selection.last)",
         ]

@@ -158,7 +158,7 @@ struct BatchCollectCommand: ParsableCommand {
     /// The merge of a command that writes shards (`shardedCommands`); other commands have nothing to merge.
     private func mergeParts(_ job: BatchJob, _ batch: BatchDirectory) throws {
         let arguments = try job.arguments(task: 0, directory: batch)
-        guard let command = try shardedCommands.lazy.compactMap({ try $0.parsing(arguments) }).first else {
+        guard let command = try shardedCommands.compactMap({ try $0.parsing(arguments) }).first else {
             print("all \(job.taskCount) task(s) succeeded; `\(arguments.prefix(3).joined(separator: " "))` writes no parts to merge")
             return
         }

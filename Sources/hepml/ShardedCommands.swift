@@ -18,7 +18,7 @@ protocol ShardedCommand: ParsableCommand {
 }
 
 /// Every command with parts to merge, and so every merge `batch collect` can run.
-let shardedCommands: [any ShardedCommand.Type] = [DQMFetchCommand.self, HCALScoreCommand.self, CompressCompressCommand.self]
+var shardedCommands: [any ShardedCommand.Type] { [DQMFetchCommand.self, HCALScoreCommand.self, CompressCompressCommand.self] }
 
 extension ShardedCommand {
     /// Parses `arguments` (`hepml <words> …`) if they run this command.
