@@ -322,7 +322,8 @@ extension HCALMask {
 
         let merged = try HCALScoreFiles.mergeScores(parts: parts, output: path("merged"))
         #expect(merged.lumisections == whole.lumisections && merged.flaggedChannels == whole.flaggedChannels)
-        for file in ["scores.parquet", "lumisection_scores.parquet"] + dataset.description.runs.map { "score_maps/Run\($0.run).npy" } {
+        let maps = dataset.description.runs.map { "score_maps/Run\($0.run).npy" }
+        for file in ["scores.parquet", "lumisection_scores.parquet"] + maps {
             let expected = try #require(FileManager.default.contents(atPath: (path("whole") as NSString).appendingPathComponent(file)))
             #expect(FileManager.default.contents(atPath: (path("merged") as NSString).appendingPathComponent(file)) == expected, "\(file)")
         }
