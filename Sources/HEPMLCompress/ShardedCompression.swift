@@ -15,9 +15,10 @@ extension ObjectData {
 
 /// Sharded compression (`compress compress --shard K/N`) and its merge (`compress merge`): N
 /// batch tasks each compress one contiguous block of the events, and the merge concatenates the
-/// blocks into the file one unsharded compression writes. Every event is compressed on its own
-/// (latents, corrections), so the blocks hold exactly the unsharded values; `bits:N` latents are
-/// the exception (their grid comes from all latents of the file) and are refused.
+/// blocks into the file one unsharded compression writes. Every object is compressed on its own
+/// (latents, corrections), so the blocks hold the unsharded values up to the float32 rounding of
+/// the encoder's batched products; `bits:N` latents are refused (their grid comes from all
+/// latents of the file).
 public enum ShardedCompression {
     public static let shardWorkflow = "compress compress"
 
