@@ -84,6 +84,13 @@ public struct CompressedHeader: Codable, Equatable, Sendable {
     public static let weightsKey = "hepml.compress.decoder.safetensors"
     public static let onnxKey = "hepml.compress.decoder.onnx"
 
+    /// The header as the file's metadata holds it (sorted keys, so equal headers give equal bytes).
+    func json() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+
     static func latentColumn(_ k: Int) -> String { "latent_\(k)" }
     static func exactIndexColumn(_ v: Int) -> String { "exact_index_\(v)" }
     static func exactValueColumn(_ v: Int) -> String { "exact_value_\(v)" }
@@ -233,9 +240,7 @@ public enum EventCompressor {
                                       decoderWeightsCRC32: weightBytes.withUnsafeBytes { Codec.crc32($0) },
                                       decoderONNXCRC32: onnx.withUnsafeBytes { Codec.crc32($0) }, kept: data.kept.map(\.name),
                                       boundMargin: options.boundMargin, originalRawBytes: raw, originalStoredBytes: reading.storedBytes)
-        let headerEncoder = JSONEncoder()
-        headerEncoder.outputFormatting = [.sortedKeys]
-        let metadata = [CompressedHeader.headerKey: String(decoding: try headerEncoder.encode(header), as: UTF8.self),
+        let metadata = [CompressedHeader.headerKey: try header.json(),
                         CompressedHeader.weightsKey: Data(weightBytes).base64EncodedString(),
                         CompressedHeader.onnxKey: Data(onnx).base64EncodedString()]
         try Parquet.write(try Table(columns: columns, metadata: metadata), to: path)

@@ -46,11 +46,14 @@ public struct Shard: Codable, Hashable, Sendable, CustomStringConvertible {
     /// positions p with ⌊p·N/M⌋ = K.
     public func select<Group: Comparable & Hashable>(_ groups: some Sequence<Group>) -> Set<Group> {
         let sorted = Set(groups).sorted()
-        var chosen = Set<Group>()
-        for (position, group) in sorted.enumerated() where position * count / sorted.count == index {
-            chosen.insert(group)
-        }
-        return chosen
+        return Set(sorted[positions(among: sorted.count)])
+    }
+
+    /// This part's positions among `total` ordered items: the p with ⌊p·N/M⌋ = K, one contiguous
+    /// range (how a part of N takes its block of events or groups).
+    public func positions(among total: Int) -> Range<Int> {
+        let total = max(total, 0)
+        return (index * total + count - 1) / count..<((index + 1) * total + count - 1) / count
     }
 
     /// `<base>.part-K-of-N`, zero-padded so that a directory listing sorts parts in order.

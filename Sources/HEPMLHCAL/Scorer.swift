@@ -19,6 +19,8 @@ public final class HCALScorer {
     public let settings: HCALTrainingSettings
     public var threshold: Float
     let model: GraphModel<Float>
+    /// Where the model came from (its files fingerprint the parts of a sharded scoring).
+    let runDirectory: RunDirectory
     /// Per run, the scaled maps of its latest LS (at most T − 1), oldest first.
     private var history: [Int: [[Float]]] = [:]
 
@@ -38,6 +40,7 @@ public final class HCALScorer {
     /// Loads the model and its scoring files from a run directory written by `HCALTraining.train`.
     public init(runDirectory path: String, threshold: Float = HCALScorer.defaultThreshold) throws {
         let directory = RunDirectory(path)
+        runDirectory = directory
         guard directory.isComplete else { throw HCALError("\(path) holds no trained model (run `hepml hcal train`)") }
         let optionsFile = directory.file(HCALRunFiles.options)
         guard let data = FileManager.default.contents(atPath: optionsFile) else { throw HCALError("\(path) has no \(HCALRunFiles.options)") }

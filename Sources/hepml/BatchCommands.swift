@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import HEPMLBatch
-import HEPMLDQM
 import HEPMLExperiment
 
 /// `hepml batch …`: job arrays and hyperparameter sweeps of hepml commands on Slurm (submitted and
@@ -156,29 +155,18 @@ struct BatchCollectCommand: ParsableCommand {
         }
     }
 
-    /// The merge of the commands that write shards; other commands have nothing to merge.
+    /// The merge of a command that writes shards (`shardedCommands`); other commands have nothing to merge.
     private func mergeParts(_ job: BatchJob, _ batch: BatchDirectory) throws {
         let arguments = try job.arguments(task: 0, directory: batch)
-        guard arguments.starts(with: ["hepml", "dqm", "fetch"]) else {
+        guard let command = try shardedCommands.compactMap({ try $0.parsing(arguments) }).first else {
             print("all \(job.taskCount) task(s) succeeded; `\(arguments.prefix(3).joined(separator: " "))` writes no parts to merge")
             return
         }
-        let fetch = try DQMFetchCommand.parse(Array(arguments.dropFirst(3)))
-        guard let shard = fetch.shard else {
-            print("all \(job.taskCount) task(s) succeeded; the fetch has no --shard, so there is nothing to merge")
+        guard let shard = command.shard else {
+            print("all \(job.taskCount) task(s) succeeded; the command has no --shard, so there is nothing to merge")
             return
         }
-        let outputDirectory = URL(fileURLWithPath: fetch.outputDir, relativeTo: URL(fileURLWithPath: job.workingDirectory, isDirectory: true)).path
-        let suffix = ".part-" // <PD>.part-K-of-N.parquet, as Shard.partName writes it
-        let names = try FileManager.default.contentsOfDirectory(atPath: outputDirectory)
-            .filter { $0.hasSuffix("-of-\(shard.count).parquet") && $0.contains(suffix) }.sorted()
-        let byDataset = Dictionary(grouping: names) { name in String(name[..<(name.range(of: suffix, options: .backwards)?.lowerBound ?? name.endIndex)]) }
-        guard !byDataset.isEmpty else { throw ValidationError("no parts of \(shard.count) in \(outputDirectory)") }
-        for (dataset, parts) in byDataset.sorted(by: { $0.key < $1.key }) {
-            let output = (outputDirectory as NSString).appendingPathComponent("\(dataset).parquet")
-            _ = try DQMFetch.mergeToParquet(parts: parts.map { (outputDirectory as NSString).appendingPathComponent($0) }, output: output,
-                                            log: { print($0) }, warn: warn)
-        }
+        try command.mergeParts(of: shard, workingDirectory: URL(fileURLWithPath: job.workingDirectory, isDirectory: true))
     }
 }
 

@@ -10,11 +10,12 @@ struct CompressCommand: ParsableCommand {
         abstract: "Lossy compression of per-object event data with autoencoders (HEPAutoencoders): ROOT in, a self-describing file, ROOT back out.",
         discussion: """
         train a model on ROOT branches, a Parquet/CSV table or a PhenoML line file; compress writes one Parquet file \
-        (latents, event structure, normalization, decoder, exact corrections of --max-error); decompress writes ROOT \
+        (latents, event structure, normalization, decoder, exact corrections of --max-error), or with --shard K/N one \
+        part of the events that merge concatenates; decompress writes ROOT \
         with the original branch names, types and jagged structure, or Parquet; info prints the sizes; evaluate \
         compares with the original and the zstd/float16/mantissa-truncation baselines. See docs/compress.md.
         """,
-        subcommands: [CompressGenerateCommand.self, CompressTrainCommand.self, CompressCompressCommand.self,
+        subcommands: [CompressGenerateCommand.self, CompressTrainCommand.self, CompressCompressCommand.self, CompressMergeCommand.self,
                       CompressDecompressCommand.self, CompressInfoCommand.self, CompressEvaluateCommand.self])
 }
 
@@ -117,6 +118,9 @@ struct CompressCompressCommand: ParsableCommand {
     var maxError = ""
     @Option(help: "Tree name of decompressed ROOT files (default: the input's).")
     var outputTree: String?
+    @Option(help: "Compress only part K of N of the events (K from 0 to N-1, contiguous blocks): writes <output>.part-K-of-N.parquet and its .manifest.json for `compress merge`.",
+            transform: Shard.init(parsing:))
+    var shard: Shard?
 
     func run() throws {
         var options = CompressionOptions()
@@ -126,14 +130,33 @@ struct CompressCompressCommand: ParsableCommand {
         let source = input.source
         let started = Date()
         let reading = try source.read()
-        let result = try EventCompressor.compress(reading, source: source, model: RunDirectory(model), to: output, options: options)
-        let header = result.header
+        let written: (result: CompressionResult, part: String)
+        if let shard {
+            written = try ShardedCompression.compressPart(reading, shard: shard, source: source, model: RunDirectory(model), output: output, options: options)
+        } else {
+            written = (try EventCompressor.compress(reading, source: source, model: RunDirectory(model), to: output, options: options), output)
+        }
+        let result = written.result, header = result.header
         print("compressed \(header.objects) objects of \(header.events) events in \(String(format: "%.2f", Date().timeIntervalSince(started))) s "
               + String(format: "(%.3g objects/s without reading)", Double(header.objects) / max(result.seconds, 1e-9)))
         for variable in header.variables where variable.bound != nil {
             print("  \(variable.name): \(variable.corrections) exact corrections (\(variable.bound?.text ?? ""))")
         }
-        print(try CompressInfoCommand.describe(CompressedEventFile(path: output)))
+        print(try CompressInfoCommand.describe(CompressedEventFile(path: written.part)))
+    }
+}
+
+struct CompressMergeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "merge",
+                                                    abstract: "Concatenate the parts of a sharded `compress compress` into the file an unsharded compression writes.")
+    @Argument(help: "The parts (<output>.part-K-of-N.parquet, each with its .manifest.json beside it).")
+    var parts: [String]
+    @Option(name: [.short, .customLong("output")], help: "The merged compressed file (.parquet).")
+    var output: String
+
+    func run() throws {
+        let header = try ShardedCompression.merge(parts: parts, output: output)
+        print("merged \(parts.count) parts: \(header.objects) objects of \(header.events) events → \(output)")
     }
 }
 

@@ -12,11 +12,12 @@ struct HCALCommand: ParsableCommand {
         discussion: """
         generate writes synthetic Hcal4DQMAnalyzer-layout ROOT files; prepare turns analyzer files into a data set \
         directory; train fits a catalogue model; score flags channels of the test LS; evaluate injects anomalies and \
-        reports detection per strength; export writes the model as ONNX. See docs/hcal.md.
+        reports detection per strength; merge combines the parts of a sharded score (--shard K/N); export writes the \
+        model as ONNX. See docs/hcal.md.
         Models: \(HCALModelOptions.catalogue.joined(separator: ", ")) (production-like: \(HCALModelOptions.productionName)).
         """,
         subcommands: [HCALGenerateCommand.self, HCALPrepareCommand.self, HCALTrainCommand.self, HCALScoreCommand.self,
-                      HCALEvaluateCommand.self, HCALExportCommand.self])
+                      HCALMergeCommand.self, HCALEvaluateCommand.self, HCALExportCommand.self])
 }
 
 struct HCALGenerateCommand: ParsableCommand {
@@ -131,11 +132,27 @@ struct HCALScoreCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output directory.") var output = "hcal-scores"
     @Option(help: "Flag threshold on |e|/σ.") var threshold = Double(HCALScorer.defaultThreshold)
     @Option(help: "LS range to score (default: the data set's test range).") var ls: String?
+    @Option(help: "Score only part K of N of the runs (K from 0 to N-1; a run never split): writes scores.part-K-of-N.parquet, lumisection_scores.part-K-of-N.parquet, the part's score maps and scores.part-K-of-N.manifest.json for `hcal merge`.",
+            transform: Shard.init(parsing:))
+    var shard: Shard?
 
     func run() throws {
         let scorer = try HCALScorer(runDirectory: model, threshold: Float(threshold))
-        let summary = try scorer.scoreDataset(try HCALDataset(directory: dataset), range: try ls.map { try .init(parsing: $0) }, output: output) { print($0) }
+        let summary = try scorer.scoreDataset(try HCALDataset(directory: dataset), range: try ls.map { try .init(parsing: $0) }, output: output,
+                                              shard: shard) { print($0) }
         print("\(summary.lumisections) LS scored, \(summary.flaggedLumisections) with flagged channels (\(summary.flaggedChannels) flags); results in \(output)")
+    }
+}
+
+struct HCALMergeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "merge",
+        abstract: "Combine the parts of a sharded `hcal score` into the scores.parquet, lumisection_scores.parquet and score_maps/ an unsharded score writes.")
+    @Argument(help: "The parts (scores.part-K-of-N.parquet, each with its lumisection table and .manifest.json beside it).") var parts: [String]
+    @Option(name: .shortAndLong, help: "Output directory.") var output: String
+
+    func run() throws {
+        let summary = try HCALScoreFiles.mergeScores(parts: parts, output: output) { print($0) }
+        print("\(summary.lumisections) LS, \(summary.flaggedLumisections) with flagged channels (\(summary.flaggedChannels) flags); results in \(output)")
     }
 }
 

@@ -297,3 +297,46 @@ final class CompressFixture: @unchecked Sendable {
         #expect(leading.eventOffsets == nil && leading.variables[0].values == [120_000, 50_000])
     }
 }
+
+/// `compress compress --shard K/N` + `compress merge` give the file one unsharded compression writes.
+@Suite(.serialized) struct ShardedCompressionTests {
+    @Test func mergedPartsEqualTheUnshardedFile() throws {
+        let fixture = try CompressFixture.shared.get()
+        var options = CompressionOptions()
+        options.encoding = .float16
+        options.bounds = [try ErrorBound(parsing: "Jet_pt=1e-3")]
+        let (whole, wholePath) = try fixture.compress("whole.parquet", options: options)
+        let reading = try fixture.source.read()
+        let output = fixture.path("sharded.parquet")
+        let parts = try (0..<3).map { index in
+            try ShardedCompression.compressPart(reading, shard: try Shard(index: index, count: 3), source: fixture.source, model: fixture.run,
+                                                output: output, options: options).part
+        }
+        #expect(parts[1] == fixture.path("sharded.part-1-of-3.parquet"))
+        #expect(try CompressedEventFile(path: parts[0]).header.events == 500)
+        #expect(throws: ShardError.self) { try ShardedCompression.merge(parts: [parts[0], parts[2]], output: output) }
+
+        // The same header up to the correction counts, the same events and objects; the values agree up
+        // to the float32 rounding of the encoder's products (BLAS blocks rows by batch size), and the
+        // bound holds on every merged value.
+        let header = try ShardedCompression.merge(parts: parts, output: output)
+        #expect(ShardedCompression.wholeHeader(header) == ShardedCompression.wholeHeader(whole.header))
+        #expect(header.events == whole.header.events && header.objects == whole.header.objects
+                && header.originalRawBytes == whole.header.originalRawBytes && header.originalStoredBytes == whole.header.originalStoredBytes)
+        let merged = try CompressedEventFile(path: output).decompress(), unsharded = try CompressedEventFile(path: wholePath).decompress()
+        #expect(merged.eventOffsets == unsharded.eventOffsets && merged.counterName == unsharded.counterName)
+        for (a, b) in zip(merged.variables, unsharded.variables) {
+            let largest = zip(a.values, b.values).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
+            #expect(largest <= 1e-2, "\(a.name): largest relative difference \(largest)")
+        }
+        let bound = options.bounds[0], original = reading.data.variables[0].values
+        #expect(zip(merged.variables[0].values, original).allSatisfy { abs($0 - $1) <= bound.allowed($1) })
+
+        var quantized = options
+        quantized.encoding = .bits(8)
+        #expect(throws: ShardError.self) {
+            try ShardedCompression.compressPart(reading, shard: try Shard(index: 0, count: 3), source: fixture.source, model: fixture.run,
+                                                output: output, options: quantized)
+        }
+    }
+}

@@ -289,3 +289,43 @@ extension HCALMask {
         }
     }
 }
+
+/// `hcal score --shard K/N` + `hcal merge` give exactly what one unsharded scoring writes.
+@Suite struct HCALShardedScoringTests {
+    @Test func mergedPartsEqualTheUnshardedScores() throws {
+        let directory = try TestEnvironment.temporaryDirectory("hcal-shards")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+        var generation = HCALSyntheticData.Options()
+        generation.runs = 3
+        generation.lumisections = 16
+        generation.eventsPerLumisection = 40
+        let files = try HCALSyntheticData(options: generation).write(to: path("raw"))
+        let dataset = try HCALDataset.prepare(files: files, output: path("dataset"), subdetector: .he,
+                                              trainingRange: .init(first: 1, last: 10), testRange: .init(first: 11, last: -1))
+        var settings = HCALTrainingSettings(model: "cnnfnnae", options: try HCALModelOptions.named("cnnfnnae", subdetector: .he), dataset: dataset)
+        settings.epochs = 1
+        settings.batchSize = 4
+        let run = RunDirectory(path("run"))
+        try HCALTraining.train(dataset: dataset, directory: run, settings: settings, showProgress: false, log: { _ in })
+        let scorer = try HCALScorer(runDirectory: run.path)
+
+        let whole = try scorer.scoreDataset(dataset, output: path("whole"))
+        // Two parts of three runs: the runs split 2 + 1 (never inside a run), all parts in one directory.
+        let parts = try (0..<2).map { index in
+            let shard = try Shard(index: index, count: 2)
+            _ = try scorer.scoreDataset(dataset, output: path("parts"), shard: shard)
+            return (path("parts") as NSString).appendingPathComponent(HCALScoreFiles.name(HCALScoreFiles.channelTable, shard: shard))
+        }
+        #expect(try ShardManifest.read(path: ShardManifest.path(forPart: parts[0])).inputs.count == 2)
+        #expect(throws: ShardError.self) { try HCALScoreFiles.mergeScores(parts: [parts[1]], output: path("merged")) }
+
+        let merged = try HCALScoreFiles.mergeScores(parts: parts, output: path("merged"))
+        #expect(merged.lumisections == whole.lumisections && merged.flaggedChannels == whole.flaggedChannels)
+        let maps = dataset.description.runs.map { "score_maps/Run\($0.run).npy" }
+        for file in ["scores.parquet", "lumisection_scores.parquet"] + maps {
+            let expected = try #require(FileManager.default.contents(atPath: (path("whole") as NSString).appendingPathComponent(file)))
+            #expect(FileManager.default.contents(atPath: (path("merged") as NSString).appendingPathComponent(file)) == expected, "\(file)")
+        }
+    }
+}
