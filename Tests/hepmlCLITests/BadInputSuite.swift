@@ -140,9 +140,9 @@ enum BadInputBundle: String, CaseIterable {
             try run(["ldmx", "train", "--images", path("images.npz"), "-o", path("run"), "--epochs", "1", "--batch-size", "20", "--quiet"])
         case .batch:
             try run(["batch", "submit", "--scheduler", "htcondor", "--array", "2", "--output-dir", path("job"), "--",
-                     "hepml", "dqm", "generate", "--runs", "1", "--output-dir", path("generated-{task}"), "--seed", "{task}", "--quiet"])
+                     "hepml", "dqm", "generate", "--runs", "2", "--output-dir", path("generated-{task}"), "--seed", "{task}", "--quiet"])
             for task in ["0", "1"] { try run(["batch", "run-task", path("job"), task]) }
-            try #"{"parameters": [{"name": "seed", "values": [1, 2]}, {"name": "runs", "values": [1, 2]}], "sample": {"count": 3, "seed": 1}}"#
+            try #"{"parameters": [{"name": "seed", "values": [1, 2]}, {"name": "runs", "values": [2, 3]}], "sample": {"count": 3, "seed": 1}}"#
                 .write(toFile: path("grid.json"), atomically: true, encoding: .utf8)
         }
 
