@@ -61,7 +61,8 @@ enum BadInputBundle: String, CaseIterable {
     /// `data` (`ldmx generate`: manifest.json and ROOT files), `images.npz` and `run` (1 epoch).
     case ldmx
     /// `job`: a batch state directory (HTCondor, so that no scheduler is called) of two tasks that
-    /// ran, with `batch.json` and `tasks/*.json`; `grid.json`: a sweep grid.
+    /// ran, with `batch.json` and `tasks/*.json`; `failed`: the same with one failed task;
+    /// `grid.json`: a sweep grid.
     case batch
 
     static func makeAll(_ bundles: Set<BadInputBundle>, in directory: URL, hepml: String) throws -> [BadInputBundle: URL] {
@@ -142,6 +143,10 @@ enum BadInputBundle: String, CaseIterable {
             try run(["batch", "submit", "--scheduler", "htcondor", "--array", "2", "--output-dir", path("job"), "--",
                      "hepml", "dqm", "generate", "--runs", "2", "--output-dir", path("generated-{task}"), "--seed", "{task}", "--quiet"])
             for task in ["0", "1"] { try run(["batch", "run-task", path("job"), task]) }
+            // The tasks of `failed` fail (a JSON file is no ROOT file), so that `resubmit` has work on the valid state.
+            try run(["batch", "submit", "--scheduler", "htcondor", "--array", "2", "--output-dir", path("failed"), "--",
+                     "hepml", "root", "ls", path("job/tasks/{task}.json")])
+            for task in ["0", "1"] { _ = try TestEnvironment.run(hepml, ["batch", "run-task", path("failed"), task]) }
             try #"{"parameters": [{"name": "seed", "values": [1, 2]}, {"name": "runs", "values": [2, 3]}], "sample": {"count": 3, "seed": 1}}"#
                 .write(toFile: path("grid.json"), atomically: true, encoding: .utf8)
         }
@@ -282,7 +287,7 @@ struct BadInputTarget: Sendable {
             ["batch", "sweep", "--scheduler", "htcondor", "--grid", b + "/grid.json", "--output-dir", o + "/sweep", "--",
              "hepml", "dqm", "generate", "--runs", "{runs}", "--seed", "{seed}", "--output-dir", "{run_dir}"]
         },
-        BadInputTarget(name: "batch resubmit", bundle: .batch, damaged: "job/batch.json", cases: 12, updates: "job") { b, _ in ["batch", "resubmit", b + "/job"] },
+        BadInputTarget(name: "batch resubmit", bundle: .batch, damaged: "failed/batch.json", cases: 12, updates: "failed") { b, _ in ["batch", "resubmit", b + "/failed"] },
     ]
 
     static let jetColumns = "Jet_pt,Jet_eta,Jet_phi,Jet_mass"
