@@ -173,16 +173,19 @@ public enum ShardSet {
         let loaded = try parts.map { part in (part: part, manifest: try ShardManifest.read(path: ShardManifest.path(forPart: part))) }
         let reference = loaded[0]
         var problems: [String] = []
+        // The compared values come from the manifests, so the messages name those files (a damaged manifest is found).
+        let referenceFile = ShardManifest.path(forPart: reference.part)
         for (part, manifest) in loaded.dropFirst() {
+            let file = ShardManifest.path(forPart: part)
             if manifest.workflow != reference.manifest.workflow {
-                problems.append("\(part) was written by `\(manifest.workflow)`, \(reference.part) by `\(reference.manifest.workflow)`")
+                problems.append("\(file) was written by `\(manifest.workflow)`, \(referenceFile) by `\(reference.manifest.workflow)`")
             }
             if manifest.shard.count != reference.manifest.shard.count {
-                problems.append("\(part) is one of \(manifest.shard.count) parts, \(reference.part) one of \(reference.manifest.shard.count)")
+                problems.append("\(file) is one of \(manifest.shard.count) parts, \(referenceFile) one of \(reference.manifest.shard.count)")
             }
             for key in Set(manifest.fingerprints.keys).union(reference.manifest.fingerprints.keys).sorted()
             where manifest.fingerprints[key] != reference.manifest.fingerprints[key] {
-                problems.append("\(part) and \(reference.part) differ in \(key) (\(manifest.fingerprints[key] ?? "absent") vs \(reference.manifest.fingerprints[key] ?? "absent"))")
+                problems.append("\(file) and \(referenceFile) differ in \(key) (\(manifest.fingerprints[key] ?? "absent") vs \(reference.manifest.fingerprints[key] ?? "absent"))")
             }
         }
         if problems.isEmpty {

@@ -111,9 +111,7 @@ public enum HCALEvaluation {
     public static func run(scorer: HCALScorer, dataset: HCALDataset, options: Options, runDirectory: RunDirectory? = nil,
                            reportDirectory: String?, log: (String) -> Void = { _ in }) throws -> Summary {
         let input = scorer.input, steps = input.options.steps, channels = input.channels
-        guard dataset.mask.active == input.mask.active, dataset.offset == input.offset, dataset.range == input.range else {
-            throw HCALError("the model in the run directory was trained on another data set or mask than \(dataset.directory)")
-        }
+        try scorer.requireTrainingScaling(of: dataset)
         var generator = SeededGenerator(seed: options.seed)
         // Candidate windows: test LS with T − 1 preceding LS in the same run.
         var candidates: [(run: Int, row: Int)] = []

@@ -22,9 +22,7 @@ extension HCALScorer {
     /// `scores.part-K-of-N.manifest.json` instead, for `mergeScores`.
     public func scoreDataset(_ dataset: HCALDataset, range: HCALDataset.LumisectionRange? = nil, output directory: String,
                              shard: Shard? = nil, log: (String) -> Void = { _ in }) throws -> ScoreSummary {
-        guard dataset.mask.active == input.mask.active, dataset.offset == input.offset, dataset.range == input.range else {
-            throw HCALError("the model was trained on another data set or mask than \(dataset.directory)")
-        }
+        try requireTrainingScaling(of: dataset)
         let selection = range ?? dataset.description.testRange
         let steps = input.options.steps, channels = input.channels, depths = input.depths
         try FileManager.default.createDirectory(atPath: (directory as NSString).appendingPathComponent("score_maps"), withIntermediateDirectories: true)

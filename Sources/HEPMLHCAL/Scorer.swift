@@ -18,6 +18,8 @@ public final class HCALScorer {
     public let sigma: [Float]
     public let settings: HCALTrainingSettings
     public var threshold: Float
+    /// The run directory's scoring file: the mask and scaling the model was trained with.
+    public let scoringFile: String
     let model: GraphModel<Float>
     /// Where the model came from (its files fingerprint the parts of a sharded scoring).
     let runDirectory: RunDirectory
@@ -48,6 +50,7 @@ public final class HCALScorer {
             throw FileFormatError(file: optionsFile, reason: "\(error)")
         }
         let scoringFile = directory.file(HCALRunFiles.scoring)
+        self.scoringFile = scoringFile
         let tensors = try SafeTensors.read(scoringFile, as: Float.self).tensors
         let depths = settings.options.subdetector.depthCount
         func tensor(_ name: String) throws -> [Float] {
@@ -61,6 +64,16 @@ public final class HCALScorer {
         sigma = try tensor("sigma")
         model = try directory.loadModel()
         self.threshold = threshold
+    }
+
+    /// Refuses a data set whose mask or scaling differs from training's (another data set, or a
+    /// changed `mask.npy`/`scaler.npy`), naming the file that differs.
+    public func requireTrainingScaling(of dataset: HCALDataset) throws {
+        let differing = dataset.mask.active != input.mask.active ? "mask.npy"
+            : (dataset.offset != input.offset || dataset.range != input.range ? "scaler.npy" : nil)
+        guard let differing else { return }
+        throw HCALError("\(HCALDataset.file(differing, in: dataset.directory)) differs from the one in \(scoringFile): "
+            + "the model was trained on another data set, or the file changed")
     }
 
     /// Forgets the history of `run` (its next LS starts a fresh window).

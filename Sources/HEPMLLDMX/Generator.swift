@@ -116,8 +116,7 @@ public struct ECalEventGenerator: Sendable {
 
         /// Adds `energy` at (x, y) in `layer`; energy outside the modules leaks out of the ECal.
         mutating func add(layer: Int, x: Double, y: Double, energy: Double) {
-            guard x.isFinite, y.isFinite, abs(x) <= geometry.maximumX, abs(y) <= geometry.maximumY else { return }
-            let cell = geometry.nearestCell(x: x, y: y)
+            guard abs(x) <= geometry.maximumX, abs(y) <= geometry.maximumY, let cell = geometry.nearestCell(x: x, y: y) else { return }
             let centre = geometry.cellCentre(row: cell.row, column: cell.column)
             guard geometry.module(x: centre.x, y: centre.y) != nil else { return }
             let index = (cell.row + geometry.rowHalfCount) * columns + cell.column + geometry.columnHalfCount

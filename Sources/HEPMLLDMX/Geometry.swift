@@ -101,8 +101,10 @@ public struct ECalGeometry: Sendable, Equatable {
         return (Double(column) * columnPitch + shift, Double(row) * rowPitch)
     }
 
-    /// The lattice cell (row, column) whose hexagon holds (x, y): the nearest cell centre.
-    public func nearestCell(x: Double, y: Double) -> (row: Int, column: Int) {
+    /// The lattice cell (row, column) whose hexagon holds (x, y): the nearest cell centre; nil
+    /// for a point off the lattice (or not finite: hit coordinates come from files).
+    public func nearestCell(x: Double, y: Double) -> (row: Int, column: Int)? {
+        guard abs(y) <= Double(rowHalfCount + 1) * rowPitch, abs(x) <= Double(columnHalfCount + 1) * columnPitch + cellMinR else { return nil }
         let middle = Int((y / rowPitch).rounded())
         var best = (row: middle, column: 0), bestDistance = Double.infinity
         for row in (middle - 1)...(middle + 1) {

@@ -227,7 +227,7 @@ public enum ECalImages {
         for (position, event) in events.enumerated() {
             for hit in table.hits(of: event) {
                 let layer = geometry.nearestLayer(z: Double(table.z[hit]))
-                let cell = geometry.nearestCell(x: Double(table.x[hit]), y: Double(table.y[hit]))
+                guard let cell = geometry.nearestCell(x: Double(table.x[hit]), y: Double(table.y[hit])) else { continue }
                 let row = cell.row + geometry.rowHalfCount, column = cell.column + geometry.columnHalfCount
                 guard row >= 0, row < rows, column >= 0, column < columns else { continue }
                 values[position * perEvent + (layer * rows + row) * columns + column] += table.energy[hit]

@@ -46,6 +46,8 @@ import Testing
         #expect(failure([zero, two]).contains("missing shard 1 of 3"))
         #expect(failure([zero, one, two, copy]).contains("shard 1/3 given 2 times"))
         #expect(failure([zero, otherContents, two]).contains("differ in contents"))
+        // The values compared come from the manifests: the message names them (the bad-input suite's damaged manifest).
+        #expect(failure([zero, otherContents, two]).contains("other.manifest.json and "), "\(failure([zero, otherContents, two]))")
         #expect(failure([zero, otherCount, two]).contains("one of 4 parts"))
         #expect(failure([directory.appendingPathComponent("absent.parquet").path]).contains("manifest"))
         #expect(ShardManifest.fingerprint(Array("abc".utf8)) == "e71fa2190541574b")

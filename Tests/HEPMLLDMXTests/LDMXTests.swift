@@ -34,8 +34,10 @@ import Testing
         for cell in cells.prefix(500) {
             let centre = geometry.cellCentre(row: cell.row, column: cell.column)
             let nearest = geometry.nearestCell(x: centre.x + 1, y: centre.y - 1)
-            #expect(nearest.row == cell.row && nearest.column == cell.column)
+            #expect(nearest?.row == cell.row && nearest?.column == cell.column)
         }
+        // Hit coordinates come from files: NaN, infinite and far-off points have no cell (they trapped in `Int(_:)`).
+        for (x, y) in [(Double.nan, 0.0), (0, .nan), (.infinity, 0), (0, -1e300), (1e19, 0)] { #expect(geometry.nearestCell(x: x, y: y) == nil) }
         #expect(geometry.nearestLayer(z: 204) == 0 && geometry.nearestLayer(z: 490) == 33 && geometry.nearestLayer(z: 207.3) == 1)
     }
 }

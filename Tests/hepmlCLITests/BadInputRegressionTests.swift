@@ -188,6 +188,26 @@ import Testing
         #expect(shown.status == 0 && shown.output.contains("a") && shown.output.contains("2"), "\(shown.output)")
     }
 
+    /// Found by the bad-input suite: a data set whose `scaler.npy` had changed was refused by
+    /// `hcal score`/`evaluate` as "trained on another data set or mask" without naming a file.
+    @Test func hcalNamesTheScalingFileThatDiffersFromTraining() throws {
+        let hepml = try #require(TestEnvironment.hepmlExecutable)
+        let directory = try TestEnvironment.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+        for step in [["hcal", "generate", "-o", path("raw"), "--runs", "1", "--lumisections", "30", "--events-per-ls", "60"],
+                     ["hcal", "prepare", path("raw"), "-o", path("dataset"), "--train-ls", "1:20", "--test-ls", "21:-1"],
+                     ["hcal", "train", "-d", path("dataset"), "--model", "cnnfnnae", "-o", path("run"), "--latent", "2", "--epochs", "1", "--quiet"],
+                     ["hcal", "prepare", path("raw"), "-o", path("other"), "--train-ls", "1:10", "--test-ls", "21:-1"]] {
+            let result = try TestEnvironment.run(hepml, step)
+            try #require(result.status == 0, "\(step[1]): \(result.output)")
+        }
+        let scored = try TestEnvironment.run(hepml, ["hcal", "score", "-d", path("other"), "-m", path("run"), "-o", path("scores")])
+        #expect(scored.status != 0 && scored.output.contains(path("other/scaler.npy")) && scored.output.contains("scoring.safetensors"), "\(scored.output)")
+        let evaluated = try TestEnvironment.run(hepml, ["hcal", "evaluate", "-d", path("other"), "-m", path("run"), "-o", path("report")])
+        #expect(evaluated.status != 0 && evaluated.output.contains(path("other/scaler.npy")), "\(evaluated.output)")
+    }
+
     /// The sum of one row of a list (or list-of-lists) column.
     static func sum(of column: Column, row: Int) -> Double {
         guard let leaves = column.leafValuesAsFloat() else { return 0 }

@@ -17,9 +17,12 @@ import Testing
         let hepml = try #require(TestEnvironment.hepmlExecutable)
         let root = try TestEnvironment.temporaryDirectory("hepml-badinput")
         defer { try? FileManager.default.removeItem(at: root) }
-        let bundles = try BadInputBundle.makeAll(in: root.appendingPathComponent("bundles"), hepml: hepml)
+        // HEPML_BADINPUT_ONLY=PREFIX runs the commands whose name starts with PREFIX (e.g. `hcal`).
+        let only = ProcessInfo.processInfo.environment["HEPML_BADINPUT_ONLY"] ?? ""
+        let targets = BadInputTarget.all.enumerated().filter { $0.element.name.hasPrefix(only) }
+        let bundles = try BadInputBundle.makeAll(Set(targets.map(\.element.bundle)), in: root.appendingPathComponent("bundles"), hepml: hepml)
         var cases: [BadInputCase] = []
-        for (index, target) in BadInputTarget.all.enumerated() {
+        for (index, target) in targets {
             guard let bundle = bundles[target.bundle] else { continue }
             let damaged = try target.damagedFile(in: bundle)
             let bytes = try [UInt8](Data(contentsOf: bundle.appendingPathComponent(damaged)))
@@ -33,7 +36,7 @@ import Testing
             #expect(result.problem == nil, "\(result.label): \(result.problem ?? "")\n\(result.output.suffix(600))")
         }
         let summary = counts.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
-        print("bad-input suite: \(results.count) runs over \(BadInputTarget.all.count) commands: \(summary)")
+        print("bad-input suite: \(results.count) runs over \(targets.count) commands: \(summary)")
         #expect(results.contains { $0.outcome == "exit 0" } && results.contains { $0.outcome == "clean error" })
     }
 }
@@ -47,12 +50,24 @@ enum BadInputBundle: String, CaseIterable {
     /// `dqm generate` output (ROOT files, contents.json, datasets.json), `algorithm.json`,
     /// `fetched.parquet`, `trained.parquet` and an autoencoder run directory `models/autoencoder_ae`.
     case dqm
-    /// `calq.csv`: 48 CALQ columns.
+    /// `calq.csv`: 48 CALQ columns, and `run`: an `econt train` output directory (1 epoch).
     case econt
+    /// `raw/*.root` (`hcal generate`: 1 run of 30 LS), `dataset` (`hcal prepare`) and `run`
+    /// (`hcal train`, the spatial model, 1 epoch).
+    case hcal
+    /// `jets.parquet` (`compress generate`), `model` (`compress train`, 1 epoch) and
+    /// `jets.hepmlz.parquet` (`compress compress`).
+    case compress
+    /// `data` (`ldmx generate`: manifest.json and ROOT files), `images.npz` and `run` (1 epoch).
+    case ldmx
+    /// `job`: a batch state directory (HTCondor, so that no scheduler is called) of two tasks that
+    /// ran, with `batch.json` and `tasks/*.json`; `failed`: the same with one failed task;
+    /// `grid.json`: a sweep grid.
+    case batch
 
-    static func makeAll(in directory: URL, hepml: String) throws -> [BadInputBundle: URL] {
+    static func makeAll(_ bundles: Set<BadInputBundle>, in directory: URL, hepml: String) throws -> [BadInputBundle: URL] {
         var made: [BadInputBundle: URL] = [:]
-        for bundle in allCases {
+        for bundle in allCases where bundles.contains(bundle) {
             let folder = directory.appendingPathComponent(bundle.rawValue)
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             try bundle.write(into: folder, hepml: hepml)
@@ -99,11 +114,46 @@ enum BadInputBundle: String, CaseIterable {
                                                               "--input-file", path("fetched.parquet"), "--output-dir", path("models"), "--low-stat-threshold", "0", "--quiet"])
             guard autoencoder.status == 0 else { throw BadInputError("dqm train ae: \(autoencoder.output)") }
             try FileManager.default.removeItem(atPath: path("models/fetched.parquet"))
+            for shard in ["0/2", "1/2"] {
+                let part = try TestEnvironment.run(hepml, ["dqm", "fetch", "--contents", path("contents.json"), "--datasets", path("datasets.json"),
+                                                           "--input", folder.path, "--output-dir", path("parts"), "--quiet", "--shard", shard])
+                guard part.status == 0 else { throw BadInputError("dqm fetch --shard \(shard): \(part.output)") }
+            }
         case .econt:
             var generator = SystemRandomNumberGenerator()
             var text = (0..<48).map { "CALQ_\($0)" }.joined(separator: ",") + "\n"
             for _ in 0..<60 { text += (0..<48).map { _ in String(Int.random(in: 0...40, using: &generator) < 30 ? 0 : Int.random(in: 1...200, using: &generator)) }.joined(separator: ",") + "\n" }
             try text.write(toFile: path("calq.csv"), atomically: true, encoding: .utf8)
+            try run(["econt", "train", "-i", path("calq.csv"), "-o", path("run"), "--epochs", "1", "--skip-plot", "--quiet"])
+        case .hcal:
+            try run(["hcal", "generate", "-o", path("raw"), "--runs", "1", "--lumisections", "30", "--events-per-ls", "60", "--seed", "3"])
+            try run(["hcal", "prepare", path("raw"), "-o", path("dataset"), "--train-ls", "1:20", "--test-ls", "21:-1"])
+            try run(["hcal", "train", "-d", path("dataset"), "--model", "cnnfnnae", "-o", path("run"), "--latent", "2", "--epochs", "1", "--batch-size", "4", "--quiet"])
+        case .compress:
+            try run(["compress", "generate", "-o", path("jets.parquet"), "--events", "300", "--seed", "2"])
+            try run(["compress", "train", "-i", path("jets.parquet"), "--branches", BadInputTarget.jetColumns, "--model", "AE_basic:4,8,3,8,4",
+                     "--epochs", "1", "-o", path("model")])
+            try run(["compress", "compress", "-i", path("jets.parquet"), "--branches", BadInputTarget.jetColumns, "--model", path("model"),
+                     "-o", path("jets.hepmlz.parquet")])
+        case .ldmx:
+            try run(["ldmx", "generate", "-o", path("data"), "--events-per-mass", "20", "--background-events", "40", "--masses", "10,100", "--seed", "4"])
+            try run(["ldmx", "images", "--manifest", path("data/manifest.json"), "--dim", "8", "-o", path("images.npz")])
+            try run(["ldmx", "train", "--images", path("images.npz"), "-o", path("run"), "--epochs", "1", "--batch-size", "20", "--quiet"])
+        case .batch:
+            try run(["batch", "submit", "--scheduler", "htcondor", "--array", "2", "--output-dir", path("job"), "--",
+                     "hepml", "dqm", "generate", "--runs", "2", "--output-dir", path("generated-{task}"), "--seed", "{task}", "--quiet"])
+            for task in ["0", "1"] { try run(["batch", "run-task", path("job"), task]) }
+            // The tasks of `failed` fail (a JSON file is no ROOT file), so that `resubmit` has work on the valid state.
+            try run(["batch", "submit", "--scheduler", "htcondor", "--array", "2", "--output-dir", path("failed"), "--",
+                     "hepml", "root", "ls", path("job/tasks/{task}.json")])
+            for task in ["0", "1"] { _ = try TestEnvironment.run(hepml, ["batch", "run-task", path("failed"), task]) }
+            try #"{"parameters": [{"name": "seed", "values": [1, 2]}, {"name": "runs", "values": [2, 3]}], "sample": {"count": 3, "seed": 1}}"#
+                .write(toFile: path("grid.json"), atomically: true, encoding: .utf8)
+        }
+
+        func run(_ arguments: [String]) throws {
+            let result = try TestEnvironment.run(hepml, arguments)
+            guard result.status == 0 else { throw BadInputError("\(arguments.prefix(2).joined(separator: " ")): \(result.output)") }
         }
     }
 
@@ -124,11 +174,14 @@ enum BadInputBundle: String, CaseIterable {
 struct BadInputTarget: Sendable {
     var name: String
     var bundle: BadInputBundle
-    /// The bundle file that is damaged, relative to the bundle folder; `*.root` is the first
-    /// ROOT file by name.
+    /// The bundle file that is damaged, relative to the bundle folder; a last component `*.ext`
+    /// is the first file of that folder, by name, ending in `.ext`.
     var damaged: String
     /// Damaged copies run (besides the valid file); commands that train get fewer.
     var cases = 24
+    /// A bundle folder the command writes into by design (a run or state directory it updates),
+    /// relative to the bundle folder; writes there are not writes outside the output directory.
+    var updates: String?
     var arguments: @Sendable (_ bundle: String, _ output: String) -> [String]
 
     static let all: [BadInputTarget] = [
@@ -168,13 +221,95 @@ struct BadInputTarget: Sendable {
         BadInputTarget(name: "econt train", bundle: .econt, damaged: "calq.csv", cases: 8) { b, o in
             ["econt", "train", "-i", b, "-o", o, "--epochs", "1", "--skip-plot", "--quiet"]
         },
+        BadInputTarget(name: "econt evaluate", bundle: .econt, damaged: "calq.csv", cases: 8, updates: "run") { b, _ in
+            ["econt", "evaluate", "-i", b + "/calq.csv", "-o", b + "/run", "--skip-plot"]
+        },
+        BadInputTarget(name: "econt evaluate weights", bundle: .econt, damaged: "run/\(econtNetwork)/*.safetensors", cases: 8, updates: "run") { b, _ in
+            ["econt", "evaluate", "-i", b + "/calq.csv", "-o", b + "/run", "--skip-plot"]
+        },
+        BadInputTarget(name: "econt export", bundle: .econt, damaged: "run/\(econtNetwork)/*.safetensors", cases: 12, updates: "run") { b, _ in
+            ["econt", "export", "-o", b + "/run"]
+        },
+        BadInputTarget(name: "econt train-emd-loss", bundle: .econt, damaged: "calq.csv", cases: 6) { b, o in
+            ["econt", "train-emd-loss", "-i", b + "/calq.csv", "-o", o, "--epochs", "1", "--max-pairs", "40", "--quiet"]
+        },
+        BadInputTarget(name: "hcal prepare", bundle: .hcal, damaged: "raw/*.root", cases: 12) { b, o in
+            ["hcal", "prepare", b + "/raw", "-o", o + "/dataset", "--train-ls", "1:20", "--test-ls", "21:-1"]
+        },
+        BadInputTarget(name: "hcal train", bundle: .hcal, damaged: "dataset/dataset.json", cases: 6) { b, o in
+            ["hcal", "train", "-d", b + "/dataset", "--model", "cnnfnnae", "-o", o + "/run", "--latent", "2", "--epochs", "1", "--quiet"]
+        },
+        BadInputTarget(name: "hcal score dataset", bundle: .hcal, damaged: "dataset/maps/*.npy", cases: 8) { b, o in
+            ["hcal", "score", "-d", b + "/dataset", "-m", b + "/run", "-o", o]
+        },
+        BadInputTarget(name: "hcal score table", bundle: .hcal, damaged: "dataset/lumisections.parquet", cases: 8) { b, o in
+            ["hcal", "score", "-d", b + "/dataset", "-m", b + "/run", "-o", o]
+        },
+        BadInputTarget(name: "hcal score model", bundle: .hcal, damaged: "run/model.json", cases: 8) { b, o in
+            ["hcal", "score", "-d", b + "/dataset", "-m", b + "/run", "-o", o]
+        },
+        BadInputTarget(name: "hcal evaluate", bundle: .hcal, damaged: "dataset/scaler.npy", cases: 6) { b, o in
+            ["hcal", "evaluate", "-d", b + "/dataset", "-m", b + "/run", "-o", o + "/report", "--samples", "4", "--strengths", "2.0,0.0"]
+        },
+        BadInputTarget(name: "hcal export", bundle: .hcal, damaged: "run/weights.safetensors", cases: 12) { b, o in
+            ["hcal", "export", "-m", b + "/run", "-o", o + "/model.onnx"]
+        },
+        BadInputTarget(name: "compress train", bundle: .compress, damaged: "jets.parquet", cases: 6) { b, o in
+            ["compress", "train", "-i", b + "/jets.parquet", "--branches", jetColumns, "--model", "AE_basic:4,8,3,8,4", "--epochs", "1", "-o", o + "/model"]
+        },
+        BadInputTarget(name: "compress compress", bundle: .compress, damaged: "jets.parquet", cases: 12) { b, o in compressCompress(b, o) },
+        BadInputTarget(name: "compress compress model", bundle: .compress, damaged: "model/compression.json", cases: 8) { b, o in compressCompress(b, o) },
+        BadInputTarget(name: "compress decompress", bundle: .compress, damaged: "jets.hepmlz.parquet", cases: 12) { b, o in
+            ["compress", "decompress", b + "/jets.hepmlz.parquet", "-o", o + "/decoded.root"]
+        },
+        BadInputTarget(name: "compress info", bundle: .compress, damaged: "jets.hepmlz.parquet", cases: 12) { b, _ in ["compress", "info", b + "/jets.hepmlz.parquet"] },
+        BadInputTarget(name: "compress evaluate", bundle: .compress, damaged: "jets.hepmlz.parquet", cases: 8) { b, o in
+            ["compress", "evaluate", b + "/jets.hepmlz.parquet", "-i", b + "/jets.parquet", "--report", o + "/report"]
+        },
+        BadInputTarget(name: "ldmx images manifest", bundle: .ldmx, damaged: "data/manifest.json", cases: 8) { b, o in
+            ["ldmx", "images", "--manifest", b + "/data/manifest.json", "--dim", "8", "-o", o + "/images.npz"]
+        },
+        BadInputTarget(name: "ldmx images ROOT file", bundle: .ldmx, damaged: "data/*.root", cases: 8) { b, o in
+            ["ldmx", "images", "--manifest", b + "/data/manifest.json", "--dim", "8", "-o", o + "/images.npz", "--cell-images", o + "/cells.npy", "--cell-events", "20"]
+        },
+        BadInputTarget(name: "ldmx train", bundle: .ldmx, damaged: "images.npz", cases: 6) { b, o in
+            ["ldmx", "train", "--images", b + "/images.npz", "-o", o + "/run", "--epochs", "1", "--batch-size", "20", "--quiet"]
+        },
+        BadInputTarget(name: "ldmx evaluate", bundle: .ldmx, damaged: "run/weights.safetensors", cases: 8, updates: "run") { b, _ in
+            ["ldmx", "evaluate", "--images", b + "/images.npz", "--run", b + "/run", "--displays", "1"]
+        },
+        BadInputTarget(name: "dqm merge part", bundle: .dqm, damaged: "parts/*.parquet", cases: 12) { b, o in dqmMerge(b, o) },
+        BadInputTarget(name: "dqm merge manifest", bundle: .dqm, damaged: "parts/*.json", cases: 12) { b, o in dqmMerge(b, o) },
+        BadInputTarget(name: "batch status", bundle: .batch, damaged: "job/batch.json", cases: 12) { b, _ in ["batch", "status", b + "/job", "--all"] },
+        BadInputTarget(name: "batch status task record", bundle: .batch, damaged: "job/tasks/0.json", cases: 12) { b, _ in ["batch", "status", b + "/job"] },
+        BadInputTarget(name: "batch collect", bundle: .batch, damaged: "job/tasks/1.json", cases: 12) { b, _ in ["batch", "collect", b + "/job"] },
+        BadInputTarget(name: "batch sweep grid", bundle: .batch, damaged: "grid.json", cases: 12) { b, o in
+            ["batch", "sweep", "--scheduler", "htcondor", "--grid", b + "/grid.json", "--output-dir", o + "/sweep", "--",
+             "hepml", "dqm", "generate", "--runs", "{runs}", "--seed", "{seed}", "--output-dir", "{run_dir}"]
+        },
+        BadInputTarget(name: "batch resubmit", bundle: .batch, damaged: "failed/batch.json", cases: 12, updates: "failed") { b, _ in ["batch", "resubmit", b + "/failed"] },
     ]
 
+    static let jetColumns = "Jet_pt,Jet_eta,Jet_phi,Jet_mass"
+    /// The run directory `econt train` writes for the default network.
+    static let econtNetwork = "8x8_c8_S2_tele"
+
     func damagedFile(in bundle: URL) throws -> String {
-        guard damaged == "*.root" else { return damaged }
-        let names = try FileManager.default.contentsOfDirectory(atPath: bundle.path).filter { $0.hasSuffix(".root") }.sorted()
-        guard let first = names.first else { throw BadInputError("no ROOT file in \(bundle.path)") }
-        return first
+        let name = (damaged as NSString).lastPathComponent, folder = (damaged as NSString).deletingLastPathComponent
+        guard name.hasPrefix("*") else { return damaged }
+        let names = try FileManager.default.contentsOfDirectory(atPath: bundle.appendingPathComponent(folder).path).filter { $0.hasSuffix(name.dropFirst()) }.sorted()
+        guard let first = names.first else { throw BadInputError("no \(name) in \(bundle.path)/\(folder)") }
+        return (folder as NSString).appendingPathComponent(first)
+    }
+
+    private static func compressCompress(_ bundle: String, _ output: String) -> [String] {
+        ["compress", "compress", "-i", bundle + "/jets.parquet", "--branches", jetColumns, "--model", bundle + "/model", "-o", output + "/jets.hepmlz.parquet"]
+    }
+
+    /// `dqm merge` of the two parts of a `--shard K/2` fetch.
+    private static func dqmMerge(_ bundle: String, _ output: String) -> [String] {
+        let parts = ((try? FileManager.default.contentsOfDirectory(atPath: bundle + "/parts")) ?? []).filter { $0.hasSuffix(".parquet") }.sorted()
+        return ["dqm", "merge"] + parts.map { bundle + "/parts/" + $0 } + ["-o", output + "/merged.parquet"]
     }
 
     private static func dqmFetch(_ bundle: String, _ output: String) -> [String] {
@@ -300,7 +435,8 @@ struct BadInputRunner: Sendable {
         } catch {
             return BadInputResult(label: testCase.label, outcome: "setup failed", problem: "setup: \(error)", output: "")
         }
-        let before = Self.listing(caseDirectory, excluding: output)
+        let writable = [output] + (testCase.target.updates.map { [bundle.appendingPathComponent($0)] } ?? [])
+        let before = Self.listing(caseDirectory, excluding: writable)
         let arguments = testCase.target.arguments(bundle.path, output.path)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
@@ -342,21 +478,21 @@ struct BadInputRunner: Sendable {
             if outcome != "clean error" { problems.append("the error does not name \(name)") }
             if testCase.mutation.label == "valid" { problems.append("the valid file failed") }
         }
-        let after = Self.listing(caseDirectory, excluding: output)
+        let after = Self.listing(caseDirectory, excluding: writable)
         let written = after.subtracting(before)
         if !written.isEmpty { problems.append("wrote outside the output directory: \(written.sorted().prefix(3))") }
-        let leftovers = Self.listing(output, excluding: nil).filter { ($0 as NSString).lastPathComponent.contains(".tmp-") }
+        let leftovers = writable.flatMap { Self.listing($0, excluding: []) }.filter { ($0 as NSString).lastPathComponent.contains(".tmp-") }
         if !leftovers.isEmpty { problems.append("left partial outputs: \(leftovers.sorted().prefix(3))") }
         return BadInputResult(label: testCase.label, outcome: outcome, problem: problems.isEmpty ? nil : problems.joined(separator: "; "), output: text)
     }
 
-    /// Every path under `directory`, `excluding` a subtree.
-    static func listing(_ directory: URL, excluding: URL?) -> Set<String> {
+    /// Every path under `directory`, `excluding` subtrees.
+    static func listing(_ directory: URL, excluding: [URL]) -> Set<String> {
         var paths = Set<String>()
         guard let walker = FileManager.default.enumerator(atPath: directory.path) else { return paths }
         while let relative = walker.nextObject() as? String {
             let full = directory.path + "/" + relative
-            if let excluding, full == excluding.path || full.hasPrefix(excluding.path + "/") { continue }
+            if excluding.contains(where: { full == $0.path || full.hasPrefix($0.path + "/") }) { continue }
             paths.insert(full)
         }
         return paths
