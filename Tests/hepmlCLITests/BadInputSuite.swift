@@ -129,12 +129,18 @@ enum BadInputBundle: String, CaseIterable {
             try run(["hcal", "generate", "-o", path("raw"), "--runs", "1", "--lumisections", "30", "--events-per-ls", "60", "--seed", "3"])
             try run(["hcal", "prepare", path("raw"), "-o", path("dataset"), "--train-ls", "1:20", "--test-ls", "21:-1"])
             try run(["hcal", "train", "-d", path("dataset"), "--model", "cnnfnnae", "-o", path("run"), "--latent", "2", "--epochs", "1", "--batch-size", "4", "--quiet"])
+            try run(["hcal", "score", "-d", path("dataset"), "-m", path("run"), "-o", path("scoreparts"), "--shard", "0/1"])
         case .compress:
             try run(["compress", "generate", "-o", path("jets.parquet"), "--events", "300", "--seed", "2"])
             try run(["compress", "train", "-i", path("jets.parquet"), "--branches", BadInputTarget.jetColumns, "--model", "AE_basic:4,8,3,8,4",
                      "--epochs", "1", "-o", path("model")])
             try run(["compress", "compress", "-i", path("jets.parquet"), "--branches", BadInputTarget.jetColumns, "--model", path("model"),
                      "-o", path("jets.hepmlz.parquet")])
+            try FileManager.default.createDirectory(atPath: path("parts"), withIntermediateDirectories: true)
+            for shard in ["0/2", "1/2"] {
+                try run(["compress", "compress", "-i", path("jets.parquet"), "--branches", BadInputTarget.jetColumns, "--model", path("model"),
+                         "-o", path("parts/jets.hepmlz.parquet"), "--shard", shard])
+            }
         case .ldmx:
             try run(["ldmx", "generate", "-o", path("data"), "--events-per-mass", "20", "--background-events", "40", "--masses", "10,100", "--seed", "4"])
             try run(["ldmx", "images", "--manifest", path("data/manifest.json"), "--dim", "8", "-o", path("images.npz")])
@@ -251,6 +257,12 @@ struct BadInputTarget: Sendable {
         BadInputTarget(name: "hcal evaluate", bundle: .hcal, damaged: "dataset/scaler.npy", cases: 6) { b, o in
             ["hcal", "evaluate", "-d", b + "/dataset", "-m", b + "/run", "-o", o + "/report", "--samples", "4", "--strengths", "2.0,0.0"]
         },
+        BadInputTarget(name: "hcal merge table", bundle: .hcal, damaged: "scoreparts/*.parquet", cases: 8) { b, o in
+            ["hcal", "merge", b + "/scoreparts/scores.part-0-of-1.parquet", "-o", o + "/merged"]
+        },
+        BadInputTarget(name: "hcal merge manifest", bundle: .hcal, damaged: "scoreparts/*.json", cases: 8) { b, o in
+            ["hcal", "merge", b + "/scoreparts/scores.part-0-of-1.parquet", "-o", o + "/merged"]
+        },
         BadInputTarget(name: "hcal export", bundle: .hcal, damaged: "run/weights.safetensors", cases: 12) { b, o in
             ["hcal", "export", "-m", b + "/run", "-o", o + "/model.onnx"]
         },
@@ -262,6 +274,8 @@ struct BadInputTarget: Sendable {
         BadInputTarget(name: "compress decompress", bundle: .compress, damaged: "jets.hepmlz.parquet", cases: 12) { b, o in
             ["compress", "decompress", b + "/jets.hepmlz.parquet", "-o", o + "/decoded.root"]
         },
+        BadInputTarget(name: "compress merge part", bundle: .compress, damaged: "parts/*.parquet", cases: 8) { b, o in compressMerge(b, o) },
+        BadInputTarget(name: "compress merge manifest", bundle: .compress, damaged: "parts/*.json", cases: 8) { b, o in compressMerge(b, o) },
         BadInputTarget(name: "compress info", bundle: .compress, damaged: "jets.hepmlz.parquet", cases: 12) { b, _ in ["compress", "info", b + "/jets.hepmlz.parquet"] },
         BadInputTarget(name: "compress evaluate", bundle: .compress, damaged: "jets.hepmlz.parquet", cases: 8) { b, o in
             ["compress", "evaluate", b + "/jets.hepmlz.parquet", "-i", b + "/jets.parquet", "--report", o + "/report"]
@@ -304,6 +318,12 @@ struct BadInputTarget: Sendable {
 
     private static func compressCompress(_ bundle: String, _ output: String) -> [String] {
         ["compress", "compress", "-i", bundle + "/jets.parquet", "--branches", jetColumns, "--model", bundle + "/model", "-o", output + "/jets.hepmlz.parquet"]
+    }
+
+    /// `compress merge` of the two parts of a `--shard K/2` compression.
+    private static func compressMerge(_ bundle: String, _ output: String) -> [String] {
+        ["compress", "merge", bundle + "/parts/jets.hepmlz.part-0-of-2.parquet", bundle + "/parts/jets.hepmlz.part-1-of-2.parquet",
+         "-o", output + "/merged.hepmlz.parquet"]
     }
 
     /// `dqm merge` of the two parts of a `--shard K/2` fetch.
