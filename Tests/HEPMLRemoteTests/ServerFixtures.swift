@@ -16,23 +16,6 @@ enum LoopbackServers {
         return ("nobody", entry.pointee.pw_uid, entry.pointee.pw_gid)
     }
 
-    /// A TCP port nobody listens on now (bound to port 0, read back, released).
-    static func freePort() throws -> Int {
-        let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard socketFD >= 0 else { throw ServerError.failed("socket() failed") }
-        defer { close(socketFD) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socketFD, $0, length) == 0 && getsockname(socketFD, $0, &length) == 0 }
-        }
-        guard bound else { throw ServerError.failed("bind() failed") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
     /// Waits until something accepts connections on the port.
     static func waitForPort(_ port: Int, seconds: Double = 15) -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
@@ -84,7 +67,7 @@ final class XRootDServerProcess {
             throw LoopbackServers.ServerError.failed("xrootd or an unprivileged user is missing")
         }
         workDirectory = try TestEnvironment.temporaryDirectory("xrootd-server")
-        port = try LoopbackServers.freePort()
+        port = try TestEnvironment.freeLoopbackPort()
         let configuration = (["all.export \(exported)", "all.adminpath \(workDirectory.path)", "all.pidpath \(workDirectory.path)"]
             + extraConfiguration).joined(separator: "\n") + "\n"
         let configurationFile = workDirectory.appendingPathComponent("xrootd.cfg")
@@ -133,7 +116,7 @@ final class NginxProcess {
     init(serving root: URL) throws {
         guard let executable = LoopbackServers.nginxExecutable else { throw LoopbackServers.ServerError.failed("nginx is missing") }
         workDirectory = try TestEnvironment.temporaryDirectory("nginx-server")
-        port = try LoopbackServers.freePort()
+        port = try TestEnvironment.freeLoopbackPort()
         let work = workDirectory.path
         var user = ""
         if geteuid() == 0, let account = LoopbackServers.unprivilegedUser, let group = getgrgid(account.gid) {

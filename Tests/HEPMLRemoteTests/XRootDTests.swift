@@ -179,7 +179,7 @@ import Testing
     }
 
     @Test func refusedConnectionsAreRetriedAFewTimesThenReported() throws {
-        let port = try LoopbackServers.freePort()
+        let port = try TestEnvironment.freeLoopbackPort()
         let client = XRootDClient(settings: RemoteSettings(timeoutSeconds: 2, retries: 2))
         let url = try XRootDURL("root://127.0.0.1:\(port)//nothing.root")
         do {

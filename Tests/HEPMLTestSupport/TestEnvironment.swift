@@ -124,6 +124,25 @@ public enum TestEnvironment {
         return directories.map { ($0 as NSString).appendingPathComponent(name) }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
+    /// A TCP port on 127.0.0.1 that nobody listens on now (bound to port 0, read back, released),
+    /// for the servers and daemons the tests start on loopback.
+    public static func freeLoopbackPort() throws -> Int {
+        struct NoFreePort: Error, CustomStringConvertible { var description: String }
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw NoFreePort(description: "socket() failed: errno \(errno)") }
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0 }
+        }
+        guard bound else { throw NoFreePort(description: "cannot bind a free port on 127.0.0.1: errno \(errno)") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
     /// The built `hepml` executable next to the test bundle (same build folder).
     public static var hepmlExecutable: String? {
         let bundle = Bundle.main.bundleURL

@@ -38,7 +38,7 @@ final class SlurmCluster {
         let path = directory.path
         let memoryMiB = Int(Double(ProcessInfo.processInfo.physicalMemory) / 1_048_576 * 0.99)
         let cpus = ProcessInfo.processInfo.activeProcessorCount
-        let controllerPort = try Self.freePort(), nodePort = try Self.freePort()
+        let controllerPort = try TestEnvironment.freeLoopbackPort(), nodePort = try TestEnvironment.freeLoopbackPort()
         let conf = """
             ClusterName=hepmltest
             SlurmctldHost=localhost(127.0.0.1)
@@ -165,23 +165,6 @@ final class SlurmCluster {
         }
         daemons = []
         try? FileManager.default.removeItem(at: directory)
-    }
-
-    /// A TCP port on 127.0.0.1 that is free now (the kernel's choice for port 0).
-    private static func freePort() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw ClusterError("socket() failed") }
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0 }
-        }
-        guard bound else { throw ClusterError("cannot find a free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     struct ClusterError: Error, CustomStringConvertible {
