@@ -5,66 +5,6 @@ import HEPMLNN
 import HEPMLPlot
 import HEPMLTensor
 
-/// fastai v1's `fit_one_cycle` (spec A.7): the learning rate follows the engine's `.oneCycle`
-/// schedule (cosine from max/`divFactor` up to max over `pctStart` of the steps, then cosine
-/// down to max/(`divFactor`·`finalDivision`)), and Adam's β₁ follows the inverse path
-/// `moms.0 → moms.1 → moms.0` with the same phases.
-public struct OneCycle: Codable, Equatable, Sendable {
-    public var pctStart = 0.3
-    public var divFactor = 25.0
-    /// fastai's `final_div` is div_factor·1e4: the final rate is max/(25·1e4).
-    public var finalDivision = 1e4
-    public var maximumMomentum = 0.95
-    public var minimumMomentum = 0.85
-
-    public init() {}
-
-    public var schedule: LearningRateSchedule {
-        .oneCycle(warmupFraction: pctStart, divisor: divFactor, finalDivisor: finalDivision)
-    }
-
-    /// β₁ at `step` of `totalSteps`, the phases of `LearningRateSchedule.oneCycle`.
-    public func momentum(step: Int, totalSteps: Int) -> Double {
-        let warmup = max(Double(totalSteps) * pctStart, 1)
-        func cosine(_ start: Double, _ end: Double, _ t: Double) -> Double { end + (start - end) * (1 + cos(Double.pi * min(max(t, 0), 1))) / 2 }
-        if Double(step) < warmup { return cosine(maximumMomentum, minimumMomentum, Double(step) / warmup) }
-        return cosine(minimumMomentum, maximumMomentum, (Double(step) - warmup) / max(Double(totalSteps) - warmup - 1, 1))
-    }
-}
-
-/// Adam whose β₁ follows `OneCycle.momentum`; the step count is Adam's own, so a resumed run
-/// continues the cycle where it stopped.
-final class OneCycleAdam: Optimizer {
-    let adam: Adam<Float>
-    let cycle: OneCycle
-    let totalSteps: Int
-    private var steps = 0
-
-    init(_ adam: Adam<Float>, cycle: OneCycle, totalSteps: Int) {
-        self.adam = adam
-        self.cycle = cycle
-        self.totalSteps = totalSteps
-    }
-
-    var learningRate: Double {
-        get { adam.learningRate }
-        set { adam.learningRate = newValue }
-    }
-
-    func step() {
-        adam.beta1 = cycle.momentum(step: steps, totalSteps: totalSteps)
-        adam.step()
-        steps += 1
-    }
-
-    var state: OptimizerState { adam.state }
-
-    func load(_ state: OptimizerState) throws {
-        try adam.load(state)
-        steps = state.steps
-    }
-}
-
 /// What a compression model was trained with (`settings.json` of its run directory).
 public struct CompressionTrainingSettings: Codable, Equatable, Sendable {
     public var source: ObjectSource
