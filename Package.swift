@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 /// System C libraries come from Debian packages; `make deps` installs them.
@@ -13,7 +13,7 @@ let package = Package(
         .executable(name: "hepml", targets: ["hepml"]),
         .library(name: "HEPML", targets: [
             "HEPMLCore", "HEPMLCompression", "HEPMLRemote", "HEPMLTensor", "HEPMLNN", "HEPMLROOT",
-            "HEPMLColumnar", "HEPMLMetrics", "HEPMLPlot", "HEPMLONNX", "HEPMLExperiment", "HEPMLDQM", "HEPMLECONT", "HEPMLLDMX", "HEPMLCompress", "HEPMLHCAL", "HEPMLBatch",
+            "HEPMLColumnar", "HEPMLMetrics", "HEPMLPlot", "HEPMLONNX", "HEPMLExperiment", "HEPMLDQM", "HEPMLECONT", "HEPMLLDMX", "HEPMLCompress", "HEPMLHCAL", "HEPMLHCALServe", "HEPMLBatch",
         ]),
     ],
     dependencies: [
@@ -21,6 +21,9 @@ let package = Package(
         // Remote files: XRootD over SwiftNIO, HTTP(S) range reads over AsyncHTTPClient (HEPMLRemote).
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        // The live HCAL monitor's HTTP server (HEPMLHCALServe); no traits: no swift-configuration.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         systemLibrary("COpenBLAS", apt: ["libopenblas-dev", "liblapacke-dev"]),
@@ -30,6 +33,7 @@ let package = Package(
         systemLibrary("CLZMA", apt: ["liblzma-dev"]),
         systemLibrary("CCairo", apt: ["libcairo2-dev"]),
         systemLibrary("CSnappy", apt: ["libsnappy-dev"]),
+        systemLibrary("CSQLite", apt: ["libsqlite3-dev"]),
 
         // Layer 0: bytes, files, threads, randomness, progress.
         .target(name: "HEPMLCore"),
@@ -67,11 +71,23 @@ let package = Package(
         .target(name: "HEPMLBatch", dependencies: ["HEPMLExperiment", "HEPMLNN", "HEPMLColumnar", "HEPMLPlot"]),
         .target(name: "HEPMLCompress", dependencies: ["HEPMLExperiment", "HEPMLNN", "HEPMLTensor", "HEPMLCore", "HEPMLROOT", "HEPMLColumnar", "HEPMLCompression", "HEPMLMetrics", "HEPMLPlot", "HEPMLONNX"]),
         .target(name: "HEPMLHCAL", dependencies: ["HEPMLExperiment", "HEPMLNN", "HEPMLTensor", "HEPMLROOT", "HEPMLColumnar", "HEPMLMetrics", "HEPMLPlot"]),
+        // Layer 3: the live HCAL monitor service (HTTP over Hummingbird, results in SQLite, the dashboard in the binary).
+        .target(name: "HEPMLHCALServe", dependencies: [
+            "HEPMLHCAL", "HEPMLCore", "HEPMLColumnar", "CSQLite",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ], resources: [
+            .embedInCode("Dashboard/index.html"), .embedInCode("Dashboard/dashboard.js"), .embedInCode("Dashboard/dashboard.css"),
+            .embedInCode("openapi.json"),
+        ]),
 
         // Layer 4: the command-line tool.
         .executableTarget(name: "hepml", dependencies: [
             "HEPMLCore", "HEPMLRemote", "HEPMLTensor", "HEPMLNN", "HEPMLROOT", "HEPMLColumnar", "HEPMLPlot",
-            "HEPMLONNX", "HEPMLExperiment", "HEPMLDQM", "HEPMLECONT", "HEPMLLDMX", "HEPMLCompress", "HEPMLHCAL", "HEPMLBatch",
+            "HEPMLONNX", "HEPMLExperiment", "HEPMLDQM", "HEPMLECONT", "HEPMLLDMX", "HEPMLCompress", "HEPMLHCAL", "HEPMLHCALServe", "HEPMLBatch",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -95,6 +111,11 @@ let package = Package(
         .testTarget(name: "HEPMLLDMXTests", dependencies: ["HEPMLLDMX", "HEPMLExperiment", "HEPMLNN", "HEPMLTensor", "HEPMLROOT", "HEPMLColumnar", "HEPMLTestSupport"]),
         .testTarget(name: "HEPMLCompressTests", dependencies: ["HEPMLCompress", "HEPMLExperiment", "HEPMLNN", "HEPMLCompression", "HEPMLCore", "HEPMLROOT", "HEPMLColumnar", "HEPMLTestSupport"]),
         .testTarget(name: "HEPMLHCALTests", dependencies: ["HEPMLHCAL", "HEPMLExperiment", "HEPMLNN", "HEPMLONNX", "HEPMLTensor", "HEPMLROOT", "HEPMLTestSupport"]),
+        .testTarget(name: "HEPMLHCALServeTests", dependencies: [
+            "HEPMLHCALServe", "HEPMLHCAL", "HEPMLExperiment", "HEPMLCore", "HEPMLTestSupport",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
         .testTarget(name: "HEPMLBatchTests", dependencies: ["HEPMLBatch", "HEPMLExperiment", "HEPMLColumnar", "HEPMLTestSupport"]),
         .testTarget(name: "hepmlCLITests", dependencies: ["HEPMLColumnar", "HEPMLROOT", "HEPMLTestSupport"]),
     ],

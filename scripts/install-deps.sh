@@ -6,9 +6,10 @@ packages=(
   libopenblas-dev liblapacke-dev   # BLAS GEMM and LAPACK (PCA)
   zlib1g-dev libzstd-dev liblz4-dev libxxhash-dev liblzma-dev libsnappy-dev  # ROOT/Parquet/NPZ codecs
   libcairo2-dev fonts-dejavu-core  # plots
+  libsqlite3-dev                   # hepml hcal serve's results
   pkg-config
 )
-# Test-only packages: --with-browser (chromium, for the report tests), --with-slurm (a private
+# Test-only packages: --with-browser (chromium, for the report and dashboard tests), --with-slurm (a private
 # single-node Slurm for the batch tests), --with-servers (xrootd and nginx on loopback for the
 # remote-file tests). Without root the optional ones are only suggested and their tests are shown
 # as skipped.

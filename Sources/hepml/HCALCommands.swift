@@ -13,11 +13,11 @@ struct HCALCommand: ParsableCommand {
         generate writes synthetic Hcal4DQMAnalyzer-layout ROOT files; prepare turns analyzer files into a data set \
         directory; train fits a catalogue model; score flags channels of the test LS; evaluate injects anomalies and \
         reports detection per strength; merge combines the parts of a sharded score (--shard K/N); export writes the \
-        model as ONNX. See docs/hcal.md.
+        model as ONNX; serve runs the live monitor (docs/hcal-serve.md) and replay sends a file's lumisections to it. See docs/hcal.md.
         Models: \(HCALModelOptions.catalogue.joined(separator: ", ")) (production-like: \(HCALModelOptions.productionName)).
         """,
         subcommands: [HCALGenerateCommand.self, HCALPrepareCommand.self, HCALTrainCommand.self, HCALScoreCommand.self,
-                      HCALMergeCommand.self, HCALEvaluateCommand.self, HCALExportCommand.self])
+                      HCALMergeCommand.self, HCALEvaluateCommand.self, HCALExportCommand.self, HCALServeCommand.self, HCALReplayCommand.self])
 }
 
 struct HCALGenerateCommand: ParsableCommand {

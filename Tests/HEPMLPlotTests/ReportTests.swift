@@ -73,41 +73,7 @@ import Testing
 
 /// Opens a generated report in headless Chromium, as a reader would.
 @Suite struct BrowserTests {
-    static let chromium: String? = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
-        .first { FileManager.default.isExecutableFile(atPath: $0) }
-
-    /// Runs Chromium headless with a private profile; output goes to a file (a full pipe would
-    /// stall the browser) and a stuck browser is terminated after `timeout` seconds.
-    private func runChromium(_ arguments: [String], in directory: URL, timeout: Double = 90) throws -> String {
-        let chromium = try #require(Self.chromium)
-        let profile = try TestEnvironment.temporaryDirectory("hepml-chromium-profile")
-        defer { try? FileManager.default.removeItem(at: profile) }
-        let outputPath = directory.appendingPathComponent("chromium-\(UUID().uuidString).out")
-        guard FileManager.default.createFile(atPath: outputPath.path, contents: nil) else {
-            Issue.record("cannot create \(outputPath.path)")
-            return ""
-        }
-        let output = try FileHandle(forWritingTo: outputPath)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: chromium)
-        process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                             "--hide-scrollbars", "--user-data-dir=\(profile.path)"] + arguments
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
-        if process.isRunning {
-            process.terminate()
-            Issue.record("chromium did not finish within \(timeout) s")
-        }
-        process.waitUntilExit()
-        try output.close()
-        defer { try? FileManager.default.removeItem(at: outputPath) }
-        return try String(contentsOf: outputPath, encoding: .utf8)
-    }
-
-    @Test(.enabled(if: BrowserTests.chromium != nil, "chromium is not installed; `make interop-venv` installs it"))
+    @Test(.requiresChromium)
     func reportLoadsInChromiumWithAllFigures() throws {
         let kept = ProcessInfo.processInfo.environment["HEPML_GALLERY_DIR"]
         let directory = try kept.map { URL(fileURLWithPath: $0) } ?? TestEnvironment.temporaryDirectory("hepml-browser")
@@ -116,13 +82,13 @@ import Testing
         let index = try ReportTests.sampleReport().write(to: reportDirectory.path, dpi: 72)
         let url = URL(fileURLWithPath: index).absoluteString
 
-        let dom = try runChromium(["--dump-dom", url], in: directory)
+        let dom = try Chromium.run(["--dump-dom", url], in: directory)
         #expect(dom.contains("AutoDQM assessment &lt;L1T&gt;"), "page did not load: \(dom.prefix(300))")
         #expect(dom.contains("data-broken-figures=\"0\""), "figures failed to load")
         #expect(!dom.contains("<p class=\"missing\">"))
 
         let screenshot = directory.appendingPathComponent("screenshot.png")
-        _ = try runChromium(["--window-size=1200,1400", "--screenshot=\(screenshot.path)", url], in: directory)
+        _ = try Chromium.run(["--window-size=1200,1400", "--screenshot=\(screenshot.path)", url], in: directory)
         let png = try #require(DecodedPNG(path: screenshot.path), "no screenshot written")
         #expect(png.width == 1200 && png.height == 1400)
         #expect(png.nonBackgroundFraction > 0.05)
@@ -130,7 +96,7 @@ import Testing
 
         // The check can fail: without one figure file the page reports it.
         try FileManager.default.removeItem(at: reportDirectory.appendingPathComponent("figures/roc.png"))
-        let broken = try runChromium(["--dump-dom", url], in: directory)
+        let broken = try Chromium.run(["--dump-dom", url], in: directory)
         #expect(broken.contains("data-broken-figures=\"1\""))
         #expect(broken.contains("<p class=\"missing\">Figure missing: roc</p>"))
     }

@@ -58,7 +58,7 @@ public final class HTTPRangeSource: ByteSource, @unchecked Sendable {
     public func read(ranges: [ByteRange], object: String) throws -> [[UInt8]] {
         for range in ranges { try checkRange(at: range.offset, count: range.count, object: object) }
         let url = self.url, host = self.host, settings = self.settings, path = self.path
-        return try Self.blocking {
+        return try AsyncBridge.blocking {
             try await withThrowingTaskGroup(of: (Int, [UInt8]).self) { group in
                 for (index, range) in ranges.enumerated() {
                     group.addTask {
@@ -86,7 +86,7 @@ public final class HTTPRangeSource: ByteSource, @unchecked Sendable {
     // MARK: Requests
 
     private static func get(_ url: String, host: String, range: ByteRange, settings: RemoteSettings, operation: String) throws -> (Int, String?, [UInt8]) {
-        try blocking { try await getWithRetries(url, host: host, range: range, settings: settings, operation: operation) }
+        try AsyncBridge.blocking { try await getWithRetries(url, host: host, range: range, settings: settings, operation: operation) }
     }
 
     /// One ranged GET; the body is collected only for a 206 and never beyond the range's length,
@@ -131,24 +131,4 @@ public final class HTTPRangeSource: ByteSource, @unchecked Sendable {
         .server(url: url, host: host, code: status, codeName: "HTTP \(status) \(HTTPResponseStatus(statusCode: status).reasonPhrase)",
                 message: status == 401 || status == 403 ? "access denied (HEPML sends no credentials over HTTP)" : "request failed")
     }
-
-    /// Runs async work to completion from synchronous code (the readers run on worker threads,
-    /// never on the concurrency pool's threads).
-    static func blocking<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) throws -> T {
-        let box = ResultBox<T>()
-        let done = DispatchSemaphore(value: 0)
-        Task {
-            do { box.result = .success(try await operation()) } catch { box.result = .failure(error) }
-            done.signal()
-        }
-        done.wait()
-        guard let result = box.result else { throw RemoteError.protocolViolation(url: "", host: "", reason: "request finished without a result") }
-        return try result.get()
-    }
-}
-
-/// Carries a result from a task to the thread waiting on it (written before the semaphore is
-/// signalled, read after it is waited on).
-private final class ResultBox<T>: @unchecked Sendable {
-    var result: Result<T, Error>?
 }
