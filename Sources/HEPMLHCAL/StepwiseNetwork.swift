@@ -128,7 +128,7 @@ final class HCALStepwiseNetwork {
                 }
             }
         }
-        guard !fresh.isEmpty else { return slots.compactMap { $0 } }
+        guard !fresh.isEmpty else { return try Self.filled(slots) }
 
         // Encoder input [M·sides, 1, ieta, 72, Dp]: each fresh step's samples after one another.
         let perStep = input.sides * input.stepSampleSize
@@ -156,7 +156,14 @@ final class HCALStepwiseNetwork {
             cache[item.key] = entry
         }
         while cache.count > Self.cacheCapacity, let oldest = cache.min(by: { $0.value.lastUse < $1.value.lastUse })?.key { cache[oldest] = nil }
-        return slots.compactMap { $0 }
+        return try Self.filled(slots)
+    }
+
+    /// The slots, every one of which the lookup above filled (a gap would misalign windows and steps).
+    private static func filled(_ slots: [EncodedStep?]) throws -> [EncodedStep] {
+        let filled = slots.compactMap { $0 }
+        guard filled.count == slots.count else { throw HCALError("\(slots.count - filled.count) window steps were not encoded") }
+        return filled
     }
 
     /// A 64-bit hash of the map's bits: four independent multiply-xor lanes over 64-bit words.
