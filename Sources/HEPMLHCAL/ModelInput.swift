@@ -24,6 +24,8 @@ public struct HCALModelInput: Sendable {
     /// Samples per window: 2 with the side split, else 1.
     public var sides: Int { options.etaSlots.count }
     public var sampleSize: Int { options.inputShape.reduce(1, *) }
+    /// Values of one network sample of a single step (`HCALModelOptions.stepInputShape`).
+    public var stepSampleSize: Int { options.stepInputShape.reduce(1, *) }
 
     /// Scales one renormalized map in place ((x − offset) / range; inactive channels and NaN → 0).
     public func scale(_ map: UnsafeMutableBufferPointer<Float>) {
@@ -55,14 +57,16 @@ public struct HCALModelInput: Sendable {
         return means
     }
 
-    /// Calls `body(sample, window, ring, channel)` for every map channel of every step: its index
-    /// in the network samples (all sides after one another), in the window `[T, 64, 72, depths]`,
-    /// in the ring means, and its channel `[64, 72, depths]`.
+    /// Calls `body(sample, window, ring, channel)` for every map channel of every one of `steps`
+    /// steps: its index in the network samples of that many steps (all sides after one another),
+    /// in the window `[steps, 64, 72, depths]`, in the ring means, and its channel `[64, 72, depths]`.
     @inline(__always)
-    func forEachPosition(_ body: (_ sample: Int, _ window: Int, _ ring: Int, _ channel: Int) -> Void) {
-        let steps = options.steps, padded = options.paddedDepths
+    func forEachPosition(steps: Int, _ body: (_ sample: Int, _ window: Int, _ ring: Int, _ channel: Int) -> Void) {
+        let padded = options.paddedDepths
         let rowLength = HCALIndex.phiCount * steps * padded
-        for (side, etas) in options.etaSlots.enumerated() {
+        let etaSlots = options.etaSlots
+        let sampleSize = etaSlots[0].count * rowLength
+        for (side, etas) in etaSlots.enumerated() {
             for (row, eta) in etas.enumerated() {
                 for phi in 0..<HCALIndex.phiCount {
                     let base = side * sampleSize + row * rowLength + phi * steps * padded
@@ -77,11 +81,11 @@ public struct HCALModelInput: Sendable {
         }
     }
 
-    /// The network samples (`sides` of them, `sampleSize` each) of a scaled window, divided by
-    /// the ring means; padded depth slots are 0.
+    /// The network samples (`sides` of them) of a scaled window of any number of steps (T for
+    /// the network, 1 for its per-step encoder), divided by the ring means; padded depth slots are 0.
     public func networkSamples(_ window: UnsafeBufferPointer<Float>, ringMeans means: [Float], into samples: UnsafeMutableBufferPointer<Float>) {
         for index in 0..<samples.count { samples[index] = 0 }
-        forEachPosition { sample, position, ring, _ in samples[sample] = window[position] / means[ring] }
+        forEachPosition(steps: window.count / channels) { sample, position, ring, _ in samples[sample] = window[position] / means[ring] }
     }
 
     /// Network samples of many scaled windows (`sides` per window) and each window's ring means.
@@ -101,11 +105,11 @@ public struct HCALModelInput: Sendable {
         return (samples, means)
     }
 
-    /// The reconstructed scaled window `[T, 64, 72, depths]` from the network's outputs: sides
-    /// merged back, ring means multiplied back, inactive channels 0.
+    /// The reconstructed scaled window (as many steps as `window` holds) from the network's
+    /// outputs: sides merged back, ring means multiplied back, inactive channels 0.
     public func reconstruction(_ outputs: UnsafeBufferPointer<Float>, ringMeans means: [Float], into window: UnsafeMutableBufferPointer<Float>) {
         for index in 0..<window.count { window[index] = 0 }
-        forEachPosition { sample, position, ring, channel in
+        forEachPosition(steps: window.count / channels) { sample, position, ring, channel in
             if mask.active[channel] { window[position] = outputs[sample] * means[ring] }
         }
     }
@@ -114,7 +118,7 @@ public struct HCALModelInput: Sendable {
     /// two sides share one mask (the geometry and emap masks are symmetric in ±ieta).
     public func sampleMask() throws -> [Float] {
         var weights = [Float](repeating: 0, count: sides * sampleSize)
-        forEachPosition { sample, _, _, channel in if mask.active[channel] { weights[sample] = 1 } }
+        forEachPosition(steps: options.steps) { sample, _, _, channel in if mask.active[channel] { weights[sample] = 1 } }
         let first = Array(weights[0..<sampleSize])
         guard (0..<sides).allSatisfy({ Array(weights[($0 * sampleSize)..<(($0 + 1) * sampleSize)]) == first }) else {
             throw HCALError("the side split needs a mask symmetric in ±ieta; this one is not (train without the side split)")

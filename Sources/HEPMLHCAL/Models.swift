@@ -74,6 +74,8 @@ public struct HCALModelOptions: Codable, Equatable, Sendable {
 
     /// Per-sample input shape of the network.
     public var inputShape: [Int] { [1, etaSlots[0].count, HCALIndex.phiCount, steps * paddedDepths] }
+    /// Per-sample input shape of one step, which the encoder and decoder also take (see `HCALStepwiseNetwork`).
+    public var stepInputShape: [Int] { [1, etaSlots[0].count, HCALIndex.phiCount, paddedDepths] }
 
     public func spec() throws -> ModelSpec {
         guard latent > 0, steps > 0, convolutionLayers > 0 else { throw HCALError("latent, window and layers must be positive") }

@@ -21,6 +21,8 @@ public final class HCALScorer {
     /// The run directory's scoring file: the mask and scaling the model was trained with.
     public let scoringFile: String
     let model: GraphModel<Float>
+    /// The model evaluated step by step with its encoded LS cached (what scoring runs).
+    private let network: HCALStepwiseNetwork
     /// Where the model came from (its files fingerprint the parts of a sharded scoring).
     let runDirectory: RunDirectory
     /// Per run, the scaled maps of its latest LS (at most T − 1), oldest first.
@@ -63,6 +65,7 @@ public final class HCALScorer {
         input = try HCALModelInput(options: settings.options, mask: mask, offset: try tensor("offset"), range: try tensor("range"))
         sigma = try tensor("sigma")
         model = try directory.loadModel()
+        network = try HCALStepwiseNetwork(model: model, input: input)
         self.threshold = threshold
     }
 
@@ -99,36 +102,42 @@ public final class HCALScorer {
         past.append(scaled)
         if past.count > steps - 1 { past.removeFirst(past.count - (steps - 1)) }
         history[run] = past
-        let reconstruction = try Self.reconstruct(model, input: input, windows: [window])[0]
-        return result(run: run, lumisection: lumisection, window: window, reconstruction: reconstruction)
+        return try scoreWindows([window], run: run, lumisections: [lumisection])[0]
     }
 
-    /// Scores the last LS of each scaled window `[T, 64, 72, depths]` (batch use: score, evaluate).
+    /// Scores the last LS of each scaled window `[T, 64, 72, depths]` (batch use: score, evaluate,
+    /// an online service). Windows that share LS with earlier ones (a stream's sliding windows)
+    /// reuse those LS's encoder output (`HCALStepwiseNetwork`).
     public func scoreWindows(_ windows: [[Float]], run: Int, lumisections: [Int]) throws -> [Result] {
+        guard lumisections.count == windows.count else {
+            throw HCALError("run \(run): \(windows.count) windows but \(lumisections.count) lumisection numbers")
+        }
         var results: [Result] = []
         for start in stride(from: 0, to: windows.count, by: 16) {
             let batch = Array(windows[start..<min(start + 16, windows.count)])
-            for (offset, reconstruction) in try Self.reconstruct(model, input: input, windows: batch).enumerated() {
+            for (offset, reconstruction) in try network.reconstructLastSteps(batch).enumerated() {
                 results.append(result(run: run, lumisection: lumisections[start + offset], window: batch[offset], reconstruction: reconstruction))
             }
         }
         return results
     }
 
+    /// The result of a window from the reconstruction of its last LS.
     func result(run: Int, lumisection: Int, window: [Float], reconstruction: [Float]) -> Result {
         let channels = input.channels, last = (input.options.steps - 1) * channels
+        let target = Array(window[last..<(last + channels)])
         var scores = [Float](repeating: 0, count: channels), flags = [Bool](repeating: false, count: channels)
         for channel in 0..<channels where input.mask.active[channel] {
-            let score = abs(reconstruction[last + channel] - window[last + channel]) / sigma[channel]
+            let score = abs(reconstruction[channel] - target[channel]) / sigma[channel]
             scores[channel] = score
             flags[channel] = score > threshold
         }
-        return Result(run: run, lumisection: lumisection, scores: scores, flags: flags, target: Array(window[last..<(last + channels)]),
-                      reconstruction: Array(reconstruction[last..<(last + channels)]))
+        return Result(run: run, lumisection: lumisection, scores: scores, flags: flags, target: target, reconstruction: reconstruction)
     }
 
-    /// Reconstructions (scaled, `[T, 64, 72, depths]`) of scaled windows through the network in
-    /// inference mode, RIN and side split applied around it.
+    /// Reconstructions (scaled, `[T, 64, 72, depths]`, every step) of scaled windows through the
+    /// whole network in inference mode, RIN and side split applied around it (training's σ needs
+    /// every step; scoring needs only the last and runs `HCALStepwiseNetwork`).
     static func reconstruct(_ model: GraphModel<Float>, input: HCALModelInput, windows: [[Float]]) throws -> [[Float]] {
         guard !windows.isEmpty else { return [] }
         model.setTraining(false)

@@ -329,3 +329,68 @@ extension HCALMask {
         }
     }
 }
+
+/// Scoring runs the network step by step with a cache of encoded LS (`HCALStepwiseNetwork`):
+/// its last-step reconstructions must be those of the plain full-window forward pass.
+@Suite struct HCALStepwiseScoringTests {
+    /// A network of `name` with random weights and random batch-norm statistics (so inference-mode
+    /// batch norm is not the identity), and a random stream of scaled LS maps.
+    static func setUp(_ name: String, subdetector: HCALSubdetector, seed: UInt64) throws -> (GraphModel<Float>, HCALModelInput, [[Float]]) {
+        let options = try HCALModelOptions.named(name, subdetector: subdetector)
+        let model: GraphModel<Float> = try options.spec().build(seed: seed)
+        var generator = SeededGenerator(seed: seed, stream: 1)
+        for (name, buffer) in model.namedBuffers() {
+            let variance = name.hasSuffix("running_var")
+            buffer.value.scalars = buffer.value.scalars.map { _ in variance ? Float(0.5 + 1.5 * generator.nextUniform()) : Float(0.4 * generator.nextUniform() - 0.2) }
+        }
+        let mask = HCALMask(geometry: subdetector)
+        let input = try HCALModelInput(options: options, mask: mask, offset: [Float](repeating: 0, count: mask.active.count),
+                                       range: [Float](repeating: 1, count: mask.active.count))
+        var stream = (0..<14).map { _ in mask.active.map { $0 ? Float(generator.nextUniform()) : 0 } }
+        stream[6] = stream[5]                                  // an LS repeated (a run's first windows repeat LS 1 too)
+        stream[9][HCALIndex.flat(eta: 20, phi: 7, depth: 1, depths: mask.depthCount)] *= 2.5   // one hot channel
+        return (model, input, stream)
+    }
+
+    static func expectSameLastSteps(_ fast: [[Float]], model: GraphModel<Float>, input: HCALModelInput, windows: [[Float]]) throws {
+        let plain = try HCALScorer.reconstruct(model, input: input, windows: windows)
+        let last = (input.options.steps - 1) * input.channels
+        try #require(fast.count == plain.count)
+        for (fastStep, window) in zip(fast, plain) {
+            let worst = zip(fastStep, window[last...]).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? .infinity
+            #expect(worst < 1e-5, "largest relative difference \(worst)")
+        }
+    }
+
+    @Test(arguments: [(HCALModelOptions.productionName, HCALSubdetector.he), ("cnnrnnae", .hb), ("cnnfnnae", .he)])
+    func lastStepsEqualTheFullWindowForward(name: String, subdetector: HCALSubdetector) throws {
+        let (model, input, stream) = try Self.setUp(name, subdetector: subdetector, seed: 17)
+        let steps = input.options.steps
+        // Sliding windows over the stream, the first ones padded with LS 0 as the streaming scorer does.
+        let windows = (0..<stream.count).map { end in (0..<steps).flatMap { stream[max(0, end - steps + 1 + $0)] } }
+        let network = try HCALStepwiseNetwork(model: model, input: input)
+        // One at a time (the previous windows' steps come from the cache), then all in one call
+        // (cached, and repeated within the call), then a fresh network over all of them.
+        var oneByOne: [[Float]] = []
+        for window in windows { oneByOne += try network.reconstructLastSteps([window]) }
+        try Self.expectSameLastSteps(oneByOne, model: model, input: input, windows: windows)
+        try Self.expectSameLastSteps(try network.reconstructLastSteps(windows), model: model, input: input, windows: windows)
+        try Self.expectSameLastSteps(try HCALStepwiseNetwork(model: model, input: input).reconstructLastSteps(windows.reversed()),
+                                     model: model, input: input, windows: windows.reversed())
+    }
+
+    /// More distinct LS than the cache holds: evicted steps are encoded again, with the same result.
+    @Test func evictionKeepsResultsExact() throws {
+        let (model, input, stream) = try Self.setUp(HCALModelOptions.productionName, subdetector: .he, seed: 3)
+        let network = try HCALStepwiseNetwork(model: model, input: input)
+        let first = (0..<input.options.steps).flatMap { stream[$0] }
+        let before = try network.reconstructLastSteps([first])
+        var generator = SeededGenerator(seed: 4)
+        for _ in 0..<((HCALStepwiseNetwork.cacheCapacity + 5) / input.options.steps + 1) {
+            let window = (0..<(input.options.steps * input.channels)).map { _ in Float(generator.nextUniform()) }
+            _ = try network.reconstructLastSteps([window])
+        }
+        #expect(try network.reconstructLastSteps([first]) == before)
+        #expect(throws: HCALError.self) { try network.reconstructLastSteps([Array(first.dropLast())]) }
+    }
+}

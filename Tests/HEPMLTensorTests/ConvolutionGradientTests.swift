@@ -218,4 +218,24 @@ import Testing
         #expect(pooled.value.scalars == values)
         #expect(indices.positions == positions)
     }
+
+    /// The 2×2×2 window (its own unrolled loop: the HCAL encoder's first pooling) against the
+    /// definition, ties to the first maximum in row-major window order, and its gradient.
+    @Test func twoByTwoByTwoMaxPoolingMatchesTheDefinition() throws {
+        let x = random([2, 2, 4, 6, 8], seed: 121).scalars.map { ($0 * 2).rounded() }
+        let (pooled, indices) = try Variable(try Tensor(shape: [2, 2, 4, 6, 8], scalars: x)).maxPoolWithIndices(kernel: [2, 2, 2])
+        var values = [Double](), positions = [Int]()
+        for plane in 0..<4 { for od in 0..<2 { for oh in 0..<3 { for ow in 0..<4 {
+            var best = -Double.infinity, position = 0
+            for dz in 0..<2 { for dy in 0..<2 { for dx in 0..<2 {
+                let p = ((2 * od + dz) * 6 + 2 * oh + dy) * 8 + 2 * ow + dx
+                if x[plane * 192 + p] > best { best = x[plane * 192 + p]; position = p }
+            } } }
+            values.append(best)
+            positions.append(position)
+        } } } }
+        #expect(pooled.value.scalars == values)
+        #expect(indices.positions == positions)
+        try GradientCheck.check([random([1, 2, 2, 4, 4], seed: 122)]) { try $0[0].maxPool(kernel: [2, 2, 2]) }
+    }
 }

@@ -37,7 +37,7 @@ enum PointwiseFunction<T: TensorScalar> {
     func forward(_ x: [T]) -> [T] {
         switch self {
         case .relu: return Self.loop(x) { p, o, range in for i in range { o[i] = p[i] > 0 ? p[i] : 0 } }
-        case .leakyRelu(let slope): return Kernels.map(x) { $0 > 0 ? $0 : slope * $0 }
+        case .leakyRelu(let slope): return Self.loop(x) { p, o, range in for i in range { let value = p[i]; o[i] = value > 0 ? value : slope * value } }
         case .elu(let alpha): return Kernels.map(x, cost: 8) { $0 > 0 ? $0 : alpha * T.expm1($0) }
         case .tanh: return Self.loop(x, cost: 8) { p, o, range in T.hyperbolicTangent(p + range.lowerBound, into: o + range.lowerBound, count: range.count) }
         case .sigmoid: return Kernels.map(x, cost: 8) { Self.logistic($0) }
@@ -92,7 +92,7 @@ enum PointwiseFunction<T: TensorScalar> {
         switch self {
         // Both loads unconditional, so the select vectorizes.
         case .relu: return Self.loop(g, y) { g, y, o, range in for i in range { let value = g[i]; o[i] = y[i] > 0 ? value : 0 } }
-        case .leakyRelu(let slope): return Kernels.zip(g, x) { $1 > 0 ? $0 : slope * $0 }
+        case .leakyRelu(let slope): return Self.loop(g, x) { g, x, o, range in for i in range { let value = g[i]; o[i] = x[i] > 0 ? value : slope * value } }
         case .elu(let alpha): return Kernels.zip3(g, x, y) { g, x, y in x > 0 ? g : g * (y + alpha) }
         case .tanh: return Self.loop(g, y) { g, y, o, range in for i in range { o[i] = g[i] * (1 - y[i] * y[i]) } }
         case .sigmoid: return Kernels.zip(g, y) { $0 * $1 * (1 - $1) }

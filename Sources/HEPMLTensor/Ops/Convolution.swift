@@ -101,35 +101,34 @@ enum ConvolutionKernels {
         var row: Int32, position: Int32, source: Int32, low: Int32, high: Int32
     }
 
-    /// The lines of every patch row (large channel, kernel offset) and small (d, h) line, built
-    /// once per call. Walking whole lines instead of single elements turns im2col into short
-    /// contiguous copies.
+    /// The lines of every patch row of the first large channel (kernel offset) and small (d, h)
+    /// line, built once per call; the other channels' lines are these shifted by whole channels
+    /// (`im2col` and `col2im` add the shift), so a wide layer does not pay for a table per channel.
+    /// Walking whole lines instead of single elements turns im2col into short contiguous copies.
     static func patchLines(_ g: ConvolutionGeometry) -> [PatchLine] {
         let (D, H, W) = (g.large[0], g.large[1], g.large[2])
         let (Do, Ho, Wo) = (g.small[0], g.small[1], g.small[2])
         var lines: [PatchLine] = []
-        lines.reserveCapacity(g.patchSize * Do * Ho)
+        lines.reserveCapacity(g.kernelVolume * Do * Ho)
         var row = 0
-        for c in 0..<g.largeChannels {
-            for kd in 0..<g.kernel[0] { for kh in 0..<g.kernel[1] { for kw in 0..<g.kernel[2] {
-                // iw = ow·stride + shift must lie in 0..<W.
-                let shift = kw - g.padBefore[2], sw = g.stride[2]
-                let low = shift >= 0 ? 0 : min(Wo, (-shift + sw - 1) / sw)
-                let high = W - shift <= 0 ? low : max(low, min(Wo, (W - shift + sw - 1) / sw))
-                var position = 0
-                for od in 0..<Do {
-                    let id = od * g.stride[0] - g.padBefore[0] + kd
-                    for oh in 0..<Ho {
-                        let ih = oh * g.stride[1] - g.padBefore[1] + kh
-                        let inside = id >= 0 && id < D && ih >= 0 && ih < H
-                        lines.append(PatchLine(row: Int32(row), position: Int32(position), source: inside ? Int32(((c * D + id) * H + ih) * W + shift) : -1,
-                                               low: Int32(inside ? low : 0), high: Int32(inside ? high : 0)))
-                        position += Wo
-                    }
+        for kd in 0..<g.kernel[0] { for kh in 0..<g.kernel[1] { for kw in 0..<g.kernel[2] {
+            // iw = ow·stride + shift must lie in 0..<W.
+            let shift = kw - g.padBefore[2], sw = g.stride[2]
+            let low = shift >= 0 ? 0 : min(Wo, (-shift + sw - 1) / sw)
+            let high = W - shift <= 0 ? low : max(low, min(Wo, (W - shift + sw - 1) / sw))
+            var position = 0
+            for od in 0..<Do {
+                let id = od * g.stride[0] - g.padBefore[0] + kd
+                for oh in 0..<Ho {
+                    let ih = oh * g.stride[1] - g.padBefore[1] + kh
+                    let inside = id >= 0 && id < D && ih >= 0 && ih < H
+                    lines.append(PatchLine(row: Int32(row), position: Int32(position), source: inside ? Int32((id * H + ih) * W + shift) : -1,
+                                           low: Int32(inside ? low : 0), high: Int32(inside ? high : 0)))
+                    position += Wo
                 }
-                row += 1
-            } } }
-        }
+            }
+            row += 1
+        } } }
         return lines
     }
 
@@ -140,29 +139,32 @@ enum ConvolutionKernels {
     /// `patchLines`, and overflow checks would keep these short loops from vectorizing.)
     @inline(__always)
     static func im2col<T: TensorScalar>(_ x: UnsafePointer<T>, count: Int, sampleSize: Int, _ cols: UnsafeMutablePointer<T>, ld: Int,
-                                        _ lines: UnsafeBufferPointer<PatchLine>, width: Int, smallSpatial S: Int, stride sw: Int) {
-        for line in lines {
-            let low = Int(line.low), high = Int(line.high)
-            var out = cols + (Int(line.row) &* ld &+ Int(line.position)), source = x + Int(line.source)
-            // Padding runs are a few elements; a zero loop would become a memset call per line
-            // and sample. When they fit, four plain stores at each end (made before the copy,
-            // which overwrites what they cover inside the line) clear them instead.
-            let fixedStores = width >= 4 && low <= 4 && width - high <= 4
-            for _ in 0..<count {
-                if fixedStores {
-                    if low > 0 { out[0] = 0; out[1] = 0; out[2] = 0; out[3] = 0 }
-                    if high < width { out[width &- 4] = 0; out[width &- 3] = 0; out[width &- 2] = 0; out[width &- 1] = 0 }
-                } else {
-                    for w in 0..<low { out[w] = 0 }
-                    for w in high..<width { out[w] = 0 }
+                                        _ lines: UnsafeBufferPointer<PatchLine>, _ g: ConvolutionGeometry, width: Int, smallSpatial S: Int, stride sw: Int) {
+        for channel in 0..<g.largeChannels {
+            let rowShift = channel &* g.kernelVolume, sourceShift = channel &* g.largeSpatial
+            for line in lines {
+                let low = Int(line.low), high = Int(line.high)
+                var out = cols + ((Int(line.row) &+ rowShift) &* ld &+ Int(line.position)), source = x + (Int(line.source) &+ sourceShift)
+                // Padding runs are a few elements; a zero loop would become a memset call per line
+                // and sample. When they fit, four plain stores at each end (made before the copy,
+                // which overwrites what they cover inside the line) clear them instead.
+                let fixedStores = width >= 4 && low <= 4 && width - high <= 4
+                for _ in 0..<count {
+                    if fixedStores {
+                        if low > 0 { out[0] = 0; out[1] = 0; out[2] = 0; out[3] = 0 }
+                        if high < width { out[width &- 4] = 0; out[width &- 3] = 0; out[width &- 2] = 0; out[width &- 1] = 0 }
+                    } else {
+                        for w in 0..<low { out[w] = 0 }
+                        for w in high..<width { out[w] = 0 }
+                    }
+                    if sw == 1 {
+                        for w in low..<high { out[w] = source[w] }
+                    } else {
+                        for w in low..<high { out[w] = source[w &* sw] }
+                    }
+                    out += S
+                    source += sampleSize
                 }
-                if sw == 1 {
-                    for w in low..<high { out[w] = source[w] }
-                } else {
-                    for w in low..<high { out[w] = source[w &* sw] }
-                }
-                out += S
-                source += sampleSize
             }
         }
     }
@@ -170,19 +172,22 @@ enum ConvolutionKernels {
     /// Adds a column matrix back onto the large grids of `count` samples (the adjoint of `im2col`).
     @inline(__always)
     static func col2im<T: TensorScalar>(_ cols: UnsafePointer<T>, ld: Int, _ x: UnsafeMutablePointer<T>, count: Int, sampleSize: Int,
-                                        _ lines: UnsafeBufferPointer<PatchLine>, smallSpatial S: Int, stride sw: Int) {
-        for line in lines {
-            let low = Int(line.low), high = Int(line.high)
-            guard low < high else { continue }
-            var input = cols + (Int(line.row) &* ld &+ Int(line.position)), target = x + Int(line.source)
-            for _ in 0..<count {
-                if sw == 1 {
-                    for w in low..<high { target[w] += input[w] }
-                } else {
-                    for w in low..<high { target[w &* sw] += input[w] }
+                                        _ lines: UnsafeBufferPointer<PatchLine>, _ g: ConvolutionGeometry, smallSpatial S: Int, stride sw: Int) {
+        for channel in 0..<g.largeChannels {
+            let rowShift = channel &* g.kernelVolume, sourceShift = channel &* g.largeSpatial
+            for line in lines {
+                let low = Int(line.low), high = Int(line.high)
+                guard low < high else { continue }
+                var input = cols + ((Int(line.row) &+ rowShift) &* ld &+ Int(line.position)), target = x + (Int(line.source) &+ sourceShift)
+                for _ in 0..<count {
+                    if sw == 1 {
+                        for w in low..<high { target[w] += input[w] }
+                    } else {
+                        for w in low..<high { target[w &* sw] += input[w] }
+                    }
+                    input += S
+                    target += sampleSize
                 }
-                input += S
-                target += sampleSize
             }
         }
     }
@@ -226,7 +231,7 @@ enum ConvolutionKernels {
                             let ld = count * S
                             // An empty array's buffer may still have a base address; test the count.
                             let cols = sp.isEmpty ? scratch : sp.baseAddress.unsafelyUnwrapped + start * P * S
-                            im2col(x + start * L, count: count, sampleSize: L, cols, ld: ld, lp, width: width, smallSpatial: S, stride: sw)
+                            im2col(x + start * L, count: count, sampleSize: L, cols, ld: ld, lp, g, width: width, smallSpatial: S, stride: sw)
                             T.gemm(transposeA: false, transposeB: false, m: O, n: ld, k: P, alpha: 1, a: w, lda: P, b: cols, ldb: ld, beta: 0, c: product, ldc: ld)
                             // Back to [sample, channel, position] order, adding the bias on the way.
                             for s in 0..<count {
@@ -324,7 +329,7 @@ enum ConvolutionKernels {
                                         if !saved.isEmpty {
                                             patches = saved.baseAddress.unsafelyUnwrapped + start * P * S
                                         } else {
-                                            im2col(x + start * L, count: count, sampleSize: L, cols, ld: ld, lp, width: width, smallSpatial: S, stride: sw)
+                                            im2col(x + start * L, count: count, sampleSize: L, cols, ld: ld, lp, g, width: width, smallSpatial: S, stride: sw)
                                         }
                                         partial.withUnsafeMutableBufferPointer { d in
                                             T.gemm(transposeA: false, transposeB: true, m: O, n: P, k: ld, alpha: 1, a: gathered, lda: ld, b: patches, ldb: ld, beta: beta, c: d.baseAddress.unsafelyUnwrapped, ldc: P)
@@ -333,7 +338,7 @@ enum ConvolutionKernels {
                                     if needLarge, let d = dp.baseAddress {
                                         T.gemm(transposeA: true, transposeB: false, m: P, n: ld, k: O, alpha: 1, a: w, lda: P, b: gathered, ldb: ld, beta: 0, c: cols, ldc: ld)
                                         (d + start * L).update(repeating: 0, count: count * L)
-                                        col2im(cols, ld: ld, d + start * L, count: count, sampleSize: L, lp, smallSpatial: S, stride: sw)
+                                        col2im(cols, ld: ld, d + start * L, count: count, sampleSize: L, lp, g, smallSpatial: S, stride: sw)
                                     }
                                 }
                                 partials[chunk] = partial

@@ -56,14 +56,21 @@ extension Variable {
                 invStd[c] = 1 / (statistics.variance.value.scalars[c] + epsilon).squareRoot()
             }
         }
-        var normalized = [T](repeating: 0, count: xs.count), out = [T](repeating: 0, count: xs.count)
+        var out: [T] = Kernels.overwritten(xs.count)
         let gamma = scale.value.scalars, beta = shift.value.scalars
-        for s in 0..<n { for c in 0..<channels { for i in 0..<spatial {
-            let j = index(s, c, i)
-            normalized[j] = (xs[j] - mean[c]) * invStd[c]
-            out[j] = gamma[c] * normalized[j] + beta[c]
-        } } }
-        return Variable(Tensor(validShape: x.shape, scalars: out), operation: "batchNorm", inputs: [x, scale, shift]) { g in
+        xs.withUnsafeBufferPointer { xp in
+            out.withUnsafeMutableBufferPointer { op in
+                for s in 0..<n { for c in 0..<channels {
+                    let base = index(s, c, 0), center = mean[c], factor = invStd[c], weight = gamma[c], offset = beta[c]
+                    let source = xp.baseAddress.unsafelyUnwrapped + base, target = op.baseAddress.unsafelyUnwrapped + base
+                    for i in 0..<spatial { target[i] = weight * ((source[i] - center) * factor) + offset }
+                } }
+            }
+        }
+        return Variable(Tensor(validShape: x.shape, scalars: out), operation: "batchNorm", inputs: [x, scale, shift]) { [mean, invStd] g in
+            // The normalized input, recomputed here so that inference never stores it.
+            var normalized: [T] = Kernels.overwritten(xs.count)
+            for s in 0..<n { for c in 0..<channels { for i in 0..<spatial { let j = index(s, c, i); normalized[j] = (xs[j] - mean[c]) * invStd[c] } } }
             var dGamma = [T](repeating: 0, count: channels), dBeta = [T](repeating: 0, count: channels)
             var dx = [T](repeating: 0, count: xs.count)
             for c in 0..<channels {

@@ -102,6 +102,26 @@ extension Variable {
                                 } } }
                                 continue
                             }
+                            if kd == 2 && kh == 2 && kw == 2 && !clipped {
+                                // The 2×2×2 window, unrolled in the order of the loops below (first maximum wins).
+                                let plane = H &* W
+                                let offsets = (1, W, W &+ 1, plane, plane &+ 1, plane &+ W, plane &+ W &+ 1)
+                                for od in 0..<Do { for oh in 0..<Ho { for ow in 0..<Wo {
+                                    let corner = (od &* sd &* H &+ oh &* sh) &* W &+ ow &* sw
+                                    var bestIndex = corner
+                                    var bestValue = xPlane[corner]
+                                    @inline(__always) func consider(_ offset: Int) {
+                                        let index = corner &+ offset
+                                        if xPlane[index] > bestValue { bestValue = xPlane[index]; bestIndex = index }
+                                    }
+                                    consider(offsets.0); consider(offsets.1); consider(offsets.2); consider(offsets.3)
+                                    consider(offsets.4); consider(offsets.5); consider(offsets.6)
+                                    o[position] = bestValue
+                                    best[position] = bestIndex
+                                    position &+= 1
+                                } } }
+                                continue
+                            }
                             for od in 0..<Do { for oh in 0..<Ho { for ow in 0..<Wo {
                                 let corner = (od &* sd &* H &+ oh &* sh) &* W &+ ow &* sw
                                 var bestIndex = corner

@@ -1,0 +1,203 @@
+import Foundation
+import HEPMLNN
+import HEPMLTensor
+
+/// A trained HCAL network run the way scoring needs it: the encoder once per distinct LS, the
+/// bottleneck over the window, the decoder for the last step only.
+///
+/// This gives the full-window forward pass's last-step reconstruction (to float rounding) because
+/// of the layout of `HCALModelOptions.spec()`: the encoder's convolutions have depth kernel 1 and
+/// its poolings pair depth slots inside each step's power-of-two block down to one slot per step,
+/// the decoder's transposed convolutions (depth kernel 1, or 2 with stride 2) expand each step's
+/// slot into that step's own block again, batch norm in inference mode and the activations act
+/// per element, and RIN's ring means are per step. So a step's encoder features depend on its
+/// scaled map alone, and the last step's reconstruction on the bottleneck's last step alone. In a
+/// stream T − 1 of a window's T steps were encoded for the previous windows; a bounded
+/// least-recently-used cache keyed by the content of the scaled step map finds them again
+/// without any change to the scorer's API (a hit is confirmed by comparing the maps, so a hash
+/// collision costs a comparison, never a wrong score).
+final class HCALStepwiseNetwork {
+    /// Encoded steps kept: the T − 1 latest LS of 16 interleaved runs (about 8.4 MB for HE).
+    static let cacheCapacity = 64
+
+    private struct EncodedStep {
+        /// The scaled step map `[64, 72, depths]` the entry was computed from.
+        var map: [Float]
+        /// Encoder output of each side, `sides × features`.
+        var features: [Float]
+        var ringMeans: [Float]
+        var lastUse: UInt64
+    }
+
+    let input: HCALModelInput
+    private let encoder: Sequential<Float>, bottleneck: Sequential<Float>, decoder: Sequential<Float>
+    /// Values per sample of one step's encoder output `[C, ieta', iphi', 1]`.
+    private let features: Int
+    /// Per-sample shape of the encoder output of one step.
+    private let featureShape: [Int]
+    private var cache: [UInt64: EncodedStep] = [:]
+    private var clock: UInt64 = 0
+
+    /// `model` must be the network of `input.options.spec()` (the structure above is what makes
+    /// the stepwise evaluation exact).
+    init(model: GraphModel<Float>, input: HCALModelInput) throws {
+        guard model.spec == (try input.options.spec()), let encoder = model.block(named: "encoder"), let bottleneck = model.block(named: "bottleneck"),
+              let decoder = model.block(named: "decoder"), let encoded = model.summary.shapes["encoder"], encoded.last == input.options.steps else {
+            throw HCALError("the model is not the network of its HCAL options (model.json and hcal.json disagree)")
+        }
+        model.setTraining(false)
+        self.input = input
+        self.encoder = encoder
+        self.bottleneck = bottleneck
+        self.decoder = decoder
+        featureShape = Array(encoded.dropLast()) + [1]
+        features = featureShape.reduce(1, *)
+    }
+
+    /// The reconstruction (scaled, `[64, 72, depths]`, inactive channels 0) of the last step of
+    /// each scaled window `[T, 64, 72, depths]`.
+    func reconstructLastSteps(_ windows: [[Float]]) throws -> [[Float]] {
+        guard !windows.isEmpty else { return [] }
+        let channels = input.channels, steps = input.options.steps, sides = input.sides
+        for (index, window) in windows.enumerated() where window.count != steps * channels {
+            throw HCALError("window \(index) has \(window.count) values, the model takes \(steps) × \(channels)")
+        }
+        clock += 1
+        let slots = try encodedSteps(windows)
+
+        // Bottleneck input [N·sides, C, ieta', iphi', T]: each window's step features interleaved along T.
+        let samples = windows.count * sides
+        var sequence = [Float](repeating: 0, count: samples * features * steps)
+        sequence.withUnsafeMutableBufferPointer { target in
+            for window in windows.indices {
+                for step in 0..<steps {
+                    slots[window * steps + step].features.withUnsafeBufferPointer { source in
+                        for side in 0..<sides {
+                            let sample = window * sides + side
+                            for feature in 0..<features { target[(sample * features + feature) * steps + step] = source[side * features + feature] }
+                        }
+                    }
+                }
+            }
+        }
+        let sequenceShape = [samples] + Array(featureShape.dropLast()) + [steps]
+        let bottom = try bottleneck(Variable(try Tensor(shape: sequenceShape, scalars: sequence))).value.scalars
+        var last = [Float](repeating: 0, count: samples * features)
+        for index in 0..<(samples * features) { last[index] = bottom[index * steps + steps - 1] }
+        let outputs = try decoder(Variable(try Tensor(shape: [samples] + featureShape, scalars: last))).value.scalars
+
+        let perWindow = outputs.count / windows.count
+        return windows.indices.map { index in
+            var reconstruction = [Float](repeating: 0, count: channels)
+            outputs.withUnsafeBufferPointer { source in
+                reconstruction.withUnsafeMutableBufferPointer { target in
+                    input.reconstruction(UnsafeBufferPointer(rebasing: source[(index * perWindow)..<((index + 1) * perWindow)]),
+                                         ringMeans: slots[index * steps + steps - 1].ringMeans, into: target)
+                }
+            }
+            return reconstruction
+        }
+    }
+
+    /// The encoded step of every (window, step), from the cache or encoded now in one batch (a
+    /// step repeated within the call is encoded once).
+    private func encodedSteps(_ windows: [[Float]]) throws -> [EncodedStep] {
+        let channels = input.channels, steps = input.options.steps
+        var slots: [EncodedStep?] = Array(repeating: nil, count: windows.count * steps)
+        // Steps to encode: (window, step) of their first occurrence, and the slots waiting for each.
+        var fresh: [(window: Int, step: Int, key: UInt64)] = [], waiting: [[Int]] = [], freshByKey: [UInt64: Int] = [:]
+        for (windowIndex, window) in windows.enumerated() {
+            window.withUnsafeBufferPointer { buffer in
+                for step in 0..<steps {
+                    let map = UnsafeBufferPointer(rebasing: buffer[(step * channels)..<((step + 1) * channels)])
+                    let key = Self.contentHash(map)
+                    let slot = windowIndex * steps + step
+                    if var entry = cache[key], Self.equal(entry.map, map) {
+                        entry.lastUse = clock
+                        cache[key] = entry
+                        slots[slot] = entry
+                    } else if let index = freshByKey[key], windows[fresh[index].window].withUnsafeBufferPointer({ first in
+                        Self.equal(UnsafeBufferPointer(rebasing: first[(fresh[index].step * channels)..<((fresh[index].step + 1) * channels)]), map)
+                    }) {
+                        waiting[index].append(slot)
+                    } else {
+                        if freshByKey[key] == nil { freshByKey[key] = fresh.count }
+                        fresh.append((windowIndex, step, key))
+                        waiting.append([slot])
+                    }
+                }
+            }
+        }
+        guard !fresh.isEmpty else { return try Self.filled(slots) }
+
+        // Encoder input [M·sides, 1, ieta, 72, Dp]: each fresh step's samples after one another.
+        let perStep = input.sides * input.stepSampleSize
+        var samples = [Float](repeating: 0, count: fresh.count * perStep)
+        var means: [[Float]] = []
+        samples.withUnsafeMutableBufferPointer { target in
+            for (index, item) in fresh.enumerated() {
+                windows[item.window].withUnsafeBufferPointer { buffer in
+                    let map = UnsafeBufferPointer(rebasing: buffer[(item.step * channels)..<((item.step + 1) * channels)])
+                    let ring = input.ringMeans(map)
+                    means.append(ring)
+                    input.networkSamples(map, ringMeans: ring, into: UnsafeMutableBufferPointer(rebasing: target[(index * perStep)..<((index + 1) * perStep)]))
+                }
+            }
+        }
+        let shape = [fresh.count * input.sides] + input.options.stepInputShape
+        let encoded = try encoder(Variable(try Tensor(shape: shape, scalars: samples))).value.scalars
+        let perStepFeatures = input.sides * features
+        for (index, item) in fresh.enumerated() {
+            let start = item.step * channels
+            let entry = EncodedStep(map: Array(windows[item.window][start..<(start + channels)]),
+                                    features: Array(encoded[(index * perStepFeatures)..<((index + 1) * perStepFeatures)]),
+                                    ringMeans: means[index], lastUse: clock)
+            for slot in waiting[index] { slots[slot] = entry }
+            cache[item.key] = entry
+        }
+        while cache.count > Self.cacheCapacity, let oldest = cache.min(by: { $0.value.lastUse < $1.value.lastUse })?.key { cache[oldest] = nil }
+        return try Self.filled(slots)
+    }
+
+    /// The slots, every one of which the lookup above filled (a gap would misalign windows and steps).
+    private static func filled(_ slots: [EncodedStep?]) throws -> [EncodedStep] {
+        let filled = slots.compactMap { $0 }
+        guard filled.count == slots.count else { throw HCALError("\(slots.count - filled.count) window steps were not encoded") }
+        return filled
+    }
+
+    /// A 64-bit hash of the map's bits: four independent multiply-xor lanes over 64-bit words.
+    static func contentHash(_ map: UnsafeBufferPointer<Float>) -> UInt64 {
+        let bytes = UnsafeRawBufferPointer(map)
+        let words = bytes.count / 8
+        var lanes: (UInt64, UInt64, UInt64, UInt64) = (0x9E37_79B9_7F4A_7C15, 0xC2B2_AE3D_27D4_EB4F, 0x1656_67B1_9E37_79F9, 0x85EB_CA77_C2B2_AE63)
+        @inline(__always) func mix(_ lane: UInt64, _ word: UInt64) -> UInt64 {
+            let value = (lane ^ word) &* 0xFF51_AFD7_ED55_8CCD
+            return value ^ (value >> 32)
+        }
+        var index = 0
+        while index + 4 <= words {
+            lanes.0 = mix(lanes.0, bytes.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self))
+            lanes.1 = mix(lanes.1, bytes.loadUnaligned(fromByteOffset: (index + 1) * 8, as: UInt64.self))
+            lanes.2 = mix(lanes.2, bytes.loadUnaligned(fromByteOffset: (index + 2) * 8, as: UInt64.self))
+            lanes.3 = mix(lanes.3, bytes.loadUnaligned(fromByteOffset: (index + 3) * 8, as: UInt64.self))
+            index += 4
+        }
+        var hash = mix(mix(mix(lanes.0, lanes.1), lanes.2), lanes.3)
+        for offset in stride(from: index * 8, to: bytes.count, by: 4) {
+            hash = mix(hash, UInt64(bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+        }
+        return mix(hash, UInt64(bytes.count))
+    }
+
+    /// Bitwise equality of two maps (the cache's confirmation of a hash match).
+    static func equal(_ stored: [Float], _ map: UnsafeBufferPointer<Float>) -> Bool {
+        stored.withUnsafeBufferPointer { equal($0, map) }
+    }
+
+    static func equal(_ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>) -> Bool {
+        guard a.count == b.count else { return false }
+        guard let first = a.baseAddress, let second = b.baseAddress else { return true }
+        return memcmp(first, second, a.count * MemoryLayout<Float>.stride) == 0
+    }
+}
