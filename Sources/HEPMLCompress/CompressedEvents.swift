@@ -149,26 +149,47 @@ struct VariableDecoder {
     }
 }
 
+/// A trained compression model ready to encode: its card (variables, normalization) and its
+/// encoder block, checked against the variables to encode.
+public struct ObjectEncoder {
+    public let card: CompressionModelCard
+    public let model: GraphModel<Float>
+    public let latentWidth: Int
+    let encoder: Module<Float>
+
+    /// Loads the model of `run`; `variables` that are not the ones it was trained on are an error naming `file`.
+    public init(run: RunDirectory, variables: [String], file: String) throws {
+        card = try CompressionModelCard.load(from: run)
+        guard variables == card.variables.map(\.name) else {
+            throw NormalizationError(file: file, variable: variables.joined(separator: ","),
+                                     reason: "are not the variables the model was trained on (\(card.variables.map(\.name).joined(separator: ",")))")
+        }
+        model = try run.loadModel()
+        guard let encoder = model.block(named: "encoder") else { throw ModelZooError("\(run.path): the model has no encoder block") }
+        self.encoder = encoder
+        latentWidth = model.summary.shapes["encoder"]?.first ?? 0
+    }
+
+    /// Row-major latents (`latentWidth` per object): the card's normalization, then the encoder in eval mode.
+    public func latents(of data: ObjectData, file: String) throws -> [Float] {
+        let normalized = try card.normalization.normalized(data, file: file)
+        return try VariableDecoder.run(encoder, inputs: normalized, width: data.variables.count, outputWidth: latentWidth)
+    }
+}
+
 public enum EventCompressor {
     /// Compresses `reading` with the model in `run` into the Parquet file `path` (atomically).
     public static func compress(_ reading: ObjectSource.Reading, source: ObjectSource, model run: RunDirectory, to path: String,
                                 options: CompressionOptions = CompressionOptions()) throws -> CompressionResult {
         let started = Date()
         let data = reading.data
-        let card = try CompressionModelCard.load(from: run)
-        guard data.variableNames == card.variables.map(\.name) else {
-            throw NormalizationError(file: source.path, variable: data.variableNames.joined(separator: ","),
-                                     reason: "are not the variables the model was trained on (\(card.variables.map(\.name).joined(separator: ",")))")
-        }
+        let objectEncoder = try ObjectEncoder(run: run, variables: data.variableNames, file: source.path)
         for bound in options.bounds where !data.variableNames.contains(bound.variable) {
             throw NormalizationError(file: source.path, variable: bound.variable, reason: "has a --max-error bound but is not compressed (\(data.variableNames.joined(separator: ", ")))")
         }
-        let model = try run.loadModel()
-        guard let encoder = model.block(named: "encoder") else { throw ModelZooError("\(run.path): the model has no encoder block") }
+        let card = objectEncoder.card, model = objectEncoder.model, latentWidth = objectEncoder.latentWidth
         let width = data.variables.count
-        let normalized = try card.normalization.normalized(data, file: source.path)
-        let latentWidth = model.summary.shapes["encoder"]?.first ?? 0
-        let latents = try VariableDecoder.run(encoder, inputs: normalized, width: width, outputWidth: latentWidth)
+        let latents = try objectEncoder.latents(of: data, file: source.path)
 
         let ranges = options.encoding.ranges(of: latents, width: latentWidth)
         let codes = options.encoding.codes(latents, width: latentWidth, ranges: ranges)
