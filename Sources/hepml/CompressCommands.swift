@@ -3,6 +3,7 @@ import Foundation
 import HEPMLCompress
 import HEPMLCore
 import HEPMLExperiment
+import HEPMLROOT
 
 struct CompressCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -169,13 +170,16 @@ struct CompressDecompressCommand: ParsableCommand {
     var output: String
     @Option(help: "Tree name (default: the one recorded at compression).")
     var tree: String?
+    @Option(help: "Compression of a .root output: zlib, lzma, lz4, zstd or none, optionally :level (zlib level 1, ROOT's default; lz4 writes fastest).")
+    var compression = "zlib:1"
 
     func run() throws {
+        let rootCompression = try ROOTWriter.Compression(parsing: compression)
         let started = Date()
         let compressed = try CompressedEventFile(path: file)
         let data = try compressed.decompress()
         let decoded = Date()
-        try data.write(to: output, tree: tree ?? compressed.header.tree)
+        try data.write(to: output, tree: tree ?? compressed.header.tree, compression: rootCompression)
         print("wrote \(output): \(data.objectCount) objects of \(data.eventCount) events; decoding "
               + String(format: "%.3g objects/s, %.2f s in all", Double(data.objectCount) / max(decoded.timeIntervalSince(started), 1e-9), Date().timeIntervalSince(started)))
     }
