@@ -24,7 +24,7 @@ extension ObjectData {
 
     /// A ROOT file with one tree: the variables under their names and stored types, jagged ones
     /// sharing the counter branch `counterName` (`nJet`), and the kept columns; baskets compressed
-    /// with `compression` (ROOT's own default, zlib level 1, unless asked otherwise).
+    /// with `compression` (zlib level 1 unless asked otherwise).
     public func writeROOT(to path: String, tree: String, compression: ROOTWriter.Compression = .zlib(level: 1)) throws {
         let writer = ROOTWriter(path: path, compression: compression)
         try writer.writeTree(table: try table(), to: tree, sharedCounter: counterName ?? "nObject")

@@ -170,7 +170,7 @@ struct CompressDecompressCommand: ParsableCommand {
     var output: String
     @Option(help: "Tree name (default: the one recorded at compression).")
     var tree: String?
-    @Option(help: "Compression of a .root output: zlib, lzma, lz4, zstd or none, optionally :level (zlib level 1, ROOT's default; lz4 writes fastest).")
+    @Option(help: "Compression of a .root output: zlib, lzma, lz4, zstd or none, optionally :level (default zlib:1; lz4 writes fastest).")
     var compression = "zlib:1"
 
     func run() throws {
