@@ -109,8 +109,10 @@ public struct CompressionOptions: Sendable {
 public struct CompressionResult: Sendable {
     public var header: CompressedHeader
     public var seconds: Double
-    /// Decoded values per variable, as decompression gives them (for evaluation without a second pass).
-    public var decoded: ObjectData
+    /// Decoded values per variable, as decompression gives them, when an error bound made the
+    /// compressor decode (to find the values that need exact corrections); nil otherwise, since
+    /// decoding costs as much as encoding and the file does not need it.
+    public var decoded: ObjectData?
 }
 
 /// Decoding shared by compression (to find the values that need corrections) and decompression,
@@ -208,8 +210,11 @@ public enum EventCompressor {
         let decoder = try CompressedEventFile.decoderModel(spec: decoderSpec, weights: weightBytes, file: path)
         let onnx = try ONNXExporter.export(decoder, inputNames: ["latent"], outputNames: ["decoded"], name: "decoder",
                                            documentation: "HEPML event compression decoder: latent → normalized variables").serialized()
-        let normalizedOutput = try VariableDecoder.run(decoder, inputs: stored, width: latentWidth, outputWidth: width)
-        var decodedValues = VariableDecoder.physical(normalizedOutput, variables: zip(data.variables, card.normalization.transforms).map { (type: $0.type, transform: $1) })
+        var decodedValues: [[Double]] = []
+        if !options.bounds.isEmpty {
+            let normalizedOutput = try VariableDecoder.run(decoder, inputs: stored, width: latentWidth, outputWidth: width)
+            decodedValues = VariableDecoder.physical(normalizedOutput, variables: zip(data.variables, card.normalization.transforms).map { (type: $0.type, transform: $1) })
+        }
 
         // Corrections: the exact value of every object the decoder misses by more than the bound.
         let offsets = data.eventOffsets ?? Array(0...data.objectCount)
@@ -271,8 +276,12 @@ public enum EventCompressor {
                         CompressedHeader.weightsKey: Data(weightBytes).base64EncodedString(),
                         CompressedHeader.onnxKey: Data(onnx).base64EncodedString()]
         try Parquet.write(try Table(columns: columns, metadata: metadata), to: path)
-        var decoded = data
-        for v in decoded.variables.indices { decoded.variables[v].values = decodedValues[v] }
+        var decoded: ObjectData?
+        if !decodedValues.isEmpty {
+            var values = data
+            for v in values.variables.indices { values.variables[v].values = decodedValues[v] }
+            decoded = values
+        }
         return CompressionResult(header: header, seconds: Date().timeIntervalSince(started), decoded: decoded)
     }
 }
