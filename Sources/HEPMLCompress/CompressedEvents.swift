@@ -109,8 +109,10 @@ public struct CompressionOptions: Sendable {
 public struct CompressionResult: Sendable {
     public var header: CompressedHeader
     public var seconds: Double
-    /// Decoded values per variable, as decompression gives them (for evaluation without a second pass).
-    public var decoded: ObjectData
+    /// Decoded values per variable, as decompression gives them, when an error bound made the
+    /// compressor decode (to find the values that need exact corrections); nil otherwise, since
+    /// decoding costs as much as encoding and the file does not need it.
+    public var decoded: ObjectData?
 }
 
 /// Decoding shared by compression (to find the values that need corrections) and decompression,
@@ -142,10 +144,44 @@ struct VariableDecoder {
         return variables.enumerated().map { column, variable in
             var values = [Double](repeating: 0, count: rows)
             normalized.withUnsafeBufferPointer { source in
-                for row in 0..<rows { values[row] = variable.type.representable(variable.transform.inverse(Double(source[row * width + column]))) }
+                values.withUnsafeMutableBufferPointer { values in
+                    guard let source = source.baseAddress, let values = values.baseAddress else { return }
+                    // Elementwise (a power of ten per value for log transforms): split over cores.
+                    Parallel.forEachChunk(rows, minimumChunk: 1 << 15) { range in
+                        for row in range { values[row] = variable.type.representable(variable.transform.inverse(Double(source[row * width + column]))) }
+                    }
+                }
             }
             return values
         }
+    }
+}
+
+/// A trained compression model ready to encode: its card (variables, normalization) and its
+/// encoder block, checked against the variables to encode.
+public struct ObjectEncoder {
+    public let card: CompressionModelCard
+    public let model: GraphModel<Float>
+    public let latentWidth: Int
+    let encoder: Module<Float>
+
+    /// Loads the model of `run`; `variables` that are not the ones it was trained on are an error naming `file`.
+    public init(run: RunDirectory, variables: [String], file: String) throws {
+        card = try CompressionModelCard.load(from: run)
+        guard variables == card.variables.map(\.name) else {
+            throw NormalizationError(file: file, variable: variables.joined(separator: ","),
+                                     reason: "are not the variables the model was trained on (\(card.variables.map(\.name).joined(separator: ",")))")
+        }
+        model = try run.loadModel()
+        guard let encoder = model.block(named: "encoder") else { throw ModelZooError("\(run.path): the model has no encoder block") }
+        self.encoder = encoder
+        latentWidth = model.summary.shapes["encoder"]?.first ?? 0
+    }
+
+    /// Row-major latents (`latentWidth` per object): the card's normalization, then the encoder in eval mode.
+    public func latents(of data: ObjectData, file: String) throws -> [Float] {
+        let normalized = try card.normalization.normalized(data, file: file)
+        return try VariableDecoder.run(encoder, inputs: normalized, width: data.variables.count, outputWidth: latentWidth)
     }
 }
 
@@ -155,20 +191,13 @@ public enum EventCompressor {
                                 options: CompressionOptions = CompressionOptions()) throws -> CompressionResult {
         let started = Date()
         let data = reading.data
-        let card = try CompressionModelCard.load(from: run)
-        guard data.variableNames == card.variables.map(\.name) else {
-            throw NormalizationError(file: source.path, variable: data.variableNames.joined(separator: ","),
-                                     reason: "are not the variables the model was trained on (\(card.variables.map(\.name).joined(separator: ",")))")
-        }
+        let objectEncoder = try ObjectEncoder(run: run, variables: data.variableNames, file: source.path)
         for bound in options.bounds where !data.variableNames.contains(bound.variable) {
             throw NormalizationError(file: source.path, variable: bound.variable, reason: "has a --max-error bound but is not compressed (\(data.variableNames.joined(separator: ", ")))")
         }
-        let model = try run.loadModel()
-        guard let encoder = model.block(named: "encoder") else { throw ModelZooError("\(run.path): the model has no encoder block") }
+        let card = objectEncoder.card, model = objectEncoder.model, latentWidth = objectEncoder.latentWidth
         let width = data.variables.count
-        let normalized = try card.normalization.normalized(data, file: source.path)
-        let latentWidth = model.summary.shapes["encoder"]?.first ?? 0
-        let latents = try VariableDecoder.run(encoder, inputs: normalized, width: width, outputWidth: latentWidth)
+        let latents = try objectEncoder.latents(of: data, file: source.path)
 
         let ranges = options.encoding.ranges(of: latents, width: latentWidth)
         let codes = options.encoding.codes(latents, width: latentWidth, ranges: ranges)
@@ -181,8 +210,11 @@ public enum EventCompressor {
         let decoder = try CompressedEventFile.decoderModel(spec: decoderSpec, weights: weightBytes, file: path)
         let onnx = try ONNXExporter.export(decoder, inputNames: ["latent"], outputNames: ["decoded"], name: "decoder",
                                            documentation: "HEPML event compression decoder: latent → normalized variables").serialized()
-        let normalizedOutput = try VariableDecoder.run(decoder, inputs: stored, width: latentWidth, outputWidth: width)
-        var decodedValues = VariableDecoder.physical(normalizedOutput, variables: zip(data.variables, card.normalization.transforms).map { (type: $0.type, transform: $1) })
+        var decodedValues: [[Double]] = []
+        if !options.bounds.isEmpty {
+            let normalizedOutput = try VariableDecoder.run(decoder, inputs: stored, width: latentWidth, outputWidth: width)
+            decodedValues = VariableDecoder.physical(normalizedOutput, variables: zip(data.variables, card.normalization.transforms).map { (type: $0.type, transform: $1) })
+        }
 
         // Corrections: the exact value of every object the decoder misses by more than the bound.
         let offsets = data.eventOffsets ?? Array(0...data.objectCount)
@@ -244,8 +276,12 @@ public enum EventCompressor {
                         CompressedHeader.weightsKey: Data(weightBytes).base64EncodedString(),
                         CompressedHeader.onnxKey: Data(onnx).base64EncodedString()]
         try Parquet.write(try Table(columns: columns, metadata: metadata), to: path)
-        var decoded = data
-        for v in decoded.variables.indices { decoded.variables[v].values = decodedValues[v] }
+        var decoded: ObjectData?
+        if !decodedValues.isEmpty {
+            var values = data
+            for v in values.variables.indices { values.variables[v].values = decodedValues[v] }
+            decoded = values
+        }
         return CompressionResult(header: header, seconds: Date().timeIntervalSince(started), decoded: decoded)
     }
 }

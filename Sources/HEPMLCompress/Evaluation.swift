@@ -63,6 +63,44 @@ public struct Baseline: Sendable {
     public var detail: String
 }
 
+/// The type of each object, for per-type residual summaries (spec A.8's per-particle summary: a
+/// model trained on jets, evaluated on photons, electrons and muons): the PhenoML line format's
+/// object types, or the distinct values of any per-object integer variable (a flavour or PDG ID
+/// branch of a ROOT tree).
+public struct ObjectTypes: Sendable, Equatable {
+    public var names: [String]
+    /// Per object, an index into `names`.
+    public var typeOfObject: [Int]
+
+    public init(names: [String], typeOfObject: [Int]) {
+        self.names = names
+        self.typeOfObject = typeOfObject
+    }
+
+    /// The kept `obj_type` column of PhenoML/DarkMachines data (codes of `PhenoMLFormat.objectTypes`);
+    /// nil when `data` has none.
+    public static func phenoML(_ data: ObjectData) -> ObjectTypes? {
+        guard let column = data.kept.first(where: { $0.name == "obj_type" }), case .int32(let codes) = column.values,
+              codes.count == data.objectCount, codes.allSatisfy({ $0 >= 0 && Int($0) < PhenoMLFormat.objectTypes.count }) else { return nil }
+        return ObjectTypes(names: PhenoMLFormat.objectTypes, typeOfObject: codes.map(Int.init))
+    }
+
+    /// One type per distinct value of `variable` (rounded), named `name=value`, in increasing order.
+    public init(variable: ObjectVariable) {
+        let values = variable.values.map { $0.rounded() }
+        let distinct = Array(Set(values)).sorted()
+        let index = Dictionary(uniqueKeysWithValues: distinct.enumerated().map { ($1, $0) })
+        self.init(names: distinct.map { "\(variable.name)=\(String(format: "%g", $0))" }, typeOfObject: values.map { index[$0] ?? 0 })
+    }
+}
+
+/// The residual summaries of the objects of one type.
+public struct TypeResiduals: Sendable {
+    public var type: String
+    public var objects: Int
+    public var residuals: [ResidualSummary]
+}
+
 /// What `hepml compress evaluate` reports: per-variable residuals of the compressed file against
 /// the original, the sizes, and the baselines on the same data.
 public struct CompressionEvaluation: Sendable {
@@ -70,12 +108,19 @@ public struct CompressionEvaluation: Sendable {
     public var sizes: CompressedFileSizes
     public var baselines: [Baseline]
     public var objects: Int
+    /// Per object type (in the order of `ObjectTypes.names`, types without objects left out); empty without types.
+    public var byType: [TypeResiduals]
+    /// Wall time of decoding every object (latents to physical values, corrections applied), and
+    /// of encoding them (normalization and encoder) when the model was given.
     public var decompressSeconds: Double
+    public var encodeSeconds: Double?
 
     public static let zstdLevel: Int32 = 9
 
-    /// `original` and the decompressed `decoded` must have the same variables and objects.
-    public init(original: ObjectData, decoded: ObjectData, sizes: CompressedFileSizes, decompressSeconds: Double) throws {
+    /// `original` and the decompressed `decoded` must have the same variables and objects;
+    /// `types`, when given, one type per object.
+    public init(original: ObjectData, decoded: ObjectData, sizes: CompressedFileSizes, decompressSeconds: Double,
+                encodeSeconds: Double? = nil, types: ObjectTypes? = nil) throws {
         guard original.variableNames == decoded.variableNames, original.objectCount == decoded.objectCount else {
             throw NormalizationError(variable: original.variableNames.joined(separator: ","),
                                      reason: "and the compressed file's \(decoded.variableNames.joined(separator: ",")) (\(decoded.objectCount) objects, the original has \(original.objectCount)) differ")
@@ -83,8 +128,23 @@ public struct CompressionEvaluation: Sendable {
         objects = original.objectCount
         self.sizes = sizes
         self.decompressSeconds = decompressSeconds
+        self.encodeSeconds = encodeSeconds
         residuals = zip(original.variables, decoded.variables).map { input, output in
             ResidualSummary(variable: input.name, input: input.values, output: output.values, relative: VariableKind(input.name).comparesRelatively)
+        }
+        byType = []
+        if let types {
+            guard types.typeOfObject.count == original.objectCount else {
+                throw NormalizationError(variable: "object types", reason: "has \(types.typeOfObject.count) objects, the data \(original.objectCount)")
+            }
+            var members = [[Int]](repeating: [], count: types.names.count)
+            for (object, type) in types.typeOfObject.enumerated() where members.indices.contains(type) { members[type].append(object) }
+            byType = zip(types.names, members).filter { !$1.isEmpty }.map { name, objects in
+                TypeResiduals(type: name, objects: objects.count, residuals: zip(original.variables, decoded.variables).map { input, output in
+                    ResidualSummary(variable: input.name, input: objects.map { input.values[$0] }, output: objects.map { output.values[$0] },
+                                    relative: VariableKind(input.name).comparesRelatively)
+                })
+            }
         }
         baselines = try Self.baselines(original, matching: residuals.map(\.sigma))
     }
@@ -137,13 +197,17 @@ public struct CompressionEvaluation: Sendable {
         ]
     }
 
-    /// The HTML report: sizes and baselines, the residual table, residual histograms, input vs
-    /// output distributions with ratio panels, and the residual correlation matrix.
+    /// The HTML report: sizes and baselines, encode/decode time per object, the residual table,
+    /// residual histograms, input vs output distributions with ratio panels, the residual
+    /// correlation matrix, the corner-style pair plots, and the per-type residual tables.
     public func writeReport(original: ObjectData, decoded: ObjectData, title: String, to directory: String) throws -> String {
         var report = Report(title: title, subtitle: "\(objects) objects")
         report.add(Report.Metric("compression ratio (stored original / file)", Double(sizes.originalStored) / Double(max(sizes.file, 1))))
         report.add(Report.Metric("ratio without the model", Double(sizes.originalStored) / Double(max(sizes.withoutModel, 1))))
-        report.add(Report.Metric("decompression", Double(objects) / max(decompressSeconds, 1e-9), unit: "objects/s", digits: 3))
+        report.add(Report.Metric("decoding", decompressSeconds / Double(max(objects, 1)) * 1e9, unit: "ns/object", digits: 3))
+        if let encodeSeconds {
+            report.add(Report.Metric("encoding", encodeSeconds / Double(max(objects, 1)) * 1e9, unit: "ns/object", digits: 3))
+        }
         let sizeRows: [[Report.Cell]] = [
             ["original, raw", .integer(sizes.originalRaw)], ["original, as stored", .integer(sizes.originalStored)],
             ["compressed file", .integer(sizes.file)], ["  latents (with the event structure)", .integer(sizes.latents)],
@@ -198,7 +262,41 @@ public struct CompressionEvaluation: Sendable {
                                    colorbarLabel: "correlation"),
                     name: "residual_correlation", caption: "row/column order: " + residuals.map(\.variable).joined(separator: ", ")),
         ]))
+        let columns = residuals.indices.map {
+            ResidualSummary.residuals(input: original.variables[$0].values, output: decoded.variables[$0].values, relative: residuals[$0].relative)
+        }
+        let groups = ResidualCorner.groups(residuals.map(\.variable))
+        report.add(Report.Section("Residual pair plots", groups.enumerated().map { number, group in
+            .figure(ResidualCorner.figure(columns: group.map { columns[$0] }, names: group.map { residuals[$0].variable },
+                                          correlations: { matrix[group[$0] * n + group[$1]] },
+                                          title: "residuals" + (groups.count > 1 ? " (group \(number + 1) of \(groups.count))" : "")),
+                    name: "residual_corner_\(number)",
+                    caption: "lower: 2-D residual densities (50 bins, 0.25–99.75 % quantiles); diagonal: residuals with the 16/84 % quantiles; upper: Pearson correlation")
+        }))
+        if !byType.isEmpty { report.add(typeSection()) }
         return try report.write(to: directory)
+    }
+
+    /// Per variable, mean ± SEM and σ ± err of the residual for each object type, and σ per type as a figure.
+    private func typeSection() -> Report.Section {
+        var blocks: [Report.Block] = []
+        let headers = ["type", "objects"] + residuals.flatMap { ["\($0.variable) mean ± SEM", "\($0.variable) σ ± err"] }
+        let rows: [[Report.Cell]] = byType.map { type in
+            [.text(type.type), .integer(type.objects)] + type.residuals.flatMap { summary -> [Report.Cell] in
+                [.text(String(format: "%.3g ± %.2g", summary.mean, summary.standardErrorOfMean)),
+                 .text(String(format: "%.4g ± %.2g", summary.sigma, summary.sigmaError))]
+            }
+        }
+        blocks.append(.table(Report.Table(caption: "residuals per object type", headers: headers, rows: rows)))
+        let positions = byType.indices.map(Double.init)
+        let series = residuals.indices.map { v in
+            Series.scatter(x: positions, y: byType.map { $0.residuals[v].sigma }, yErrors: byType.map { $0.residuals[v].sigmaError },
+                           label: residuals[v].variable)
+        }
+        let ticks = byType.enumerated().map { "\($0.offset) = \($0.element.type)" }.joined(separator: ", ")
+        blocks.append(.figure(Figure(Axes(xLabel: "object type (" + ticks + ")", yLabel: "residual σ", yScale: .log, series: series, legend: .best)),
+                              name: "residual_sigma_by_type", caption: "σ ± σ/√(2N) of each variable's residual per object type"))
+        return Report.Section("Per object type", blocks)
     }
 
     private func counts(_ values: [Double], _ edges: [Double]) -> [Double] {

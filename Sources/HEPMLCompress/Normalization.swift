@@ -234,7 +234,11 @@ public struct Normalization: Codable, Equatable, Sendable {
             }
             out.withUnsafeMutableBufferPointer { out in
                 variable.values.withUnsafeBufferPointer { values in
-                    for row in 0..<rows { out[row * width + column] = Float(transform.forward(values[row])) }
+                    guard let out = out.baseAddress, let values = values.baseAddress else { return }
+                    // Elementwise (a logarithm per value for log transforms): split over cores.
+                    Parallel.forEachChunk(rows, minimumChunk: 1 << 15) { range in
+                        for row in range { out[row * width + column] = Float(transform.forward(values[row])) }
+                    }
                 }
             }
         }

@@ -23,16 +23,17 @@ extension ObjectData {
     }
 
     /// A ROOT file with one tree: the variables under their names and stored types, jagged ones
-    /// sharing the counter branch `counterName` (`nJet`), and the kept columns.
-    public func writeROOT(to path: String, tree: String) throws {
-        let writer = ROOTWriter(path: path)
+    /// sharing the counter branch `counterName` (`nJet`), and the kept columns; baskets compressed
+    /// with `compression` (zlib level 1 unless asked otherwise).
+    public func writeROOT(to path: String, tree: String, compression: ROOTWriter.Compression = .zlib(level: 1)) throws {
+        let writer = ROOTWriter(path: path, compression: compression)
         try writer.writeTree(table: try table(), to: tree, sharedCounter: counterName ?? "nObject")
         try writer.close()
     }
 
     /// Writes `.root` (tree `tree`) or a table format by the extension of `path`.
-    public func write(to path: String, tree: String) throws {
-        if path.lowercased().hasSuffix(".root") { try writeROOT(to: path, tree: tree) } else { try TableFile.write(try table(), to: path) }
+    public func write(to path: String, tree: String, compression: ROOTWriter.Compression = .zlib(level: 1)) throws {
+        if path.lowercased().hasSuffix(".root") { try writeROOT(to: path, tree: tree, compression: compression) } else { try TableFile.write(try table(), to: path) }
     }
 }
 

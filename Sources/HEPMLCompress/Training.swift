@@ -114,12 +114,8 @@ public enum CompressionTraining {
         driver.showProgress = showProgress
         let stepsPerEpoch = (training.count + settings.batchSize - 1) / settings.batchSize
         let outcome = try driver.run(in: run, optimizer: { model in
-            let adam = Adam(model.parameters, learningRate: settings.maximumLearningRate, beta1: settings.cycle.maximumMomentum,
-                            beta2: settings.beta2, weightDecay: .decoupled(settings.weightDecay), undecayed: batchNormParameters(model))
-            return OneCycleAdam(adam, cycle: settings.cycle, totalSteps: stepsPerEpoch * settings.epochs)
-        }, training: training, validation: validation, log: log) { model, batch in
-            try Loss.meanSquaredError(try model(Variable(batch.inputs)), batch.targets, weights: batch.weights)
-        }
+            optimizer(for: model, settings: settings, totalSteps: stepsPerEpoch * settings.epochs)
+        }, training: training, validation: validation, log: log, loss: loss)
         let best = outcome.history.flatMap { history in history.epochs.compactMap(\.validationLoss).min() }
         let previous = try? CompressionModelCard.load(from: run)
         let card = CompressionModelCard(variables: data.variables.map { .init(name: $0.name, type: $0.type) }, normalization: normalization,
@@ -136,6 +132,18 @@ public enum CompressionTraining {
             try figure.save(to: (run.reportDirectory as NSString).appendingPathComponent("loss.png"))
         }
         return Outcome(model: outcome.model, card: card, history: outcome.history)
+    }
+
+    /// fastai's Adam for `fit_one_cycle`: β₁ cycled, decoupled weight decay except on batch norms.
+    public static func optimizer(for model: GraphModel<Float>, settings: CompressionTrainingSettings, totalSteps: Int) -> OneCycleAdam {
+        let adam = Adam(model.parameters, learningRate: settings.maximumLearningRate, beta1: settings.cycle.maximumMomentum,
+                        beta2: settings.beta2, weightDecay: .decoupled(settings.weightDecay), undecayed: batchNormParameters(model))
+        return OneCycleAdam(adam, cycle: settings.cycle, totalSteps: totalSteps)
+    }
+
+    /// MSE between the reconstruction and the input, both normalized.
+    public static func loss(_ model: Module<Float>, _ batch: Batch<Float>) throws -> Variable<Float> {
+        try Loss.meanSquaredError(try model(Variable(batch.inputs)), batch.targets, weights: batch.weights)
     }
 
     /// The scales and shifts of every batch norm (fastai's `bn_wd=False` exempts them from decay).

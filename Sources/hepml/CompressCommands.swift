@@ -3,6 +3,7 @@ import Foundation
 import HEPMLCompress
 import HEPMLCore
 import HEPMLExperiment
+import HEPMLROOT
 
 struct CompressCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -169,13 +170,16 @@ struct CompressDecompressCommand: ParsableCommand {
     var output: String
     @Option(help: "Tree name (default: the one recorded at compression).")
     var tree: String?
+    @Option(help: "Compression of a .root output: zlib, lzma, lz4, zstd or none, optionally :level (default zlib:1; lz4 writes fastest).")
+    var compression = "zlib:1"
 
     func run() throws {
+        let rootCompression = try ROOTWriter.Compression(parsing: compression)
         let started = Date()
         let compressed = try CompressedEventFile(path: file)
         let data = try compressed.decompress()
         let decoded = Date()
-        try data.write(to: output, tree: tree ?? compressed.header.tree)
+        try data.write(to: output, tree: tree ?? compressed.header.tree, compression: rootCompression)
         print("wrote \(output): \(data.objectCount) objects of \(data.eventCount) events; decoding "
               + String(format: "%.3g objects/s, %.2f s in all", Double(data.objectCount) / max(decoded.timeIntervalSince(started), 1e-9), Date().timeIntervalSince(started)))
     }
@@ -225,6 +229,10 @@ struct CompressEvaluateCommand: ParsableCommand {
     var input: String?
     @Option(help: "Report directory.")
     var report = "compress-report"
+    @Option(help: "Run directory of the model, to time encoding as well (the file holds only the decoder).")
+    var model: String?
+    @Option(help: "A per-object integer branch or column of the source (e.g. Jet_hadronFlavour) whose values are the object types of the per-type summaries; PhenoML line files use their object types without it.")
+    var objectType: String?
 
     func run() throws {
         let compressed = try CompressedEventFile(path: file)
@@ -234,7 +242,25 @@ struct CompressEvaluateCommand: ParsableCommand {
         let started = Date()
         let decoded = try compressed.decompress()
         let seconds = Date().timeIntervalSince(started)
-        let evaluation = try CompressionEvaluation(original: original, decoded: decoded, sizes: try CompressedFileSizes(compressed), decompressSeconds: seconds)
+        var encodeSeconds: Double?
+        if let model {
+            let encoder = try ObjectEncoder(run: RunDirectory(model), variables: original.variableNames, file: source.path)
+            let encodeStarted = Date()
+            _ = try encoder.latents(of: original, file: source.path)
+            encodeSeconds = Date().timeIntervalSince(encodeStarted)
+        }
+        var types = ObjectTypes.phenoML(original)
+        if let objectType {
+            var typeSource = source
+            typeSource.branches = [objectType]
+            let typeData = try typeSource.read().data
+            guard let variable = typeData.variables.first, typeData.objectCount == original.objectCount, typeData.eventOffsets == original.eventOffsets else {
+                throw ValidationError("--object-type \(objectType) does not have one value per object of \(source.path)")
+            }
+            types = ObjectTypes(variable: variable)
+        }
+        let evaluation = try CompressionEvaluation(original: original, decoded: decoded, sizes: try CompressedFileSizes(compressed), decompressSeconds: seconds,
+                                                   encodeSeconds: encodeSeconds, types: types)
         func pad(_ text: String, _ width: Int) -> String { text.padding(toLength: max(width, text.count), withPad: " ", startingAt: 0) }
         print(pad("variable", 22) + pad("residual", 14) + "  mean ± SEM              σ ± err                  q0.1%        q99.9%")
         for r in evaluation.residuals {
@@ -247,6 +273,11 @@ struct CompressEvaluateCommand: ParsableCommand {
         print(pad("autoencoder (with model)", 30) + String(format: " %12ld B", evaluation.sizes.file))
         for baseline in evaluation.baselines {
             print(pad(baseline.name, 30) + String(format: " %12ld B  σ: ", baseline.bytes) + sigmas(baseline.sigmas) + "  (\(baseline.detail))")
+        }
+        print(String(format: "decoding %.1f ns/object", seconds / Double(max(original.objectCount, 1)) * 1e9)
+              + (encodeSeconds.map { String(format: ", encoding %.1f ns/object", $0 / Double(max(original.objectCount, 1)) * 1e9) } ?? ""))
+        for type in evaluation.byType {
+            print(pad("  " + type.type, 14) + pad("\(type.objects) objects", 16) + "σ: " + sigmas(type.residuals.map(\.sigma)))
         }
         let index = try evaluation.writeReport(original: original, decoded: decoded, title: "Event compression: \(compressed.header.model)", to: report)
         print("report: \(index)")

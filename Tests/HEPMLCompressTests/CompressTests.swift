@@ -243,13 +243,42 @@ final class CompressFixture: @unchecked Sendable {
         let file = try CompressedEventFile(path: path)
         let original = try fixture.source.read().data
         let decoded = try file.decompress()
-        let evaluation = try CompressionEvaluation(original: original, decoded: decoded, sizes: try CompressedFileSizes(file), decompressSeconds: 1)
+        let types = ObjectTypes(variable: ObjectVariable(name: "parity", type: .int32, values: (0..<original.objectCount).map { Double($0 % 2) }))
+        let evaluation = try CompressionEvaluation(original: original, decoded: decoded, sizes: try CompressedFileSizes(file), decompressSeconds: 1,
+                                                   encodeSeconds: 0.5, types: types)
+        #expect(types.names == ["parity=0", "parity=1"])
+        #expect(evaluation.byType.map(\.type) == ["parity=0", "parity=1"])
+        #expect(evaluation.byType.map(\.objects) == [(original.objectCount + 1) / 2, original.objectCount / 2])
+        let odd = Array(stride(from: 1, to: original.objectCount, by: 2))
+        let oddPt = ResidualSummary(variable: "Jet_pt", input: odd.map { original.variables[0].values[$0] }, output: odd.map { decoded.variables[0].values[$0] }, relative: true)
+        #expect(evaluation.byType[1].residuals[0].sigma == oddPt.sigma && evaluation.byType[1].residuals[0].mean == oddPt.mean)
         #expect(evaluation.residuals.map(\.relative) == [true, false, false, true])
         #expect(evaluation.residuals.allSatisfy { $0.count == original.objectCount && $0.sigma > 0 && $0.sigma.isFinite })
         #expect(evaluation.baselines.map(\.name) == ["zstd lossless", "float16 + zstd", "mantissa truncation + zstd"])
         for (truncated, autoencoder) in zip(evaluation.baselines[2].sigmas, evaluation.residuals.map(\.sigma)) { #expect(truncated <= autoencoder) }
         let index = try evaluation.writeReport(original: original, decoded: decoded, title: "test", to: fixture.path("report"))
-        #expect(FileManager.default.fileExists(atPath: index))
+        let html = try String(contentsOfFile: index, encoding: .utf8)
+        for figure in ["residual_corner_0", "residual_sigma_by_type"] {
+            #expect(FileManager.default.fileExists(atPath: fixture.path("report/figures/\(figure).png")), "\(figure)")
+        }
+        #expect(html.contains("residuals per object type") && html.contains("parity=1") && html.contains("ns/object"))
+    }
+
+    /// Corner groups: upstream's nine 27D groups (pT, η and one family each) for the ATLAS
+    /// variables, one group of a few variables, and the first two with blocks of five beyond seven.
+    @Test func cornerGroups() {
+        let atlas = ["pt", "eta", "phi", "m", "ActiveArea", "ActiveArea4vec_eta", "ActiveArea4vec_m", "ActiveArea4vec_phi", "ActiveArea4vec_pt",
+                     "AverageLArQF", "NegativeE", "HECQuality", "LArQuality", "Width", "WidthPhi", "CentroidR", "DetectorEta",
+                     "LeadingClusterCenterLambda", "LeadingClusterPt", "LeadingClusterSecondLambda", "LeadingClusterSecondR", "N90Constituents",
+                     "EMFrac", "HECFrac", "Timing", "OotFracClusters10", "OotFracClusters5"].map { "JetAuxDyn.\($0)" }
+        let groups = ResidualCorner.groups(atlas)
+        #expect(groups.count == 9)
+        #expect(groups[0] == [0, 1, 2, 3])
+        #expect(groups[1] == [0, 1, 4, 5, 7, 8, 6])
+        #expect(groups[8] == [0, 1, 24, 26, 25])
+        #expect(Set(groups.flatMap { $0 }) == Set(0..<27))
+        #expect(ResidualCorner.groups(["Jet_pt", "Jet_eta", "Jet_phi", "Jet_mass"]) == [[0, 1, 2, 3]])
+        #expect(ResidualCorner.groups((0..<12).map { "x\($0)" }) == [[0, 1, 2, 3, 4, 5, 6], [0, 1, 7, 8, 9, 10, 11]])
     }
 }
 

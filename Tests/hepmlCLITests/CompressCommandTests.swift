@@ -21,12 +21,13 @@ import Testing
         #expect(compress.output.contains("Jet_E:") && compress.output.contains("exact corrections"), "\(compress.output)")
         let info = try TestEnvironment.run(hepml, ["compress", "info", path("jets.parquet")])
         #expect(info.status == 0 && info.output.contains("decoder ONNX") && info.output.contains("ratio"), "\(info.output)")
-        let decompress = try TestEnvironment.run(hepml, ["compress", "decompress", path("jets.parquet"), "-o", path("jets.root")])
+        let decompress = try TestEnvironment.run(hepml, ["compress", "decompress", path("jets.parquet"), "-o", path("jets.root"), "--compression", "lz4"])
         #expect(decompress.status == 0, "\(decompress.output)")
         let show = try TestEnvironment.run(hepml, ["root", "show", path("jets.root") + ":events"])
         #expect(show.output.contains("NJet") && show.output.contains("Jet_Px") && show.output.contains("var * float32"), "\(show.output)")
-        let evaluate = try TestEnvironment.run(hepml, ["compress", "evaluate", path("jets.parquet"), "--report", path("report")])
+        let evaluate = try TestEnvironment.run(hepml, ["compress", "evaluate", path("jets.parquet"), "--report", path("report"), "--model", path("model")])
         #expect(evaluate.status == 0 && evaluate.output.contains("zstd lossless"), "\(evaluate.output)")
+        #expect(evaluate.output.contains("decoding") && evaluate.output.contains("encoding") && evaluate.output.contains("ns/object"), "\(evaluate.output)")
         #expect(FileManager.default.fileExists(atPath: path("report/index.html")))
 
         let missing = try TestEnvironment.run(hepml, ["compress", "compress", "-i", input, "--tree", "events", "--branches", "Jet_Px,Jet_Py,Jet_Pz,Muon_E",

@@ -33,22 +33,41 @@ extension Variable {
         let count = n * spatial
         var mean = [T](repeating: 0, count: channels), invStd = [T](repeating: 0, count: channels)
         let xs = x.value.scalars
-        @inline(__always) func index(_ s: Int, _ c: Int, _ i: Int) -> Int { (s * channels + c) * spatial + i }
+        // Sums run sample-major over contiguous memory (rows of [N, C] are contiguous), split
+        // over cores by channel blocks, so each channel adds its terms in sample order exactly as
+        // a channel-by-channel loop would; elementwise passes are split by samples.
+        let parallel = xs.count >= Kernels.parallelThreshold
+        func overChannels(_ body: (Range<Int>) -> Void) {
+            if parallel { Kernels.forEachChunk(channels, chunks: Parallel.threadCount) { body($1) } } else { body(0..<channels) }
+        }
+        func overSamples(_ body: (Range<Int>) -> Void) {
+            if parallel { Kernels.forEachChunk(n, chunks: Parallel.threadCount) { body($1) } } else { body(0..<n) }
+        }
         if training {
             guard count > 1 else {
                 throw ShapeError(operation: "batchNorm", "training needs more than one value per channel", shapes: [x.shape])
             }
+            var squares = [T](repeating: 0, count: channels)
+            xs.withUnsafeBufferPointer { xs in
+                mean.withUnsafeMutableBufferPointer { mean in
+                    squares.withUnsafeMutableBufferPointer { squares in
+                        let xs = xs.baseAddress.unsafelyUnwrapped, mean = mean.baseAddress.unsafelyUnwrapped, squares = squares.baseAddress.unsafelyUnwrapped
+                        overChannels { block in
+                            for s in 0..<n { for c in block { let base = (s * channels + c) * spatial; for i in 0..<spatial { mean[c] += xs[base + i] } } }
+                            for c in block { mean[c] = mean[c] / T(count) }
+                            for s in 0..<n { for c in block {
+                                let base = (s * channels + c) * spatial, mu = mean[c]
+                                for i in 0..<spatial { let d = xs[base + i] - mu; squares[c] += d * d }
+                            } }
+                        }
+                    }
+                }
+            }
             for c in 0..<channels {
-                var total: T = 0
-                for s in 0..<n { for i in 0..<spatial { total += xs[index(s, c, i)] } }
-                let mu = total / T(count)
-                var squares: T = 0
-                for s in 0..<n { for i in 0..<spatial { let d = xs[index(s, c, i)] - mu; squares += d * d } }
-                let variance = squares / T(count)
-                mean[c] = mu
+                let variance = squares[c] / T(count)
                 invStd[c] = 1 / (variance + epsilon).squareRoot()
-                statistics.mean.value.scalars[c] = (1 - momentum) * statistics.mean.value.scalars[c] + momentum * mu
-                statistics.variance.value.scalars[c] = (1 - momentum) * statistics.variance.value.scalars[c] + momentum * squares / T(count - 1)
+                statistics.mean.value.scalars[c] = (1 - momentum) * statistics.mean.value.scalars[c] + momentum * mean[c]
+                statistics.variance.value.scalars[c] = (1 - momentum) * statistics.variance.value.scalars[c] + momentum * squares[c] / T(count - 1)
             }
         } else {
             for c in 0..<channels {
@@ -56,34 +75,88 @@ extension Variable {
                 invStd[c] = 1 / (statistics.variance.value.scalars[c] + epsilon).squareRoot()
             }
         }
-        var out: [T] = Kernels.overwritten(xs.count)
+        // Training keeps the normalized input for the backward pass; inference stores only the
+        // output (the backward pass, rarely taken there, recomputes it).
+        var normalized: [T] = training ? Kernels.overwritten(xs.count) : [], out: [T] = Kernels.overwritten(xs.count)
         let gamma = scale.value.scalars, beta = shift.value.scalars
-        xs.withUnsafeBufferPointer { xp in
-            out.withUnsafeMutableBufferPointer { op in
-                for s in 0..<n { for c in 0..<channels {
-                    let base = index(s, c, 0), center = mean[c], factor = invStd[c], weight = gamma[c], offset = beta[c]
-                    let source = xp.baseAddress.unsafelyUnwrapped + base, target = op.baseAddress.unsafelyUnwrapped + base
-                    for i in 0..<spatial { target[i] = weight * ((source[i] - center) * factor) + offset }
-                } }
+        // Per-channel constants as one contiguous block of pointers, so the elementwise pass
+        // below reads them without array bounds checks (the [N, C] case vectorizes over C).
+        let constants = mean + invStd + gamma + beta
+        func normalize(into normalized: UnsafeMutablePointer<T>?, out: UnsafeMutablePointer<T>?) {
+            xs.withUnsafeBufferPointer { xs in
+                constants.withUnsafeBufferPointer { constants in
+                    guard let xs = xs.baseAddress, let mu = constants.baseAddress else { return }
+                    let k = mu + channels, g = k + channels, b = g + channels
+                    overSamples { samples in
+                        if spatial == 1, let normalized, let out {
+                            for s in samples {
+                                let row = s * channels
+                                for c in 0..<channels {
+                                    let value = (xs[row + c] - mu[c]) * k[c]
+                                    normalized[row + c] = value
+                                    out[row + c] = g[c] * value + b[c]
+                                }
+                            }
+                            return
+                        }
+                        for s in samples { for c in 0..<channels {
+                            let base = (s * channels + c) * spatial, center = mu[c], factor = k[c], weight = g[c], offset = b[c]
+                            if let normalized, let out {
+                                for i in 0..<spatial { let j = base + i; normalized[j] = (xs[j] - center) * factor; out[j] = weight * normalized[j] + offset }
+                            } else if let out {
+                                for i in 0..<spatial { let j = base + i; out[j] = weight * ((xs[j] - center) * factor) + offset }
+                            } else if let normalized {
+                                for i in 0..<spatial { let j = base + i; normalized[j] = (xs[j] - center) * factor }
+                            }
+                        } }
+                    }
+                }
             }
         }
-        return Variable(Tensor(validShape: x.shape, scalars: out), operation: "batchNorm", inputs: [x, scale, shift]) { [mean, invStd] g in
-            // The normalized input, recomputed here so that inference never stores it.
-            var normalized: [T] = Kernels.overwritten(xs.count)
-            for s in 0..<n { for c in 0..<channels { for i in 0..<spatial { let j = index(s, c, i); normalized[j] = (xs[j] - mean[c]) * invStd[c] } } }
+        out.withUnsafeMutableBufferPointer { out in
+            if training {
+                normalized.withUnsafeMutableBufferPointer { normalize(into: $0.baseAddress, out: out.baseAddress) }
+            } else {
+                normalize(into: nil, out: out.baseAddress)
+            }
+        }
+        return Variable(Tensor(validShape: x.shape, scalars: out), operation: "batchNorm", inputs: [x, scale, shift]) { g in
+            var normalizedInput = normalized
+            if normalizedInput.isEmpty {
+                normalizedInput = Kernels.overwritten(xs.count)
+                normalizedInput.withUnsafeMutableBufferPointer { normalize(into: $0.baseAddress, out: nil) }
+            }
             var dGamma = [T](repeating: 0, count: channels), dBeta = [T](repeating: 0, count: channels)
-            var dx = [T](repeating: 0, count: xs.count)
-            for c in 0..<channels {
-                var sumG: T = 0, sumGX: T = 0
-                for s in 0..<n { for i in 0..<spatial { let j = index(s, c, i); sumG += g.scalars[j]; sumGX += g.scalars[j] * normalized[j] } }
-                dGamma[c] = sumGX
-                dBeta[c] = sumG
-                let k = gamma[c] * invStd[c]
-                for s in 0..<n { for i in 0..<spatial {
-                    let j = index(s, c, i)
-                    // Training: statistics depend on x, adding the two mean-gradient terms.
-                    dx[j] = training ? k * (g.scalars[j] - sumG / T(count) - normalized[j] * sumGX / T(count)) : k * g.scalars[j]
-                } }
+            var dx: [T] = Kernels.overwritten(xs.count)
+            g.scalars.withUnsafeBufferPointer { gs in
+                normalizedInput.withUnsafeBufferPointer { normalized in
+                    dGamma.withUnsafeMutableBufferPointer { sumGX in
+                        dBeta.withUnsafeMutableBufferPointer { sumG in
+                            dx.withUnsafeMutableBufferPointer { dx in
+                                let gs = gs.baseAddress.unsafelyUnwrapped, normalized = normalized.baseAddress.unsafelyUnwrapped
+                                let sumGX = sumGX.baseAddress.unsafelyUnwrapped, sumG = sumG.baseAddress.unsafelyUnwrapped, dx = dx.baseAddress.unsafelyUnwrapped
+                                overChannels { block in
+                                    for s in 0..<n { for c in block {
+                                        let base = (s * channels + c) * spatial
+                                        for i in 0..<spatial { let j = base + i; sumG[c] += gs[j]; sumGX[c] += gs[j] * normalized[j] }
+                                    } }
+                                }
+                                overSamples { samples in
+                                    for s in samples { for c in 0..<channels {
+                                        let base = (s * channels + c) * spatial, k = gamma[c] * invStd[c]
+                                        if training {
+                                            // Training: statistics depend on x, adding the two mean-gradient terms.
+                                            let meanG = sumG[c] / T(count), sumGXc = sumGX[c], total = T(count)
+                                            for i in 0..<spatial { let j = base + i; dx[j] = k * (gs[j] - meanG - normalized[j] * sumGXc / total) }
+                                        } else {
+                                            for i in 0..<spatial { let j = base + i; dx[j] = k * gs[j] }
+                                        }
+                                    } }
+                                }
+                            }
+                        }
+                    }
+                }
             }
             x.accumulate(Tensor(validShape: x.shape, scalars: dx))
             scale.accumulate(Tensor(validShape: scale.shape, scalars: dGamma))
