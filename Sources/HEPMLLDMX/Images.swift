@@ -123,64 +123,133 @@ public enum ECalImages {
         let offsets: UnsafeBufferPointer<Int>
     }
 
-    /// The index of a coordinate on one axis: `(v − lower) · scale`, floored and kept inside
-    /// (only a value exactly on the upper edge needs that: the hit table holds hits inside the
-    /// geometry only), or for upstream binning the nearest lattice point, ties to the lower one
-    /// as `argmin` takes them. Written with truncating conversions after range checks (floor on
-    /// baseline x86-64 is a libm call) and so that NaN lands in pixel 0.
-    struct Axis {
-        let lower: Float, scale: Float, last: Float, lastIndex: Int, nearest: Bool
+    /// How a coordinate becomes a pixel index on one axis. Both rules clamp into the axis first,
+    /// with NaN landing in pixel 0 (the hit table holds hits inside the geometry only, so that
+    /// mostly catches a value exactly on the upper edge), and are branch-free so that a loop over
+    /// a block of hits vectorizes.
+    protocol PixelAxis {
+        func index(_ value: Float) -> Int32
+    }
 
-        init(_ range: ClosedRange<Double>, bins: Int, upstream: Bool) {
+    /// The nearest integer to `c` ∈ [0, 2²²], as a float and as an integer, without a checked
+    /// float-to-integer conversion: `c + 2²³` rounds `c` exactly (the float spacing there is 1)
+    /// and leaves the integer in the mantissa.
+    @inline(__always) static func nearestInteger(_ c: Float) -> (rounded: Float, integer: Int32) {
+        let shifted = c + 8_388_608
+        return (shifted - 8_388_608, Int32(bitPattern: shifted.bitPattern & 0x7F_FFFF))
+    }
+
+    /// HEPML's binning: `⌊(v − lower) · scale⌋` over `bins` equal pixels.
+    struct FloorAxis: PixelAxis {
+        let lower: Float, scale: Float, last: Float
+
+        init(_ range: ClosedRange<Double>, bins: Int) {
             lower = Float(range.lowerBound)
-            lastIndex = bins - 1
             last = Float(bins - 1)
-            nearest = upstream
-            scale = Float(Double(upstream ? bins - 1 : bins) / (range.upperBound - range.lowerBound))
+            scale = Float(Double(bins) / (range.upperBound - range.lowerBound))
         }
 
-        @inline(__always) func index(_ value: Float) -> Int {
+        @inline(__always) func index(_ value: Float) -> Int32 {
             let t = (value - lower) * scale
-            guard nearest else {
-                guard t >= 0 else { return 0 }
-                return t < last ? Int(t) : lastIndex
-            }
-            // ceil(t − 0.5): the nearest lattice point, the lower one on a tie.
-            let u = t - 0.5
-            guard u > -1 else { return 0 }
-            guard u < last else { return lastIndex }
-            let k = Int(u)
-            return u > Float(k) ? k + 1 : k
+            let low = t >= 0 ? t : 0
+            let c = low < last ? low : last
+            let nearest = ECalImages.nearestInteger(c)
+            return nearest.rounded > c ? nearest.integer &- 1 : nearest.integer
+        }
+    }
+
+    /// Upstream's binning: the nearest point of the lattice `linspace(lower, upper, bins)`, the
+    /// lower one on a tie as `argmin` takes them, `⌈(v − lower) · scale − ½⌉`.
+    struct NearestLatticeAxis: PixelAxis {
+        let lower: Float, scale: Float, last: Float
+
+        init(_ range: ClosedRange<Double>, bins: Int) {
+            lower = Float(range.lowerBound)
+            last = Float(bins - 1)
+            scale = Float(Double(bins - 1) / (range.upperBound - range.lowerBound))
+        }
+
+        @inline(__always) func index(_ value: Float) -> Int32 {
+            let u = (value - lower) * scale - 0.5
+            let low = u > 0 ? u : 0
+            let c = low < last ? low : last
+            let nearest = ECalImages.nearestInteger(c)
+            return nearest.rounded < c ? nearest.integer &+ 1 : nearest.integer
         }
     }
 
     static func fill(_ hits: HitPointers, events: Range<Int>, binning: ImageBinning, into base: UnsafeMutablePointer<Float>) {
-        let dim = binning.dim, pixels = binning.pixelsPerEvent, plane = dim * dim
-        let ranges = binning.ranges
-        let ax = Axis(ranges.x, bins: dim, upstream: binning.upstreamBinning)
-        let ay = Axis(ranges.y, bins: dim, upstream: binning.upstreamBinning)
+        let dim = binning.dim, ranges = binning.ranges
+        if binning.upstreamBinning {
+            fill(hits, events: events, binning: binning, into: base, x: NearestLatticeAxis(ranges.x, bins: dim),
+                 y: NearestLatticeAxis(ranges.y, bins: dim), z: NearestLatticeAxis(ranges.z, bins: dim))
+        } else {
+            fill(hits, events: events, binning: binning, into: base, x: FloorAxis(ranges.x, bins: dim),
+                 y: FloorAxis(ranges.y, bins: dim), z: FloorAxis(ranges.z, bins: dim))
+        }
+    }
+
+    static func fill<Axis: PixelAxis>(_ hits: HitPointers, events: Range<Int>, binning: ImageBinning, into base: UnsafeMutablePointer<Float>,
+                                      x ax: Axis, y ay: Axis, z az: Axis) {
         switch binning.format {
         case .xyz:
-            let az = Axis(ranges.z, bins: dim, upstream: binning.upstreamBinning)
-            for event in events {
-                let image = base + event * pixels
-                image.initialize(repeating: 0, count: pixels)
-                for hit in hits.offsets[event]..<hits.offsets[event + 1] {
-                    let i = ax.index(hits.x[hit]), j = ay.index(hits.y[hit]), k = az.index(hits.z[hit])
-                    let energy = hits.energy[hit]
-                    image[i * dim + j] += energy
-                    image[plane + j * dim + k] += energy
-                    image[2 * plane + k * dim + i] += energy
-                }
-            }
+            fillProjections(hits, events: events, dim: binning.dim, into: base, x: ax, y: ay, z: az)
         case .zSplit:
+            let dim = binning.dim, pixels = binning.pixelsPerEvent, plane = dim * dim
             let slice = depthSlicer(binning)
             for event in events {
                 let image = base + event * pixels
                 image.initialize(repeating: 0, count: pixels)
                 for hit in hits.offsets[event]..<hits.offsets[event + 1] {
-                    let i = ax.index(hits.x[hit]), j = ay.index(hits.y[hit]), k = slice(hits.z[hit])
+                    let i = Int(ax.index(hits.x[hit])), j = Int(ay.index(hits.y[hit])), k = slice(hits.z[hit])
                     image[k * plane + i * dim + j] += hits.energy[hit]
+                }
+            }
+        }
+    }
+
+    /// Hits per block of the xyz offset pass: their three offsets take 12 KB, inside L1.
+    static let offsetBlock = 1024
+
+    /// The xyz images of `events` in two passes per block of hits (a block runs across event
+    /// boundaries): first the three pixel offsets of every hit, a loop that vectorizes, then the
+    /// energies added in hit order, the same sums in the same order as hit by hit. Split this way
+    /// a hit costs half the instructions, and every add's address is known early.
+    static func fillProjections<Axis: PixelAxis>(_ hits: HitPointers, events: Range<Int>, dim: Int, into base: UnsafeMutablePointer<Float>,
+                                                 x ax: Axis, y ay: Axis, z az: Axis) {
+        let plane = dim * dim, pixels = 3 * plane
+        // dim ≤ 1024 (`ImageBinning`), so every offset fits an Int32.
+        let row = Int32(dim), yzStart = Int32(plane), zxStart = Int32(2 * plane)
+        let hitEnd = hits.offsets[events.upperBound]
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: 3 * offsetBlock) { buffer in
+            let xy = UnsafeMutableBufferPointer(rebasing: buffer[0..<offsetBlock])
+            let yz = UnsafeMutableBufferPointer(rebasing: buffer[offsetBlock..<(2 * offsetBlock)])
+            let zx = UnsafeMutableBufferPointer(rebasing: buffer[(2 * offsetBlock)...])
+            var blockStart = 0, blockEnd = 0
+            for event in events {
+                let image = base + event * pixels
+                image.initialize(repeating: 0, count: pixels)
+                var hit = hits.offsets[event]
+                let end = hits.offsets[event + 1]
+                while hit < end {
+                    if hit >= blockEnd {
+                        blockStart = hit
+                        blockEnd = min(hit + offsetBlock, hitEnd)
+                        for q in 0..<(blockEnd - blockStart) {
+                            let i = ax.index(hits.x[blockStart + q]), j = ay.index(hits.y[blockStart + q]), k = az.index(hits.z[blockStart + q])
+                            xy[q] = i &* row &+ j
+                            yz[q] = yzStart &+ j &* row &+ k
+                            zx[q] = zxStart &+ k &* row &+ i
+                        }
+                    }
+                    let stop = min(end, blockEnd)
+                    for h in hit..<stop {
+                        let q = h - blockStart, energy = hits.energy[h]
+                        image[Int(xy[q])] += energy
+                        image[Int(yz[q])] += energy
+                        image[Int(zx[q])] += energy
+                    }
+                    hit = stop
                 }
             }
         }
@@ -192,8 +261,8 @@ public enum ECalImages {
         let z = binning.ranges.z
         if binning.upstreamBinning {
             guard binning.logarithmic else {
-                let axis = Axis(z, bins: channels, upstream: true)
-                return { axis.index($0) }
+                let axis = NearestLatticeAxis(z, bins: channels)
+                return { Int(axis.index($0)) }
             }
             // numpy.logspace(−200, 200, depth): the nearest of 10^(−200 + 400 k/(depth − 1)).
             let lattice = Binning.uniformEdges(count: max(channels - 1, 0), lower: -200, upper: 200).map { pow(10, $0) }
@@ -204,8 +273,8 @@ public enum ECalImages {
             }
         }
         guard binning.logarithmic else {
-            let axis = Axis(z, bins: channels, upstream: false)
-            return { axis.index($0) }
+            let axis = FloorAxis(z, bins: channels)
+            return { Int(axis.index($0)) }
         }
         let s = ImageBinning.logarithmicOffset, lower = log(s)
         let scale = Double(channels) / (log(z.upperBound - z.lowerBound + s) - lower)

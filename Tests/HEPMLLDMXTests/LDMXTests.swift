@@ -229,15 +229,101 @@ import Testing
     }
 
     @Test func pixelIndexFollowsBothRules() {
-        let upstream = ECalImages.Axis(-200...200, bins: 20, upstream: true)
+        let upstream = ECalImages.NearestLatticeAxis(-200...200, bins: 20)
         let step = Float(400.0 / 19)
         // The nearest lattice point of linspace(−200, 200, 20), the lower one on a tie (argmin).
         #expect(upstream.index(-200) == 0 && upstream.index(-250) == 0 && upstream.index(250) == 19 && upstream.index(.nan) == 0)
         #expect(upstream.index(-200 + 2.4 * step) == 2 && upstream.index(-200 + 2.6 * step) == 3)
         let midpoint = Float(-200 + 2.5 * 400.0 / 19)
         #expect(upstream.index(midpoint.nextDown) == 2 && upstream.index(midpoint.nextUp) == 3)
-        let fixed = ECalImages.Axis(200...490, bins: 20, upstream: false)
+        let fixed = ECalImages.FloorAxis(200...490, bins: 20)
         #expect(fixed.index(200) == 0 && fixed.index(490) == 19 && fixed.index(214.4) == 0 && fixed.index(214.6) == 1 && fixed.index(.nan) == 0)
+    }
+
+    /// The rules written the plain way, hit by hit with checked conversions: what the
+    /// branch-free axes and the block-wise xyz fill must reproduce bit for bit.
+    static func plainFloorIndex(_ axis: ECalImages.FloorAxis, _ value: Float) -> Int {
+        let t = (value - axis.lower) * axis.scale
+        guard t >= 0 else { return 0 }
+        return t < axis.last ? Int(t) : Int(axis.last)
+    }
+
+    static func plainNearestIndex(_ axis: ECalImages.NearestLatticeAxis, _ value: Float) -> Int {
+        let u = (value - axis.lower) * axis.scale - 0.5
+        guard u > -1 else { return 0 }
+        return u < axis.last ? Int(u.rounded(.up)) : Int(axis.last)
+    }
+
+    /// Values that probe the rules: every pixel edge and the floats right around it, the range's
+    /// ends and beyond, NaN, infinities, signed zeros, and seeded uniform values.
+    static func probeValues(_ range: ClosedRange<Double>, bins: Int, random count: Int) -> [Float] {
+        var values: [Float] = [.nan, .infinity, -.infinity, 0, -0.0, .greatestFiniteMagnitude, -.greatestFiniteMagnitude]
+        for step in 0...(2 * bins) {
+            var up = Float(range.lowerBound + (range.upperBound - range.lowerBound) * Double(step) / Double(2 * bins)), down = up
+            for _ in 0..<8 {
+                values += [up, down]
+                up = up.nextUp
+                down = down.nextDown
+            }
+        }
+        var generator = SeededGenerator(seed: 15)
+        let margin = (range.upperBound - range.lowerBound) / 4
+        for _ in 0..<count { values.append(Float(range.lowerBound - margin + generator.nextUniform() * (range.upperBound - range.lowerBound + 2 * margin))) }
+        return values
+    }
+
+    @Test func branchFreeAxesMatchThePlainRules() {
+        for (range, bins) in [(-245.4...245.4, 20), (200.0...490.0, 20), (-200.0...200.0, 1024), (0.0...1.0, 2), (200.0...490.0, 7)] {
+            let floor = ECalImages.FloorAxis(range, bins: bins), nearest = ECalImages.NearestLatticeAxis(range, bins: bins)
+            for value in Self.probeValues(range, bins: bins, random: 20_000) {
+                #expect(Int(floor.index(value)) == Self.plainFloorIndex(floor, value), "floor rule, \(bins) bins over \(range), v = \(value)")
+                #expect(Int(nearest.index(value)) == Self.plainNearestIndex(nearest, value), "nearest rule, \(bins) bins over \(range), v = \(value)")
+            }
+        }
+    }
+
+    /// The xyz fill works on blocks of hits that cross event boundaries; events with no hits, and
+    /// one with more hits than several blocks, must come out as the hit-by-hit sums in hit order.
+    @Test func blockwiseImagesEqualHitByHitSums() throws {
+        var generator = SeededGenerator(seed: 16)
+        var table = ECalHitTable()
+        let hitCounts = [0, 3, 0, 1, 2_500, 117, 0, 1_023, 1_025, 60, 0]
+        let geometry = ECalGeometry(.v9)
+        let special: [Float] = [.nan, .infinity, -.infinity, Float(geometry.maximumX), -Float(geometry.maximumX), 490, 200]
+        for (event, count) in hitCounts.enumerated() {
+            for hit in 0..<count {
+                let wide = { (half: Double) in Float((generator.nextUniform() * 2 - 1) * half * 1.2) }
+                table.x.append(hit % 97 == 5 ? special[hit % special.count] : wide(geometry.maximumX))
+                table.y.append(wide(geometry.maximumY))
+                table.z.append(Float(190 + generator.nextUniform() * 310))
+                table.energy.append(Float(generator.nextUniform() * 50))
+            }
+            table.eventOffsets.append(table.hitCount)
+            table.eventNumbers.append(Int64(event)); table.labels.append(0); table.massesMeV.append(1); table.sources.append(0)
+        }
+        for binning in [try ImageBinning(format: .xyz, dim: 20), try ImageBinning(format: .xyz, dim: 7, upstreamBinning: true),
+                        try ImageBinning(format: .zSplit, dim: 9, depth: 4), try ImageBinning(format: .zSplit, dim: 20, depth: 3, upstreamBinning: true)] {
+            let r = binning.ranges, dim = binning.dim, plane = dim * dim, pixels = binning.pixelsPerEvent
+            let pixel: (Float, ClosedRange<Double>, Int) -> Int = { value, range, bins in
+                binning.upstreamBinning ? Self.plainNearestIndex(ECalImages.NearestLatticeAxis(range, bins: bins), value)
+                    : Self.plainFloorIndex(ECalImages.FloorAxis(range, bins: bins), value)
+            }
+            var expected = [Float](repeating: 0, count: table.eventCount * pixels)
+            for event in 0..<table.eventCount {
+                for hit in table.hits(of: event) {
+                    let i = pixel(table.x[hit], r.x, dim), j = pixel(table.y[hit], r.y, dim), e = table.energy[hit], start = event * pixels
+                    if binning.format == .xyz {
+                        let k = pixel(table.z[hit], r.z, dim)
+                        expected[start + i * dim + j] += e
+                        expected[start + plane + j * dim + k] += e
+                        expected[start + 2 * plane + k * dim + i] += e
+                    } else {
+                        expected[start + pixel(table.z[hit], r.z, binning.channels) * plane + i * dim + j] += e
+                    }
+                }
+            }
+            #expect(ECalImages.build(table, binning: binning) == expected, "\(binning.description)")
+        }
     }
 
     @Test func cellImagesKeepEveryHitInItsCell() throws {
