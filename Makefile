@@ -39,9 +39,9 @@ FUZZ_SECONDS ?= 60
 FUZZ_BUILD := .build-fuzz/release
 FUZZ_READERS := root parquet npz npy csv dqm-config econt-config
 FUZZ_SWIFTC := swiftc -O -sanitize=fuzzer,address -parse-as-library -I $(FUZZ_BUILD)/Modules \
-	$(foreach m,CZlib CZstd CLZ4 CLZMA CSnappy COpenBLAS,-Xcc -fmodule-map-file=Sources/CSystem/$(m)/module.modulemap) \
+	$(foreach m,CZlib CDeflate CZstd CLZ4 CLZMA CSnappy COpenBLAS,-Xcc -fmodule-map-file=Sources/CSystem/$(m)/module.modulemap) \
 	-Xcc -fmodule-map-file=$(FUZZ_BUILD)/CVectorKernels.build/module.modulemap -Xcc -ISources/CVectorKernels/include
-FUZZ_CODEC_LIBS := -lz -lzstd -llz4 -lxxhash -llzma -lsnappy
+FUZZ_CODEC_LIBS := -lz -ldeflate -lzstd -llz4 -lxxhash -llzma -lsnappy
 fuzz_objects = $(foreach m,$(1),$(FUZZ_BUILD)/$(m).build/*.o)
 FUZZ_COLUMNAR := $(call fuzz_objects,HEPMLColumnar HEPMLCore HEPMLCompression)
 FUZZ_SEEDS := uproot-histograms.root uproot-issue33.root uproot-simple.root uproot-leaflist.root \
@@ -74,6 +74,6 @@ fuzz-dqm-config: fuzz-corpus-dqm-config
 	$(call FUZZ_RUN,dqm-config)
 
 fuzz-econt-config: fuzz-corpus-econt-config
-	$(FUZZ_SWIFTC) fuzz/ModelFilesFuzzer.swift $(call fuzz_objects,HEPMLNN HEPMLTensor HEPMLCore CVectorKernels) -lopenblas -llapacke \
+	$(FUZZ_SWIFTC) fuzz/ModelFilesFuzzer.swift $(call fuzz_objects,HEPMLNN HEPMLTensor HEPMLCore CVectorKernels) \
 		-o $(FUZZ_BUILD)/fuzz-econt-config
 	$(call FUZZ_RUN,econt-config)

@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(
   libopenblas-dev liblapacke-dev   # BLAS GEMM and LAPACK (PCA)
-  zlib1g-dev libzstd-dev liblz4-dev libxxhash-dev liblzma-dev libsnappy-dev  # ROOT/Parquet/NPZ codecs
+  zlib1g-dev libdeflate-dev libzstd-dev liblz4-dev libxxhash-dev liblzma-dev libsnappy-dev  # ROOT/Parquet/NPZ codecs
   libcairo2-dev fonts-dejavu-core  # plots
   libsqlite3-dev                   # hepml hcal serve's results
   pkg-config

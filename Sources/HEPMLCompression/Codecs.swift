@@ -1,3 +1,4 @@
+import CDeflate
 import CLZ4
 import CLZMA
 import CSnappy
@@ -47,9 +48,24 @@ public enum Codec {
         try ZlibInflaterPool.inflate(input, atMost: max(0, limit), chunkBytes: growthChunkBytes, raw: raw)
     }
 
-    /// Inflates into a buffer the caller owns, which the stream must fill exactly.
+    /// Inflates a complete zlib stream (Adler-32 checked) or raw deflate stream into a buffer the
+    /// caller owns, which the stream must fill exactly. libdeflate decodes whole buffers about
+    /// twice as fast as zlib, which matters for the thousands of small histogram payloads of a
+    /// DQM fetch and for tree baskets.
     public static func inflate(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer, raw: Bool = false) throws {
-        try ZlibInflaterPool.inflate(input, into: output, raw: raw)
+        guard let decompressor = libdeflate_alloc_decompressor() else {
+            throw CompressionError(codec: "zlib", reason: "libdeflate_alloc_decompressor failed")
+        }
+        defer { libdeflate_free_decompressor(decompressor) }
+        let result = raw
+            ? libdeflate_deflate_decompress(decompressor, input.baseAddress, input.count, output.baseAddress, output.count, nil)
+            : libdeflate_zlib_decompress(decompressor, input.baseAddress, input.count, output.baseAddress, output.count, nil)
+        switch result {
+        case LIBDEFLATE_SUCCESS: return
+        case LIBDEFLATE_SHORT_OUTPUT: throw CompressionError(codec: "zlib", reason: "stream inflates to fewer than the expected \(output.count) bytes")
+        case LIBDEFLATE_INSUFFICIENT_SPACE: throw CompressionError(codec: "zlib", reason: "stream holds more than the expected \(output.count) bytes")
+        default: throw CompressionError(codec: "zlib", reason: "invalid \(raw ? "deflate" : "zlib") data (checksum or structure)")
+        }
     }
 
     /// Deflates into a zlib stream (`raw: false`) or raw deflate (`raw: true`).

@@ -1,9 +1,10 @@
 import CZlib
 import Foundation
 
-/// zlib inflation for many small payloads (ROOT keys of a few hundred bytes): inflater states are
-/// kept in a pool and reset between payloads instead of being allocated, initialised and freed for
-/// each one. `Codec.inflate` is the public entry point.
+/// zlib inflation of streams whose length is not known or not trusted, or of only their first bytes
+/// (`Codec.inflate(_:atMost:raw:)`): inflater states are kept in a pool and reset between streams
+/// instead of being allocated, initialised and freed for each one. Whole streams of known size go
+/// to libdeflate (`Codec.inflate(_:into:raw:)`).
 enum ZlibInflaterPool {
     /// A z_stream at a fixed address: zlib's state points back at its stream, so it never moves.
     private final class Inflater {
@@ -75,25 +76,6 @@ enum ZlibInflaterPool {
                 if produced == 0, stream.pointee.avail_in == 0 {
                     throw CompressionError(codec: "zlib", reason: "stream ends early after \(output.count) bytes")
                 }
-            }
-        }
-    }
-
-    /// Inflates a complete zlib stream (Adler-32 checked) or raw deflate stream into exactly
-    /// `output.count` bytes.
-    static func inflate(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer, raw: Bool) throws {
-        try withInflater(raw: raw) { stream in
-            stream.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
-            stream.pointee.avail_in = uInt(input.count)
-            stream.pointee.next_out = output.baseAddress?.assumingMemoryBound(to: Bytef.self)
-            stream.pointee.avail_out = uInt(output.count)
-            let status = CZlib.inflate(stream, Z_FINISH)
-            guard status == Z_STREAM_END else {
-                let detail = stream.pointee.msg.map { String(cString: $0) } ?? "status \(status)"
-                throw CompressionError(codec: "zlib", reason: "stream did not inflate to \(output.count) bytes (\(detail))")
-            }
-            guard Int(stream.pointee.total_out) == output.count else {
-                throw CompressionError(codec: "zlib", reason: "inflated \(stream.pointee.total_out) bytes, expected \(output.count)")
             }
         }
     }

@@ -5,7 +5,7 @@ import Foundation
 public enum BLASKernels {
     /// OpenBLAS's name for the kernels it selected at load time ("Haswell", "SkylakeX", "Zen", …).
     public static var coreName: String {
-        guard let name = openblas_get_corename() else { return "unknown" }
+        guard let name = LinearAlgebraLibrary.coreName() else { return "unknown" }
         return String(cString: name)
     }
 

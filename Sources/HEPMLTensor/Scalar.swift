@@ -29,7 +29,7 @@ where Self.RawSignificand: FixedWidthInteger {
 /// each training step would page-fault its activations in again; raising the thresholds keeps
 /// freed tensor memory in the heap for the next step.
 let blasConfigured: Bool = {
-    openblas_set_num_threads(1)
+    LinearAlgebraLibrary.setThreadCount(1)
     #if os(Linux)
     // mallopt lives in <malloc.h>, which no Swift module exports; look it up instead.
     if let symbol = dlsym(nil, "mallopt") {
@@ -52,7 +52,7 @@ extension Float: TensorScalar {
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         _ = blasConfigured
-        cblas_sgemm(CblasRowMajor, blasTranspose(transposeA), blasTranspose(transposeB),
+        LinearAlgebraLibrary.sgemm(CblasRowMajor, blasTranspose(transposeA), blasTranspose(transposeB),
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
     @inline(__always) public static func exponential(_ x: Float) -> Float { Foundation.exp(x) }
@@ -76,7 +76,7 @@ extension Double: TensorScalar {
         beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
     ) {
         _ = blasConfigured
-        cblas_dgemm(CblasRowMajor, blasTranspose(transposeA), blasTranspose(transposeB),
+        LinearAlgebraLibrary.dgemm(CblasRowMajor, blasTranspose(transposeA), blasTranspose(transposeB),
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
     @inline(__always) public static func exponential(_ x: Double) -> Double { Foundation.exp(x) }

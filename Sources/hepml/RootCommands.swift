@@ -33,26 +33,33 @@ struct RootList: ParsableCommand {
         let file = try ROOTFile(path: path)
         let keys = try file.keys(under: directory, recursive: recursive)
         let classWidth = keys.map(\.className.count).max() ?? 0
-        // The binning of every histogram, read in parallel (one by one only when some cannot be read).
-        let histogramPaths = long ? keys.filter { $0.className.hasPrefix("TH") || $0.className.hasPrefix("TProfile") }.map { "\($0.path);\($0.cycle)" } : []
-        let histograms: [Histogram?] = (try? file.histograms(histogramPaths)).map { $0.map { Optional($0) } } ?? histogramPaths.map { try? file.histogram($0) }
-        let histogramByPath = Dictionary(zip(histogramPaths, histograms), uniquingKeysWith: { first, _ in first })
-        for key in keys {
-            let depth = key.path.split(separator: "/").count - directory.split(separator: "/").count - 1
-            let indent = String(repeating: "  ", count: max(0, depth))
-            let name = key.path.split(separator: "/").last.map(String.init) ?? key.path
+        // The binning of every histogram, read in parallel from the start of each object only.
+        let histogramIndices = long ? keys.indices.filter { keys[$0].className.hasPrefix("TH") || keys[$0].className.hasPrefix("TProfile") } : []
+        var axesOfKey = [[Axis]?](repeating: nil, count: keys.count)
+        for (index, axes) in zip(histogramIndices, file.histogramAxes(histogramIndices.map { "\(keys[$0].path);\(keys[$0].cycle)" })) {
+            axesOfKey[index] = try? axes.get()
+        }
+        // One write of the whole listing; each key's depth and name come from one split of its path.
+        let directoryDepth = directory.split(separator: "/").count
+        var listing = ""
+        for (index, key) in keys.enumerated() {
+            let components = key.path.split(separator: "/")
+            listing += String(repeating: "  ", count: max(0, components.count - directoryDepth - 1))
+            let name = components.last ?? Substring(key.path)
             guard long else {
-                print("\(indent)\(name)")
+                listing += name + "\n"
                 continue
             }
             var detail = ""
-            if let histogram = histogramByPath["\(key.path);\(key.cycle)"] ?? nil {
-                detail = "  " + RootShow.binning(histogram)
+            if let axes = axesOfKey[index] {
+                detail = "  " + RootShow.binning(axes)
             } else if key.className == "TTree" || key.className == "TNtuple", let tree = try? file.tree("\(key.path);\(key.cycle)") {
                 detail = "  entries \(tree.entries), \(tree.branchNames.count) branches"
             }
-            print("\(indent)\(key.className.padding(toLength: classWidth, withPad: " ", startingAt: 0)) \(name);\(key.cycle)  \"\(key.title)\"\(detail)")
+            listing += key.className + String(repeating: " ", count: max(0, classWidth - key.className.count)) + " " + name
+            listing += ";\(key.cycle)  \"" + key.title + "\"" + detail + "\n"
         }
+        print(listing, terminator: "")
     }
 }
 
@@ -71,9 +78,9 @@ struct RootShow: ParsableCommand {
     /// Wider than any terminal; bounds the lines a typo in --width could ask for.
     static let maximumWidth = 1000
 
-    static func binning(_ histogram: Histogram) -> String {
-        let axes = [histogram.xAxis, histogram.yAxis, histogram.zAxis].prefix(histogram.dimension)
-        return axes.map { axis in
+    /// The binning of a histogram's axes (as many as its dimension), as `ls -l` and `show` print it.
+    static func binning(_ axes: some Sequence<Axis>) -> String {
+        axes.map { axis in
             axis.variableEdges.isEmpty ? "\(axis.binCount) bins [\(axis.minimum), \(axis.maximum)]" : "\(axis.binCount) variable bins [\(axis.minimum), \(axis.maximum)]"
         }.joined(separator: " × ")
     }
@@ -97,7 +104,7 @@ struct RootShow: ParsableCommand {
         }
         let histogram = try file.histogram(objectPath)
         print("\(histogram.className) \(histogram.name) \"\(histogram.title)\"")
-        print("binning: \(RootShow.binning(histogram))")
+        print("binning: \(RootShow.binning([histogram.xAxis, histogram.yAxis, histogram.zAxis].prefix(histogram.dimension)))")
         let values = histogram.valuesWithoutFlow
         if histogram.isProfile {
             // ROOT's GetBinContent/GetBinError of a profile: bin means and the error option's errors.

@@ -37,10 +37,14 @@ func entry(_ column: ColumnArray, _ i: Int) -> [Double] {
             let file = try ROOTFile(path: path)
             let keys = try file.keys()
             #expect(!keys.isEmpty, "\(name) lists no keys")
+            let histogramPaths = keys.filter { $0.className.hasPrefix("TH") || $0.className.hasPrefix("TProfile") }.map(\.path)
+            let axes = Dictionary(zip(histogramPaths, file.histogramAxes(histogramPaths)), uniquingKeysWith: { first, _ in first })
             for key in keys {
                 if key.className.hasPrefix("TH") || key.className.hasPrefix("TProfile") {
                     let histogram = try file.histogram(key.path)
                     #expect(histogram.contents.count == histogram.cellCount)
+                    #expect(try axes[key.path]?.get() == Array([histogram.xAxis, histogram.yAxis, histogram.zAxis].prefix(histogram.dimension)),
+                            "\(name) \(key.path)")
                 } else if key.className == "TTree" {
                     let tree = try file.tree(key.path)
                     for column in try tree.arrays() {
@@ -48,6 +52,35 @@ func entry(_ column: ColumnArray, _ i: Int) -> [Double] {
                     }
                 }
             }
+        }
+    }
+
+    /// `histogramAxes` inflates only the start of an object when the axes lie in it, and the whole
+    /// object when they reach further (many bin labels, long variable edges); either way it must
+    /// give the axes of a full read, compressed or not.
+    @Test(arguments: [ROOTWriter.Compression.none, .zlib(level: 1), .zstd(level: 5)])
+    func histogramAxesAgreeWithFullReads(compression: ROOTWriter.Compression) throws {
+        let directory = try TestEnvironment.temporaryDirectory("root-axes")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("axes.root").path
+        let labels = Dictionary(uniqueKeysWithValues: (1...150).map { ($0, "a fairly long label of bin \($0)") })
+        let labelled = Axis(binCount: 150, minimum: 0, maximum: 150, labels: labels)
+        let variable = Axis(binCount: 300, minimum: 0, maximum: 300, variableEdges: (0...300).map { Double($0) })
+        let square = Axis(binCount: 50, minimum: -1, maximum: 1)
+        let histograms = sampleHistograms() + [
+            ("labelled", Histogram(className: "TH1F", name: "labelled", xAxis: labelled, contents: Array(repeating: 1, count: 152), entries: 150)),
+            ("variable", Histogram(className: "TH1D", name: "variable", xAxis: variable, contents: Array(repeating: 2, count: 302), entries: 300)),
+            ("square", Histogram(className: "TH2F", name: "square", title: "50 × 50", xAxis: square,
+                                 yAxis: Axis(name: "yaxis", title: "y [cm]", binCount: 50, minimum: 0, maximum: 5),
+                                 contents: (0..<(52 * 52)).map { Double($0 % 7) }, entries: 1)),
+        ]
+        let writer = ROOTWriter(path: path, compression: compression)
+        for (objectPath, histogram) in histograms { try writer.write(histogram, to: objectPath) }
+        try writer.close()
+        let file = try ROOTFile(path: path)
+        for (objectPath, axes) in zip(histograms.map(\.0), file.histogramAxes(histograms.map(\.0))) {
+            let histogram = try file.histogram(objectPath)
+            #expect(try axes.get() == Array([histogram.xAxis, histogram.yAxis, histogram.zAxis].prefix(histogram.dimension)), "\(objectPath)")
         }
     }
 

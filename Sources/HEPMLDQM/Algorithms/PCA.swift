@@ -1,5 +1,6 @@
 import COpenBLAS
 import HEPMLCore
+import HEPMLTensor
 import Foundation
 
 /// Principal component analysis of normalized histograms, AutoDQM_ML's PCA algorithm.
@@ -72,7 +73,7 @@ public struct PCAModel: Codable, Sendable, Equatable {
         var singular = [Double](repeating: 0, count: rank)
         var left = [Double](repeating: 0, count: rows * rank)
         var right = [Double](repeating: 0, count: rank * columns)
-        let status = LAPACKE_dgesdd(LAPACK_ROW_MAJOR, CChar(UInt8(ascii: "S")), Int32(rows), Int32(columns),
+        let status = LinearAlgebraLibrary.dgesdd(LAPACK_ROW_MAJOR, CChar(UInt8(ascii: "S")), Int32(rows), Int32(columns),
                                     &centred, Int32(columns), &singular, &left, Int32(rank), &right, Int32(columns))
         guard status == 0 else { throw DQMError.numerical("LAPACKE_dgesdd returned \(status)") }
 

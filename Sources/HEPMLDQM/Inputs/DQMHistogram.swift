@@ -85,8 +85,12 @@ public struct DQMHistogramPath: Sendable, Hashable, Comparable, CustomStringConv
     /// The object's path in a DQM file, `DQMData/Run N/<subsystem>/Run summary/...`, with the
     /// empty components of a doubled slash collapsed (ROOT directories have no empty names).
     public func objectPath(run: Int) -> String {
-        let components = ["DQMData", "Run \(run)"] + columnName.split(separator: "/").map(String.init)
-        return components.joined(separator: "/")
+        var path = "DQMData/Run \(run)"
+        for component in columnName.split(separator: "/") {
+            path += "/"
+            path += component
+        }
+        return path
     }
 
     /// The column name without `/` and spaces: AutoDQM_ML's stem for model files.

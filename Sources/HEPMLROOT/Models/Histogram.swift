@@ -210,6 +210,64 @@ public struct Histogram: Sendable, Equatable {
     }
 
     static func read(className: String, _ reader: inout ByteReader, references: ReferenceMap) throws -> Histogram {
+        let opening = try readOpening(className: className, &reader, references: references, payloadLength: reader.bytes.count)
+        let dimension = opening.dimension
+        let storage: Character = opening.isProfile ? "D" : (className == "TH1K" ? "F" : className.last ?? "D")
+        var histogram = try readTH1Rest(&reader, opening: opening, className: className)
+        if dimension == 2 {
+            _ = try reader.readFloat64()  // fScalefactor
+            for _ in 0..<3 { histogram.statistics.append(try reader.readFloat64()) }
+        } else if dimension == 3 {
+            try reader.skipObject("TAtt3D")
+            for _ in 0..<7 { histogram.statistics.append(try reader.readFloat64()) }
+        }
+        try reader.finishObject(end: opening.dimensionHeader?.end, "TH\(dimension)")
+        let count = try reader.readCount32(limit: reader.remaining, what: "\(className) cell count")
+        guard count == histogram.cellCount else {
+            throw reader.error("\(className) stores \(count) cells, its axes need \(histogram.cellCount)")
+        }
+        histogram.contents = try readCells(&reader, storage: storage, count: count)
+        if let profileBase = opening.profileBase {
+            try reader.finishObject(end: profileBase.end, "TH\(dimension)D")
+            histogram.binEntries = try reader.readTArrayD("fBinEntries")
+            let mode = Int(try reader.readInt32())
+            guard let option = ProfileErrorOption(rawValue: mode) else { throw reader.error("\(className) has an unknown fErrorMode \(mode)") }
+            histogram.errorOption = option
+            for _ in 0..<4 { histogram.profileStatistics.append(try reader.readFloat64()) }
+            // fBinSumw2 exists from TProfile v5 / TProfile2D v6 on (ROOT 5).
+            if let end = opening.outer.end, reader.position < end { histogram.binSumw2 = try reader.readTArrayD("fBinSumw2") }
+        }
+        try reader.finishObject(end: opening.outer.end, className)
+        return histogram
+    }
+
+    /// The axes of a histogram of `className`, as many as its dimension, read from the start of
+    /// its object: they come before the cells, so a caller that needs only the binning can
+    /// decompress just the start of the object (`ROOTFile.histogramAxes`). `reader` holds the
+    /// first bytes of a payload of `payloadLength` bytes.
+    static func readAxes(className: String, _ reader: inout ByteReader, references: ReferenceMap, payloadLength: Int) throws -> [Axis] {
+        let opening = try readOpening(className: className, &reader, references: references, payloadLength: payloadLength)
+        return Array([opening.xAxis, opening.yAxis, opening.zAxis].prefix(opening.dimension))
+    }
+
+    /// The start of a histogram object, up to and including its axes: the headers of the class,
+    /// of its profile base (TH{d}D) and of TH{d}, then TH1's header, name, attributes and axes.
+    private struct Opening {
+        var dimension: Int
+        var isProfile: Bool
+        var outer: (version: Int, end: Int?)
+        var profileBase: (version: Int, end: Int?)?
+        var dimensionHeader: (version: Int, end: Int?)?
+        var th1Header: (version: Int, end: Int?)
+        var named: (name: String, title: String)
+        var xAxis: Axis
+        var yAxis: Axis
+        var zAxis: Axis
+    }
+
+    /// The headers enclosing the axes are checked against `payloadLength`, since `reader` may hold
+    /// only the start of the payload.
+    private static func readOpening(className: String, _ reader: inout ByteReader, references: ReferenceMap, payloadLength: Int) throws -> Opening {
         let isProfile = className.hasPrefix("TProfile")
         let dimension: Int
         switch className {
@@ -218,37 +276,20 @@ public struct Histogram: Sendable, Equatable {
         case "TH3C", "TH3S", "TH3I", "TH3F", "TH3D", "TProfile3D": dimension = 3
         default: throw reader.error("\(className) is not a supported histogram class")
         }
-        let storage: Character = isProfile ? "D" : (className == "TH1K" ? "F" : className.last ?? "D")
-        let outer = try reader.readVersionHeader(className)
-        var profileBase: (version: Int, end: Int?)?
-        if isProfile { profileBase = try reader.readVersionHeader("TH\(dimension)D") }
-        let dimensionHeader = dimension > 1 ? try reader.readVersionHeader("TH\(dimension)") : nil
-        var histogram = try readTH1(&reader, references: references, className: className, dimension: dimension)
-        if dimension == 2 {
-            _ = try reader.readFloat64()  // fScalefactor
-            for _ in 0..<3 { histogram.statistics.append(try reader.readFloat64()) }
-        } else if dimension == 3 {
-            try reader.skipObject("TAtt3D")
-            for _ in 0..<7 { histogram.statistics.append(try reader.readFloat64()) }
-        }
-        try reader.finishObject(end: dimensionHeader?.end, "TH\(dimension)")
-        let count = try reader.readCount32(limit: reader.remaining, what: "\(className) cell count")
-        guard count == histogram.cellCount else {
-            throw reader.error("\(className) stores \(count) cells, its axes need \(histogram.cellCount)")
-        }
-        histogram.contents = try readCells(&reader, storage: storage, count: count)
-        if let profileBase {
-            try reader.finishObject(end: profileBase.end, "TH\(dimension)D")
-            histogram.binEntries = try reader.readTArrayD("fBinEntries")
-            let mode = Int(try reader.readInt32())
-            guard let option = ProfileErrorOption(rawValue: mode) else { throw reader.error("\(className) has an unknown fErrorMode \(mode)") }
-            histogram.errorOption = option
-            for _ in 0..<4 { histogram.profileStatistics.append(try reader.readFloat64()) }
-            // fBinSumw2 exists from TProfile v5 / TProfile2D v6 on (ROOT 5).
-            if let end = outer.end, reader.position < end { histogram.binSumw2 = try reader.readTArrayD("fBinSumw2") }
-        }
-        try reader.finishObject(end: outer.end, className)
-        return histogram
+        let outer = try reader.readVersionHeader(className, payloadLength: payloadLength)
+        let profileBase = isProfile ? try reader.readVersionHeader("TH\(dimension)D", payloadLength: payloadLength) : nil
+        let dimensionHeader = dimension > 1 ? try reader.readVersionHeader("TH\(dimension)", payloadLength: payloadLength) : nil
+        let th1Header = try reader.readVersionHeader("TH1", payloadLength: payloadLength)
+        let named = try reader.readTNamed()
+        try reader.skipObject("TAttLine")
+        try reader.skipObject("TAttFill")
+        try reader.skipObject("TAttMarker")
+        _ = try reader.readInt32()  // fNcells, checked against the axes by `read`
+        let x = try Axis.read(&reader, references: references)
+        let y = try Axis.read(&reader, references: references)
+        let z = try Axis.read(&reader, references: references)
+        return Opening(dimension: dimension, isProfile: isProfile, outer: outer, profileBase: profileBase, dimensionHeader: dimensionHeader,
+                       th1Header: th1Header, named: named, xAxis: x, yAxis: y, zAxis: z)
     }
 
     /// Decodes the big-endian TArray cells in one pass per storage type (the type switch stays
@@ -282,17 +323,8 @@ public struct Histogram: Sendable, Equatable {
         }
     }
 
-    /// The TH1 base: everything up to fFunctions; the rest is skipped by byte count.
-    private static func readTH1(_ reader: inout ByteReader, references: ReferenceMap, className: String, dimension: Int) throws -> Histogram {
-        let header = try reader.readVersionHeader("TH1")
-        let named = try reader.readTNamed()
-        try reader.skipObject("TAttLine")
-        try reader.skipObject("TAttFill")
-        try reader.skipObject("TAttMarker")
-        _ = try reader.readInt32()  // fNcells, checked against the axes below
-        let x = try Axis.read(&reader, references: references)
-        let y = try Axis.read(&reader, references: references)
-        let z = try Axis.read(&reader, references: references)
+    /// The TH1 base after the axes: everything up to fFunctions; the rest is skipped by byte count.
+    private static func readTH1Rest(_ reader: inout ByteReader, opening: Opening, className: String) throws -> Histogram {
         try reader.skip(4)  // fBarOffset, fBarWidth
         let entries = try reader.readFloat64()
         var statistics: [Double] = []
@@ -300,12 +332,13 @@ public struct Histogram: Sendable, Equatable {
         try reader.skip(3 * 8)  // fMaximum, fMinimum, fNormFactor
         _ = try reader.readTArrayD("fContour")
         let sumw2 = try reader.readTArrayD("fSumw2")
-        try reader.finishObject(end: header.end, "TH1")
-        var histogram = Histogram(className: className, name: named.name, title: named.title, xAxis: x,
-                                  yAxis: dimension >= 2 ? y : nil, zAxis: dimension >= 3 ? z : nil,
+        try reader.finishObject(end: opening.th1Header.end, "TH1")
+        let dimension = opening.dimension
+        var histogram = Histogram(className: className, name: opening.named.name, title: opening.named.title, xAxis: opening.xAxis,
+                                  yAxis: dimension >= 2 ? opening.yAxis : nil, zAxis: dimension >= 3 ? opening.zAxis : nil,
                                   contents: [], sumw2: sumw2, entries: entries, statistics: statistics)
-        histogram.yAxis = y
-        histogram.zAxis = z
+        histogram.yAxis = opening.yAxis
+        histogram.zAxis = opening.zAxis
         return histogram
     }
 }

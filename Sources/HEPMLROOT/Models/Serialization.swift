@@ -13,12 +13,18 @@ extension ByteReader {
     /// Reads the byte-count word and class version that open most objects. Returns the version and
     /// the position where the object ends (nil when the stream carries no byte count).
     mutating func readVersionHeader(_ what: String) throws -> (version: Int, end: Int?) {
+        try readVersionHeader(what, payloadLength: bytes.count)
+    }
+
+    /// `readVersionHeader` where `bytes` may be only the start of a payload of `payloadLength`
+    /// bytes (`ROOTFile.histogramAxes`): the byte count is checked against the whole payload.
+    mutating func readVersionHeader(_ what: String, payloadLength: Int) throws -> (version: Int, end: Int?) {
         let start = position
         let word = try readUInt32()
         if word & 0x4000_0000 != 0 {
             let count = Int(word & ~UInt32(0x4000_0000))
-            guard count >= 2, count <= bytes.count - position else {
-                throw error("\(what) byte count \(count) exceeds the \(bytes.count - position) bytes left", at: start)
+            guard count >= 2, count <= payloadLength - position else {
+                throw error("\(what) byte count \(count) exceeds the \(payloadLength - position) bytes left", at: start)
             }
             let version = Int(try readUInt16())
             return (version, start + 4 + count)

@@ -227,11 +227,53 @@ public final class ROOTFile: @unchecked Sendable {
         try histogramResults(paths).map { try $0.get() }
     }
 
-    /// Each histogram of `paths`, or why it could not be read. Their records are fetched in one
-    /// vector read (one round trip for a remote file) and decoded in parallel over worker threads;
-    /// if the vector read fails, each record is read on its own so that every error names its
-    /// histogram.
+    /// Each histogram of `paths`, or why it could not be read.
     public func histogramResults(_ paths: [String]) -> [Result<Histogram, Error>] {
+        decodeRecords(paths) { key, record, objectPath in
+            var reader = ByteReader(try self.payload(of: key, record: record, path: objectPath), file: self.path, object: objectPath)
+            return try Histogram.read(className: key.className, &reader, references: ReferenceMap(keyLength: key.keyLength))
+        }
+    }
+
+    /// The axes of each histogram of `paths` (as many as its dimension), or why they could not be
+    /// read. TH1 stores its axes before the cells, so only the first `axesPrefixBytes` of each
+    /// object are inflated (the whole object when the axes reach further, e.g. with many bin
+    /// labels or variable edges): listing the binning of 2D histograms costs a fraction of
+    /// reading them.
+    public func histogramAxes(_ paths: [String]) -> [Result<[Axis], Error>] {
+        decodeRecords(paths) { key, record, objectPath in
+            let prefixBytes = ROOTFile.axesPrefixBytes(key)
+            if key.objectLength > prefixBytes, let start = try? self.payloadPrefix(of: key, record: record, count: prefixBytes, path: objectPath) {
+                var reader = ByteReader(start, file: self.path, object: objectPath)
+                if let axes = try? Histogram.readAxes(className: key.className, &reader, references: ReferenceMap(keyLength: key.keyLength),
+                                                      payloadLength: key.objectLength) {
+                    return axes
+                }
+            }
+            var reader = ByteReader(try self.payload(of: key, record: record, path: objectPath), file: self.path, object: objectPath)
+            return try Histogram.readAxes(className: key.className, &reader, references: ReferenceMap(keyLength: key.keyLength),
+                                          payloadLength: reader.bytes.count)
+        }
+    }
+
+    /// Enough of a histogram object for its axes without labels or variable edges: the class
+    /// headers, attributes and three untitled axes take about 400 bytes, the object's name and
+    /// title (which its key repeats) come on top, and the rest leaves room for axis titles.
+    /// Inflating a zlib stream has a fixed cost per stream, so a tighter guess gains little.
+    static func axesPrefixBytes(_ key: Key) -> Int { 512 + key.name.utf8.count + key.title.utf8.count }
+
+    /// The first `count` bytes of a key's payload.
+    private func payloadPrefix(of key: Key, record: [UInt8], count: Int, path objectPath: String) throws -> [UInt8] {
+        if !key.isCompressed { return Array(record.prefix(count)) }
+        return try BlockDecompressor.decompressPrefix(record[...], count: count, uncompressedSize: key.objectLength, file: path,
+                                                      object: objectPath, fileOffset: key.seekKey + key.keyLength)
+    }
+
+    /// `decode` applied to the key and stored record of each object of `paths`, or why that
+    /// failed. The records are fetched in one vector read (one round trip for a remote file) and
+    /// decoded in parallel over worker threads; if the vector read fails, each record is read on
+    /// its own so that every error names its object.
+    private func decodeRecords<Decoded: Sendable>(_ paths: [String], _ decode: @Sendable (Key, [UInt8], String) throws -> Decoded) -> [Result<Decoded, Error>] {
         let keys = paths.map { objectPath in Result { try self.key(at: objectPath) } }
         let ranges = zip(keys, paths).map { key, objectPath in Result { try self.payloadRange(of: try key.get(), path: objectPath) } }
         let wanted = ranges.compactMap { try? $0.get() }
@@ -245,13 +287,12 @@ public final class ROOTFile: @unchecked Sendable {
             }
         }
         let prefetched = records
-        return (try? Parallel.map(paths.count) { index -> Result<Histogram, Error> in
+        return (try? Parallel.map(paths.count) { index -> Result<Decoded, Error> in
             Result {
                 let key = try keys[index].get()
                 let range = try ranges[index].get()
                 let record = try prefetched[index] ?? self.source.read(at: range.offset, count: range.count, object: paths[index])
-                var reader = ByteReader(try self.payload(of: key, record: record, path: paths[index]), file: self.path, object: paths[index])
-                return try Histogram.read(className: key.className, &reader, references: ReferenceMap(keyLength: key.keyLength))
+                return try decode(key, record, paths[index])
             }
         }) ?? []
     }

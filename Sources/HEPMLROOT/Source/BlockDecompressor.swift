@@ -18,6 +18,35 @@ enum BlockDecompressor {
         }
     }
 
+    /// The first `count` bytes of the payload `input` decompresses to (`uncompressedSize` bytes in
+    /// all): when they lie in a first zlib block, only they are inflated (no checksum is checked,
+    /// since the stream is not read to its end); otherwise the whole payload is decompressed.
+    static func decompressPrefix(_ input: ArraySlice<UInt8>, count: Int, uncompressedSize: Int, file: String, object: String,
+                                 fileOffset: Int) throws -> [UInt8] {
+        if count < uncompressedSize, input.count >= 9, input[input.startIndex] == 0x5A, input[input.startIndex + 1] == 0x4C {  // "ZL"
+            let start = input.startIndex
+            let compressed = Int(input[start + 3]) | Int(input[start + 4]) << 8 | Int(input[start + 5]) << 16
+            let uncompressed = Int(input[start + 6]) | Int(input[start + 7]) << 8 | Int(input[start + 8]) << 16
+            if count <= uncompressed, compressed <= input.count - 9 {
+                let block = input[(start + 9)..<(start + 9 + compressed)]
+                let (bytes, _) = try block.withUnsafeBytes { raw in
+                    do {
+                        return try Codec.inflate(raw, atMost: count)
+                    } catch let error as CompressionError {
+                        throw FileFormatError(file: file, object: object, offset: fileOffset, reason: "\(error)")
+                    }
+                }
+                guard bytes.count == count else {
+                    throw FileFormatError(file: file, object: object, offset: fileOffset,
+                                          reason: "block decoded to \(bytes.count) bytes, \(uncompressed) expected")
+                }
+                return bytes
+            }
+        }
+        let whole = try decompress(input, uncompressedSize: uncompressedSize, file: file, object: object, fileOffset: fileOffset)
+        return Array(whole.prefix(count))
+    }
+
     /// Decompresses `input` into exactly `output.count` bytes of memory the caller owns.
     static func decompress(_ input: ArraySlice<UInt8>, into output: UnsafeMutableRawBufferPointer, file: String, object: String,
                            fileOffset: Int) throws {

@@ -1,0 +1,2 @@
+// libdeflate: whole-buffer DEFLATE/zlib decompression, about twice as fast as zlib's inflate.
+#include <libdeflate.h>
