@@ -35,7 +35,6 @@ public final class HCALServer: Sendable {
     let options: Options
     let model: String
     let mask: HCALMask
-    let steps: Int
     let worker: HCALIngestionWorker
     let reader: HCALResultReader
     let metrics = HCALServeMetrics()
@@ -44,8 +43,7 @@ public final class HCALServer: Sendable {
     public init(options: Options) throws {
         var options = options
         let scorer = try HCALScorer(runDirectory: options.modelDirectory, threshold: options.threshold)
-        steps = scorer.input.options.steps
-        options.keepMaps = max(options.keepMaps, steps - 1, 1)
+        options.keepMaps = max(options.keepMaps, scorer.input.options.steps - 1, 1)
         self.options = options
         model = URL(fileURLWithPath: options.modelDirectory).standardizedFileURL.lastPathComponent
         mask = scorer.input.mask

@@ -27,8 +27,9 @@ public enum HCALServeBenchmark {
         public var seconds = 0.0
         /// Seconds from each POST to the answer of the GET of its flags.
         public var latencies: [Double] = []
-        /// Server resident set size (MiB) at the start, the middle and the end of the load, and its peak.
-        public var residentMiB: [Double] = []
+        /// Server resident set size (MiB) after each tenth of the count (and at the start and the
+        /// end), with the LS sent by then: flat over a long soak when nothing leaks.
+        public var residentMiB: [(lumisections: Int, mebibytes: Double)] = []
         public var peakResidentMiB = 0.0
 
         public var rate: Double { Double(sent) / max(seconds, 1e-9) }
@@ -78,7 +79,8 @@ public enum HCALServeBenchmark {
 
         // One LS outside the measurement: the first scoring allocates the network's buffers.
         _ = try await client.post(run: run + 1, ls: 1, map: maps.occupancy[0..<width], depths: depths, numEvents: maps.numEvents[0])
-        report.residentMiB.append(server.residentMiB().current)
+        report.residentMiB.append((0, server.residentMiB().current))
+        let sampleEvery = max(options.count / 10, 1)
         let start = Date()
         try await withThrowingTaskGroup(of: Double.self) { group in
             var inFlight = 0
@@ -93,7 +95,7 @@ public enum HCALServeBenchmark {
                     inFlight -= 1
                     report.latencies.append(latency)
                 }
-                if index == options.count / 2 { report.residentMiB.append(server.residentMiB().current) }
+                if index > 0 && index % sampleEvery == 0 { report.residentMiB.append((index, server.residentMiB().current)) }
                 let row = index % maps.lumisections.count, ls = index + 1
                 let map = maps.occupancy[(row * width)..<((row + 1) * width)], numEvents = maps.numEvents[row]
                 group.addTask {
@@ -110,7 +112,7 @@ public enum HCALServeBenchmark {
         }
         report.seconds = Date().timeIntervalSince(start)
         let memory = server.residentMiB()
-        report.residentMiB.append(memory.current)
+        report.residentMiB.append((report.sent, memory.current))
         report.peakResidentMiB = memory.peak
         try await client.shutdown()
         return report

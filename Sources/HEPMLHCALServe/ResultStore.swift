@@ -15,11 +15,6 @@ struct HCALScoredLumisection {
     var scoreMap: [Float]
     /// The raw map and its content hash for a new LS; nil for a re-scored one.
     var newLumisection: (raw: [Float], contentHash: String)?
-
-    var summary: HCALLumisectionSummary {
-        HCALLumisectionSummary(ls: ls, numEvents: numEvents, totalOccupancy: totalOccupancy, flagged: flags.count, maxScore: maxScore,
-                               windowComplete: missingLS.isEmpty, missingLS: missingLS)
-    }
 }
 
 /// What a restarted server needs of one run: its stored LS, the missing LS of incomplete

@@ -95,7 +95,7 @@ struct HCALReplayCommand: ParsableCommand {
 /// `hepml bench hcal-serve`: the live monitor under a bounded loopback load (docs/hcal-serve.md, "Measurements").
 struct BenchHCALServe: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "hcal-serve",
-        abstract: "Load test of `hepml hcal serve` on loopback: sustained LS/s, POST-to-queryable latency percentiles, server RSS (start, middle, end, peak).")
+        abstract: "Load test of `hepml hcal serve` on loopback: sustained LS/s, POST-to-queryable latency percentiles, server RSS over the run and its peak.")
     @Option(help: "Trained run directory (default: train the production-like model rin-dc-cnnrnnae HE on a small synthetic set first).") var model: String?
     @Option(help: "Lumisections to send (10000 for the memory soak).") var count = 1000
     @Option(help: "Lumisections per second offered.") var rate = 50.0
@@ -119,8 +119,8 @@ struct BenchHCALServe: ParsableCommand {
         print(String(format: "sent %d LS in %.1f s: %.1f LS/s sustained", report.sent, report.seconds, report.rate))
         print(String(format: "POST→queryable latency ms: p50 %.1f  p90 %.1f  p99 %.1f  max %.1f", report.percentile(0.5) * 1000, report.percentile(0.9) * 1000,
                      report.percentile(0.99) * 1000, (report.latencies.max() ?? 0) * 1000))
-        print("server RSS MiB: " + zip(["start", "middle", "end"], report.residentMiB).map { "\($0) " + String(format: "%.0f", $1) }.joined(separator: "  ")
-              + String(format: "  peak %.0f", report.peakResidentMiB))
+        print("server RSS MiB after N LS: " + report.residentMiB.map { "\($0.lumisections): " + String(format: "%.0f", $0.mebibytes) }.joined(separator: "  ")
+              + String(format: "  (peak %.0f)", report.peakResidentMiB))
     }
 
     /// This process's executable (the server is started from the same binary).
