@@ -235,8 +235,13 @@ public enum ECalImages {
                     if hit >= blockEnd {
                         blockStart = hit
                         blockEnd = min(hit + offsetBlock, hitEnd)
-                        for q in 0..<(blockEnd - blockStart) {
-                            let i = ax.index(hits.x[blockStart + q]), j = ay.index(hits.y[blockStart + q]), k = az.index(hits.z[blockStart + q])
+                        // Rebased to the block, so that the loop has no overflow-checked index
+                        // arithmetic, which would keep it from vectorizing.
+                        let block = blockStart..<blockEnd
+                        let x = UnsafeBufferPointer(rebasing: hits.x[block]), y = UnsafeBufferPointer(rebasing: hits.y[block])
+                        let z = UnsafeBufferPointer(rebasing: hits.z[block])
+                        for q in 0..<block.count {
+                            let i = ax.index(x[q]), j = ay.index(y[q]), k = az.index(z[q])
                             xy[q] = i &* row &+ j
                             yz[q] = yzStart &+ j &* row &+ k
                             zx[q] = zxStart &+ k &* row &+ i
