@@ -33,18 +33,25 @@ public enum LinearAlgebraLibrary {
     private static let openBLAS = open(openBLASName)
     private static let lapacke = open(lapackeName)
 
-    /// A missing library stops the process as the dynamic loader did when it was linked at start-up.
+    /// A missing library ends the process with a message and status 1, as the dynamic loader
+    /// refused to start it when the library was linked at start-up (no crash report: it is the
+    /// installation, not the input, that is wrong).
     private static func open(_ name: String) -> UnsafeMutableRawPointer {
         guard let handle = dlopen(name, RTLD_NOW | RTLD_GLOBAL) else {
-            fatalError("cannot load \(name) (install the packages of scripts/install-deps.sh): \(String(cString: dlerror()))")
+            unavailable("cannot load \(name) (install the packages of scripts/install-deps.sh): \(String(cString: dlerror()))")
         }
         return handle
     }
 
     private static func function<Function>(_ name: String, in library: UnsafeMutableRawPointer, as type: Function.Type) -> Function {
         guard let symbol = dlsym(library, name) else {
-            fatalError("\(name) is missing from the loaded OpenBLAS/LAPACKE: \(String(cString: dlerror()))")
+            unavailable("\(name) is missing from the loaded OpenBLAS/LAPACKE: \(String(cString: dlerror()))")
         }
         return unsafeBitCast(symbol, to: type)
+    }
+
+    private static func unavailable(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("hepml: error: \(message)\n".utf8))
+        exit(1)
     }
 }

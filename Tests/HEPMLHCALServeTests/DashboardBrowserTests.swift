@@ -31,11 +31,12 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let server = try await ServeProcess.start(model: fixture.model, data: directory.appendingPathComponent("data"))
         let replayLog = directory.appendingPathComponent("replay.log")
-        let replay = try HCALServeTests.startReplay(fixture.file, url: server.url, output: replayLog, rate: 2)
+        let replay = try HCALServeTests.startReplay(fixture.file, url: server.url, output: replayLog, rate: 1)
         defer { if replay.isRunning { kill(replay.processIdentifier, SIGKILL) } }
         while HCALServeTests.acknowledged(replayLog).count < 2 && replay.isRunning { try await Task.sleep(for: .milliseconds(50)) }
 
-        // While the replay runs: the page loads and draws. Headless Chromium's virtual clock stops
+        // While the replay runs (16 s at 1 LS/s, so a slow Chromium start on a loaded machine still
+        // dumps the page before the last LS): the page loads and draws. Headless Chromium's virtual clock stops
         // while a request is open, so the page polls here (`?transport=poll`) instead of holding
         // the event stream that HCALServeTests checks.
         let page = server.url + "/?transport=poll"
