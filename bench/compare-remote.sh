@@ -26,7 +26,7 @@ xrootd -p "$PORT" -c "$DIR/xrootd.cfg" -l "$DIR/admin/log" -n bench $AS_USER > /
 XRD_PID=$!
 for _ in $(seq 50); do python3 -c "import socket; socket.create_connection(('127.0.0.1', $PORT))" 2>/dev/null && break; sleep 0.1; done
 URL="root://127.0.0.1:$PORT/$DIR/data"
-seconds() { python3 -c 'import time; print(f"{time.time():.6f}")'; }
+seconds() { date +%s.%N; }
 fetch() { "$HEPML" dqm fetch --contents "$DIR/data/contents.json" --datasets "$DIR/data/datasets.json" --input "$1" --output-dir "$2" --quiet > /dev/null; }
 fetch "$DIR/data" "$DIR/out-local"   # warm the page cache for both
 start=$(seconds); fetch "$DIR/data" "$DIR/out-local"; local_end=$(seconds)
