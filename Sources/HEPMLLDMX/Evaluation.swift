@@ -97,6 +97,10 @@ public enum LDMXEvaluator {
         let test = split.test
         let data = try LDMXTraining.dataset(images, rows: test, normalization: options.normalization, withMass: options.model.usesMass)
         let scores = try LDMXTraining.scores(model, on: data)
+        guard scores.contains(where: \.isFinite) else {
+            throw FileFormatError(file: run.weightsFile, object: "LDMX network",
+                                  reason: "no finite score on the test images: the weights are damaged or the training diverged")
+        }
         let isSignal = test.map { images.labels[$0] == 1 }
         var results: [LDMXEvaluation.Result] = []
         var curves: [(String, ROCCurve)] = []

@@ -406,6 +406,15 @@ import Testing
         """
         let result = try TestEnvironment.runPython(try TestEnvironment.python(), script: script, arguments: [directory.path])
         #expect(result.status == 0, "\(result.output)")
+
+        // Weights that give no finite score (damaged, or a diverged training): an error naming the
+        // weights file, not a ROC error about empty classes.
+        let (weights, metadata) = try SafeTensors.read(run.weightsFile, as: Float.self)
+        try SafeTensors.write(try weights.sorted { $0.key < $1.key }.map { ($0.key, try Tensor(shape: $0.value.shape, scalars: [Float](repeating: .nan, count: $0.value.count))) },
+                              metadata: metadata, to: run.weightsFile)
+        #expect { _ = try LDMXEvaluator.evaluate(run: run, images: set, displays: 0, log: { _ in }) } throws: { error in
+            "\(error)".contains("weights.safetensors") && "\(error)".contains("no finite score")
+        }
     }
 }
 

@@ -242,11 +242,6 @@ struct BadInputTarget: Sendable {
         BadInputTarget(name: "hcal prepare", bundle: .hcal, damaged: "raw/*.root", cases: 12) { b, o in
             ["hcal", "prepare", b + "/raw", "-o", o + "/dataset", "--train-ls", "1:20", "--test-ls", "21:-1"]
         },
-        // Nothing listens on port 9 of loopback: a file that still reads fails at the first POST.
-        BadInputTarget(name: "hcal replay", bundle: .hcal, damaged: "raw/*.root", cases: 8) { b, _ in
-            let raw = b + "/raw", file = (try? FileManager.default.contentsOfDirectory(atPath: raw))?.first { $0.hasSuffix(".root") }
-            return ["hcal", "replay", raw + "/" + (file ?? "Run.root"), "--url", "http://127.0.0.1:9", "--quiet"]
-        },
         BadInputTarget(name: "hcal train", bundle: .hcal, damaged: "dataset/dataset.json", cases: 6) { b, o in
             ["hcal", "train", "-d", b + "/dataset", "--model", "cnnfnnae", "-o", o + "/run", "--latent", "2", "--epochs", "1", "--quiet"]
         },
