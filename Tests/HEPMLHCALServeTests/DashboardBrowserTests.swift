@@ -31,18 +31,20 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let server = try await ServeProcess.start(model: fixture.model, data: directory.appendingPathComponent("data"))
         let replayLog = directory.appendingPathComponent("replay.log")
-        let replay = try HCALServeTests.startReplay(fixture.file, url: server.url, output: replayLog, rate: 1)
+        let replay = try HCALServeTests.startReplay(fixture.file, url: server.url, output: replayLog, rate: 2)
         defer { if replay.isRunning { kill(replay.processIdentifier, SIGKILL) } }
         while HCALServeTests.acknowledged(replayLog).count < 2 && replay.isRunning { try await Task.sleep(for: .milliseconds(50)) }
 
-        // While the replay runs (16 s at 1 LS/s, so a slow Chromium start on a loaded machine still
-        // dumps the page before the last LS): the page loads and draws. Headless Chromium's virtual clock stops
-        // while a request is open, so the page polls here (`?transport=poll`) instead of holding
-        // the event stream that HCALServeTests checks.
+        // The replay is paused (SIGSTOP) while the page is dumped mid-run, so however slowly
+        // Chromium starts on a loaded machine, the page sees a run that is still arriving.
+        // Headless Chromium's virtual clock stops while a request is open, so the page polls here
+        // (`?transport=poll`) instead of holding the event stream that HCALServeTests checks.
         let page = server.url + "/?transport=poll"
+        kill(replay.processIdentifier, SIGSTOP)
         let early = try Chromium.run(["--virtual-time-budget=3000", "--dump-dom", page], in: directory, timeout: 40)
         let earlyLS = Int(Self.text(ofID: "ls-current", in: early) ?? "") ?? 0
         #expect(earlyLS >= 2, "ls-current while the replay runs: \(early.prefix(400))")
+        kill(replay.processIdentifier, SIGCONT)
         replay.waitUntilExit()
         #expect(replay.terminationStatus == 0)
 
