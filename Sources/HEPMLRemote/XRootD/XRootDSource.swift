@@ -3,8 +3,9 @@ import HEPMLCore
 import NIOCore
 
 /// A file on an XRootD server read by byte ranges, as `FileSource` reads a local one: opening
-/// costs one kXR_open (which also returns the size), and each read fetches only its range —
-/// large ranges as concurrent kXR_read pieces, several ranges at once as kXR_readv.
+/// costs one kXR_open (which also returns the size) and one read of the file's two ends
+/// (`PrefetchedBytes`), and each later read outside them fetches only its range — large ranges
+/// as concurrent kXR_read pieces, several ranges at once as kXR_readv.
 public final class XRootDSource: ByteSource, @unchecked Sendable {
     /// The URL as given, for messages and for file-name parsing.
     public let path: String
@@ -13,6 +14,8 @@ public final class XRootDSource: ByteSource, @unchecked Sendable {
     private let client: XRootDClient
     private let lock = NSLock()
     private var opened: OpenFile
+    /// Set once in `init`, read-only afterwards.
+    private var prefetched = PrefetchedBytes.none
 
     /// An open handle lives on one connection; after that connection drops the file is opened
     /// again (on the data server it was redirected to, or from the start if that fails).
@@ -29,6 +32,7 @@ public final class XRootDSource: ByteSource, @unchecked Sendable {
         let (file, size) = try client.withRetries(url, operation: "open") { try Self.open(url, client: client) }
         self.opened = file
         self.size = size
+        prefetched = PrefetchedBytes(fetched: try fetch(PrefetchedBytes.ranges(size: size), object: "file start and end"), size: size)
     }
 
     private static func open(_ url: XRootDURL, client: XRootDClient) throws -> (OpenFile, Int) {
@@ -72,15 +76,25 @@ public final class XRootDSource: ByteSource, @unchecked Sendable {
         try read(ranges: [ByteRange(offset: offset, count: count)], object: object)[0]
     }
 
+    /// Ranges within the prefetched ends are copied from them; the others go to the server in
+    /// one round trip.
     public func read(ranges: [ByteRange], object: String) throws -> [[UInt8]] {
         for range in ranges { try checkRange(at: range.offset, count: range.count, object: object) }
+        var results = ranges.map { prefetched.bytes($0) }
+        let missing = ranges.indices.filter { results[$0] == nil }
+        guard !missing.isEmpty else { return results.map { $0 ?? [] } }
+        for (index, bytes) in zip(missing, try fetch(missing.map { ranges[$0] }, object: object)) { results[index] = bytes }
+        return results.map { $0 ?? [] }
+    }
+
+    /// Reads checked ranges from the server, again on a fresh connection after a drop.
+    private func fetch(_ ranges: [ByteRange], object: String) throws -> [[UInt8]] {
         guard ranges.contains(where: { $0.count > 0 }) else { return ranges.map { _ in [] } }
-        let pieces = try client.withRetries(url, operation: "read of \(object)") {
+        return try client.withRetries(url, operation: "read of \(object)") {
             let file = try currentFile()
             if ranges.count == 1 { return [try readSingle(ranges[0], file: file, object: object)] }
             return try readVector(ranges, file: file, object: object)
         }
-        return pieces
     }
 
     /// One range as kXR_read pieces of at most `maxRequestBytes`, all in flight at once.

@@ -1,0 +1,43 @@
+import HEPMLCore
+
+/// The first and last bytes of a remote file (all of a small one), fetched in the round trip
+/// right after the open. A ROOT reader's first dozens of reads (file header, directory records,
+/// keys lists, StreamerInfo) fall there, so a DQM file of some 100 KiB is read in one request
+/// instead of one per directory level.
+struct PrefetchedBytes: Sendable {
+    /// Bytes fetched from each end: 2 × 256 KiB per open file costs little next to a round trip
+    /// to a remote site, and covers the whole of a typical DQM file.
+    static let bytesPerEnd = 256 << 10
+
+    static let none = PrefetchedBytes(head: [], tail: [], size: 0)
+
+    /// The ranges to fetch for a file of `size` bytes: the whole file when the two ends would
+    /// meet, else its head and its tail.
+    static func ranges(size: Int) -> [ByteRange] {
+        guard size > 2 * bytesPerEnd else { return [ByteRange(offset: 0, count: size)] }
+        return [ByteRange(offset: 0, count: bytesPerEnd), ByteRange(offset: size - bytesPerEnd, count: bytesPerEnd)]
+    }
+
+    private let head: [UInt8]
+    private let tail: [UInt8]
+    private let size: Int
+
+    private init(head: [UInt8], tail: [UInt8], size: Int) {
+        self.head = head
+        self.tail = tail
+        self.size = size
+    }
+
+    /// The bytes of `ranges(size:)`, as read.
+    init(fetched: [[UInt8]], size: Int) {
+        self.init(head: fetched.first ?? [], tail: fetched.count > 1 ? fetched[1] : [], size: size)
+    }
+
+    /// The bytes of `range` when it lies wholly in the head or the tail.
+    func bytes(_ range: ByteRange) -> [UInt8]? {
+        if range.offset + range.count <= head.count { return Array(head[range.offset..<(range.offset + range.count)]) }
+        let tailStart = size - tail.count
+        guard !tail.isEmpty, range.offset >= tailStart else { return nil }
+        return Array(tail[(range.offset - tailStart)..<(range.offset - tailStart + range.count)])
+    }
+}
