@@ -33,8 +33,23 @@ struct PrefetchedBytes: Sendable {
         self.init(head: fetched.first ?? [], tail: fetched.count > 1 ? fetched[1] : [], size: size)
     }
 
+    /// The bytes of checked `ranges`: copied from the ends where a range lies wholly in one,
+    /// the others read by one call of `fetch`.
+    func read(_ ranges: [ByteRange], fetch: ([ByteRange]) throws -> [[UInt8]]) throws -> [[UInt8]] {
+        var results: [[UInt8]] = []
+        var missing: [Int] = []
+        for (index, range) in ranges.enumerated() {
+            let cached = bytes(range)
+            results.append(cached ?? [])
+            if cached == nil, range.count > 0 { missing.append(index) }
+        }
+        guard !missing.isEmpty else { return results }
+        for (index, fetched) in zip(missing, try fetch(missing.map { ranges[$0] })) { results[index] = fetched }
+        return results
+    }
+
     /// The bytes of `range` when it lies wholly in the head or the tail.
-    func bytes(_ range: ByteRange) -> [UInt8]? {
+    private func bytes(_ range: ByteRange) -> [UInt8]? {
         if range.offset + range.count <= head.count { return Array(head[range.offset..<(range.offset + range.count)]) }
         let tailStart = size - tail.count
         guard !tail.isEmpty, range.offset >= tailStart else { return nil }

@@ -25,14 +25,16 @@ import Testing
         let directory = try TestEnvironment.temporaryDirectory("nginx-bytes")
         defer { try? FileManager.default.removeItem(at: directory) }
         var generator = SeededGenerator(seed: 7)
-        let bytes = (0..<300_000).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        // Larger than the 512 KiB fetched with the open, so that some ranges go to the server.
+        let bytes = (0..<3_000_000).map { _ in UInt8.random(in: 0...255, using: &generator) }
         try Data(bytes).write(to: directory.appendingPathComponent("blob.bin"))
         let server = try NginxProcess(serving: directory)
         defer { server.stop() }
 
         let source = try HTTPRangeSource(url: server.url("ranges", "blob.bin"))
         #expect(source.size == bytes.count)
-        let ranges = [ByteRange(offset: 0, count: 10), ByteRange(offset: 123_456, count: 100_000), ByteRange(offset: bytes.count - 1, count: 1)]
+        let ranges = [ByteRange(offset: 0, count: 10), ByteRange(offset: 123_456, count: 100_000), ByteRange(offset: bytes.count - 1, count: 1),
+                      ByteRange(offset: 1_500_000, count: 200_000), ByteRange(offset: 500_000, count: 100_000), ByteRange(offset: 2_000_000, count: 0)]
         for (range, piece) in zip(ranges, try source.read(ranges: ranges, object: "ranges")) {
             #expect(piece == Array(bytes[range.offset..<(range.offset + range.count)]))
         }

@@ -111,7 +111,7 @@ import Testing
 
     /// Killed after the listing: its files are reported failed once the retries are spent, and
     /// the runs on the other server are written.
-    @Test(.requiresXRootD) func aServerKilledMidFetchFailsItsFilesAndTheOtherRunsAreWritten() throws {
+    @Test(.requiresXRootD) func aServerKilledAfterTheListingFailsItsFilesAndTheOtherRunsAreWritten() throws {
         let directory = try TestEnvironment.temporaryDirectory("xrootd-kill")
         defer { try? FileManager.default.removeItem(at: directory) }
         let (json, data) = try Self.generateDQM(runs: 8, in: directory)
@@ -139,6 +139,64 @@ import Testing
             #expect(path.contains(":\(doomed.port)/"))
             #expect(reason.contains("connection to 127.0.0.1:\(doomed.port) failed after 3 attempts"), "\(reason)")
         }
+    }
+
+    /// The connection drops in the middle of the answer to one file's read, on every attempt (a
+    /// proxy in front of xrootd cuts it): that file is reported failed after the bounded retry,
+    /// each retry having reopened it on a fresh connection, and the other runs are written.
+    /// One file at a time (HEPML_REMOTE_FILES_PER_HOST=1), so that no other file's request is in
+    /// flight when the connection drops and the outcome does not depend on timing.
+    @Test(.requiresXRootD) func aConnectionDroppedInTheMiddleOfAReadFailsThatFileAfterTheRetriesAndTheOtherRunsAreWritten() throws {
+        let directory = try TestEnvironment.temporaryDirectory("xrootd-cut")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (json, data) = try Self.generateDQM(runs: 6, in: directory)
+        let server = try XRootDServerProcess(exporting: data)
+        defer { server.stop() }
+        let files = try DQMInputDiscovery.rootFiles(in: [data]).sorted()
+        let chosenName = (files[2] as NSString).lastPathComponent
+        let proxy = try XRootDCuttingProxy(upstreamPort: server.port, cuttingReadsOf: chosenName)
+        defer { proxy.stop() }
+        let hepml = try #require(TestEnvironment.hepmlExecutable, "the hepml executable is built with the tests")
+
+        let output = directory.appendingPathComponent("remote")
+        let result = try TestEnvironment.run(hepml, [
+            "dqm", "fetch", "--contents", json.contents, "--datasets", json.datasets, "--quiet",
+            "--input", "root://127.0.0.1:\(proxy.port)/\(data)/", "--output-dir", output.path,
+        ], environment: ["HEPML_REMOTE_FILES_PER_HOST": "1", "HEPML_REMOTE_RETRIES": "2"])
+        #expect(result.status == 0, "\(result.output)")
+        #expect(proxy.cuts == 3, "the first read and two retries, each cut")
+        let skipped = result.output.split(separator: "\n").filter { $0.contains("skipped root://") }
+        #expect(skipped.count == 1, "\(result.output)")
+        let line = try #require(skipped.first)
+        #expect(line.contains(chosenName), "\(line)")
+        #expect(line.contains("connection to 127.0.0.1:\(proxy.port) failed after 3 attempts"), "\(line)")
+
+        let local = try Self.fetch(json, inputs: [data], output: directory.appendingPathComponent("local"))
+        let remote = try Parquet.read(path: output.appendingPathComponent("ZeroBias.parquet").path)
+        let localRuns = try DQMTable.runNumbers(local.table)
+        let remoteRuns = try DQMTable.runNumbers(remote)
+        #expect(localRuns.count == 6)
+        let lost = localRuns.filter { !remoteRuns.contains($0) }
+        #expect(lost.count == 1 && remoteRuns.count == 5, "local \(localRuns), remote \(remoteRuns)")
+        #expect(lost.allSatisfy { chosenName.contains("R000\($0)") }, "\(lost) \(chosenName)")
+    }
+
+    /// A server that answers the open with kXR_wait, and the repeated open with kXR_waitresp
+    /// followed later by the deferred answer: the client waits the announced time, sends the open
+    /// again, takes the asynchronous answer, and reads the file.
+    @Test func kXRWaitIsWaitedOutAndAKXRWaitrespAnswerIsAwaited() throws {
+        var generator = SeededGenerator(seed: 23)
+        let content = (0..<1000).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let server = try WaitingXRootDServer(content: content, waitSeconds: 1, deferral: 0.3)
+        defer { server.stop() }
+        let client = XRootDClient(settings: RemoteSettings(timeoutSeconds: 10, retries: 0))
+        let start = Date()
+        let source = try XRootDSource(url: try XRootDURL("root://127.0.0.1:\(server.port)//data/file.root"), client: client)
+        let elapsed = Date().timeIntervalSince(start)
+        #expect(source.size == content.count)
+        #expect(try source.read(at: 10, count: 500, object: "middle") == Array(content[10..<510]))
+        #expect(elapsed >= 1.3, "opened after \(elapsed) s: the kXR_wait (1 s) and the deferral (0.3 s) were not waited for")
+        #expect(Array(server.requests.prefix(5)) == ["protocol", "login", "open", "open", "read"], "\(server.requests)")
     }
 
     @Test(.requiresXRootD) func aFileRemovedBetweenListingAndOpenIsSkippedWithTheServerError() throws {
@@ -216,51 +274,5 @@ import Testing
         let written = try DQMFetch.fetchToParquet(contentsFile: json.contents, datasetsFile: json.datasets, inputs: inputs,
                                                   outputDirectory: output.path, quiet: true, log: { _ in }, warn: { warnings.append($0) })
         return (try Parquet.read(path: try #require(written.first)), warnings)
-    }
-}
-
-/// Accepts connections and never answers (a hung server).
-final class StallingServer {
-    let port: Int
-    private let listener: Int32
-    private var accepted: [Int32] = []
-    private let lock = NSLock()
-
-    init() throws {
-        let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        listener = socketFD
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ready = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(socketFD, $0, length) == 0 && listen(socketFD, 8) == 0 && getsockname(socketFD, $0, &length) == 0
-            }
-        }
-        guard ready else { throw LoopbackServers.ServerError.failed("cannot listen") }
-        port = Int(UInt16(bigEndian: address.sin_port))
-        Thread { [weak self] in
-            while true {
-                let connection = accept(socketFD, nil, nil)
-                guard connection >= 0 else { return }
-                self?.keep(connection)
-            }
-        }.start()
-    }
-
-    private func keep(_ connection: Int32) {
-        lock.lock()
-        accepted.append(connection)
-        lock.unlock()
-    }
-
-    func stop() {
-        shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
-        lock.lock()
-        for connection in accepted { close(connection) }
-        accepted.removeAll()
-        lock.unlock()
     }
 }

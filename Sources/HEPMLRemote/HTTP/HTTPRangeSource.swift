@@ -5,15 +5,19 @@ import NIOCore
 import NIOHTTP1
 
 /// A file on a web server (XrdHttp, WebDAV, any server that honours `Range`) read by byte
-/// ranges. Opening asks for the first byte: a `206` with `Content-Range: bytes 0-0/SIZE` gives the
-/// size and proves the server serves ranges; a `200` means it would send the whole file on every
-/// read, and the file is refused rather than downloaded into memory.
+/// ranges. Opening asks for the file's first 512 KiB: a `206` with `Content-Range: bytes
+/// 0-N/SIZE` gives the size, proves the server serves ranges and holds the file's head (all of a
+/// small file; a larger file's last 256 KiB follow in a second request: `PrefetchedBytes`);
+/// a `200` means it would send the whole file on every read, and the file is refused rather
+/// than downloaded into memory.
 public final class HTTPRangeSource: ByteSource, @unchecked Sendable {
     public let path: String
     public let size: Int
     private let url: String
     private let host: String
     private let settings: RemoteSettings
+    /// Set once in `init`, read-only afterwards.
+    private var prefetched = PrefetchedBytes.none
 
     /// One client for the process, never shut down (it lives as long as the program).
     static let client: HTTPClient = {
@@ -32,13 +36,21 @@ public final class HTTPRangeSource: ByteSource, @unchecked Sendable {
         self.settings = settings
         let host = URL(string: url)?.host ?? url
         self.host = host
-        let (status, contentRange, _) = try Self.get(url, host: host, range: ByteRange(offset: 0, count: 1), settings: settings, operation: "open")
+        let opening = ByteRange(offset: 0, count: 2 * PrefetchedBytes.bytesPerEnd)
+        let (status, contentRange, head) = try Self.get(url, host: host, range: opening, settings: settings, operation: "open")
         switch status {
         case 206:
-            guard let total = contentRange.flatMap(Self.totalSize) else {
-                throw RemoteError.protocolViolation(url: url, host: host, reason: "206 answer without 'Content-Range: bytes 0-0/SIZE'")
+            guard let total = contentRange.flatMap(Self.totalSize), contentRange?.hasPrefix("bytes 0-") == true else {
+                throw RemoteError.protocolViolation(url: url, host: host, reason: "206 answer without 'Content-Range: bytes 0-N/SIZE'")
             }
             size = total
+            guard head.count == min(total, opening.count) else {
+                throw FileFormatError(file: self.path, object: "file start", offset: 0,
+                                      reason: "server answered \(head.count) bytes (\(contentRange ?? "")) for \(min(total, opening.count)) bytes")
+            }
+            let ends = PrefetchedBytes.ranges(size: total)
+            let tail = ends.count > 1 ? try read(ranges: [ends[1]], object: "file end")[0] : []
+            prefetched = PrefetchedBytes(fetched: [head, tail], size: total)
         case 416:
             // Range not satisfiable: an empty file ("Content-Range: bytes */0").
             size = contentRange.flatMap(Self.totalSize) ?? 0
@@ -53,10 +65,14 @@ public final class HTTPRangeSource: ByteSource, @unchecked Sendable {
         try read(ranges: [ByteRange(offset: offset, count: count)], object: object)[0]
     }
 
-    /// Every range as its own request, all in flight at once (the client's per-host limit queues
-    /// the rest).
+    /// Ranges within the prefetched ends are copied from them; every other range is its own
+    /// request, all in flight at once (the client's per-host limit queues the rest).
     public func read(ranges: [ByteRange], object: String) throws -> [[UInt8]] {
         for range in ranges { try checkRange(at: range.offset, count: range.count, object: object) }
+        return try prefetched.read(ranges) { try fetch($0, object: object) }
+    }
+
+    private func fetch(_ ranges: [ByteRange], object: String) throws -> [[UInt8]] {
         let url = self.url, host = self.host, settings = self.settings, path = self.path
         return try AsyncBridge.blocking {
             try await withThrowingTaskGroup(of: (Int, [UInt8]).self) { group in

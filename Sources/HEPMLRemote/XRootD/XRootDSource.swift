@@ -80,11 +80,7 @@ public final class XRootDSource: ByteSource, @unchecked Sendable {
     /// one round trip.
     public func read(ranges: [ByteRange], object: String) throws -> [[UInt8]] {
         for range in ranges { try checkRange(at: range.offset, count: range.count, object: object) }
-        var results = ranges.map { prefetched.bytes($0) }
-        let missing = ranges.indices.filter { results[$0] == nil }
-        guard !missing.isEmpty else { return results.map { $0 ?? [] } }
-        for (index, bytes) in zip(missing, try fetch(missing.map { ranges[$0] }, object: object)) { results[index] = bytes }
-        return results.map { $0 ?? [] }
+        return try prefetched.read(ranges) { try fetch($0, object: object) }
     }
 
     /// Reads checked ranges from the server, again on a fresh connection after a drop.
