@@ -28,7 +28,8 @@ struct PrefetchedBytes: Sendable {
         self.size = size
     }
 
-    /// The bytes of `ranges(size:)`, as read.
+    /// The file's first bytes (the first range of `ranges(size:)`, or more) and, unless those are
+    /// the whole file, its last ones.
     init(fetched: [[UInt8]], size: Int) {
         self.init(head: fetched.first ?? [], tail: fetched.count > 1 ? fetched[1] : [], size: size)
     }

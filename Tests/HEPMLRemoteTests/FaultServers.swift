@@ -45,6 +45,15 @@ enum LoopbackSocket {
         return bytes
     }
 
+    /// One XRootD frame: a header whose last 4 bytes are the body's length (24 bytes for a
+    /// request, 8 for a response), and the body; nil when the peer closed.
+    static func readFrame(_ descriptor: Int32, headerCount: Int) -> (header: [UInt8], body: [UInt8])? {
+        guard let header = read(descriptor, count: headerCount) else { return nil }
+        let length = Int(bigEndian(header[(headerCount - 4)..<headerCount]) as Int32)
+        guard length >= 0, let body = read(descriptor, count: length) else { return nil }
+        return (header, body)
+    }
+
     /// False when the peer is gone (no SIGPIPE).
     @discardableResult
     static func write(_ descriptor: Int32, _ bytes: some Collection<UInt8>) -> Bool {
@@ -167,9 +176,8 @@ final class XRootDCuttingProxy: @unchecked Sendable {
         Thread {
             defer { hangUp() }
             guard let handshake = LoopbackSocket.read(client, count: 20), LoopbackSocket.write(server, handshake) else { return }
-            while let header = LoopbackSocket.read(client, count: 24) {
-                let length = Int(LoopbackSocket.bigEndian(header[20..<24]) as Int32)
-                guard length >= 0, let payload = LoopbackSocket.read(client, count: length) else { return }
+            while let request = LoopbackSocket.readFrame(client, headerCount: 24) {
+                let (header, payload) = request
                 let stream: UInt16 = LoopbackSocket.bigEndian(header[0..<2])
                 let request: UInt16 = LoopbackSocket.bigEndian(header[2..<4])
                 watch.lock.lock()
@@ -186,9 +194,8 @@ final class XRootDCuttingProxy: @unchecked Sendable {
         // Server to client: responses (8-byte header, body).
         Thread { [weak self] in
             defer { hangUp() }
-            while let header = LoopbackSocket.read(server, count: 8) {
-                let length = Int(LoopbackSocket.bigEndian(header[4..<8]) as Int32)
-                guard length >= 0, let body = LoopbackSocket.read(server, count: length) else { return }
+            while let response = LoopbackSocket.readFrame(server, headerCount: 8) {
+                let (header, body) = response
                 let stream: UInt16 = LoopbackSocket.bigEndian(header[0..<2])
                 let status: UInt16 = LoopbackSocket.bigEndian(header[2..<4])
                 watch.lock.lock()
@@ -196,7 +203,7 @@ final class XRootDCuttingProxy: @unchecked Sendable {
                 let cut = watch.readStreams.contains(stream)
                 watch.lock.unlock()
                 if cut {
-                    LoopbackSocket.write(client, header + body.prefix(length / 2))
+                    LoopbackSocket.write(client, header + body.prefix(body.count / 2))
                     self?.countCut()
                     return
                 }
@@ -267,9 +274,8 @@ final class WaitingXRootDServer: @unchecked Sendable {
             defer { writeLock.unlock() }
             return LoopbackSocket.write(client, bytes)
         }
-        while let header = LoopbackSocket.read(client, count: 24) {
-            let length = Int(LoopbackSocket.bigEndian(header[20..<24]) as Int32)
-            guard length >= 0, LoopbackSocket.read(client, count: length) != nil else { return }
+        while let request = LoopbackSocket.readFrame(client, headerCount: 24) {
+            let header = request.header
             let stream = Array(header[0..<2])
             let request: UInt16 = LoopbackSocket.bigEndian(header[2..<4])
             let answer: [UInt8]

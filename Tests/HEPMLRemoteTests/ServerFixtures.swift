@@ -20,16 +20,10 @@ enum LoopbackServers {
     static func waitForPort(_ port: Int, seconds: Double = 15) -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
-            let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let connected = withUnsafePointer(to: &address) { pointer in
-                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socketFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+            if let connection = LoopbackSocket.connect(port: port) {
+                close(connection)
+                return true
             }
-            close(socketFD)
-            if connected { return true }
             Thread.sleep(forTimeInterval: 0.05)
         }
         return false
