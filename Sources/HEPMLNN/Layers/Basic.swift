@@ -53,7 +53,9 @@ public final class Flatten<T: TensorScalar>: Module<T> {
     public override func forward(_ x: Variable<T>) throws -> Variable<T> { try x.flattened() }
 }
 
-/// Reshapes each sample to `shape` (the batch axis is kept).
+/// Reshapes each sample to `shape` (the batch axis is kept). One entry may be −1: the size that
+/// makes the element count fit, as in PyTorch's `view` — a layer that serves any number of time
+/// steps (`[-1, features]`).
 public final class Reshape<T: TensorScalar>: Module<T> {
     public let shape: [Int]
     public init(_ shape: [Int]) {
@@ -63,10 +65,52 @@ public final class Reshape<T: TensorScalar>: Module<T> {
     public override var kind: String { "Reshape" }
     public override var settings: [String: String] { ["shape": "\(shape)"] }
     public override func forward(_ x: Variable<T>) throws -> Variable<T> {
-        guard let batch = x.shape.first, x.value.count == batch * shape.reduce(1, *) else {
+        let wildcards = shape.filter { $0 == -1 }.count
+        let known = shape.filter { $0 != -1 }.reduce(1, *)
+        guard let batch = x.shape.first, wildcards <= 1, shape.allSatisfy({ $0 >= -1 }),
+              wildcards == 0 ? x.value.count == batch * known : batch * known > 0 && x.value.count % (batch * known) == 0 else {
             throw ShapeError(operation: "Reshape(\(shape))", "sample size does not match", shapes: [x.shape, shape])
         }
-        return try x.reshaped([batch] + shape)
+        return try x.reshaped([batch] + shape.map { $0 == -1 ? x.value.count / (batch * known) : $0 })
+    }
+}
+
+/// Elements `indices` of each sample's axis `axis` (counted without the batch axis), in that
+/// order: a fixed selection such as a graph's nodes out of a detector map.
+public final class Gather<T: TensorScalar>: Module<T> {
+    public let axis: Int
+    public let indices: [Int]
+    public init(axis: Int, indices: [Int]) {
+        self.axis = axis
+        self.indices = indices
+        super.init()
+    }
+    public override var kind: String { "Gather" }
+    public override var settings: [String: String] { ["axis": "\(axis)", "indices": "\(indices.count)"] }
+    public override func forward(_ x: Variable<T>) throws -> Variable<T> {
+        guard axis >= 0, axis + 1 < x.shape.count else {
+            throw ShapeError(operation: "Gather(axis: \(axis))", "sample has no axis \(axis)", shapes: [x.shape])
+        }
+        return try x.gathering(axis: axis + 1, indices: indices)
+    }
+}
+
+/// x + body(x): a residual (identity skip) connection around a chain of layers that keeps the
+/// sample's shape (ResNet; upstream HCAL's ResCNN encoder blocks).
+public final class Residual<T: TensorScalar>: Module<T> {
+    public let body: Sequential<T>
+    public init(_ body: Sequential<T>) {
+        self.body = body
+        super.init()
+    }
+    public override var kind: String { "Residual" }
+    public override var children: [(String, Module<T>)] { [("body", body)] }
+    public override func forward(_ x: Variable<T>) throws -> Variable<T> {
+        let y = try call(body, named: "body", x)
+        guard y.shape == x.shape else {
+            throw ShapeError(operation: "Residual", "the body changes the shape", shapes: [x.shape, y.shape])
+        }
+        return try x + y
     }
 }
 
