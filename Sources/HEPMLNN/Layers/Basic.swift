@@ -88,10 +88,17 @@ public final class Gather<T: TensorScalar>: Module<T> {
     public override var kind: String { "Gather" }
     public override var settings: [String: String] { ["axis": "\(axis)", "indices": "\(indices.count)"] }
     public override func forward(_ x: Variable<T>) throws -> Variable<T> {
+        try x.gathering(axis: Self.batchAxis(ofSampleAxis: axis, in: x, operation: "Gather"), indices: indices)
+    }
+}
+
+extension Module {
+    /// The batched axis of per-sample axis `axis` of `x` (axis + 1), or an error naming `operation`.
+    static func batchAxis(ofSampleAxis axis: Int, in x: Variable<T>, operation: String) throws -> Int {
         guard axis >= 0, axis + 1 < x.shape.count else {
-            throw ShapeError(operation: "Gather(axis: \(axis))", "sample has no axis \(axis)", shapes: [x.shape])
+            throw ShapeError(operation: "\(operation)(axis: \(axis))", "sample has no axis \(axis)", shapes: [x.shape])
         }
-        return try x.gathering(axis: axis + 1, indices: indices)
+        return axis + 1
     }
 }
 
@@ -126,32 +133,42 @@ public final class Slice<T: TensorScalar>: Module<T> {
     public override var kind: String { "Slice" }
     public override var settings: [String: String] { ["axis": "\(axis)", "range": "\(range.lowerBound)..<\(range.upperBound)"] }
     public override func forward(_ x: Variable<T>) throws -> Variable<T> {
-        guard axis >= 0, axis + 1 < x.shape.count else {
-            throw ShapeError(operation: "Slice(axis: \(axis))", "sample has no axis \(axis)", shapes: [x.shape])
-        }
-        return try x.slice(axis: axis + 1, range)
+        try x.slice(axis: Self.batchAxis(ofSampleAxis: axis, in: x, operation: "Slice"), range)
+    }
+}
+
+/// The generator of a layer's training-time randomness (dropout masks, VAE noise): seeded, and
+/// restarted at each epoch on that epoch's own stream, so a resumed run draws what an
+/// uninterrupted one draws.
+struct EpochSeededGenerator {
+    private let seed: UInt64, stream: UInt64
+    var generator: SeededGenerator
+
+    init(seed: UInt64, stream: UInt64) {
+        self.seed = seed
+        self.stream = stream
+        generator = SeededGenerator(seed: seed, stream: stream)
+    }
+
+    mutating func begin(epoch: Int) {
+        generator = SeededGenerator(seed: seed, stream: (stream << 32) &+ UInt64(epoch))
     }
 }
 
 /// Inverted dropout with its own seeded generator; identity in inference mode.
 public final class Dropout<T: TensorScalar>: Module<T> {
     public let probability: Double
-    private let seed: UInt64
-    private var generator: SeededGenerator
+    private var random: EpochSeededGenerator
     public init(_ probability: Double, seed: UInt64) {
         self.probability = probability
-        self.seed = seed
-        self.generator = SeededGenerator(seed: seed, stream: 0xD0)
+        random = EpochSeededGenerator(seed: seed, stream: 0xD0)
         super.init()
     }
-    /// Each epoch draws its masks from its own stream, so a resumed run masks like an uninterrupted one.
-    public override func epochWillBegin(_ epoch: Int) {
-        generator = SeededGenerator(seed: seed, stream: 0xD0_0000_0000 &+ UInt64(epoch))
-    }
+    public override func epochWillBegin(_ epoch: Int) { random.begin(epoch: epoch) }
     public override var kind: String { "Dropout" }
     public override var settings: [String: String] { ["p": "\(probability)"] }
     public override func forward(_ x: Variable<T>) throws -> Variable<T> {
-        isTraining ? x.dropout(probability, generator: &generator) : x
+        isTraining ? x.dropout(probability, generator: &random.generator) : x
     }
 }
 

@@ -11,22 +11,18 @@ public final class VariationalBottleneck<T: TensorScalar>: Module<T> {
     public let logVariance: Linear<T>
     /// β, the weight of the KL term.
     public let klWeight: Double
-    private let seed: UInt64
-    private var generator: SeededGenerator
+    private var random: EpochSeededGenerator
     private var divergence: Variable<T>?
 
     public init(features: Int, klWeight: Double, seed: UInt64, generator: inout SeededGenerator) {
         mean = Linear(features, features, generator: &generator)
         logVariance = Linear(features, features, generator: &generator)
         self.klWeight = klWeight
-        self.seed = seed
-        self.generator = SeededGenerator(seed: seed, stream: 0xAE)
+        random = EpochSeededGenerator(seed: seed, stream: 0xAE)
         super.init()
     }
 
-    public override func epochWillBegin(_ epoch: Int) {
-        generator = SeededGenerator(seed: seed, stream: 0xAE_0000_0000 &+ UInt64(epoch))
-    }
+    public override func epochWillBegin(_ epoch: Int) { random.begin(epoch: epoch) }
 
     public override var kind: String { "VariationalBottleneck" }
     public override var children: [(String, Module<T>)] { [("mean", mean), ("log_variance", logVariance)] }
@@ -38,7 +34,7 @@ public final class VariationalBottleneck<T: TensorScalar>: Module<T> {
         let logVar = try call(logVariance, named: "log_variance", x)
         divergence = try (mu.squared() + logVar.exp() - logVar + -1).sum() * T(klWeight / 2)
         guard isTraining else { return mu }
-        let noise = try Tensor<T>(shape: mu.shape, scalars: (0..<mu.value.count).map { _ in T(generator.nextNormal()) })
+        let noise = try Tensor<T>(shape: mu.shape, scalars: (0..<mu.value.count).map { _ in T(random.generator.nextNormal()) })
         return try mu + (logVar * T(0.5)).exp() * Variable(noise)
     }
 }
