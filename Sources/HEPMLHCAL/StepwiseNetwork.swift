@@ -7,7 +7,8 @@ import HEPMLTensor
 ///
 /// This gives the full-window forward pass's last-step reconstruction (to float rounding) because
 /// of the layout of `HCALModelOptions.spec()`: the encoder's convolutions have depth kernel 1 and
-/// its poolings pair depth slots inside each step's power-of-two block down to one slot per step,
+/// its poolings pair depth slots inside each step's power-of-two block down to one slot per step
+/// (and the graph block gathers, convolves and pools each step's nodes apart from the others'),
 /// the decoder's transposed convolutions (depth kernel 1, or 2 with stride 2) expand each step's
 /// slot into that step's own block again, batch norm in inference mode and the activations act
 /// per element, and RIN's ring means are per step. So a step's encoder features depend on its
@@ -23,35 +24,45 @@ final class HCALStepwiseNetwork {
     private struct EncodedStep {
         /// The scaled step map `[64, 72, depths]` the entry was computed from.
         var map: [Float]
-        /// Encoder output of each side, `sides × features`.
+        /// The step blocks' outputs side by side, for each side: `sides × features`.
         var features: [Float]
         var ringMeans: [Float]
         var lastUse: UInt64
     }
 
     let input: HCALModelInput
-    private let encoder: Sequential<Float>, bottleneck: Sequential<Float>, decoder: Sequential<Float>
-    /// Values per sample of one step's encoder output `[C, ieta', iphi', 1]`.
+    /// The blocks the bottleneck reads (the CNN encoder, and the graph block of GraphSTAD), each
+    /// from the maps alone with per-sample output `[T, width]`, and their widths.
+    private let stepBlocks: [(block: Sequential<Float>, width: Int)]
+    private let bottleneck: Sequential<Float>, decoder: Sequential<Float>
+    /// Values per sample of one step's encoded features (the step blocks' outputs side by side).
     private let features: Int
-    /// Per-sample shape of the encoder output of one step.
-    private let featureShape: [Int]
+    /// Per-sample shape of one step of the bottleneck output `[C, ieta', iphi', 1]`.
+    private let decoderInputShape: [Int]
     private var cache: [UInt64: EncodedStep] = [:]
     private var clock: UInt64 = 0
 
     /// `model` must be the network of `input.options.spec()` (the structure above is what makes
     /// the stepwise evaluation exact).
     init(model: GraphModel<Float>, input: HCALModelInput) throws {
-        guard model.spec == (try input.options.spec()), let encoder = model.block(named: "encoder"), let bottleneck = model.block(named: "bottleneck"),
-              let decoder = model.block(named: "decoder"), let encoded = model.summary.shapes["encoder"], encoded.last == input.options.steps else {
-            throw HCALError("the model is not the network of its HCAL options (model.json and hcal.json disagree)")
+        let spec = model.spec, steps = input.options.steps
+        let mismatch = HCALError("the model is not the network of its HCAL options (model.json and hcal.json disagree)")
+        guard spec == (try input.options.spec()), let bottleneckSpec = spec.blocks.first(where: { $0.name == "bottleneck" }),
+              let bottleneck = model.block(named: "bottleneck"), let decoder = model.block(named: "decoder"),
+              let bottom = model.summary.shapes["bottleneck"], bottom.last == steps else { throw mismatch }
+        var stepBlocks: [(block: Sequential<Float>, width: Int)] = []
+        for name in bottleneckSpec.inputs {
+            guard spec.blocks.first(where: { $0.name == name })?.inputs == spec.inputs.map(\.name), let block = model.block(named: name),
+                  let shape = model.summary.shapes[name], shape.count == 2, shape[0] == steps else { throw mismatch }
+            stepBlocks.append((block, shape[1]))
         }
         model.setTraining(false)
         self.input = input
-        self.encoder = encoder
+        self.stepBlocks = stepBlocks
         self.bottleneck = bottleneck
         self.decoder = decoder
-        featureShape = Array(encoded.dropLast()) + [1]
-        features = featureShape.reduce(1, *)
+        features = stepBlocks.reduce(0) { $0 + $1.width }
+        decoderInputShape = Array(bottom.dropLast()) + [1]
     }
 
     /// The reconstruction (scaled, `[64, 72, depths]`, inactive channels 0) of the last step of
@@ -65,26 +76,27 @@ final class HCALStepwiseNetwork {
         clock += 1
         let slots = try encodedSteps(windows)
 
-        // Bottleneck input [N·sides, C, ieta', iphi', T]: each window's step features interleaved along T.
+        // Bottleneck input [N·sides, T, features]: each window's step features one row per step.
         let samples = windows.count * sides
-        var sequence = [Float](repeating: 0, count: samples * features * steps)
+        var sequence = [Float](repeating: 0, count: samples * steps * features)
         sequence.withUnsafeMutableBufferPointer { target in
             for window in windows.indices {
                 for step in 0..<steps {
                     slots[window * steps + step].features.withUnsafeBufferPointer { source in
                         for side in 0..<sides {
-                            let sample = window * sides + side
-                            for feature in 0..<features { target[(sample * features + feature) * steps + step] = source[side * features + feature] }
+                            let row = ((window * sides + side) * steps + step) * features
+                            for feature in 0..<features { target[row + feature] = source[side * features + feature] }
                         }
                     }
                 }
             }
         }
-        let sequenceShape = [samples] + Array(featureShape.dropLast()) + [steps]
-        let bottom = try bottleneck(Variable(try Tensor(shape: sequenceShape, scalars: sequence))).value.scalars
-        var last = [Float](repeating: 0, count: samples * features)
-        for index in 0..<(samples * features) { last[index] = bottom[index * steps + steps - 1] }
-        let outputs = try decoder(Variable(try Tensor(shape: [samples] + featureShape, scalars: last))).value.scalars
+        // Bottleneck output [N·sides, C, ieta', iphi', T]: the decoder takes the last step.
+        let bottom = try bottleneck(Variable(try Tensor(shape: [samples, steps, features], scalars: sequence))).value.scalars
+        let perStep = decoderInputShape.reduce(1, *)
+        var last = [Float](repeating: 0, count: samples * perStep)
+        for index in 0..<(samples * perStep) { last[index] = bottom[index * steps + steps - 1] }
+        let outputs = try decoder(Variable(try Tensor(shape: [samples] + decoderInputShape, scalars: last))).value.scalars
 
         let perWindow = outputs.count / windows.count
         return windows.indices.map { index in
@@ -144,13 +156,21 @@ final class HCALStepwiseNetwork {
                 }
             }
         }
-        let shape = [fresh.count * input.sides] + input.options.stepInputShape
-        let encoded = try encoder(Variable(try Tensor(shape: shape, scalars: samples))).value.scalars
-        let perStepFeatures = input.sides * features
+        let stepInput = Variable(try Tensor(shape: [fresh.count * input.sides] + input.options.stepInputShape, scalars: samples))
+        let encoded = try stepBlocks.map { try $0.block(stepInput).value.scalars }
+        let sides = input.sides
         for (index, item) in fresh.enumerated() {
             let start = item.step * channels
-            let entry = EncodedStep(map: Array(windows[item.window][start..<(start + channels)]),
-                                    features: Array(encoded[(index * perStepFeatures)..<((index + 1) * perStepFeatures)]),
+            // Per side, the step blocks' outputs side by side (the bottleneck's concatenation).
+            var features: [Float] = []
+            features.reserveCapacity(sides * self.features)
+            for side in 0..<sides {
+                for (blockOutput, block) in zip(encoded, stepBlocks) {
+                    let sample = index * sides + side
+                    features += blockOutput[(sample * block.width)..<((sample + 1) * block.width)]
+                }
+            }
+            let entry = EncodedStep(map: Array(windows[item.window][start..<(start + channels)]), features: features,
                                     ringMeans: means[index], lastUse: clock)
             for slot in waiting[index] { slots[slot] = entry }
             cache[item.key] = entry

@@ -99,7 +99,8 @@ public enum HCALTraining {
         guard let training = try makeDataset(trainingWindows) else { throw HCALError("no training windows") }
         let validation = try makeDataset(validationWindows)
         let weights = try Tensor<Float>(shape: [1] + options.inputShape, scalars: try input.sampleMask())
-        let lossScale = Float(settings.lossScale)
+        // Upstream scales the plain AE's loss only; a VAE's is MSE + β·KL.
+        let lossScale = Float(options.variational ? 1 : settings.lossScale)
         var configuration = TrainingConfiguration(epochs: settings.epochs, batchSize: settings.batchSize * input.sides, seed: settings.seed,
                                                   learningRate: settings.learningRate)
         configuration.label = "hcal \(settings.model) \(options.subdetector.rawValue)"
@@ -111,7 +112,8 @@ public enum HCALTraining {
             Adam(model.parameters, learningRate: settings.learningRate, weightDecay: .l2(settings.weightDecay))
         }, training: training, validation: validation, log: log) { model, batch in
             let output = try model(batch.modelInputs)[0]
-            return try Loss.meanSquaredError(output, batch.targets, weights: weights) * lossScale
+            let reconstruction = try Loss.meanSquaredError(output, batch.targets, weights: weights) * lossScale
+            return try model.auxiliaryLosses().reduce(reconstruction) { try $0 + $1 }
         }
         if outcome.history != nil || !FileManager.default.fileExists(atPath: directory.file(HCALRunFiles.scoring)) {
             try writeScoringFiles(model: outcome.model, input: input, windows: trainingWindows + validationWindows, directory: directory, settings: settings)

@@ -21,6 +21,15 @@ open class Module<T: TensorScalar> {
     open var children: [(String, Module<T>)] { [] }
     /// Hyperparameters for the JSON model description.
     open var settings: [String: String] { [:] }
+    /// Terms this module adds to the training loss, from its latest forward pass (Keras'
+    /// `add_loss`): a VAE bottleneck's weighted KL divergence.
+    open var localAuxiliaryLosses: [Variable<T>] { [] }
+
+    /// The auxiliary loss terms of this module and all descendants (add them to the loss of the
+    /// forward pass that produced them).
+    public func auxiliaryLosses() -> [Variable<T>] {
+        localAuxiliaryLosses + children.flatMap { $0.1.auxiliaryLosses() }
+    }
 
     open func forward(_ x: Variable<T>) throws -> Variable<T> {
         throw ShapeError(operation: "forward", "\(kind) does not define forward(_:)", shapes: [x.shape], layer: kind)

@@ -76,7 +76,8 @@ struct HCALTrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "train",
         abstract: "Train a catalogue model on the training LS (resumable; loads a finished run unless --retrain).")
     @Option(name: .shortAndLong, help: "Data set directory from `hepml hcal prepare`.") var dataset = "hcal-dataset"
-    @Option(help: "Model: \(HCALModelOptions.catalogue.joined(separator: ", ")).") var model = HCALModelOptions.productionName
+    @Option(help: "Model: [rin-|rin-dc-][res]cnn{fnn|rnn|gnnrnn}{ae|vae} or [rin-]graphstad, e.g. \(HCALModelOptions.catalogue.joined(separator: ", ")).")
+    var model = HCALModelOptions.productionName
     @Option(help: "Subdetector (must match the data set): he or hb.") var subdetector = "he"
     @Option(name: .shortAndLong, help: "Run directory (default: hcal-runs/<model>-<subdetector>).") var output: String?
     @Option(help: "Latent size L.") var latent = 4
@@ -96,7 +97,7 @@ struct HCALTrainCommand: ParsableCommand {
         let data = try HCALDataset(directory: dataset)
         var options = try HCALModelOptions.named(model, subdetector: subdetector)
         options.latent = latent
-        if options.architecture == .cnnrnnae { options.window = window }
+        if options.architecture != .cnnfnnae { options.window = window }
         options.recurrentCell = cell.cell
         var settings = HCALTrainingSettings(model: model, options: options, dataset: data)
         settings.epochs = epochs

@@ -150,6 +150,21 @@ extension HCALMask {
     }
 }
 
+/// A tiny generated HE data set: raw analyzer files in `directory`/raw, the data set in
+/// `directory`/dataset, training LS 1…`lastTraining` and the rest for testing.
+func smallDataset(in directory: URL, runs: Int, lumisections: Int, eventsPerLumisection: Double, faults: Bool = false,
+                  lastTraining: Int) throws -> (files: [String], dataset: HCALDataset) {
+    var generation = HCALSyntheticData.Options()
+    generation.runs = runs
+    generation.lumisections = lumisections
+    generation.eventsPerLumisection = eventsPerLumisection
+    generation.faults = faults
+    let files = try HCALSyntheticData(options: generation).write(to: directory.appendingPathComponent("raw").path)
+    let dataset = try HCALDataset.prepare(files: files, output: directory.appendingPathComponent("dataset").path, subdetector: .he,
+                                          trainingRange: .init(first: 1, last: lastTraining), testRange: .init(first: lastTraining + 1, last: -1))
+    return (files, dataset)
+}
+
 @Suite struct HCALWorkflowTests {
     @Test func windowsBreakAtGapsAndNeverSpanRuns() {
         let data = HCALDataset.RunData(run: 1, lumisections: [1, 2, 3, 4, 6, 7, 8, 9, 10, 11], numEvents: [], maps: [])
@@ -169,20 +184,73 @@ extension HCALMask {
         #expect(hb.shapes["decoder"] == [1, 64, 72, 4])
     }
 
+    /// The spec's §4.9 counts at L = 4, HE: the VAE bottleneck adds 40, the GNN block 865 and
+    /// enlarges LSTM1 to 22,656; ResCNN adds skips, no parameters.
+    @Test func variantsHaveUpstreamsParameterCounts() throws {
+        let vae = try HCALModelOptions.named("cnnrnnvae", subdetector: .he).spec().summary()
+        #expect(vae.layers.filter { $0.block == "bottleneck" && $0.parameters > 0 }.map(\.parameters) == [21_632, 352, 40, 1_408, 432_640])
+        let residual = try HCALModelOptions.named("rescnnrnnae", subdetector: .he).spec().summary()
+        #expect(residual.parameters(in: ["encoder"]) == 7_184 && residual.layers.filter { $0.kind.hasPrefix("Residual") }.count == 3)
+        let graph = try HCALModelOptions.named("graphstad", subdetector: .he).spec().summary()
+        #expect(graph.parameters(in: ["graph"]) == 865)
+        #expect(graph.layers.first { $0.block == "bottleneck" }?.parameters == 22_656)
+        #expect(graph.shapes["encoder"] == [5, 320] && graph.shapes["graph"] == [5, 16] && graph.shapes["decoder"] == [1, 64, 72, 40])
+    }
+
+    @Test func modelNamesAndTheGraphModelsRules() throws {
+        let named = try HCALModelOptions.named("rin-rescnnfnnvae", subdetector: .hb)
+        #expect(named.reversibleNormalization && !named.sideSplit && named.residual && named.variational && named.architecture == .cnnfnnae && named.window == 1)
+        #expect(try HCALModelOptions.named("graphstad", subdetector: .he) == HCALModelOptions.named("cnngnnrnnae", subdetector: .he))
+        for name in HCALModelOptions.catalogue { _ = try HCALModelOptions.named(name, subdetector: .he).spec() }
+        #expect(throws: HCALError.self) { try HCALModelOptions.named("rin-dc-graphstad", subdetector: .he) }
+        #expect(throws: HCALError.self) { try HCALModelOptions.named("cnnxyzae", subdetector: .he) }
+        var split = try HCALModelOptions.named("graphstad", subdetector: .he)
+        split.sideSplit = true
+        #expect(throws: HCALError.self) { try split.spec() }
+        // The readout graph: every geometry channel a node, grouped by side and RBX (4 iphi).
+        for subdetector in HCALSubdetector.allCases {
+            let options = try HCALModelOptions.named("graphstad", subdetector: subdetector)
+            let graph = options.readoutGraph
+            #expect(graph.positions.count == HCALMask(geometry: subdetector).activeCount && Set(graph.groups) == Set(0..<36))
+            for (position, group) in zip(graph.positions, graph.groups) {
+                let cell = position / options.paddedDepths, eta = cell / HCALIndex.phiCount, phi = cell % HCALIndex.phiCount
+                #expect(group == (HCALIndex.ieta(ofIndex: eta) < 0 ? 0 : 18) + HCALIndex.rbx(iphi: phi + 1) - 1)
+            }
+        }
+    }
+
+    /// The GRU and plain-RNN temporal models, GraphSTAD, and the ResCNN VAE train a few steps
+    /// (finite losses; the VAE's includes β·KL) and score through the stepwise scorer.
+    @Test func variantsTrainAndScore() throws {
+        let directory = try TestEnvironment.temporaryDirectory("hcal-variants")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let dataset = try smallDataset(in: directory, runs: 2, lumisections: 16, eventsPerLumisection: 40, lastTraining: 10).dataset
+        for (index, (name, cell)) in [("cnnrnnae", RecurrentCell.gru), ("cnnrnnae", .rnn), ("graphstad", .lstm), ("rescnnfnnvae", .lstm)].enumerated() {
+            var options = try HCALModelOptions.named(name, subdetector: .he)
+            options.latent = 2
+            options.recurrentCell = cell
+            if options.architecture != .cnnfnnae { options.window = 3 }
+            var settings = HCALTrainingSettings(model: name, options: options, dataset: dataset)
+            settings.epochs = 2
+            settings.batchSize = 2
+            let run = RunDirectory(directory.appendingPathComponent("run\(index)").path)
+            let outcome = try HCALTraining.train(dataset: dataset, directory: run, settings: settings, showProgress: false, log: { _ in })
+            let history = try #require(outcome.history)
+            #expect(history.epochs.count == 2 && history.epochs.allSatisfy { $0.trainLoss.isFinite && $0.trainLoss > 0 }, "\(name) \(cell)")
+            #expect(outcome.model.auxiliaryLosses().count == (options.variational ? 1 : 0))
+            let scorer = try HCALScorer(runDirectory: run.path)
+            let summary = try scorer.scoreDataset(dataset, output: directory.appendingPathComponent("scores\(index)").path)
+            #expect(summary.lumisections == 12, "\(name) \(cell)")
+        }
+    }
+
     /// generate → prepare → train → score → evaluate on a tiny set; the streaming scorer gives the
     /// batch scorer's scores for the same window.
     @Test func endToEndOnASmallSyntheticSet() throws {
         let directory = try TestEnvironment.temporaryDirectory("hcal-workflow")
         defer { try? FileManager.default.removeItem(at: directory) }
-        var generation = HCALSyntheticData.Options()
-        generation.runs = 2
-        generation.lumisections = 40
-        generation.eventsPerLumisection = 60
-        generation.faults = true
-        let files = try HCALSyntheticData(options: generation).write(to: directory.appendingPathComponent("raw").path)
+        let (files, dataset) = try smallDataset(in: directory, runs: 2, lumisections: 40, eventsPerLumisection: 60, faults: true, lastTraining: 25)
         #expect(files.count == 2)
-        let dataset = try HCALDataset.prepare(files: files, output: directory.appendingPathComponent("dataset").path, subdetector: .he,
-                                              trainingRange: .init(first: 1, last: 25), testRange: .init(first: 26, last: -1))
         #expect(dataset.description.runs.map(\.trainingLumisections) == [25, 25] && dataset.description.runs.map(\.testLumisections) == [15, 15])
         for name in ["mask.npy", "mask.csv", "scaler.npy", "lumisections.parquet", "maps/Run355456.npy"] {
             #expect(FileManager.default.fileExists(atPath: HCALDataset.file(name, in: dataset.directory)), "\(name)")
@@ -237,17 +305,24 @@ extension HCALMask {
 }
 
 @Suite struct HCALONNXTests {
-    /// The side-split temporal model and the spatial model, exported plain and stateful (zero
+    /// The side-split temporal model, the spatial model, the GRU and RNN temporal models, the
+    /// ResCNN VAEs and GraphSTAD (its GNN as standard operators), exported plain and stateful (zero
     /// initial states), give HEPML's reconstruction in ONNX Runtime.
     @Test(.requiresPython) func exportedModelsMatchInONNXRuntime() throws {
         let directory = try TestEnvironment.temporaryDirectory("hcal-onnx")
         defer { try? FileManager.default.removeItem(at: directory) }
         var cases: [[String: Any]] = []
         var expected: [[Float]] = []
-        for (index, (name, stateful)) in [(HCALModelOptions.productionName, false), (HCALModelOptions.productionName, true), ("cnnfnnae", false)].enumerated() {
-            var options = try HCALModelOptions.named(name, subdetector: .he)
+        let models: [(String, HCALSubdetector, RecurrentCell, Bool)] = [
+            (HCALModelOptions.productionName, .he, .lstm, false), (HCALModelOptions.productionName, .he, .lstm, true), ("cnnfnnae", .he, .lstm, false),
+            ("cnnrnnae", .hb, .gru, false), ("rescnnrnnvae", .hb, .rnn, true), ("rescnnfnnvae", .hb, .lstm, false),
+            ("graphstad", .he, .lstm, false), ("rin-graphstad", .hb, .gru, true),
+        ]
+        for (index, (name, subdetector, cell, stateful)) in models.enumerated() {
+            var options = try HCALModelOptions.named(name, subdetector: subdetector)
             options.latent = 2
-            if options.architecture == .cnnrnnae { options.window = 3 }
+            options.recurrentCell = cell
+            if options.architecture != .cnnfnnae { options.window = 3 }
             let model: GraphModel<Float> = try options.spec().build(seed: 5)
             model.setTraining(false)
             let run = RunDirectory(directory.appendingPathComponent("run\(index)").path)
@@ -296,13 +371,7 @@ extension HCALMask {
         let directory = try TestEnvironment.temporaryDirectory("hcal-shards")
         defer { try? FileManager.default.removeItem(at: directory) }
         func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
-        var generation = HCALSyntheticData.Options()
-        generation.runs = 3
-        generation.lumisections = 16
-        generation.eventsPerLumisection = 40
-        let files = try HCALSyntheticData(options: generation).write(to: path("raw"))
-        let dataset = try HCALDataset.prepare(files: files, output: path("dataset"), subdetector: .he,
-                                              trainingRange: .init(first: 1, last: 10), testRange: .init(first: 11, last: -1))
+        let dataset = try smallDataset(in: directory, runs: 3, lumisections: 16, eventsPerLumisection: 40, lastTraining: 10).dataset
         var settings = HCALTrainingSettings(model: "cnnfnnae", options: try HCALModelOptions.named("cnnfnnae", subdetector: .he), dataset: dataset)
         settings.epochs = 1
         settings.batchSize = 4
@@ -362,7 +431,8 @@ extension HCALMask {
         }
     }
 
-    @Test(arguments: [(HCALModelOptions.productionName, HCALSubdetector.he), ("cnnrnnae", .hb), ("cnnfnnae", .he)])
+    @Test(arguments: [(HCALModelOptions.productionName, HCALSubdetector.he), ("cnnrnnae", .hb), ("cnnfnnae", .he), ("graphstad", .he),
+                      ("rescnnrnnvae", .hb), ("rescnnfnnvae", .he)])
     func lastStepsEqualTheFullWindowForward(name: String, subdetector: HCALSubdetector) throws {
         let (model, input, stream) = try Self.setUp(name, subdetector: subdetector, seed: 17)
         let steps = input.options.steps

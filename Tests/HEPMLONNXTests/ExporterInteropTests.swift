@@ -255,6 +255,27 @@ struct ExporterInteropTests {
         try Self.expectAgreement(models, python: python)
     }
 
+    /// The group aggregation exports as Pad/Gather/ReduceSum/Gather (no V × V matrix), over
+    /// leading step axes; uneven groups and a node alone in its group included.
+    @Test("Group graph convolution and pooling over steps, gather, residual, VAE (inference) and reshape with −1", .requiresPython)
+    func groupGraphAndFriends() throws {
+        let python = try TestEnvironment.python()
+        var g = SeededGenerator(seed: 26)
+        let groups = try NodeGroups(groupOfNode: [2, 0, 0, 1, 0, 2, 3])
+        let first = GroupGraphConvolution<Float>(1, 4, groups: groups, generator: &g)
+        first.linear.bias?.value = Self.random([4], seed: 10)
+        let models: [(label: String, module: Module<Float>, shape: [Int])] = [
+            ("gather nodes, two group graph convolutions, attention pooling per step",
+             Sequential<Float>([Reshape<Float>([-1, 9]), Gather<Float>(axis: 1, indices: [8, 0, 3, 4, 1, 7, 2]), Reshape<Float>([-1, 7, 1]),
+                                first, Activation(.relu), GroupGraphConvolution<Float>(4, 3, groups: groups, generator: &g), Activation(.relu),
+                                AttentionPooling(features: 3, generator: &g)]), [3, 3, 3]),
+            ("residual around linear + leaky ReLU, then a VAE bottleneck",
+             Sequential<Float>([Residual<Float>(Sequential([Linear<Float>(4, 4, generator: &g), Activation(.leakyRelu(slope: 0.5))])),
+                                VariationalBottleneck<Float>(features: 4, klWeight: 1e-4, seed: 3, generator: &g)]), [5, 4]),
+        ]
+        try Self.expectAgreement(models, python: python)
+    }
+
     @Test("QKeras quantizers and quantized weights reproduce the engine exactly", .requiresPython)
     func quantizers() throws {
         let python = try TestEnvironment.python()

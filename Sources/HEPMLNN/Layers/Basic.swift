@@ -53,7 +53,9 @@ public final class Flatten<T: TensorScalar>: Module<T> {
     public override func forward(_ x: Variable<T>) throws -> Variable<T> { try x.flattened() }
 }
 
-/// Reshapes each sample to `shape` (the batch axis is kept).
+/// Reshapes each sample to `shape` (the batch axis is kept). One entry may be −1: the size that
+/// makes the element count fit, as in PyTorch's `view` — a layer that serves any number of time
+/// steps (`[-1, features]`).
 public final class Reshape<T: TensorScalar>: Module<T> {
     public let shape: [Int]
     public init(_ shape: [Int]) {
@@ -63,10 +65,59 @@ public final class Reshape<T: TensorScalar>: Module<T> {
     public override var kind: String { "Reshape" }
     public override var settings: [String: String] { ["shape": "\(shape)"] }
     public override func forward(_ x: Variable<T>) throws -> Variable<T> {
-        guard let batch = x.shape.first, x.value.count == batch * shape.reduce(1, *) else {
+        let wildcards = shape.filter { $0 == -1 }.count
+        let known = shape.filter { $0 != -1 }.reduce(1, *)
+        guard let batch = x.shape.first, wildcards <= 1, shape.allSatisfy({ $0 >= -1 }),
+              wildcards == 0 ? x.value.count == batch * known : batch * known > 0 && x.value.count % (batch * known) == 0 else {
             throw ShapeError(operation: "Reshape(\(shape))", "sample size does not match", shapes: [x.shape, shape])
         }
-        return try x.reshaped([batch] + shape)
+        return try x.reshaped([batch] + shape.map { $0 == -1 ? x.value.count / (batch * known) : $0 })
+    }
+}
+
+/// Elements `indices` of each sample's axis `axis` (counted without the batch axis), in that
+/// order: a fixed selection such as a graph's nodes out of a detector map.
+public final class Gather<T: TensorScalar>: Module<T> {
+    public let axis: Int
+    public let indices: [Int]
+    public init(axis: Int, indices: [Int]) {
+        self.axis = axis
+        self.indices = indices
+        super.init()
+    }
+    public override var kind: String { "Gather" }
+    public override var settings: [String: String] { ["axis": "\(axis)", "indices": "\(indices.count)"] }
+    public override func forward(_ x: Variable<T>) throws -> Variable<T> {
+        try x.gathering(axis: Self.batchAxis(ofSampleAxis: axis, in: x, operation: "Gather"), indices: indices)
+    }
+}
+
+extension Module {
+    /// The batched axis of per-sample axis `axis` of `x` (axis + 1), or an error naming `operation`.
+    static func batchAxis(ofSampleAxis axis: Int, in x: Variable<T>, operation: String) throws -> Int {
+        guard axis >= 0, axis + 1 < x.shape.count else {
+            throw ShapeError(operation: "\(operation)(axis: \(axis))", "sample has no axis \(axis)", shapes: [x.shape])
+        }
+        return axis + 1
+    }
+}
+
+/// x + body(x): a residual (identity skip) connection around a chain of layers that keeps the
+/// sample's shape (ResNet; upstream HCAL's ResCNN encoder blocks).
+public final class Residual<T: TensorScalar>: Module<T> {
+    public let body: Sequential<T>
+    public init(_ body: Sequential<T>) {
+        self.body = body
+        super.init()
+    }
+    public override var kind: String { "Residual" }
+    public override var children: [(String, Module<T>)] { [("body", body)] }
+    public override func forward(_ x: Variable<T>) throws -> Variable<T> {
+        let y = try call(body, named: "body", x)
+        guard y.shape == x.shape else {
+            throw ShapeError(operation: "Residual", "the body changes the shape", shapes: [x.shape, y.shape])
+        }
+        return try x + y
     }
 }
 
@@ -82,32 +133,42 @@ public final class Slice<T: TensorScalar>: Module<T> {
     public override var kind: String { "Slice" }
     public override var settings: [String: String] { ["axis": "\(axis)", "range": "\(range.lowerBound)..<\(range.upperBound)"] }
     public override func forward(_ x: Variable<T>) throws -> Variable<T> {
-        guard axis >= 0, axis + 1 < x.shape.count else {
-            throw ShapeError(operation: "Slice(axis: \(axis))", "sample has no axis \(axis)", shapes: [x.shape])
-        }
-        return try x.slice(axis: axis + 1, range)
+        try x.slice(axis: Self.batchAxis(ofSampleAxis: axis, in: x, operation: "Slice"), range)
+    }
+}
+
+/// The generator of a layer's training-time randomness (dropout masks, VAE noise): seeded, and
+/// restarted at each epoch on that epoch's own stream, so a resumed run draws what an
+/// uninterrupted one draws.
+struct EpochSeededGenerator {
+    private let seed: UInt64, stream: UInt64
+    var generator: SeededGenerator
+
+    init(seed: UInt64, stream: UInt64) {
+        self.seed = seed
+        self.stream = stream
+        generator = SeededGenerator(seed: seed, stream: stream)
+    }
+
+    mutating func begin(epoch: Int) {
+        generator = SeededGenerator(seed: seed, stream: (stream << 32) &+ UInt64(epoch))
     }
 }
 
 /// Inverted dropout with its own seeded generator; identity in inference mode.
 public final class Dropout<T: TensorScalar>: Module<T> {
     public let probability: Double
-    private let seed: UInt64
-    private var generator: SeededGenerator
+    private var random: EpochSeededGenerator
     public init(_ probability: Double, seed: UInt64) {
         self.probability = probability
-        self.seed = seed
-        self.generator = SeededGenerator(seed: seed, stream: 0xD0)
+        random = EpochSeededGenerator(seed: seed, stream: 0xD0)
         super.init()
     }
-    /// Each epoch draws its masks from its own stream, so a resumed run masks like an uninterrupted one.
-    public override func epochWillBegin(_ epoch: Int) {
-        generator = SeededGenerator(seed: seed, stream: 0xD0_0000_0000 &+ UInt64(epoch))
-    }
+    public override func epochWillBegin(_ epoch: Int) { random.begin(epoch: epoch) }
     public override var kind: String { "Dropout" }
     public override var settings: [String: String] { ["p": "\(probability)"] }
     public override func forward(_ x: Variable<T>) throws -> Variable<T> {
-        isTraining ? x.dropout(probability, generator: &generator) : x
+        isTraining ? x.dropout(probability, generator: &random.generator) : x
     }
 }
 

@@ -128,7 +128,31 @@ public final class GraphConvolution<T: TensorScalar>: Module<T> {
     }
 }
 
-/// Attention pooling over nodes: α = softmax_v(x_v·w + b), output Σ_v α_v x_v ([N, V, F] → [N, F]).
+/// DGL's `GraphConv(norm="both", weight=True, bias=True)` over a `NodeGroups` graph (every two
+/// nodes of a group joined): x' = W·(Σ_{s→t} x_s / √(d_out(s)·d_in(t))) + b on node features
+/// [N, ..., V, F]; the leading axes (time steps) are independent graphs.
+public final class GroupGraphConvolution<T: TensorScalar>: Module<T> {
+    public let groups: NodeGroups
+    public let linear: Linear<T>
+
+    public init(_ inFeatures: Int, _ outFeatures: Int, groups: NodeGroups, generator: inout SeededGenerator) {
+        self.groups = groups
+        linear = Linear(inFeatures, outFeatures, generator: &generator)
+        super.init()
+    }
+
+    public override var kind: String { "GroupGraphConvolution" }
+    public override var children: [(String, Module<T>)] { [("linear", linear)] }
+    public override var settings: [String: String] { ["nodes": "\(groups.nodeCount)", "groups": "\(groups.groupCount)", "edges": "\(groups.edgeCount)"] }
+
+    public override func forward(_ x: Variable<T>) throws -> Variable<T> {
+        try call(linear, named: "linear", x.aggregate(within: groups))
+    }
+}
+
+/// Attention pooling over nodes (DGL's `GlobalAttentionPooling` with a gate network):
+/// α = softmax_v(x_v·w + b), output Σ_v α_v x_v ([N, ..., V, F] → [N, ..., F]; the node axis is
+/// the one before the features).
 public final class AttentionPooling<T: TensorScalar>: Module<T> {
     public let score: Linear<T>
 
@@ -141,10 +165,10 @@ public final class AttentionPooling<T: TensorScalar>: Module<T> {
     public override var children: [(String, Module<T>)] { [("score", score)] }
 
     public override func forward(_ x: Variable<T>) throws -> Variable<T> {
-        guard x.shape.count == 3, x.shape[2] == score.inFeatures else {
-            throw ShapeError(operation: kind, "expected node features [N, V, \(score.inFeatures)]", shapes: [x.shape])
+        guard x.shape.count >= 3, x.shape.last == score.inFeatures else {
+            throw ShapeError(operation: kind, "expected node features [N, ..., V, \(score.inFeatures)]", shapes: [x.shape])
         }
-        let weights = try call(score, named: "score", x).softmax(axis: 1)  // [N, V, 1]
-        return try (weights * x).sum(axis: 1)
+        let weights = try call(score, named: "score", x).softmax(axis: -2)  // [N, ..., V, 1]
+        return try (weights * x).sum(axis: x.shape.count - 2)
     }
 }

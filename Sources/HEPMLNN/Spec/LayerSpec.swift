@@ -30,6 +30,16 @@ public enum LayerSpec: Codable, Equatable, Sendable {
     /// Graph convolution over the fixed edge list (source, target) of a graph with `nodes` nodes.
     case graphConvolution(features: Int, nodes: Int, edges: [[Int]], normalization: GraphAdjacency.Normalization)
     case attentionPooling
+    /// DGL `GraphConv(norm="both")` over a graph that joins every two nodes with the same entry
+    /// of `groups` (one group id per node of the input [..., nodes, features]; see `NodeGroups`).
+    case groupGraphConvolution(features: Int, groups: [Int])
+    /// Elements `indices` of per-sample axis `axis`, in that order.
+    case gather(axis: Int, indices: [Int])
+    /// x + layers(x); every layer must keep the sample's shape.
+    case residual([LayerSpec])
+    /// VAE bottleneck on the last axis (μ and log σ² of the same size; see `VariationalBottleneck`),
+    /// β = `klWeight` on its KL divergence.
+    case variational(klWeight: Double)
 
     // Short forms with the defaults a model author expects (PyTorch's and Keras' alike).
 
@@ -120,8 +130,28 @@ public enum LayerSpec: Codable, Equatable, Sendable {
             return try GraphConvolution<T>(input[1], features, nodeCount: nodes, edges: edges.map { ($0[0], $0[1]) },
                                            normalization: normalization, generator: &generator)
         case .attentionPooling:
-            try require(input.count == 2, "needs input [nodes, features]")
-            return AttentionPooling<T>(features: input[1], generator: &generator)
+            try require(input.count >= 2, "needs input [..., nodes, features]")
+            return AttentionPooling<T>(features: input[input.count - 1], generator: &generator)
+        case .groupGraphConvolution(let features, let groups):
+            try require(input.count >= 2 && input[input.count - 2] == groups.count && features > 0, "needs input [..., \(groups.count) nodes, features]")
+            return GroupGraphConvolution<T>(input[input.count - 1], features, groups: try NodeGroups(groupOfNode: groups), generator: &generator)
+        case .gather(let axis, let indices):
+            try require(axis >= 0 && axis < input.count && indices.allSatisfy { $0 >= 0 && $0 < input[axis] }, "axis or index out of range")
+            return Gather<T>(axis: axis, indices: indices)
+        case .residual(let layers):
+            var modules: [Module<T>] = []
+            for layer in layers {
+                let module: Module<T> = try layer.module(input: input, generator: &generator, dropoutSeed: dropoutSeed)
+                module.setTraining(false)
+                let output = Array(try module(Variable(Tensor<T>(zeros: [1] + input))).shape.dropFirst())
+                module.setTraining(true)
+                try require(output == input, "every layer of a residual body must keep the shape (\(layer.kind) gives \(output))")
+                modules.append(module)
+            }
+            return Residual<T>(Sequential(modules))
+        case .variational(let klWeight):
+            try require(!input.isEmpty && klWeight >= 0, "needs a feature axis and a non-negative KL weight")
+            return VariationalBottleneck<T>(features: input[input.count - 1], klWeight: klWeight, seed: dropoutSeed, generator: &generator)
         }
     }
 
@@ -146,6 +176,12 @@ public enum LayerSpec: Codable, Equatable, Sendable {
             return nodes * perNode + edges.count * input[1]
         case .attentionPooling:
             return 2 * inputs
+        case .groupGraphConvolution(let features, _):
+            return inputs * features + inputs
+        case .residual(let layers):
+            return layers.reduce(0) { $0 + $1.multiplyAdds(input: input, output: input) }
+        case .variational:
+            return 2 * inputs * (input.last ?? 0)
         default:
             return 0
         }
@@ -165,9 +201,12 @@ public enum LayerSpec: Codable, Equatable, Sendable {
             return 2 * kernel.reduce(1, *) * (input.first ?? 0) * outputs + (bias ? outputs : 0)
         case .pool(_, let kernel, _, _):
             return kernel.reduce(1, *) * outputs
-        case .activation, .quantize, .dropout, .flatten, .reshape, .permute, .upsample:
+        case .activation, .quantize, .dropout, .flatten, .reshape, .permute, .upsample, .gather:
             return 0
-        case .transposedConvolution, .batchNorm, .recurrent, .graphConvolution, .attentionPooling:
+        case .residual(let layers):
+            let counts = layers.map { $0.tensorflowFLOPs(input: input, output: input) }
+            return counts.contains(nil) ? nil : counts.reduce(0) { $0 + ($1 ?? 0) }
+        case .transposedConvolution, .batchNorm, .recurrent, .graphConvolution, .attentionPooling, .groupGraphConvolution, .variational:
             return nil
         }
     }
@@ -190,6 +229,10 @@ public enum LayerSpec: Codable, Equatable, Sendable {
         case .recurrent(let cell, _, _, _): return cell.rawValue.uppercased()
         case .graphConvolution: return "GraphConvolution"
         case .attentionPooling: return "AttentionPooling"
+        case .groupGraphConvolution: return "GroupGraphConvolution"
+        case .gather: return "Gather"
+        case .residual(let layers): return "Residual(\(layers.map(\.kind).joined(separator: ", ")))"
+        case .variational: return "VariationalBottleneck"
         }
     }
 }

@@ -48,7 +48,16 @@ extension ONNXExporter {
         case is Flatten<Float>:
             return graph.flatten(x)
         case let reshape as Reshape<Float>:
-            return graph.reshape(x, to: [-1] + reshape.shape)
+            // A −1 inside the sample's shape leaves the batch axis to ONNX's 0 (copy that axis).
+            return graph.reshape(x, to: (reshape.shape.contains(-1) ? [0] : [-1]) + reshape.shape)
+        case let gather as Gather<Float>:
+            return graph.node("Gather", [x, graph.constant(int64: gather.indices.map(Int64.init), dimensions: [gather.indices.count], name: Self.join(path, "indices"))],
+                              attributes: [ONNXAttribute("axis", .int(Int64(gather.axis + 1)))])
+        case let residual as Residual<Float>:
+            return graph.add(x, try emit(residual.body, path: Self.join(path, "body"), input).name)
+        case let variational as VariationalBottleneck<Float>:
+            // Inference: z = μ.
+            return emitLinear(variational.mean, path: Self.join(path, "mean"), x, inputRank: input.shape.count)
         case let permute as Permute<Float>:
             return graph.transpose(x, permutation: [0] + permute.axes.map { $0 + 1 })
         case let slice as Slice<Float>:
@@ -59,6 +68,8 @@ extension ONNXExporter {
             return try emitGraphConvolution(convolution, path: path, input)
         case let pooling as AttentionPooling<Float>:
             return try emitAttentionPooling(pooling, path: path, input)
+        case let convolution as GroupGraphConvolution<Float>:
+            return try emitGroupGraphConvolution(convolution, path: path, input)
         default:
             return nil
         }

@@ -6,7 +6,7 @@ import HEPMLCore
 /// The pointwise activations. Forward and backward switch once per tensor, outside the loop,
 /// so every loop body is a concrete expression the compiler can vectorize.
 enum PointwiseFunction<T: TensorScalar> {
-    case relu, tanh, sigmoid, softplus, gelu
+    case relu, tanh, sigmoid, softplus, gelu, exp
     case leakyRelu(T)
     case elu(T)
 
@@ -17,6 +17,7 @@ enum PointwiseFunction<T: TensorScalar> {
         case .sigmoid: "sigmoid"
         case .softplus: "softplus"
         case .gelu: "gelu"
+        case .exp: "exp"
         case .leakyRelu: "leakyRelu"
         case .elu: "elu"
         }
@@ -46,6 +47,7 @@ enum PointwiseFunction<T: TensorScalar> {
         case .gelu:
             let c = Self.invSqrt2
             return Kernels.map(x, cost: 10) { x in x * (1 + T.errorFunction(x * c)) / 2 }
+        case .exp: return Kernels.map(x, cost: 8) { T.exponential($0) }
         }
     }
 
@@ -100,6 +102,7 @@ enum PointwiseFunction<T: TensorScalar> {
         case .gelu:
             let c = Self.invSqrt2, d = Self.invSqrt2Pi
             return Kernels.zip(g, x, cost: 10) { g, x in g * ((1 + T.errorFunction(x * c)) / 2 + x * d * T.exponential(-x * x / 2)) }
+        case .exp: return Kernels.zip(g, y) { $0 * $1 }
         }
     }
 }
@@ -124,6 +127,8 @@ extension Variable {
     public func softplus() -> Variable { pointwise(.softplus) }
     /// GELU with the exact Gaussian CDF, x·Φ(x) (PyTorch's default, not the tanh approximation).
     public func gelu() -> Variable { pointwise(.gelu) }
+    /// e^x (a VAE's standard deviation from its log-variance).
+    public func exp() -> Variable { pointwise(.exp) }
 
     /// Softmax along `axis` (default: last).
     @_specialize(where T == Float)

@@ -72,3 +72,74 @@ extension Variable {
         }
     }
 }
+
+/// A graph given by a group per node: every two distinct nodes of one group are joined in both
+/// directions (a union of cliques, no self-loops). Large dense groups (an HCAL readout box joins a
+/// few hundred channels) are stored as V group ids instead of Σ n² edges, and aggregated with
+/// segment sums in O(V·F).
+public struct NodeGroups: Sendable, Equatable {
+    /// Group of each node, 0..<groupCount.
+    public let groupOfNode: [Int]
+    public let groupCount: Int
+    /// The nodes of each group, ascending.
+    public let members: [[Int]]
+    /// DGL `GraphConv(norm="both")` weight of every edge into a node: 1/√(out-degree · in-degree)
+    /// = 1/(n − 1) in a group of n; 0 for a node alone in its group (no in-edges).
+    public let coefficients: [Double]
+
+    public init(groupOfNode: [Int]) throws {
+        guard let largest = groupOfNode.max(), groupOfNode.allSatisfy({ $0 >= 0 }) else {
+            throw ShapeError(operation: "NodeGroups", "needs at least one node and non-negative group ids", shapes: [[groupOfNode.count]])
+        }
+        var members = [[Int]](repeating: [], count: largest + 1)
+        for (node, group) in groupOfNode.enumerated() { members[group].append(node) }
+        self.groupOfNode = groupOfNode
+        groupCount = largest + 1
+        self.members = members
+        coefficients = groupOfNode.map { members[$0].count > 1 ? 1 / Double(members[$0].count - 1) : 0 }
+    }
+
+    public var nodeCount: Int { groupOfNode.count }
+    /// Directed edges of the graph: Σ n(n − 1).
+    public var edgeCount: Int { members.reduce(0) { $0 + $1.count * ($1.count - 1) } }
+}
+
+extension Variable {
+    /// Aggregates node features x [..., V, F] over `groups` with DGL's "both" normalization:
+    /// out[t] = Σ_{s ≠ t in t's group} x[s] / (n − 1) = (group sum − x[t]) / (n − 1). The
+    /// operator is symmetric, so the backward pass applies it to the gradient.
+    public func aggregate(within groups: NodeGroups) throws -> Variable {
+        guard shape.count >= 2, shape[shape.count - 2] == groups.nodeCount else {
+            throw ShapeError(operation: "aggregate(within:)", "expected node features [..., \(groups.nodeCount), F]", shapes: [shape])
+        }
+        let f = shape[shape.count - 1], v = groups.nodeCount
+        let outer = shape.dropLast(2).reduce(1, *)
+        let coefficients = groups.coefficients.map { T($0) }
+        func propagate(_ input: [T]) -> [T] {
+            var out = [T](repeating: 0, count: input.count)
+            var sums = [T](repeating: 0, count: groups.groupCount * f)
+            input.withUnsafeBufferPointer { x in
+                out.withUnsafeMutableBufferPointer { o in
+                    sums.withUnsafeMutableBufferPointer { s in
+                        for sample in 0..<outer {
+                            let base = sample * v * f
+                            for index in 0..<s.count { s[index] = 0 }
+                            for node in 0..<v {
+                                let row = base + node * f, group = groups.groupOfNode[node] * f
+                                for k in 0..<f { s[group + k] += x[row + k] }
+                            }
+                            for node in 0..<v {
+                                let row = base + node * f, group = groups.groupOfNode[node] * f, c = coefficients[node]
+                                for k in 0..<f { o[row + k] = c * (s[group + k] - x[row + k]) }
+                            }
+                        }
+                    }
+                }
+            }
+            return out
+        }
+        return Variable(Tensor(validShape: shape, scalars: propagate(value.scalars)), operation: "aggregate(within:)", inputs: [self]) { g in
+            self.accumulate(Tensor(validShape: self.shape, scalars: propagate(g.scalars)))
+        }
+    }
+}

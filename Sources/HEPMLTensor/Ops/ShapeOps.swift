@@ -131,3 +131,44 @@ extension Variable {
         return Tensor(validShape: outShape, scalars: out)
     }
 }
+
+extension Variable {
+    /// Elements `indices` (in that order, repeats allowed) of `axis`; the backward pass adds
+    /// each gradient back to the element it came from.
+    @_specialize(where T == Float)
+    public func gathering(axis: Int, indices: [Int]) throws -> Variable {
+        let shape = self.shape
+        let a = axis < 0 ? axis + shape.count : axis
+        guard a >= 0, a < shape.count, indices.allSatisfy({ $0 >= 0 && $0 < shape[a] }) else {
+            throw ShapeError(operation: "gather(axis: \(axis))", "axis or index out of range", shapes: [shape, [indices.count]])
+        }
+        let outer = shape[..<a].reduce(1, *), size = shape[a], inner = shape[(a + 1)...].reduce(1, *)
+        var out = [T](repeating: 0, count: outer * indices.count * inner)
+        value.scalars.withUnsafeBufferPointer { x in
+            out.withUnsafeMutableBufferPointer { o in
+                for i in 0..<outer {
+                    for (j, index) in indices.enumerated() {
+                        let source = (i * size + index) * inner, target = (i * indices.count + j) * inner
+                        for l in 0..<inner { o[target + l] = x[source + l] }
+                    }
+                }
+            }
+        }
+        var outShape = shape
+        outShape[a] = indices.count
+        return Variable(Tensor(validShape: outShape, scalars: out), operation: "gather", inputs: [self]) { g in
+            var dx = [T](repeating: 0, count: outer * size * inner)
+            g.scalars.withUnsafeBufferPointer { gp in
+                dx.withUnsafeMutableBufferPointer { d in
+                    for i in 0..<outer {
+                        for (j, index) in indices.enumerated() {
+                            let source = (i * size + index) * inner, target = (i * indices.count + j) * inner
+                            for l in 0..<inner { d[source + l] += gp[target + l] }
+                        }
+                    }
+                }
+            }
+            self.accumulate(Tensor(validShape: shape, scalars: dx))
+        }
+    }
+}
