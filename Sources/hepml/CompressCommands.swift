@@ -86,6 +86,7 @@ struct CompressTrainCommand: ParsableCommand {
     var onnx = false
 
     func run() throws {
+        relaunchWithFasterBLASKernelsIfAvailable()
         guard let scheme = NormalizationScheme(rawValue: normalization) else {
             throw ValidationError("--normalization must be one of \(NormalizationScheme.allCases.map(\.rawValue).joined(separator: ", "))")
         }
