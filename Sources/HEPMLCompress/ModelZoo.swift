@@ -4,7 +4,10 @@ import HEPMLNN
 /// The HEPAutoencoders model zoo (spec A.6) as `ModelSpec`s with two blocks, "encoder" (input
 /// "x") and "decoder", so that the latent is the encoder block's output and the decoder alone is
 /// a spec of its own (`decoderSpec`) whose parameter paths ("decoder.3.weight") are the full
-/// model's. PyTorch's defaults: LeakyReLU slope 0.01, BatchNorm eps 1e-5 and momentum 0.1.
+/// model's. PyTorch's defaults: LeakyReLU slope 0.01, BatchNorm eps 1e-5 and momentum 0.1, and
+/// `nn.Linear`'s initial weights and biases (`DenseInitialization.pytorch`), which upstream never
+/// replaced; Glorot-uniform weights with zero biases trained to a clearly higher loss in the same
+/// epochs (docs/compress.md, "Training throughput").
 ///
 /// Names: the generic builders with a node list `NAME:n0,n1,…,n2k` (`AE_basic`, `AE_LeakyReLU`,
 /// `AE_bn`, `AE_bn_LeakyReLU`), and the hand-written 4D models by name (`AE_3D_200`, `AE_3D_100`,
@@ -87,7 +90,8 @@ public enum ModelZoo {
                              blocks: [.init("encoder", inputs: ["x"], layers: encoder), .init("decoder", inputs: ["encoder"], layers: decoder)],
                              outputs: ["decoder"],
                              metadata: ["nodes": sizes.map(String.init).joined(separator: "-"), "latent": String(latent),
-                                        "source": "HEPAutoencoders nn_utils.py (spec A.6)"])
+                                        "source": "HEPAutoencoders nn_utils.py (spec A.6)"],
+                             denseInitialization: .pytorch)
         try spec.validate()
         return spec
     }
@@ -100,7 +104,7 @@ public enum ModelZoo {
         guard let latent = summary.shapes["encoder"] else { throw ModelZooError("\(spec.name) has no encoder block") }
         let result = ModelSpec(name: spec.name + " decoder", inputs: [.init("latent", shape: latent)],
                                blocks: [.init("decoder", inputs: ["latent"], layers: decoder.layers)], outputs: ["decoder"],
-                               metadata: spec.metadata)
+                               metadata: spec.metadata, denseInitialization: spec.denseInitialization)
         try result.validate()
         return result
     }

@@ -65,7 +65,7 @@ public enum CompressionTraining {
 
     /// Trains (or loads, or resumes) `settings.model` on `settings.source` in `run`: seeded split,
     /// normalization fitted on the training split, MSE on normalized values, fastai's Adam with
-    /// decoupled weight decay except on batch-norm parameters, one-cycle schedule, and the
+    /// decoupled weight decay except on batch-norm parameters and biases, one-cycle schedule, and the
     /// weights of the epoch with the lowest validation loss kept.
     public static func run(_ settings: CompressionTrainingSettings, in run: RunDirectory, retrain: Bool = false,
                            showProgress: Bool = true, log: (String) -> Void = { print($0) }) throws -> Outcome {
@@ -134,10 +134,11 @@ public enum CompressionTraining {
         return Outcome(model: outcome.model, card: card, history: outcome.history)
     }
 
-    /// fastai's Adam for `fit_one_cycle`: β₁ cycled, decoupled weight decay except on batch norms.
+    /// fastai's Adam for `fit_one_cycle`: β₁ cycled, decoupled weight decay except on batch norms
+    /// and biases.
     public static func optimizer(for model: GraphModel<Float>, settings: CompressionTrainingSettings, totalSteps: Int) -> OneCycleAdam {
         let adam = Adam(model.parameters, learningRate: settings.maximumLearningRate, beta1: settings.cycle.maximumMomentum,
-                        beta2: settings.beta2, weightDecay: .decoupled(settings.weightDecay), undecayed: batchNormParameters(model))
+                        beta2: settings.beta2, weightDecay: .decoupled(settings.weightDecay), undecayed: undecayedParameters(model))
         return OneCycleAdam(adam, cycle: settings.cycle, totalSteps: totalSteps)
     }
 
@@ -146,8 +147,18 @@ public enum CompressionTraining {
         try Loss.meanSquaredError(try model(Variable(batch.inputs)), batch.targets, weights: batch.weights)
     }
 
-    /// The scales and shifts of every batch norm (fastai's `bn_wd=False` exempts them from decay).
-    static func batchNormParameters(_ module: Module<Float>) -> [Variable<Float>] {
-        (module is BatchNorm<Float> ? module.parameters : []) + module.children.flatMap { batchNormParameters($0.1) }
+    /// The parameters fastai v1's `bn_wd=False` exempts from weight decay: `split_no_wd_params`
+    /// puts the scales and shifts of every batch norm and the bias of every dense layer in the
+    /// group that `true_wd` then leaves undecayed.
+    static func undecayedParameters(_ module: Module<Float>) -> [Variable<Float>] {
+        let own: [Variable<Float>]
+        if module is BatchNorm<Float> {
+            own = module.parameters
+        } else if let dense = module as? Linear<Float> {
+            own = dense.bias.map { [$0] } ?? []
+        } else {
+            own = []
+        }
+        return own + module.children.flatMap { undecayedParameters($0.1) }
     }
 }

@@ -68,25 +68,24 @@ public enum Codec {
         }
     }
 
-    /// Deflates into a zlib stream (`raw: false`) or raw deflate (`raw: true`).
+    /// Deflates into a zlib stream (`raw: false`) or raw deflate (`raw: true`) with libdeflate,
+    /// which compresses a whole buffer at once 2–3× faster than zlib at the same level and ratio
+    /// (writing ROOT baskets spent most of `compress decompress` in zlib). Levels 0–9 mean what
+    /// zlib's do; libdeflate also takes 10–12.
     public static func deflate(_ input: UnsafeRawBufferPointer, level: Int32 = 6, raw: Bool = false) throws -> [UInt8] {
-        var stream = z_stream()
-        let windowBits: Int32 = raw ? -MAX_WBITS : MAX_WBITS
-        guard deflateInit2_(&stream, level, Z_DEFLATED, windowBits, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-            throw CompressionError(codec: "zlib", reason: "deflateInit failed")
+        guard let compressor = libdeflate_alloc_compressor(level) else {
+            throw CompressionError(codec: "zlib", reason: "libdeflate_alloc_compressor(\(level)) failed (levels 0–12)")
         }
-        defer { deflateEnd(&stream) }
-        let bound = Int(deflateBound(&stream, uLong(input.count)))
+        defer { libdeflate_free_compressor(compressor) }
+        let bound = raw ? libdeflate_deflate_compress_bound(compressor, input.count) : libdeflate_zlib_compress_bound(compressor, input.count)
         var output = [UInt8](repeating: 0, count: bound)
-        let status: Int32 = output.withUnsafeMutableBytes { out in
-            stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
-            stream.avail_in = uInt(input.count)
-            stream.next_out = out.baseAddress?.assumingMemoryBound(to: Bytef.self)
-            stream.avail_out = uInt(out.count)
-            return CZlib.deflate(&stream, Z_FINISH)
+        let written = output.withUnsafeMutableBytes { out in
+            raw ? libdeflate_deflate_compress(compressor, input.baseAddress, input.count, out.baseAddress, out.count)
+                : libdeflate_zlib_compress(compressor, input.baseAddress, input.count, out.baseAddress, out.count)
         }
-        guard status == Z_STREAM_END else { throw CompressionError(codec: "zlib", reason: "deflate failed with status \(status)") }
-        output.removeSubrange(Int(stream.total_out)...)
+        // The bound always suffices; zero means libdeflate refused the buffer.
+        guard written > 0 else { throw CompressionError(codec: "zlib", reason: "libdeflate could not deflate \(input.count) bytes") }
+        output.removeSubrange(written...)
         return output
     }
 

@@ -21,7 +21,8 @@ public final class GraphModel<T: TensorScalar>: Module<T> {
             var shape = try Self.concatenatedShape(block.inputs.compactMap { shapes[$0] }, axis: block.concatenationAxis, block: block.name)
             var modules: [Module<T>] = []
             for (index, layer) in block.layers.enumerated() {
-                let module: Module<T> = try layer.module(input: shape, generator: &generator, dropoutSeed: seed)
+                let module: Module<T> = try layer.module(input: shape, generator: &generator, dropoutSeed: seed,
+                                                                denseInitialization: spec.denseInitialization)
                 // The engine is the one authority on output shapes: one zero sample in inference mode.
                 module.setTraining(false)
                 let output: [Int]

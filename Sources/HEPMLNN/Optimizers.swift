@@ -157,7 +157,7 @@ public final class Adam<T: TensorScalar>: Optimizer {
 
     /// Defaults are PyTorch's; Keras' are `epsilon: 1e-7, epsilonPlacement: .keras`. `undecayed`
     /// lists parameters that skip `weightDecay`, as a PyTorch parameter group with
-    /// `weight_decay=0` (fastai's `bn_wd=False` exempts the batch-norm scales and shifts).
+    /// `weight_decay=0` (fastai's `bn_wd=False` exempts the batch-norm scales and shifts and the biases).
     public init(_ parameters: [Variable<T>], learningRate: Double = 1e-3, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8,
                 epsilonPlacement: AdamEpsilonPlacement = .pytorch, weightDecay: WeightDecay = .none, undecayed: [Variable<T>] = []) {
         self.parameters = parameters

@@ -74,7 +74,7 @@ struct CompressTrainCommand: ParsableCommand {
     var batchSize = 4096
     @Option(help: "Maximum learning rate of the one-cycle schedule.")
     var lr = 1e-3
-    @Option(help: "Decoupled weight decay (not on batch norms).")
+    @Option(help: "Decoupled weight decay (not on batch norms and biases).")
     var wd = 1e-2
     @Option(help: "Validation fraction of the seeded split.")
     var testFraction = 0.2
@@ -86,6 +86,7 @@ struct CompressTrainCommand: ParsableCommand {
     var onnx = false
 
     func run() throws {
+        relaunchWithFasterBLASKernelsIfAvailable()
         guard let scheme = NormalizationScheme(rawValue: normalization) else {
             throw ValidationError("--normalization must be one of \(NormalizationScheme.allCases.map(\.rawValue).joined(separator: ", "))")
         }

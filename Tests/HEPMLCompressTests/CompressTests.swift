@@ -6,6 +6,7 @@ import HEPMLCore
 import HEPMLExperiment
 import HEPMLNN
 import HEPMLROOT
+import HEPMLTensor
 import HEPMLTestSupport
 import Testing
 
@@ -113,6 +114,46 @@ final class CompressFixture: @unchecked Sendable {
         #expect(summary.parameters == parameters)
         let decoder = try ModelZoo.decoderSpec(of: spec)
         #expect(decoder.inputs[0].shape == [Int(spec.metadata["latent"] ?? "") ?? -1])
+    }
+
+    /// Upstream never re-initialized its `nn.Linear`s: weights and biases start U(±1/√in).
+    @Test func denseLayersStartAsPyTorchsLinear() throws {
+        let model: GraphModel<Float> = try ModelZoo.spec("AE_bn_LeakyReLU:27,200,200,200,14,200,200,200,27", variables: 27).build(seed: 3)
+        let dense = model.stateDictionary().filter { $0.0.hasSuffix("weight") && $0.1.shape.count == 2 }
+        #expect(dense.count == 8)
+        for (name, weight) in dense {
+            let limit = 1 / Float(weight.shape[1]).squareRoot()
+            let bias = try #require(model.stateDictionary().first { $0.0 == name.replacingOccurrences(of: "weight", with: "bias") }?.1)
+            #expect(weight.scalars.allSatisfy { abs($0) <= limit } && bias.scalars.allSatisfy { abs($0) <= limit }, "\(name)")
+            // Uniform on ±limit: standard deviation limit/√3 (Glorot's would be √(2/(in+out)), 1.7× that for 200×200).
+            let deviation = (weight.scalars.reduce(0) { $0 + $1 * $1 } / Float(weight.count)).squareRoot()
+            #expect(abs(deviation / (limit / Float(3).squareRoot()) - 1) < 0.1, "\(name)")
+            #expect(bias.scalars.contains { $0 != 0 }, "\(name)")
+        }
+    }
+
+    /// fastai v1's `bn_wd=False` with `true_wd`: batch-norm parameters and dense biases keep their
+    /// values; other weights shrink by lr·wd per step (zero gradients isolate the decay).
+    @Test func weightDecaySparesBatchNormsAndBiases() throws {
+        let spec = try ModelZoo.spec("AE_bn_LeakyReLU:4,8,3,8,4", variables: 4)
+        let model: GraphModel<Float> = try spec.build(seed: 1)
+        var settings = CompressionTrainingSettings(source: ObjectSource(path: "unused"), normalization: .none, model: spec.name, epochs: 1)
+        settings.weightDecay = 0.1
+        let optimizer = CompressionTraining.optimizer(for: model, settings: settings, totalSteps: 10)
+        optimizer.learningRate = 0.5
+        let before = model.stateDictionary()
+        for parameter in model.parameters { parameter.grad = Tensor(zeros: parameter.shape) }
+        optimizer.step()
+        let after = Dictionary(model.stateDictionary(), uniquingKeysWith: { a, _ in a })
+        var decayed = 0, kept = 0
+        for (name, value) in before where !name.hasSuffix("running_mean") && !name.hasSuffix("running_var") {
+            let new = try #require(after[name])
+            let isDenseWeight = name.hasSuffix("weight") && value.shape.count == 2
+            let expected = isDenseWeight ? value.scalars.map { $0 * (1 - 0.5 * 0.1) } : value.scalars
+            #expect(zip(new.scalars, expected).allSatisfy { abs($0 - $1) <= 1e-6 * max(1, abs($1)) }, "\(name)")
+            if isDenseWeight { decayed += 1 } else { kept += 1 }
+        }
+        #expect(decayed == 4 && kept == 4 + 2 * 3)
     }
 
     @Test func unknownModelsAndMismatchedWidthsAreRefused() {

@@ -70,6 +70,23 @@ import Testing
         #expect(left.map(\.0).contains("recurrent.0.weight_hh_l1"))
     }
 
+    /// Keras' defaults unless the description asks for PyTorch's; the choice survives `model.json`
+    /// and is absent from it when not made.
+    @Test func denseInitialization() throws {
+        let keras = ModelSpec.sequential("mlp", input: [50], layers: [.dense(30)])
+        let pytorch = ModelSpec(name: keras.name, inputs: keras.inputs, blocks: keras.blocks, outputs: keras.outputs, denseInitialization: .pytorch)
+        #expect(!String(decoding: try keras.jsonData(), as: UTF8.self).contains("denseInitialization"))
+        #expect(try ModelSpec(json: try pytorch.jsonData(), file: "model.json") == pytorch)
+        let glorot = Dictionary(try keras.build(seed: 2, as: Float.self).stateDictionary(), uniquingKeysWith: { a, _ in a })
+        let torch = Dictionary(try pytorch.build(seed: 2, as: Float.self).stateDictionary(), uniquingKeysWith: { a, _ in a })
+        let glorotLimit = Float(6.0 / 80).squareRoot(), torchLimit = 1 / Float(50).squareRoot()
+        #expect(glorot["layers.0.bias"]?.scalars.allSatisfy { $0 == 0 } == true)
+        #expect(glorot["layers.0.weight"]?.scalars.contains { abs($0) > torchLimit } == true)
+        #expect(glorot["layers.0.weight"]?.scalars.allSatisfy { abs($0) <= glorotLimit } == true)
+        #expect(torch["layers.0.weight"]?.scalars.allSatisfy { abs($0) <= torchLimit } == true)
+        #expect(torch["layers.0.bias"]?.scalars.allSatisfy { abs($0) <= torchLimit && $0 != 0 } == true)
+    }
+
     @Test func refusesInconsistentDescriptions() throws {
         var spec = Self.twoInputs
         spec.blocks[1].inputs = ["features", "energy"]

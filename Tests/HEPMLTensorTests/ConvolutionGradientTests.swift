@@ -88,6 +88,10 @@ import Testing
         try GradientCheck.check([random([4, 3, 2], seed: 46), random([3], seed: 47), random([3], seed: 48)]) {
             try Variable.batchNorm($0[0], scale: $0[1], shift: $0[2], statistics: statistics, training: true)
         }
+        // [N, C] has its own vectorized training passes.
+        try GradientCheck.check([random([5, 3], seed: 45), random([3], seed: 47), random([3], seed: 48)]) {
+            try Variable.batchNorm($0[0], scale: $0[1], shift: $0[2], statistics: statistics, training: true)
+        }
         try GradientCheck.check([random([4, 3], seed: 49), random([3], seed: 50), random([3], seed: 51)]) {
             try Variable.batchNorm($0[0], scale: $0[1], shift: $0[2], statistics: statistics, training: false)
         }

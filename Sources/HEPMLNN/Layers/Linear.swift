@@ -10,10 +10,11 @@ public final class Linear<T: TensorScalar>: Module<T> {
     public var biasQuantizer: Quantizer?
 
     /// Weights default to Glorot-uniform and biases to zero (Keras' defaults, which the
-    /// reference workflows were trained with).
-    public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, initializer: Initializer = .glorotUniform, generator: inout SeededGenerator) {
+    /// reference workflows were trained with). The weight draws before the bias.
+    public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true, initializer: Initializer = .glorotUniform,
+                biasInitializer: Initializer = .zeros, generator: inout SeededGenerator) {
         weight = Variable(initializer.tensor([outFeatures, inFeatures], generator: &generator), requiresGrad: true)
-        self.bias = bias ? Variable(Tensor(zeros: [outFeatures]), requiresGrad: true) : nil
+        self.bias = bias ? Variable(biasInitializer.tensor([outFeatures], generator: &generator), requiresGrad: true) : nil
         super.init()
     }
 

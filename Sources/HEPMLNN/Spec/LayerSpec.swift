@@ -76,14 +76,22 @@ public enum LayerSpec: Codable, Equatable, Sendable {
 
     /// The engine module for an input of per-sample shape `input`. Weights draw from
     /// `generator` in layer order, so a model built twice from one seed is the same model.
-    func module<T: TensorScalar>(input: [Int], generator: inout SeededGenerator, dropoutSeed: UInt64) throws -> Module<T> {
+    func module<T: TensorScalar>(input: [Int], generator: inout SeededGenerator, dropoutSeed: UInt64,
+                                 denseInitialization: DenseInitialization? = nil) throws -> Module<T> {
         func require(_ condition: Bool, _ message: String) throws {
             guard condition else { throw ShapeError(operation: "ModelSpec", "\(self): \(message)", shapes: [input]) }
         }
         switch self {
         case .linear(let units, let bias, let weightQuantizer, let biasQuantizer):
             try require(!input.isEmpty && units > 0, "needs a feature axis and positive units")
-            let layer = Linear<T>(input[input.count - 1], units, bias: bias, generator: &generator)
+            let inFeatures = input[input.count - 1]
+            let layer: Linear<T>
+            switch denseInitialization {
+            case nil: layer = Linear(inFeatures, units, bias: bias, generator: &generator)
+            case .pytorch:
+                let pytorch = Initializer.fanInUniform(fanIn: inFeatures)
+                layer = Linear(inFeatures, units, bias: bias, initializer: pytorch, biasInitializer: pytorch, generator: &generator)
+            }
             layer.weightQuantizer = weightQuantizer
             layer.biasQuantizer = biasQuantizer
             return layer

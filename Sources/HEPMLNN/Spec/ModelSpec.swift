@@ -2,6 +2,13 @@ import Foundation
 import HEPMLCore
 import HEPMLTensor
 
+/// Initial weights of dense layers other than Keras' Glorot-uniform weights and zero biases.
+public enum DenseInitialization: String, Codable, Equatable, Sendable {
+    /// `torch.nn.Linear`'s own: weight and bias both U(±1/√in) (kaiming-uniform with a = √5),
+    /// which models ported from PyTorch without an explicit init were trained with.
+    case pytorch
+}
+
 /// The one declarative description of a network: named inputs, named blocks (sub-networks such
 /// as "encoder" and "decoder", each a chain of layers over one input or over the concatenation
 /// of several) and named outputs. It builds the engine module (`GraphModel`), infers every shape,
@@ -41,13 +48,18 @@ public struct ModelSpec: Codable, Equatable, Sendable {
     public var outputs: [String]
     /// Workflow facts recorded with the model (e.g. ECON-T's eLink budget); never used to build it.
     public var metadata: [String: String]
+    /// How dense layers draw their initial weights and biases; nil is Keras' defaults
+    /// (Glorot-uniform weights, zero biases). Absent from `model.json` when nil.
+    public var denseInitialization: DenseInitialization?
 
-    public init(name: String, inputs: [Input], blocks: [Block], outputs: [String], metadata: [String: String] = [:]) {
+    public init(name: String, inputs: [Input], blocks: [Block], outputs: [String], metadata: [String: String] = [:],
+                denseInitialization: DenseInitialization? = nil) {
         self.name = name
         self.inputs = inputs
         self.blocks = blocks
         self.outputs = outputs
         self.metadata = metadata
+        self.denseInitialization = denseInitialization
     }
 
     /// The common case: one input, one chain of layers, one output.

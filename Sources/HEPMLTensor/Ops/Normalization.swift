@@ -53,6 +53,13 @@ extension Variable {
                     squares.withUnsafeMutableBufferPointer { squares in
                         let xs = xs.baseAddress.unsafelyUnwrapped, mean = mean.baseAddress.unsafelyUnwrapped, squares = squares.baseAddress.unsafelyUnwrapped
                         overChannels { block in
+                            if spatial == 1 {
+                                // [N, C]: the channel loop is innermost over a contiguous row and vectorizes.
+                                for s in 0..<n { let row = xs + s * channels; for c in block { mean[c] += row[c] } }
+                                for c in block { mean[c] = mean[c] / T(count) }
+                                for s in 0..<n { let row = xs + s * channels; for c in block { let d = row[c] - mean[c]; squares[c] += d * d } }
+                                return
+                            }
                             for s in 0..<n { for c in block { let base = (s * channels + c) * spatial; for i in 0..<spatial { mean[c] += xs[base + i] } } }
                             for c in block { mean[c] = mean[c] / T(count) }
                             for s in 0..<n { for c in block {
@@ -136,10 +143,39 @@ extension Variable {
                                 let gs = gs.baseAddress.unsafelyUnwrapped, normalized = normalized.baseAddress.unsafelyUnwrapped
                                 let sumGX = sumGX.baseAddress.unsafelyUnwrapped, sumG = sumG.baseAddress.unsafelyUnwrapped, dx = dx.baseAddress.unsafelyUnwrapped
                                 overChannels { block in
+                                    if spatial == 1 {
+                                        for s in 0..<n {
+                                            let row = s * channels
+                                            for c in block { sumG[c] += gs[row + c]; sumGX[c] += gs[row + c] * normalized[row + c] }
+                                        }
+                                        return
+                                    }
                                     for s in 0..<n { for c in block {
                                         let base = (s * channels + c) * spatial
                                         for i in 0..<spatial { let j = base + i; sumG[c] += gs[j]; sumGX[c] += gs[j] * normalized[j] }
                                     } }
+                                }
+                                if spatial == 1 && training {
+                                    // [N, C] training: per-channel factors once, then rows that vectorize over C.
+                                    let total = T(count)
+                                    let factors = (0..<channels).map { gamma[$0] * invStd[$0] }
+                                    let meanG = (0..<channels).map { sumG[$0] / total }
+                                    let scaledGX = (0..<channels).map { sumGX[$0] / total }
+                                    factors.withUnsafeBufferPointer { factors in
+                                        meanG.withUnsafeBufferPointer { meanG in
+                                            scaledGX.withUnsafeBufferPointer { scaledGX in
+                                                let k = factors.baseAddress.unsafelyUnwrapped, mg = meanG.baseAddress.unsafelyUnwrapped
+                                                let sgx = scaledGX.baseAddress.unsafelyUnwrapped
+                                                overSamples { samples in
+                                                    for s in samples {
+                                                        let row = s * channels
+                                                        for c in 0..<channels { dx[row + c] = k[c] * (gs[row + c] - mg[c] - normalized[row + c] * sgx[c]) }
+                                                    }
+                                                }
+                                            }
+                                        }
+                                    }
+                                    return
                                 }
                                 overSamples { samples in
                                     for s in samples { for c in 0..<channels {
