@@ -36,7 +36,10 @@ public struct HCALDataset: Sendable {
     public enum Scaling: String, Codable, Sendable, CaseIterable {
         /// (x − min) / (max − min) per channel; a constant channel keeps range 1 (scikit-learn's MinMaxScaler).
         case minmax
-        /// x / max per channel (max 0 → 1), production's `TorchMaxScaler`.
+        /// x / max per channel (max 0 → 1), production's `TorchMaxScaler`; the default, because RIN
+        /// divides each iphi ring by its mean, which removes the luminosity only when the scaled
+        /// value is proportional to the occupancy (min-max's offset breaks that) and which skips
+        /// dead (zero) channels only when a zero stays zero (min-max moves it to −min / range).
         case max
         case none
     }
@@ -124,7 +127,7 @@ public struct HCALDataset: Sendable {
     /// scaling on the training LS and writes the data set directory.
     @discardableResult
     public static func prepare(files: [String], output directory: String, subdetector: HCALSubdetector, emapCSV: String? = nil,
-                               emapAdjust: Bool = true, scaling: Scaling = .minmax,
+                               emapAdjust: Bool = true, scaling: Scaling = .max,
                                trainingRange: LumisectionRange = LumisectionRange(first: 1, last: 500),
                                testRange: LumisectionRange = LumisectionRange(first: 501, last: -1),
                                log: (String) -> Void = { _ in }) throws -> HCALDataset {

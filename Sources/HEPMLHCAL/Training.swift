@@ -109,7 +109,8 @@ public enum HCALTraining {
         driver.retrain = retrain
         driver.showProgress = showProgress
         let outcome = try driver.run(in: directory, optimizer: { model in
-            Adam(model.parameters, learningRate: settings.learningRate, weightDecay: .l2(settings.weightDecay))
+            // Upstream's optimizer: Adam with AMSGrad and L2 weight decay.
+            Adam(model.parameters, learningRate: settings.learningRate, weightDecay: .l2(settings.weightDecay), amsgrad: true)
         }, training: training, validation: validation, log: log) { model, batch in
             let output = try model(batch.modelInputs)[0]
             let reconstruction = try Loss.meanSquaredError(output, batch.targets, weights: weights) * lossScale

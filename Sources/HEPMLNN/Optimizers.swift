@@ -128,17 +128,22 @@ public enum AdamEpsilonPlacement: String, Sendable, Codable {
     case keras
 }
 
-/// Adam (Kingma & Ba) with bias correction; `weightDecay: .decoupled(λ)` makes it AdamW.
+/// Adam (Kingma & Ba) with bias correction; `weightDecay: .decoupled(λ)` makes it AdamW, and
+/// `amsgrad: true` is AMSGrad (Reddi et al.), PyTorch's `amsgrad=True`: the step divides by the
+/// running maximum of the second moment, so a parameter whose gradients shrink keeps a small step
+/// instead of a growing one.
 public final class Adam<T: TensorScalar>: Optimizer {
     public var state: OptimizerState {
-        OptimizerState(steps: stepCount, slots: ["exp_avg": firstMoments.map { $0.map { Double($0) } },
-                                                 "exp_avg_sq": secondMoments.map { $0.map { Double($0) } }])
+        var slots = ["exp_avg": firstMoments.map { $0.map { Double($0) } }, "exp_avg_sq": secondMoments.map { $0.map { Double($0) } }]
+        if amsgrad { slots["max_exp_avg_sq"] = maximumSecondMoments.map { $0.map { Double($0) } } }
+        return OptimizerState(steps: stepCount, slots: slots)
     }
 
     public func load(_ state: OptimizerState) throws {
         let sizes = parameters.map(\.value.count)
         firstMoments = try state.slot("exp_avg", matching: sizes)
         secondMoments = try state.slot("exp_avg_sq", matching: sizes)
+        if amsgrad { maximumSecondMoments = try state.slot("max_exp_avg_sq", matching: sizes) }
         stepCount = state.steps
     }
 
@@ -149,17 +154,21 @@ public final class Adam<T: TensorScalar>: Optimizer {
     public let epsilon: Double
     public let epsilonPlacement: AdamEpsilonPlacement
     public let weightDecay: WeightDecay
+    public let amsgrad: Bool
     private let parameters: [Variable<T>]
     private let decays: [Bool]
     private var firstMoments: [[T]]
     private var secondMoments: [[T]]
+    /// AMSGrad's running maximum of `secondMoments` (empty arrays without AMSGrad).
+    private var maximumSecondMoments: [[T]]
     private var stepCount = 0
 
     /// Defaults are PyTorch's; Keras' are `epsilon: 1e-7, epsilonPlacement: .keras`. `undecayed`
     /// lists parameters that skip `weightDecay`, as a PyTorch parameter group with
     /// `weight_decay=0` (fastai's `bn_wd=False` exempts the batch-norm scales and shifts and the biases).
     public init(_ parameters: [Variable<T>], learningRate: Double = 1e-3, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8,
-                epsilonPlacement: AdamEpsilonPlacement = .pytorch, weightDecay: WeightDecay = .none, undecayed: [Variable<T>] = []) {
+                epsilonPlacement: AdamEpsilonPlacement = .pytorch, weightDecay: WeightDecay = .none, amsgrad: Bool = false,
+                undecayed: [Variable<T>] = []) {
         self.parameters = parameters
         decays = WeightDecay.applies(to: parameters, exempt: undecayed)
         self.learningRate = learningRate
@@ -168,8 +177,10 @@ public final class Adam<T: TensorScalar>: Optimizer {
         self.epsilon = epsilon
         self.epsilonPlacement = epsilonPlacement
         self.weightDecay = weightDecay
+        self.amsgrad = amsgrad
         firstMoments = parameters.map { [T](repeating: 0, count: $0.value.count) }
         secondMoments = firstMoments
+        maximumSecondMoments = amsgrad ? firstMoments : parameters.map { _ in [] }
     }
 
     @_specialize(where T == Float)
@@ -188,25 +199,33 @@ public final class Adam<T: TensorScalar>: Optimizer {
                 grad.scalars.withUnsafeBufferPointer { gp in
                     firstMoments[index].withUnsafeMutableBufferPointer { mp in
                         secondMoments[index].withUnsafeMutableBufferPointer { vp in
-                            let w = wp.baseAddress.unsafelyUnwrapped, g = gp.baseAddress.unsafelyUnwrapped
-                            let m = mp.baseAddress.unsafelyUnwrapped, v = vp.baseAddress.unsafelyUnwrapped
-                            // The square root and division make this pass compute-bound: large
-                            // parameters are updated on all cores.
-                            WorkerPool.forEachChunk(wp.count, minimumChunk: 1 << 13) { range in
-                                var start = range.lowerBound
-                                #if arch(x86_64)
-                                if T.self == Float.self {
-                                    start = Self.adamUpdateFloat4(w, g, m, v, range, b1: b1, b2: b2, l2: l2, lr: lr, decoupled: decoupled,
-                                                                  stepSize: stepSize, correction2: correction2, epsilon: eps)
-                                }
-                                #endif
-                                for i in start..<range.upperBound {
-                                    let wi = w[i], gi = g[i] + l2 * wi
-                                    let mi = b1 * m[i] + (1 - b1) * gi
-                                    let vi = b2 * v[i] + (1 - b2) * gi * gi
-                                    m[i] = mi
-                                    v[i] = vi
-                                    w[i] = wi - (lr * decoupled * wi + stepSize * mi / ((vi / correction2).squareRoot() + eps))
+                            maximumSecondMoments[index].withUnsafeMutableBufferPointer { maximumPointer in
+                                let w = wp.baseAddress.unsafelyUnwrapped, g = gp.baseAddress.unsafelyUnwrapped
+                                let m = mp.baseAddress.unsafelyUnwrapped, v = vp.baseAddress.unsafelyUnwrapped
+                                let maximum = amsgrad ? maximumPointer.baseAddress : nil
+                                // The square root and division make this pass compute-bound: large
+                                // parameters are updated on all cores.
+                                WorkerPool.forEachChunk(wp.count, minimumChunk: 1 << 13) { range in
+                                    var start = range.lowerBound
+                                    #if arch(x86_64)
+                                    if T.self == Float.self {
+                                        start = Self.adamUpdateFloat4(w, g, m, v, maximum, range, b1: b1, b2: b2, l2: l2, lr: lr, decoupled: decoupled,
+                                                                      stepSize: stepSize, correction2: correction2, epsilon: eps)
+                                    }
+                                    #endif
+                                    for i in start..<range.upperBound {
+                                        let wi = w[i], gi = g[i] + l2 * wi
+                                        let mi = b1 * m[i] + (1 - b1) * gi
+                                        let vi = b2 * v[i] + (1 - b2) * gi * gi
+                                        m[i] = mi
+                                        v[i] = vi
+                                        var denominatorSquare = vi
+                                        if let maximum {
+                                            denominatorSquare = Swift.max(maximum[i], vi)
+                                            maximum[i] = denominatorSquare
+                                        }
+                                        w[i] = wi - (lr * decoupled * wi + stepSize * mi / ((denominatorSquare / correction2).squareRoot() + eps))
+                                    }
                                 }
                             }
                         }
@@ -223,11 +242,13 @@ public final class Adam<T: TensorScalar>: Optimizer {
     /// vectorizes, so the square root comes from SSE's `sqrtps`. Returns where the scalar tail starts.
     @inline(__always)
     static func adamUpdateFloat4(_ w: UnsafeMutablePointer<T>, _ g: UnsafePointer<T>, _ m: UnsafeMutablePointer<T>, _ v: UnsafeMutablePointer<T>,
-                                 _ range: Range<Int>, b1: T, b2: T, l2: T, lr: T, decoupled: T, stepSize: T, correction2: T, epsilon: T) -> Int {
+                                 _ maximum: UnsafeMutablePointer<T>?, _ range: Range<Int>,
+                                 b1: T, b2: T, l2: T, lr: T, decoupled: T, stepSize: T, correction2: T, epsilon: T) -> Int {
         func f(_ x: T) -> SIMD4<Float> { SIMD4(repeating: Float(x)) }
         let (B1, B2, L2, LR, D, step, C2, eps) = (f(b1), f(b2), f(l2), f(lr), f(decoupled), f(stepSize), f(correction2), f(epsilon))
         let (oneMinusB1, oneMinusB2) = (f(1 - b1), f(1 - b2))
         let wf = UnsafeMutableRawPointer(w), gf = UnsafeRawPointer(g), mf = UnsafeMutableRawPointer(m), vf = UnsafeMutableRawPointer(v)
+        let maximumf = maximum.map(UnsafeMutableRawPointer.init)
         var i = range.lowerBound
         while i + 4 <= range.upperBound {
             let offset = i * 4
@@ -237,7 +258,12 @@ public final class Adam<T: TensorScalar>: Optimizer {
             let vi = B2 * vf.loadUnaligned(fromByteOffset: offset, as: SIMD4<Float>.self) + oneMinusB2 * gi * gi
             mf.storeBytes(of: mi, toByteOffset: offset, as: SIMD4<Float>.self)
             vf.storeBytes(of: vi, toByteOffset: offset, as: SIMD4<Float>.self)
-            let root = _mm_sqrt_ps(vi / C2)
+            var denominatorSquare = vi
+            if let maximumf {
+                denominatorSquare = pointwiseMax(maximumf.loadUnaligned(fromByteOffset: offset, as: SIMD4<Float>.self), vi)
+                maximumf.storeBytes(of: denominatorSquare, toByteOffset: offset, as: SIMD4<Float>.self)
+            }
+            let root = _mm_sqrt_ps(denominatorSquare / C2)
             wf.storeBytes(of: wi - (LR * D * wi + step * mi / (root + eps)), toByteOffset: offset, as: SIMD4<Float>.self)
             i += 4
         }

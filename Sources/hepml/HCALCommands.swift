@@ -49,7 +49,7 @@ struct HCALPrepareCommand: ParsableCommand {
     @Option(help: "Subdetector: he or hb.") var subdetector = "he"
     @Option(help: "Emap CSV (columns Det, type/depth, RBX, Eta, Phi) for the mask instead of the built-in geometry.") var emap: String?
     @Flag(help: "The files come from DQMIO and are already in emap order: no Emap adjust.") var dqmio = false
-    @Option(help: "Per-channel scaling: minmax, max or none.") var scaling = "minmax"
+    @Option(help: "Per-channel scaling: max, minmax or none.") var scaling = "max"
     @Option(help: "Training LS per run, first:last (negative last counts from the end).") var trainLs = "1:500"
     @Option(help: "Test LS per run.") var testLs = "501:-1"
 

@@ -125,6 +125,35 @@ let mseLoss: LossFunction<Float> = { model, batch in try Loss.meanSquaredError(t
         #expect(u.grad == nil)
     }
 
+    /// AMSGrad against PyTorch 2.13 (`torch.optim.Adam(lr=0.1, weight_decay=0.01, amsgrad=True)`,
+    /// float64) on losses Σ c·w² whose scale c drops and rises again, so that the running maximum
+    /// of the second moment differs from the moment itself; plain Adam ends elsewhere.
+    @Test func amsgradMatchesPyTorch() throws {
+        func run(amsgrad: Bool) throws -> (weights: [Double], state: OptimizerState) {
+            let w = Variable(try Tensor<Double>(shape: [3], scalars: [1, -2, 0.5]), requiresGrad: true)
+            let adam = Adam([w], learningRate: 0.1, weightDecay: .l2(0.01), amsgrad: amsgrad)
+            for scale in [3.0, 0.2, 0.05, 1.0] {
+                try (w.squared() * scale).sum().backward()
+                adam.step()
+            }
+            return (w.value.scalars, adam.state)
+        }
+        let (weights, state) = try run(amsgrad: true)
+        let torchWeights = [0.7133017748682919, -1.7110204474171335, 0.2181687247038539]
+        let torchMaximum = [0.03856632138227096, 0.15737743047608865, 0.009333190219161399]
+        for i in 0..<3 {
+            #expect(abs(weights[i] - torchWeights[i]) < 1e-12)
+            #expect(abs((state.slots["max_exp_avg_sq"]?.first?[i] ?? 0) - torchMaximum[i]) < 1e-12)
+        }
+        let plain = try run(amsgrad: false)
+        #expect(abs(plain.weights[0] - 0.713280424115001) < 1e-12)
+        #expect(plain.state.slots["max_exp_avg_sq"] == nil)
+        // The checkpointed maximum is restored.
+        let restored = Adam([Variable(try Tensor<Double>(shape: [3], scalars: weights), requiresGrad: true)], amsgrad: true)
+        try restored.load(state)
+        #expect(restored.state == state)
+    }
+
     /// Exempt parameters (PyTorch's weight_decay=0 group) move exactly as without decay.
     @Test func undecayedParametersSkipWeightDecay() throws {
         typealias Make = (_ parameters: [Variable<Double>], _ decay: WeightDecay, _ undecayed: [Variable<Double>]) -> any Optimizer
@@ -147,15 +176,16 @@ let mseLoss: LossFunction<Float> = { model, batch in try Loss.meanSquaredError(t
     }
 
     /// Float parameters take a four-lane path; every element (lanes and the scalar tail) must
-    /// follow the scalar formula bit for bit, with L2 and decoupled decay.
+    /// follow the scalar formula bit for bit, with L2 and decoupled decay, and with AMSGrad.
     @Test func adamFloatLanesMatchTheScalarFormula() throws {
         let count = 4 * 2600 + 3  // above the parallel threshold, with a tail
         var g = SeededGenerator(seed: 71)
         let initial = (0..<count).map { _ in Float(g.nextNormal()) }, target = (0..<count).map { _ in Float(g.nextNormal()) }
-        for decay in [WeightDecay.l2(0.01), .decoupled(0.1)] {
+        for (decay, amsgrad) in [(WeightDecay.l2(0.01), false), (.decoupled(0.1), false), (.l2(0.01), true)] {
             let w = Variable(try Tensor<Float>(shape: [count], scalars: initial), requiresGrad: true)
-            let adam = Adam([w], learningRate: 0.01, weightDecay: decay)
+            let adam = Adam([w], learningRate: 0.01, weightDecay: decay, amsgrad: amsgrad)
             var (ws, ms, vs) = (initial, [Float](repeating: 0, count: count), [Float](repeating: 0, count: count))
+            var maximums = vs
             let (b1, b2, eps, lr): (Float, Float, Float, Float) = (0.9, 0.999, 1e-8, 0.01)
             var l2: Float = 0, decoupled: Float = 0
             if case .l2(let value) = decay { l2 = Float(value) }
@@ -171,10 +201,12 @@ let mseLoss: LossFunction<Float> = { model, batch in try Loss.meanSquaredError(t
                     let gi = gradient[i] + l2 * ws[i]
                     ms[i] = b1 * ms[i] + (1 - b1) * gi
                     vs[i] = b2 * vs[i] + (1 - b2) * gi * gi
-                    ws[i] = ws[i] - (lr * decoupled * ws[i] + stepSize * ms[i] / ((vs[i] / correction2).squareRoot() + eps))
+                    maximums[i] = max(maximums[i], vs[i])
+                    let denominatorSquare = amsgrad ? maximums[i] : vs[i]
+                    ws[i] = ws[i] - (lr * decoupled * ws[i] + stepSize * ms[i] / ((denominatorSquare / correction2).squareRoot() + eps))
                 }
             }
-            #expect(w.value.scalars == ws, "\(decay)")
+            #expect(w.value.scalars == ws, "\(decay) amsgrad \(amsgrad)")
         }
     }
 
