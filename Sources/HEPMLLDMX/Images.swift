@@ -1,6 +1,8 @@
+import CVectorKernels
 import Foundation
 import HEPMLColumnar
 import HEPMLCore
+import HEPMLTensor
 
 /// How hits become a fixed-size image (spec B.4), channels first as the engine takes them.
 ///
@@ -189,22 +191,45 @@ public enum ECalImages {
         }
     }
 
+    /// Each event is binned into a scratch image that stays in L1 and then streamed out
+    /// (`hepml_stream_out_and_clear`), which clears the scratch for the next event: the output is
+    /// written exactly once, without being zeroed first or read for ownership. For a million
+    /// images, far beyond the caches, that memory traffic is what bounds the rate.
     static func fill<Axis: PixelAxis>(_ hits: HitPointers, events: Range<Int>, binning: ImageBinning, into base: UnsafeMutablePointer<Float>,
                                       x ax: Axis, y ay: Axis, z az: Axis) {
-        switch binning.format {
-        case .xyz:
-            fillProjections(hits, events: events, dim: binning.dim, into: base, x: ax, y: ay, z: az)
-        case .zSplit:
-            let dim = binning.dim, pixels = binning.pixelsPerEvent, plane = dim * dim
-            let slice = depthSlicer(binning)
-            for event in events {
-                let image = base + event * pixels
-                image.initialize(repeating: 0, count: pixels)
-                for hit in hits.offsets[event]..<hits.offsets[event + 1] {
-                    let i = Int(ax.index(hits.x[hit])), j = Int(ay.index(hits.y[hit])), k = slice(hits.z[hit])
-                    image[k * plane + i * dim + j] += hits.energy[hit]
+        let pixels = binning.pixelsPerEvent
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: pixels) { buffer in
+            guard let scratch = buffer.baseAddress else { return }
+            buffer.initialize(repeating: 0)
+            let output = ImageOutput(scratch: scratch, base: base, pixels: pixels)
+            switch binning.format {
+            case .xyz:
+                fillProjections(hits, events: events, dim: binning.dim, into: output, x: ax, y: ay, z: az)
+            case .zSplit:
+                let dim = binning.dim, plane = dim * dim
+                let slice = depthSlicer(binning)
+                for event in events {
+                    for hit in hits.offsets[event]..<hits.offsets[event + 1] {
+                        let i = Int(ax.index(hits.x[hit])), j = Int(ay.index(hits.y[hit])), k = slice(hits.z[hit])
+                        scratch[k * plane + i * dim + j] += hits.energy[hit]
+                    }
+                    output.finish(event)
                 }
             }
+        }
+        hepml_streaming_fence()
+    }
+
+    /// One event's image in a cleared scratch, and where the events' images go.
+    struct ImageOutput {
+        let scratch: UnsafeMutablePointer<Float>
+        let base: UnsafeMutablePointer<Float>
+        let pixels: Int
+        let instructions = VectorInstructions.usable
+
+        /// Writes the scratch as the image of `event` and clears it.
+        @inline(__always) func finish(_ event: Int) {
+            hepml_stream_out_and_clear(instructions, base + event * pixels, scratch, Int64(pixels))
         }
     }
 
@@ -215,9 +240,9 @@ public enum ECalImages {
     /// boundaries): first the three pixel offsets of every hit, a loop that vectorizes, then the
     /// energies added in hit order, the same sums in the same order as hit by hit. Split this way
     /// a hit costs half the instructions, and every add's address is known early.
-    static func fillProjections<Axis: PixelAxis>(_ hits: HitPointers, events: Range<Int>, dim: Int, into base: UnsafeMutablePointer<Float>,
+    static func fillProjections<Axis: PixelAxis>(_ hits: HitPointers, events: Range<Int>, dim: Int, into output: ImageOutput,
                                                  x ax: Axis, y ay: Axis, z az: Axis) {
-        let plane = dim * dim, pixels = 3 * plane
+        let plane = dim * dim, image = output.scratch
         // dim ≤ 1024 (`ImageBinning`), so every offset fits an Int32.
         let row = Int32(dim), yzStart = Int32(plane), zxStart = Int32(2 * plane)
         let hitEnd = hits.offsets[events.upperBound]
@@ -227,8 +252,6 @@ public enum ECalImages {
             let zx = UnsafeMutableBufferPointer(rebasing: buffer[(2 * offsetBlock)...])
             var blockStart = 0, blockEnd = 0
             for event in events {
-                let image = base + event * pixels
-                image.initialize(repeating: 0, count: pixels)
                 var hit = hits.offsets[event]
                 let end = hits.offsets[event + 1]
                 while hit < end {
@@ -256,6 +279,7 @@ public enum ECalImages {
                     }
                     hit = stop
                 }
+                output.finish(event)
             }
         }
     }
