@@ -118,7 +118,7 @@ let package = Package(
         .testTarget(name: "HEPMLExperimentTests", dependencies: ["HEPMLExperiment", "HEPMLTestSupport"]),
         .testTarget(name: "HEPMLDQMTests", dependencies: ["HEPMLDQM", "HEPMLExperiment", "HEPMLMetrics", "HEPMLTestSupport"]),
         .testTarget(name: "HEPMLECONTTests", dependencies: ["HEPMLECONT", "HEPMLExperiment", "HEPMLMetrics", "HEPMLTestSupport"]),
-        .testTarget(name: "HEPMLLDMXTests", dependencies: ["HEPMLLDMX", "HEPMLExperiment", "HEPMLNN", "HEPMLTensor", "HEPMLROOT", "HEPMLColumnar", "HEPMLTestSupport"]),
+        .testTarget(name: "HEPMLLDMXTests", dependencies: ["HEPMLLDMX", "CVectorKernels", "HEPMLExperiment", "HEPMLNN", "HEPMLTensor", "HEPMLROOT", "HEPMLColumnar", "HEPMLTestSupport"]),
         .testTarget(name: "HEPMLCompressTests", dependencies: ["HEPMLCompress", "HEPMLExperiment", "HEPMLNN", "HEPMLCompression", "HEPMLCore", "HEPMLROOT", "HEPMLColumnar", "HEPMLTestSupport"]),
         .testTarget(name: "HEPMLHCALTests", dependencies: ["HEPMLHCAL", "HEPMLExperiment", "HEPMLNN", "HEPMLONNX", "HEPMLTensor", "HEPMLROOT", "HEPMLTestSupport"]),
         .testTarget(name: "HEPMLHCALServeTests", dependencies: [
