@@ -134,7 +134,8 @@ public enum ECalImages {
     /// How a coordinate becomes a pixel index on one axis. Both rules clamp into the axis first,
     /// with NaN landing in pixel 0 (the hit table holds hits inside the geometry only, so that
     /// mostly catches a value exactly on the upper edge), and are branch-free so that a loop over
-    /// a block of hits vectorizes.
+    /// a block of hits vectorizes. The xyz images apply the same arithmetic in C
+    /// (`hepml_projection_images`), the z_split images these Swift rules.
     protocol PixelAxis {
         func index(_ value: Float) -> Int32
         /// The axis for `hepml_projection_images`, which applies the same rule.
