@@ -57,8 +57,8 @@ let package = Package(
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
 
-        // Layer 1: numerics and file formats. CVectorKernels holds the engine's few kernels that
-        // need instructions beyond baseline x86-64 (AVX-512), selected at run time.
+        // Layer 1: numerics and file formats. CVectorKernels holds the few kernels that need
+        // instructions beyond baseline x86-64 (AVX2, AVX-512), selected at run time.
         .target(name: "CVectorKernels"),
         .target(name: "HEPMLTensor", dependencies: ["HEPMLCore", "COpenBLAS", "CVectorKernels"]),
         .target(name: "HEPMLNN", dependencies: ["HEPMLTensor"]),
@@ -75,7 +75,7 @@ let package = Package(
         // Layer 3: workflows.
         .target(name: "HEPMLDQM", dependencies: ["HEPMLExperiment", "HEPMLNN", "HEPMLTensor", "HEPMLROOT", "HEPMLRemote", "HEPMLColumnar", "HEPMLMetrics", "HEPMLPlot", "COpenBLAS"]),
         .target(name: "HEPMLECONT", dependencies: ["HEPMLExperiment", "HEPMLNN", "HEPMLColumnar", "HEPMLMetrics", "HEPMLPlot", "HEPMLONNX"]),
-        .target(name: "HEPMLLDMX", dependencies: ["HEPMLExperiment", "HEPMLNN", "HEPMLTensor", "HEPMLROOT", "HEPMLColumnar", "HEPMLMetrics", "HEPMLPlot"]),
+        .target(name: "HEPMLLDMX", dependencies: ["HEPMLExperiment", "HEPMLNN", "HEPMLTensor", "CVectorKernels", "HEPMLROOT", "HEPMLColumnar", "HEPMLMetrics", "HEPMLPlot"]),
 
         // Layer 3: job arrays and sweeps on a batch system (Slurm, HTCondor) for any workflow's commands.
         .target(name: "HEPMLBatch", dependencies: ["HEPMLExperiment", "HEPMLNN", "HEPMLColumnar", "HEPMLPlot"]),
@@ -118,7 +118,7 @@ let package = Package(
         .testTarget(name: "HEPMLExperimentTests", dependencies: ["HEPMLExperiment", "HEPMLTestSupport"]),
         .testTarget(name: "HEPMLDQMTests", dependencies: ["HEPMLDQM", "HEPMLExperiment", "HEPMLMetrics", "HEPMLTestSupport"]),
         .testTarget(name: "HEPMLECONTTests", dependencies: ["HEPMLECONT", "HEPMLExperiment", "HEPMLMetrics", "HEPMLTestSupport"]),
-        .testTarget(name: "HEPMLLDMXTests", dependencies: ["HEPMLLDMX", "HEPMLExperiment", "HEPMLNN", "HEPMLTensor", "HEPMLROOT", "HEPMLColumnar", "HEPMLTestSupport"]),
+        .testTarget(name: "HEPMLLDMXTests", dependencies: ["HEPMLLDMX", "CVectorKernels", "HEPMLExperiment", "HEPMLNN", "HEPMLTensor", "HEPMLROOT", "HEPMLColumnar", "HEPMLTestSupport"]),
         .testTarget(name: "HEPMLCompressTests", dependencies: ["HEPMLCompress", "HEPMLExperiment", "HEPMLNN", "HEPMLCompression", "HEPMLCore", "HEPMLROOT", "HEPMLColumnar", "HEPMLTestSupport"]),
         .testTarget(name: "HEPMLHCALTests", dependencies: ["HEPMLHCAL", "HEPMLExperiment", "HEPMLNN", "HEPMLONNX", "HEPMLTensor", "HEPMLROOT", "HEPMLTestSupport"]),
         .testTarget(name: "HEPMLHCALServeTests", dependencies: [

@@ -1,6 +1,8 @@
+import CVectorKernels
 import Foundation
 import HEPMLColumnar
 import HEPMLCore
+import HEPMLTensor
 
 /// How hits become a fixed-size image (spec B.4), channels first as the engine takes them.
 ///
@@ -82,9 +84,14 @@ public struct ImageBinning: Codable, Equatable, Sendable {
 public enum ECalImages {
     /// One image per event of `table`; every hit of the table lands in a pixel.
     public static func build(_ table: ECalHitTable, binning: ImageBinning) -> [Float] {
+        build(table, binning: binning, instructions: VectorInstructions.usable)
+    }
+
+    /// As `build`, with the kernels of `instructions` (every set gives the same images).
+    static func build(_ table: ECalHitTable, binning: ImageBinning, instructions: HEPMLVectorInstructions) -> [Float] {
         let count = table.eventCount * binning.pixelsPerEvent
         return [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-            fill(table, binning: binning, into: buffer)
+            fill(table, binning: binning, into: buffer, instructions: instructions)
             initialized = count
         }
     }
@@ -96,10 +103,11 @@ public enum ECalImages {
         guard output.count >= table.eventCount * binning.pixelsPerEvent else {
             throw LDMXError("an image buffer of \(output.count) values cannot hold \(table.eventCount) images of \(binning.pixelsPerEvent) pixels")
         }
-        fill(table, binning: binning, into: output)
+        fill(table, binning: binning, into: output, instructions: VectorInstructions.usable)
     }
 
-    private static func fill(_ table: ECalHitTable, binning: ImageBinning, into output: UnsafeMutableBufferPointer<Float>) {
+    private static func fill(_ table: ECalHitTable, binning: ImageBinning, into output: UnsafeMutableBufferPointer<Float>,
+                             instructions: HEPMLVectorInstructions) {
         let address = Int(bitPattern: output.baseAddress)
         table.x.withUnsafeBufferPointer { x in
             table.y.withUnsafeBufferPointer { y in
@@ -109,7 +117,7 @@ public enum ECalImages {
                             let hits = HitPointers(x: x, y: y, z: z, energy: e, offsets: offsets)
                             Parallel.forEachChunk(table.eventCount, minimumChunk: 4096) { range in
                                 guard let base = UnsafeMutablePointer<Float>(bitPattern: address) else { return }
-                                fill(hits, events: range, binning: binning, into: base)
+                                fill(hits, events: range, binning: binning, into: base, instructions: instructions)
                             }
                         }
                     }
@@ -126,9 +134,13 @@ public enum ECalImages {
     /// How a coordinate becomes a pixel index on one axis. Both rules clamp into the axis first,
     /// with NaN landing in pixel 0 (the hit table holds hits inside the geometry only, so that
     /// mostly catches a value exactly on the upper edge), and are branch-free so that a loop over
-    /// a block of hits vectorizes.
+    /// a block of hits vectorizes. The xyz images apply the same arithmetic in C
+    /// (`hepml_projection_images`), the z_split images these Swift rules.
     protocol PixelAxis {
         func index(_ value: Float) -> Int32
+        /// The axis for `hepml_projection_images`, which applies the same rule.
+        var parameters: HEPMLPixelAxis { get }
+        static var isNearestLattice: Bool { get }
     }
 
     /// The nearest integer to `c` ∈ [0, 2²²], as a float and as an integer, without a checked
@@ -156,6 +168,9 @@ public enum ECalImages {
             let nearest = ECalImages.nearestInteger(c)
             return nearest.rounded > c ? nearest.integer &- 1 : nearest.integer
         }
+
+        var parameters: HEPMLPixelAxis { HEPMLPixelAxis(lower: lower, scale: scale, last: last) }
+        static let isNearestLattice = false
     }
 
     /// Upstream's binning: the nearest point of the lattice `linspace(lower, upper, bins)`, the
@@ -176,87 +191,67 @@ public enum ECalImages {
             let nearest = ECalImages.nearestInteger(c)
             return nearest.rounded < c ? nearest.integer &+ 1 : nearest.integer
         }
+
+        var parameters: HEPMLPixelAxis { HEPMLPixelAxis(lower: lower, scale: scale, last: last) }
+        static let isNearestLattice = true
     }
 
-    static func fill(_ hits: HitPointers, events: Range<Int>, binning: ImageBinning, into base: UnsafeMutablePointer<Float>) {
-        let dim = binning.dim, ranges = binning.ranges
-        if binning.upstreamBinning {
-            fill(hits, events: events, binning: binning, into: base, x: NearestLatticeAxis(ranges.x, bins: dim),
-                 y: NearestLatticeAxis(ranges.y, bins: dim), z: NearestLatticeAxis(ranges.z, bins: dim))
-        } else {
-            fill(hits, events: events, binning: binning, into: base, x: FloorAxis(ranges.x, bins: dim),
-                 y: FloorAxis(ranges.y, bins: dim), z: FloorAxis(ranges.z, bins: dim))
-        }
-    }
-
-    static func fill<Axis: PixelAxis>(_ hits: HitPointers, events: Range<Int>, binning: ImageBinning, into base: UnsafeMutablePointer<Float>,
-                                      x ax: Axis, y ay: Axis, z az: Axis) {
-        switch binning.format {
-        case .xyz:
-            fillProjections(hits, events: events, dim: binning.dim, into: base, x: ax, y: ay, z: az)
-        case .zSplit:
-            let dim = binning.dim, pixels = binning.pixelsPerEvent, plane = dim * dim
-            let slice = depthSlicer(binning)
-            for event in events {
-                let image = base + event * pixels
-                image.initialize(repeating: 0, count: pixels)
-                for hit in hits.offsets[event]..<hits.offsets[event + 1] {
-                    let i = Int(ax.index(hits.x[hit])), j = Int(ay.index(hits.y[hit])), k = slice(hits.z[hit])
-                    image[k * plane + i * dim + j] += hits.energy[hit]
-                }
+    /// Each event is binned into a scratch image that stays in L1 and then streamed out
+    /// (`hepml_stream_out_and_clear`), which clears the scratch for the next event: the output is
+    /// written exactly once, without being zeroed first or read for ownership. For a million
+    /// images, far beyond the caches, that memory traffic is what bounds the rate.
+    static func fill(_ hits: HitPointers, events: Range<Int>, binning: ImageBinning, into base: UnsafeMutablePointer<Float>,
+                     instructions: HEPMLVectorInstructions) {
+        let pixels = binning.pixelsPerEvent, dim = binning.dim, ranges = binning.ranges
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: pixels) { buffer in
+            guard let scratch = buffer.baseAddress else { return }
+            buffer.initialize(repeating: 0)
+            switch (binning.format, binning.upstreamBinning) {
+            case (.xyz, true):
+                fillProjections(hits, events: events, dim: dim, scratch: scratch, into: base, instructions: instructions,
+                                x: NearestLatticeAxis(ranges.x, bins: dim), y: NearestLatticeAxis(ranges.y, bins: dim),
+                                z: NearestLatticeAxis(ranges.z, bins: dim))
+            case (.xyz, false):
+                fillProjections(hits, events: events, dim: dim, scratch: scratch, into: base, instructions: instructions,
+                                x: FloorAxis(ranges.x, bins: dim), y: FloorAxis(ranges.y, bins: dim), z: FloorAxis(ranges.z, bins: dim))
+            case (.zSplit, true):
+                fillSlices(hits, events: events, binning: binning, scratch: scratch, into: base, instructions: instructions,
+                           x: NearestLatticeAxis(ranges.x, bins: dim), y: NearestLatticeAxis(ranges.y, bins: dim))
+            case (.zSplit, false):
+                fillSlices(hits, events: events, binning: binning, scratch: scratch, into: base, instructions: instructions,
+                           x: FloorAxis(ranges.x, bins: dim), y: FloorAxis(ranges.y, bins: dim))
             }
         }
+        hepml_streaming_fence()
     }
 
-    /// Hits per block of the xyz offset pass: their three offsets take 12 KB, inside L1.
-    static let offsetBlock = 1024
+    static func fillSlices<Axis: PixelAxis>(_ hits: HitPointers, events: Range<Int>, binning: ImageBinning, scratch: UnsafeMutablePointer<Float>,
+                                            into base: UnsafeMutablePointer<Float>, instructions: HEPMLVectorInstructions, x ax: Axis, y ay: Axis) {
+        let dim = binning.dim, plane = dim * dim, pixels = binning.pixelsPerEvent
+        let slice = depthSlicer(binning)
+        for event in events {
+            for hit in hits.offsets[event]..<hits.offsets[event + 1] {
+                let i = Int(ax.index(hits.x[hit])), j = Int(ay.index(hits.y[hit])), k = slice(hits.z[hit])
+                scratch[k * plane + i * dim + j] += hits.energy[hit]
+            }
+            hepml_stream_out_and_clear(instructions, base + event * pixels, scratch, Int64(pixels))
+        }
+    }
 
-    /// The xyz images of `events` in two passes per block of hits (a block runs across event
-    /// boundaries): first the three pixel offsets of every hit, a loop that vectorizes, then the
-    /// energies added in hit order, the same sums in the same order as hit by hit. Split this way
-    /// a hit costs half the instructions, and every add's address is known early.
-    static func fillProjections<Axis: PixelAxis>(_ hits: HitPointers, events: Range<Int>, dim: Int, into base: UnsafeMutablePointer<Float>,
+    /// The xyz images of `events` by `hepml_projection_images`: the pixel rules of the axes (the
+    /// same arithmetic, eight lanes wide with AVX2) and the energies added in hit order, the same
+    /// sums in the same order as hit by hit.
+    static func fillProjections<Axis: PixelAxis>(_ hits: HitPointers, events: Range<Int>, dim: Int, scratch: UnsafeMutablePointer<Float>,
+                                                 into base: UnsafeMutablePointer<Float>, instructions: HEPMLVectorInstructions,
                                                  x ax: Axis, y ay: Axis, z az: Axis) {
-        let plane = dim * dim, pixels = 3 * plane
-        // dim ≤ 1024 (`ImageBinning`), so every offset fits an Int32.
-        let row = Int32(dim), yzStart = Int32(plane), zxStart = Int32(2 * plane)
-        let hitEnd = hits.offsets[events.upperBound]
-        withUnsafeTemporaryAllocation(of: Int32.self, capacity: 3 * offsetBlock) { buffer in
-            let xy = UnsafeMutableBufferPointer(rebasing: buffer[0..<offsetBlock])
-            let yz = UnsafeMutableBufferPointer(rebasing: buffer[offsetBlock..<(2 * offsetBlock)])
-            let zx = UnsafeMutableBufferPointer(rebasing: buffer[(2 * offsetBlock)...])
-            var blockStart = 0, blockEnd = 0
-            for event in events {
-                let image = base + event * pixels
-                image.initialize(repeating: 0, count: pixels)
-                var hit = hits.offsets[event]
-                let end = hits.offsets[event + 1]
-                while hit < end {
-                    if hit >= blockEnd {
-                        blockStart = hit
-                        blockEnd = min(hit + offsetBlock, hitEnd)
-                        // Rebased to the block, so that the loop has no overflow-checked index
-                        // arithmetic, which would keep it from vectorizing.
-                        let block = blockStart..<blockEnd
-                        let x = UnsafeBufferPointer(rebasing: hits.x[block]), y = UnsafeBufferPointer(rebasing: hits.y[block])
-                        let z = UnsafeBufferPointer(rebasing: hits.z[block])
-                        for q in 0..<block.count {
-                            let i = ax.index(x[q]), j = ay.index(y[q]), k = az.index(z[q])
-                            xy[q] = i &* row &+ j
-                            yz[q] = yzStart &+ j &* row &+ k
-                            zx[q] = zxStart &+ k &* row &+ i
-                        }
-                    }
-                    let stop = min(end, blockEnd)
-                    for h in hit..<stop {
-                        let q = h - blockStart, energy = hits.energy[h]
-                        image[Int(xy[q])] += energy
-                        image[Int(yz[q])] += energy
-                        image[Int(zx[q])] += energy
-                    }
-                    hit = stop
-                }
-            }
+        guard let x = hits.x.baseAddress, let y = hits.y.baseAddress, let z = hits.z.baseAddress, let energy = hits.energy.baseAddress,
+              let offsets = hits.offsets.baseAddress else { return }
+        offsets.withMemoryRebound(to: Int64.self, capacity: hits.offsets.count) { eventOffsets in
+            // dim ≤ 1024 (`ImageBinning`).
+            var job = HEPMLProjectionImages(x: x, y: y, z: z, energy: energy, eventOffsets: eventOffsets, xAxis: ax.parameters,
+                                            yAxis: ay.parameters, zAxis: az.parameters, nearestLattice: Axis.isNearestLattice,
+                                            dim: Int32(dim), scratch: scratch, output: base)
+            hepml_projection_images(instructions, &job, Int64(events.lowerBound), Int64(events.upperBound))
         }
     }
 

@@ -9,7 +9,7 @@ import Foundation
 /// (results differ between instruction sets in their last bits); any other value, or none,
 /// leaves the CPU's widest set.
 public enum VectorInstructions {
-    static let usable: HEPMLVectorInstructions = {
+    public static let usable: HEPMLVectorInstructions = {
         let cpu = hepml_vector_instructions()
         let cap: HEPMLVectorInstructions? = switch ProcessInfo.processInfo.environment["HEPML_VECTOR_INSTRUCTIONS"]?.lowercased() {
         case "baseline": .baseline

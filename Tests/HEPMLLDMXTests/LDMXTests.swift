@@ -1,3 +1,4 @@
+import CVectorKernels
 import Foundation
 import HEPMLColumnar
 import HEPMLCore
@@ -323,6 +324,8 @@ import Testing
                 }
             }
             #expect(ECalImages.build(table, binning: binning) == expected, "\(binning.description)")
+            // The portable kernels give the same images as the vector ones.
+            #expect(ECalImages.build(table, binning: binning, instructions: .baseline) == expected, "\(binning.description), baseline")
         }
     }
 

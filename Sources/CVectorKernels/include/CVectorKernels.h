@@ -27,7 +27,7 @@ typedef enum __attribute__((enum_extensibility(closed))) {
     HEPMLVectorInstructionsAVX512,
 } HEPMLVectorInstructions;
 
-/// The widest set this CPU runs; with `Baseline` the kernels below do nothing, and a caller
+/// The widest set this CPU runs; with `Baseline` the convolution kernels do nothing, and a caller
 /// may pass any set up to the returned one.
 HEPMLVectorInstructions hepml_vector_instructions(void);
 
@@ -43,5 +43,44 @@ void hepml_direct_convolution_weight_gradient(HEPMLVectorInstructions instructio
 
 /// y[i] = tanh(x[i]) for count elements, bitwise equal to HEPML's Swift `Float.hyperbolicTangent`.
 void hepml_tanh(HEPMLVectorInstructions instructions, const float *x, float *y, int64_t count);
+
+/// destination[i] = source[i], then source[i] = 0, for count elements: an output written exactly
+/// once from a small, cache-resident scratch that is ready for the next use afterwards. With
+/// AVX2 the whole 64-byte lines of `destination` are written with streaming stores (no read for
+/// ownership, no cache pollution); the writer calls `hepml_streaming_fence` before another
+/// thread reads them. With `Baseline` it is a plain copy and clear.
+void hepml_stream_out_and_clear(HEPMLVectorInstructions instructions, float *destination, float *source, int64_t count);
+
+/// Orders this thread's streaming stores before its later stores (sfence; nothing elsewhere).
+void hepml_streaming_fence(void);
+
+/// One axis of an image: `floor` rule ⌊(v − lower)·scale⌋ or nearest-lattice rule
+/// ⌈(v − lower)·scale − ½⌉, clamped to [0, last], NaN to 0 (HEPMLLDMX `ECalImages`).
+typedef struct {
+    float lower;
+    float scale;
+    float last;
+} HEPMLPixelAxis;
+
+/// The hits and outputs of `hepml_projection_images`.
+typedef struct {
+    const float *x, *y, *z, *energy;
+    /// Event e owns hits eventOffsets[e] ..< eventOffsets[e + 1].
+    const int64_t *eventOffsets;
+    HEPMLPixelAxis xAxis, yAxis, zAxis;
+    /// Nearest-lattice rule on every axis (upstream parity) instead of the floor rule.
+    bool nearestLattice;
+    /// Pixels per side, at most 1024.
+    int32_t dim;
+    /// A cleared image of 3·dim² floats, left cleared.
+    float *scratch;
+    /// The image of event e goes to output + e·3·dim².
+    float *output;
+} HEPMLProjectionImages;
+
+/// The xyz images [x][y], [y][z], [z][x] of events first ..< end, each binned in the scratch in
+/// hit order and streamed out (`hepml_stream_out_and_clear`), fenced at the end. Every set,
+/// `Baseline` included, gives bitwise the same images.
+void hepml_projection_images(HEPMLVectorInstructions instructions, const HEPMLProjectionImages *job, int64_t first_event, int64_t end_event);
 
 #endif
