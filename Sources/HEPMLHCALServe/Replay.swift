@@ -69,6 +69,8 @@ public enum HCALReplay {
         public var shuffleSeed: UInt64?
         /// Requests in flight at once.
         public var parallel = 1
+        /// Only the LS in this range are sent; nil sends them all.
+        public var lumisections: ClosedRange<Int>?
         public init() {}
     }
 
@@ -88,11 +90,12 @@ public enum HCALReplay {
         return try HCALRunMaps(file: file, subdetector: subdetector, mask: everything)
     }
 
-    /// Sends every LS of `maps` (paced to `options.rate`); `acknowledged` is called for each reply.
-    /// Stops at the first failure, throwing it, after the requests in flight finish.
+    /// Sends the LS of `maps` in `options.lumisections` (paced to `options.rate`); `acknowledged`
+    /// is called for each reply. Stops at the first failure, throwing it, after the requests in
+    /// flight finish.
     public static func send(_ maps: HCALRunMaps, to client: HCALServeClient, options: Options,
                             acknowledged: @escaping @Sendable (HCALIngestReply, Bool) -> Void) async throws -> Summary {
-        var order = Array(maps.lumisections.indices)
+        var order = maps.lumisections.indices.filter { options.lumisections?.contains(maps.lumisections[$0]) ?? true }
         if let seed = options.shuffleSeed {
             var generator = SeededGenerator(seed: seed)
             order.shuffle(using: &generator)

@@ -56,12 +56,17 @@ struct HCALReplayCommand: ParsableCommand {
     @Option(help: "File whose first line is the server's bearer token.") var tokenFile: String?
     @Option(help: "Order: ls (ascending) or shuffled.") var order = "ls"
     @Option(help: "Seed of the shuffled order.") var seed: UInt64 = 1
+    @Option(help: "First LS to send (default: the file's first).") var firstLs: Int?
+    @Option(help: "Last LS to send (default: the file's last).") var lastLs: Int?
     @Flag(help: "Print only the summary, not one line per acknowledged lumisection.") var quiet = false
 
     func run() throws {
         guard order == "ls" || order == "shuffled" else { throw ValidationError("--order must be ls or shuffled") }
         guard parallel >= 1 else { throw ValidationError("--parallel must be ≥ 1") }
+        let first = firstLs ?? Int.min, last = lastLs ?? Int.max
+        guard first <= last else { throw ValidationError("--first-ls \(first) is after --last-ls \(last)") }
         var options = HCALReplay.Options()
+        options.lumisections = first...last
         options.rate = rate
         options.parallel = parallel
         options.shuffleSeed = order == "shuffled" ? seed : nil

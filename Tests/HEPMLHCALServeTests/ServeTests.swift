@@ -166,13 +166,13 @@ import Testing
         #expect(try await server.stop() == 0)
     }
 
-    static func startReplay(_ file: String, url: String, output: URL, rate: Double?) throws -> Process {
+    static func startReplay(_ file: String, url: String, output: URL, rate: Double?, arguments: [String] = []) throws -> Process {
         guard let executable = TestEnvironment.hepmlExecutable else { throw ServeTestError("the hepml executable is not built") }
         FileManager.default.createFile(atPath: output.path, contents: nil)
         let handle = try FileHandle(forWritingTo: output)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["hcal", "replay", file, "--url", url] + (rate.map { ["--rate", String($0)] } ?? [])
+        process.arguments = ["hcal", "replay", file, "--url", url] + (rate.map { ["--rate", String($0)] } ?? []) + arguments
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
