@@ -58,8 +58,9 @@ import Testing
         #expect(health.status == "ok" && health.subdetector == "he" && health.depths == 7 && health.lumisections == 0)
 
         // An event stream open while the run arrives sees its lumisections.
-        let events = Task { try await Self.firstEvent(url: server.url) }
-        try await Task.sleep(for: .milliseconds(300))
+        let (connected, signal) = AsyncStream<Void>.makeStream()
+        let events = Task { try await Self.firstEvent(url: server.url, connected: signal) }
+        for await _ in connected { break }
         let last = ServeFixture.lumisections - 1
         for ls in 1...last {
             let (reply, created) = try await post(server, ls: ls)
@@ -103,12 +104,16 @@ import Testing
         #expect(written.isEmpty, "the server writes only its database under --data: \(written)")
     }
 
-    /// The first `lumisection` frame of the server's event stream.
-    static func firstEvent(url: String) async throws -> String {
+    /// The first `lumisection` frame of the server's event stream; `connected` is told when the
+    /// server has subscribed this stream (its `: connected` comment), so that nothing posted
+    /// afterwards can be missed however slowly this task runs.
+    static func firstEvent(url: String, connected: AsyncStream<Void>.Continuation) async throws -> String {
+        defer { connected.finish() }
         let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url + "/api/events"), timeout: .seconds(60))
         var text = ""
         for try await buffer in response.body {
             text += String(buffer: buffer)
+            if text.hasPrefix(": connected") { connected.yield() }
             if let range = text.range(of: "event: lumisection\ndata: "), let end = text[range.upperBound...].firstIndex(of: "\n") {
                 return String(text[range.lowerBound..<end])
             }
@@ -142,10 +147,12 @@ import Testing
         let data = directory.appendingPathComponent("data")
         var server = try await ServeProcess.start(model: fixture.model, data: data)
         let output = directory.appendingPathComponent("replay.log")
-        let replay = try Self.startReplay(fixture.file, url: server.url, output: output, rate: 20)
-        // Kill the server once a few LS are acknowledged, with more on the way.
+        let replay = try Self.startReplay(fixture.file, url: server.url, output: output, rate: 5)
+        // Kill the server once a few LS are acknowledged, with more on the way. The poll blocks its
+        // thread rather than awaiting: an await may resume only after other tests free the shared
+        // executor, by when the replay could be over.
         let deadline = Date().addingTimeInterval(60)
-        while Self.acknowledged(output).count < 4 && Date() < deadline && replay.isRunning { try await Task.sleep(for: .milliseconds(20)) }
+        while Self.acknowledged(output).count < 4 && Date() < deadline && replay.isRunning { usleep(20_000) }
         server.kill()
         replay.waitUntilExit()
         let acknowledged = Self.acknowledged(output)
