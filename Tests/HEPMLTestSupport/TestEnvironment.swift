@@ -79,10 +79,12 @@ public enum TestEnvironment {
         return pythonIfPresent
     }
 
-    /// A fresh temporary directory, removed by the caller when it is done.
+    /// A fresh temporary directory, removed by the caller when it is done and in any case when
+    /// the test process exits (fixtures shared by a whole process have no caller to remove them).
     public static func temporaryDirectory(_ label: String = "hepml-test") throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(label)-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        TemporaryDirectories.shared.removeAtExit(url)
         return url
     }
 
@@ -155,5 +157,29 @@ public enum TestEnvironment {
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+}
+
+/// The directories `TestEnvironment.temporaryDirectory` made, removed by an `atexit` handler.
+final class TemporaryDirectories: @unchecked Sendable {
+    static let shared = TemporaryDirectories()
+    private let lock = NSLock()
+    private var urls: [URL] = []
+
+    private init() {
+        atexit { TemporaryDirectories.shared.removeAll() }
+    }
+
+    func removeAtExit(_ url: URL) {
+        lock.lock()
+        urls.append(url)
+        lock.unlock()
+    }
+
+    private func removeAll() {
+        lock.lock()
+        let made = urls
+        lock.unlock()
+        for url in made { try? FileManager.default.removeItem(at: url) }
     }
 }
