@@ -26,7 +26,9 @@ public struct StudyOptions: Sendable {
     public var epochs = 200
     public var batchSize = 500
     public var learningRate = 1e-3
-    public var patience = 3
+    /// Upstream's 3 stops quantized training on a plateau near epoch 50 (docs/econt.md); its
+    /// forks use 30.
+    public var patience = 30
     /// `--loss`: replaces every network's catalog loss.
     public var loss: LossChoice?
     /// Where trained EMD-CNN critics are looked up; nil: `<output>/emd-cnn`.

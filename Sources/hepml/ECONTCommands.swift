@@ -114,7 +114,7 @@ struct ECONTTrainCommand: ParsableCommand {
     @Option(help: "Maximum epochs.")
     var epochs = 200
     @Option(help: "Early-stopping patience in epochs.")
-    var patience = 3
+    var patience = StudyOptions(inputs: [], outputDirectory: "").patience
     @Flag(help: "Train even if the output directory holds trained weights.")
     var retrain = false
 
