@@ -51,7 +51,7 @@ public struct HCALAnomalyBox: Codable, Equatable, Sendable {
 }
 
 /// `hepml hcal evaluate`: anomalies of each strength injected into held-out LS, scored by the
-/// trained model; channel-level ROC on scores, TPR at fixed FPR, precision/recall/F1 at the
+/// trained model (with its scorer's `ScoreKind`); channel-level ROC on scores, TPR at fixed FPR, precision/recall/F1 at the
 /// threshold, LS detection rate and latency, plus the HTML report.
 public enum HCALEvaluation {
     public struct Options: Codable, Equatable, Sendable {
@@ -92,6 +92,8 @@ public enum HCALEvaluation {
         public var model: String
         public var subdetector: String
         public var threshold: Double
+        /// The scorer's `ScoreKind` (`last-ls` or `window`).
+        public var score: String
         public var variant: String
         public var healthyLumisections: Int
         /// Healthy LS with at least one flagged channel.
@@ -207,7 +209,7 @@ public enum HCALEvaluation {
                               medianMilliseconds: sorted[sorted.count / 2], p95Milliseconds: sorted[min(sorted.count - 1, sorted.count * 95 / 100)],
                               maximumMilliseconds: sorted.last ?? 0)
         let summary = Summary(model: scorer.settings.model, subdetector: input.options.subdetector.rawValue, threshold: Double(scorer.threshold),
-                              variant: options.wholeWindow ? "whole window" : "last LS", healthyLumisections: healthy.count,
+                              score: scorer.scoreKind.rawValue, variant: options.wholeWindow ? "whole window" : "last LS", healthyLumisections: healthy.count,
                               healthyLumisectionFalseAlarmRate: Double(healthyFlaggedLS) / Double(max(healthy.count, 1)),
                               healthyChannelFalsePositiveRate: Double(healthyFlaggedChannels) / Double(max(healthyScores.count, 1)),
                               strengths: results, latency: latency)
@@ -225,7 +227,7 @@ public enum HCALEvaluation {
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         try AtomicFile.write(try encoder.encode(summary), to: (directory as NSString).appendingPathComponent("summary.json"))
         var report = Report(title: "HCAL online DQM: \(summary.model) (\(summary.subdetector.uppercased()))",
-                            subtitle: "anomaly on the \(summary.variant), threshold \(summary.threshold) on |e|/σ")
+                            subtitle: "anomaly on the \(summary.variant), \(summary.score) score, threshold \(summary.threshold) on |e|/σ")
         report.add(Report.Metric("healthy LS with a flag", summary.healthyLumisectionFalseAlarmRate))
         report.add(Report.Metric("latency (batch 1, median)", summary.latency.medianMilliseconds, unit: "ms", digits: 2))
         let headers = ["Rd", "AUC", "TPR @ FPR 1e-3", "TPR @ FPR 1e-4", "precision", "recall", "F1", "FPR", "LS detected", "positives"]
