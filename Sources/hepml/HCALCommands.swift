@@ -171,6 +171,8 @@ struct HCALEvaluateCommand: ParsableCommand {
     @Option(help: "Comma-separated strengths Rd.") var strengths = "2.0,0.8,0.6,0.4,0.2,0.0"
     @Option(help: "Anomalous LS per strength.") var samples = 200
     @Flag(help: "Inject into every LS of the window, not only the last.") var wholeWindow = false
+    @Option(name: .customLong("anomalous-ls"), help: "Inject into the last K LS of the window (a fault that started K LS ago; 1 is the default, the window length is --whole-window).")
+    var anomalousLumisections: Int?
     @Option(help: "Score: last-ls (|e| of the last LS) or window (mean |e| over the window).")
     var score = HCALScorer.ScoreKind.lastLumisection
     @Option(help: "Seed.") var seed: UInt64 = 101
@@ -183,7 +185,8 @@ struct HCALEvaluateCommand: ParsableCommand {
             return value
         }
         options.samples = samples
-        options.wholeWindow = wholeWindow
+        if wholeWindow && anomalousLumisections != nil { throw ValidationError("--whole-window and --anomalous-ls exclude each other") }
+        options.anomalousLumisections = wholeWindow ? nil : (anomalousLumisections ?? 1)
         options.seed = seed
         let directory = RunDirectory(model)
         let report = output ?? directory.reportDirectory

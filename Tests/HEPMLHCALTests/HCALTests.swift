@@ -404,18 +404,25 @@ func smallDataset(in directory: URL, runs: Int, lumisections: Int, eventsPerLumi
 /// Upstream's window score (spec §5.1): the mean over the window of |pred − target| over σ of that
 /// mean over the training windows, beside the last-LS score.
 @Suite struct HCALWindowScoreTests {
+    /// `name` with latent size 2 and a window of `window` LS, trained one epoch in `directory`/run.
+    static func train(_ name: String, window: Int, on dataset: HCALDataset, in directory: URL) throws
+        -> (run: RunDirectory, settings: HCALTrainingSettings, outcome: ModelTraining<HCALTrainingSettings>.Outcome) {
+        var options = try HCALModelOptions.named(name, subdetector: .he)
+        options.latent = 2
+        options.window = window
+        var settings = HCALTrainingSettings(model: name, options: options, dataset: dataset)
+        settings.epochs = 1
+        settings.batchSize = 2
+        let run = RunDirectory(directory.appendingPathComponent("run").path)
+        return (run, settings, try HCALTraining.train(dataset: dataset, directory: run, settings: settings, showProgress: false, log: { _ in }))
+    }
+
     @Test func windowScoreIsTheWindowMeanErrorOverItsTrainingSigma() throws {
         let directory = try TestEnvironment.temporaryDirectory("hcal-window-score")
         defer { try? FileManager.default.removeItem(at: directory) }
         let dataset = try smallDataset(in: directory, runs: 2, lumisections: 20, eventsPerLumisection: 60, lastTraining: 12).dataset
-        var options = try HCALModelOptions.named(HCALModelOptions.productionName, subdetector: .he)
-        options.latent = 2
-        options.window = 3
-        var settings = HCALTrainingSettings(model: HCALModelOptions.productionName, options: options, dataset: dataset)
-        settings.epochs = 1
-        settings.batchSize = 2
-        let run = RunDirectory(directory.appendingPathComponent("run").path)
-        let outcome = try HCALTraining.train(dataset: dataset, directory: run, settings: settings, showProgress: false, log: { _ in })
+        let (run, settings, outcome) = try Self.train(HCALModelOptions.productionName, window: 3, on: dataset, in: directory)
+        let options = settings.options
         let scorer = try HCALScorer(runDirectory: run.path, score: .window)
         let input = scorer.input, channels = input.channels, steps = options.steps, active = input.mask.active
         #expect(scorer.scoreKind == .window)
@@ -494,10 +501,15 @@ func smallDataset(in directory: URL, runs: Int, lumisections: Int, eventsPerLumi
         var evaluation = HCALEvaluation.Options()
         evaluation.samples = 3
         evaluation.strengths = [0.0]
-        evaluation.wholeWindow = true
+        evaluation.anomalousLumisections = nil
         evaluation.latencyWindows = 1
         let summary = try HCALEvaluation.run(scorer: scorer, dataset: dataset, options: evaluation, reportDirectory: nil)
         #expect(summary.score == "window" && summary.variant == "whole window" && summary.strengths[0].positives > 0)
+        // A fault that started 2 LS ago; more LS than the window are refused.
+        evaluation.anomalousLumisections = 2
+        #expect(try HCALEvaluation.run(scorer: scorer, dataset: dataset, options: evaluation, reportDirectory: nil).variant == "last 2 LS")
+        evaluation.anomalousLumisections = steps + 1
+        #expect(throws: HCALError.self) { try HCALEvaluation.run(scorer: scorer, dataset: dataset, options: evaluation, reportDirectory: nil) }
     }
 
     /// A run written before the window score (no `window_sigma`) still scores with the last-LS
@@ -506,14 +518,7 @@ func smallDataset(in directory: URL, runs: Int, lumisections: Int, eventsPerLumi
         let directory = try TestEnvironment.temporaryDirectory("hcal-window-upgrade")
         defer { try? FileManager.default.removeItem(at: directory) }
         let dataset = try smallDataset(in: directory, runs: 1, lumisections: 14, eventsPerLumisection: 40, lastTraining: 10).dataset
-        var options = try HCALModelOptions.named("cnnrnnae", subdetector: .he)
-        options.latent = 2
-        options.window = 2
-        var settings = HCALTrainingSettings(model: "cnnrnnae", options: options, dataset: dataset)
-        settings.epochs = 1
-        settings.batchSize = 2
-        let run = RunDirectory(directory.appendingPathComponent("run").path)
-        try HCALTraining.train(dataset: dataset, directory: run, settings: settings, showProgress: false, log: { _ in })
+        let (run, settings, _) = try Self.train("cnnrnnae", window: 2, on: dataset, in: directory)
         let file = run.file(HCALRunFiles.scoring)
         let written = try SafeTensors.read(file, as: Float.self).tensors
         let windowSigma = try #require(written["window_sigma"])
