@@ -178,6 +178,7 @@ struct HCALEvaluateCommand: ParsableCommand {
     @Option(help: "Seed.") var seed: UInt64 = 101
 
     func run() throws {
+        if wholeWindow && anomalousLumisections != nil { throw ValidationError("--whole-window and --anomalous-ls exclude each other") }
         let scorer = try HCALScorer(runDirectory: model, threshold: Float(threshold), score: score)
         var options = HCALEvaluation.Options()
         options.strengths = try strengths.split(separator: ",").map {
@@ -185,7 +186,6 @@ struct HCALEvaluateCommand: ParsableCommand {
             return value
         }
         options.samples = samples
-        if wholeWindow && anomalousLumisections != nil { throw ValidationError("--whole-window and --anomalous-ls exclude each other") }
         options.anomalousLumisections = wholeWindow ? nil : (anomalousLumisections ?? 1)
         options.seed = seed
         let directory = RunDirectory(model)
