@@ -59,9 +59,9 @@ public enum HCALEvaluation {
         /// Anomalous LS drawn (with replacement) per strength; upstream draws 1000.
         public var samples = 200
         public var seed: UInt64 = 101
-        /// The anomaly is on the window's last `anomalousLumisections` LS: 1 is upstream's variant
-        /// (b), the last LS only; T its variant (c), every LS; in between a fault that started
-        /// that many LS ago (`nil`: T).
+        /// The anomaly is on the window's last K = `anomalousLumisections` LS (`nil`: all T): 1 is
+        /// upstream's variant (b), the last LS only; T its variant (c), every LS; in between a
+        /// fault scored in its K-th LS.
         public var anomalousLumisections: Int? = 1
         public var latencyWindows = 50
         public init() {}

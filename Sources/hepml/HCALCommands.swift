@@ -171,7 +171,7 @@ struct HCALEvaluateCommand: ParsableCommand {
     @Option(help: "Comma-separated strengths Rd.") var strengths = "2.0,0.8,0.6,0.4,0.2,0.0"
     @Option(help: "Anomalous LS per strength.") var samples = 200
     @Flag(help: "Inject into every LS of the window, not only the last.") var wholeWindow = false
-    @Option(name: .customLong("anomalous-ls"), help: "Inject into the last K LS of the window (a fault that started K LS ago; 1 is the default, the window length is --whole-window).")
+    @Option(name: .customLong("anomalous-ls"), help: "Inject into the last K LS of the window (a fault in its K-th LS; 1 is the default, the window length is --whole-window).")
     var anomalousLumisections: Int?
     @Option(help: "Score: last-ls (|e| of the last LS) or window (mean |e| over the window).")
     var score = HCALScorer.ScoreKind.lastLumisection
