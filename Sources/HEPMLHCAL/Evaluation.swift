@@ -51,7 +51,7 @@ public struct HCALAnomalyBox: Codable, Equatable, Sendable {
 }
 
 /// `hepml hcal evaluate`: anomalies of each strength injected into held-out LS, scored by the
-/// trained model; channel-level ROC on scores, TPR at fixed FPR, precision/recall/F1 at the
+/// trained model (with its scorer's `ScoreKind`); channel-level ROC on scores, TPR at fixed FPR, precision/recall/F1 at the
 /// threshold, LS detection rate and latency, plus the HTML report.
 public enum HCALEvaluation {
     public struct Options: Codable, Equatable, Sendable {
@@ -59,8 +59,10 @@ public enum HCALEvaluation {
         /// Anomalous LS drawn (with replacement) per strength; upstream draws 1000.
         public var samples = 200
         public var seed: UInt64 = 101
-        /// Anomaly on every LS of the window instead of the last LS only.
-        public var wholeWindow = false
+        /// The anomaly is on the window's last K = `anomalousLumisections` LS (`nil`: all T): 1 is
+        /// upstream's variant (b), the last LS only; T its variant (c), every LS; in between a
+        /// fault scored in its K-th LS.
+        public var anomalousLumisections: Int? = 1
         public var latencyWindows = 50
         public init() {}
     }
@@ -92,6 +94,8 @@ public enum HCALEvaluation {
         public var model: String
         public var subdetector: String
         public var threshold: Double
+        /// The scorer's `ScoreKind` (`last-ls` or `window`).
+        public var score: String
         public var variant: String
         public var healthyLumisections: Int
         /// Healthy LS with at least one flagged channel.
@@ -112,6 +116,10 @@ public enum HCALEvaluation {
                            reportDirectory: String?, log: (String) -> Void = { _ in }) throws -> Summary {
         let input = scorer.input, steps = input.options.steps, channels = input.channels
         try scorer.requireTrainingScaling(of: dataset)
+        let anomalous = options.anomalousLumisections ?? steps
+        guard (1...steps).contains(anomalous) else {
+            throw HCALError("the anomaly on the last \(anomalous) LS of a window of \(steps): choose 1 to \(steps)")
+        }
         var generator = SeededGenerator(seed: options.seed)
         // Candidate windows: test LS with T − 1 preceding LS in the same run.
         var candidates: [(run: Int, row: Int)] = []
@@ -154,7 +162,7 @@ public enum HCALEvaluation {
             for (pick, box) in zip(picks, boxes) {
                 var window = renormalizedWindow(pick)
                 var label = [Bool](repeating: false, count: channels)
-                for step in (options.wholeWindow ? 0 : steps - 1)..<steps {
+                for step in (steps - anomalous)..<steps {
                     for channel in box.channels(mask: input.mask) {
                         let value = window[step * channels + channel]
                         guard value != 0, value.isFinite else { continue }
@@ -207,7 +215,7 @@ public enum HCALEvaluation {
                               medianMilliseconds: sorted[sorted.count / 2], p95Milliseconds: sorted[min(sorted.count - 1, sorted.count * 95 / 100)],
                               maximumMilliseconds: sorted.last ?? 0)
         let summary = Summary(model: scorer.settings.model, subdetector: input.options.subdetector.rawValue, threshold: Double(scorer.threshold),
-                              variant: options.wholeWindow ? "whole window" : "last LS", healthyLumisections: healthy.count,
+                              score: scorer.scoreKind.rawValue, variant: anomalous == steps ? "whole window" : (anomalous == 1 ? "last LS" : "last \(anomalous) LS"), healthyLumisections: healthy.count,
                               healthyLumisectionFalseAlarmRate: Double(healthyFlaggedLS) / Double(max(healthy.count, 1)),
                               healthyChannelFalsePositiveRate: Double(healthyFlaggedChannels) / Double(max(healthyScores.count, 1)),
                               strengths: results, latency: latency)
@@ -225,7 +233,7 @@ public enum HCALEvaluation {
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         try AtomicFile.write(try encoder.encode(summary), to: (directory as NSString).appendingPathComponent("summary.json"))
         var report = Report(title: "HCAL online DQM: \(summary.model) (\(summary.subdetector.uppercased()))",
-                            subtitle: "anomaly on the \(summary.variant), threshold \(summary.threshold) on |e|/σ")
+                            subtitle: "anomaly on the \(summary.variant), \(summary.score) score, threshold \(summary.threshold) on |e|/σ")
         report.add(Report.Metric("healthy LS with a flag", summary.healthyLumisectionFalseAlarmRate))
         report.add(Report.Metric("latency (batch 1, median)", summary.latency.medianMilliseconds, unit: "ms", digits: 2))
         let headers = ["Rd", "AUC", "TPR @ FPR 1e-3", "TPR @ FPR 1e-4", "precision", "recall", "F1", "FPR", "LS detected", "positives"]

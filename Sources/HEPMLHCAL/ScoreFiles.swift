@@ -86,7 +86,7 @@ extension HCALScorer {
     }
 
     /// What every part of one scoring must share: the data set, the model and its scoring files,
-    /// the threshold and the LS range.
+    /// the score, the threshold and the LS range.
     private func partFingerprints(dataset: HCALDataset, selection: HCALDataset.LumisectionRange) throws -> [String: String] {
         func content(_ path: String) throws -> String {
             guard let data = FileManager.default.contents(atPath: path) else { throw HCALError("cannot read \(path)") }
@@ -95,6 +95,7 @@ extension HCALScorer {
         return [
             "data set": try content(HCALDataset.file("dataset.json", in: dataset.directory)),
             "model": try content(runDirectory.weightsFile) + content(runDirectory.file(HCALRunFiles.scoring)),
+            "score": scoreKind.rawValue,
             "threshold": "\(threshold)",
             "LS range": "\(selection.first):\(selection.last)",
         ]

@@ -5,16 +5,41 @@ import HEPMLNN
 import HEPMLTensor
 
 /// Per-lumisection scoring with a trained HCAL model — the library API behind `hepml hcal score`,
-/// `evaluate` and an online scorer: raw occupancy map + NumEvents in, per-channel scores
-/// s = |reconstruction − input| / σ_train (scaled units, at the window's last LS) and flags
-/// s > threshold out. The scorer keeps, per run, the last T − 1 LS it saw (its temporal state),
+/// `evaluate` and an online scorer: raw occupancy map + NumEvents in, per-channel scores and flags
+/// s > threshold out, for the window ending at each LS. The score (`ScoreKind`) is upstream's
+/// spatial one, s = |reconstruction − input| / σ_train at the window's last LS, or its window
+/// one, the mean over the window's T LS of |reconstruction − input| over σ_train of that mean
+/// (scaled units both). The scorer keeps, per run, the last T − 1 LS it saw (its temporal state),
 /// so a stream of LS is scored as sliding windows ending at each new LS; the first LS of a run
 /// fill the window's missing history by repeating the earliest LS.
 public final class HCALScorer {
     /// Production's ONNX export threshold on |e|/σ (the processor default is 25).
     public static let defaultThreshold: Float = 10
 
+    /// Upstream's two normalized scores (`pred_err_spatial_scaled` and
+    /// `pred_err_window_spatial_scaled`, `ignore_mean=True`). The window score sees a fault that
+    /// persists over the window T times in its mean while the noise of the mean shrinks, so it
+    /// separates faults of channels with few counts per LS that one LS cannot (docs/hcal.md); a
+    /// fault on the last LS alone is diluted to 1/T of its error.
+    public enum ScoreKind: String, Codable, CaseIterable, Sendable {
+        /// |e| of the window's last LS over σ of |e| over the training LS.
+        case lastLumisection = "last-ls"
+        /// The mean of |e| over the window's LS (those where it is a number) over σ of that mean
+        /// over the training windows.
+        case window
+    }
+
+    /// The scoring file's tensor of each score's per-channel σ.
+    static func sigmaTensor(_ kind: ScoreKind) -> String {
+        switch kind {
+        case .lastLumisection: return "sigma"
+        case .window: return "window_sigma"
+        }
+    }
+
     public let input: HCALModelInput
+    public let scoreKind: ScoreKind
+    /// Per channel `[64, 72, depths]`, σ_train of the chosen score's error.
     public let sigma: [Float]
     public let settings: HCALTrainingSettings
     public var threshold: Float
@@ -42,7 +67,9 @@ public final class HCALScorer {
     }
 
     /// Loads the model and its scoring files from a run directory written by `HCALTraining.train`.
-    public init(runDirectory path: String, threshold: Float = HCALScorer.defaultThreshold) throws {
+    /// A run trained before the window score has no window σ: `.window` then names what is missing
+    /// and how to add it (`hcal train` again loads the model and writes it).
+    public init(runDirectory path: String, threshold: Float = HCALScorer.defaultThreshold, score: ScoreKind = .lastLumisection) throws {
         let directory = RunDirectory(path)
         runDirectory = directory
         guard directory.isComplete else { throw HCALError("\(path) holds no trained model (run `hepml hcal train`)") }
@@ -63,7 +90,13 @@ public final class HCALScorer {
         }
         let mask = HCALMask(subdetector: settings.options.subdetector, active: try tensor("mask").map { $0 != 0 })
         input = try HCALModelInput(options: settings.options, mask: mask, offset: try tensor("offset"), range: try tensor("range"))
-        sigma = try tensor("sigma")
+        guard tensors[Self.sigmaTensor(score)] != nil else {
+            throw FileFormatError(file: scoringFile, object: Self.sigmaTensor(score),
+                                  reason: "missing: the run was trained before the \(score.rawValue) score existed; "
+                                      + "`hepml hcal train` with the same options and data set loads the model and adds it")
+        }
+        scoreKind = score
+        sigma = try tensor(Self.sigmaTensor(score))
         model = try directory.loadModel()
         network = try HCALStepwiseNetwork(model: model, input: input)
         self.threshold = threshold
@@ -107,37 +140,58 @@ public final class HCALScorer {
 
     /// Scores the last LS of each scaled window `[T, 64, 72, depths]` (batch use: score, evaluate,
     /// an online service). Windows that share LS with earlier ones (a stream's sliding windows)
-    /// reuse those LS's encoder output (`HCALStepwiseNetwork`).
+    /// reuse those LS's encoder output (`HCALStepwiseNetwork`); the window score decodes every
+    /// step, the last-LS score the last one only.
     public func scoreWindows(_ windows: [[Float]], run: Int, lumisections: [Int]) throws -> [Result] {
         guard lumisections.count == windows.count else {
             throw HCALError("run \(run): \(windows.count) windows but \(lumisections.count) lumisection numbers")
         }
+        let steps = input.options.steps
+        let decoded = scoreKind == .window ? 0..<steps : (steps - 1)..<steps
         var results: [Result] = []
         for start in stride(from: 0, to: windows.count, by: 16) {
             let batch = Array(windows[start..<min(start + 16, windows.count)])
-            for (offset, reconstruction) in try network.reconstructLastSteps(batch).enumerated() {
+            for (offset, reconstruction) in try network.reconstruct(batch, steps: decoded).enumerated() {
                 results.append(result(run: run, lumisection: lumisections[start + offset], window: batch[offset], reconstruction: reconstruction))
             }
         }
         return results
     }
 
-    /// The result of a window from the reconstruction of its last LS.
+    /// The result of a window from the reconstruction of its scored steps (the last LS, or every
+    /// LS for the window score).
     func result(run: Int, lumisection: Int, window: [Float], reconstruction: [Float]) -> Result {
-        let channels = input.channels, last = (input.options.steps - 1) * channels
-        let target = Array(window[last..<(last + channels)])
+        let channels = input.channels, steps = input.options.steps, last = (steps - 1) * channels
+        let errors = Self.meanAbsoluteErrors(reconstruction, targets: Array(window[(window.count - reconstruction.count)...]), channels: channels,
+                                             active: input.mask.active)
         var scores = [Float](repeating: 0, count: channels), flags = [Bool](repeating: false, count: channels)
         for channel in 0..<channels where input.mask.active[channel] {
-            let score = abs(reconstruction[channel] - target[channel]) / sigma[channel]
+            let score = errors[channel] / sigma[channel]
             scores[channel] = score
             flags[channel] = score > threshold
         }
-        return Result(run: run, lumisection: lumisection, scores: scores, flags: flags, target: target, reconstruction: reconstruction)
+        let lastReconstruction = Array(reconstruction[(reconstruction.count - channels)...])
+        return Result(run: run, lumisection: lumisection, scores: scores, flags: flags, target: Array(window[last..<(last + channels)]),
+                      reconstruction: lastReconstruction)
+    }
+
+    /// Per active channel the mean over the steps of `reconstructions` (`[S, channels]`) of
+    /// |reconstruction − target| where it is a number (upstream's NaN-aware mean; NaN where no
+    /// step is); S = 1 is the last-LS error, S = T the window error. 0 on inactive channels.
+    static func meanAbsoluteErrors(_ reconstructions: [Float], targets: [Float], channels: Int, active: [Bool]) -> [Float] {
+        var sums = [Float](repeating: 0, count: channels), counts = [Int](repeating: 0, count: channels)
+        for step in 0..<(reconstructions.count / channels) {
+            for channel in 0..<channels where active[channel] {
+                let error = abs(reconstructions[step * channels + channel] - targets[step * channels + channel])
+                if !error.isNaN { sums[channel] += error; counts[channel] += 1 }
+            }
+        }
+        return (0..<channels).map { active[$0] ? (counts[$0] > 0 ? sums[$0] / Float(counts[$0]) : .nan) : 0 }
     }
 
     /// Reconstructions (scaled, `[T, 64, 72, depths]`, every step) of scaled windows through the
     /// whole network in inference mode, RIN and side split applied around it (training's σ needs
-    /// every step; scoring needs only the last and runs `HCALStepwiseNetwork`).
+    /// every step; scoring runs `HCALStepwiseNetwork`).
     static func reconstruct(_ model: GraphModel<Float>, input: HCALModelInput, windows: [[Float]]) throws -> [[Float]] {
         guard !windows.isEmpty else { return [] }
         model.setTraining(false)

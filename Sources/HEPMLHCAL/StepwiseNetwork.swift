@@ -3,16 +3,17 @@ import HEPMLNN
 import HEPMLTensor
 
 /// A trained HCAL network run the way scoring needs it: the encoder once per distinct LS, the
-/// bottleneck over the window, the decoder for the last step only.
+/// bottleneck over the window, the decoder for the steps the score needs (the last LS's score the
+/// last step alone, the window score every step).
 ///
-/// This gives the full-window forward pass's last-step reconstruction (to float rounding) because
+/// This gives the full-window forward pass's reconstructions (to float rounding) because
 /// of the layout of `HCALModelOptions.spec()`: the encoder's convolutions have depth kernel 1 and
 /// its poolings pair depth slots inside each step's power-of-two block down to one slot per step
 /// (and the graph block gathers, convolves and pools each step's nodes apart from the others'),
 /// the decoder's transposed convolutions (depth kernel 1, or 2 with stride 2) expand each step's
 /// slot into that step's own block again, batch norm in inference mode and the activations act
 /// per element, and RIN's ring means are per step. So a step's encoder features depend on its
-/// scaled map alone, and the last step's reconstruction on the bottleneck's last step alone. In a
+/// scaled map alone, and each step's reconstruction on the bottleneck's output at that step alone. In a
 /// stream T − 1 of a window's T steps were encoded for the previous windows; a bounded
 /// least-recently-used cache keyed by the content of the scaled step map finds them again
 /// without any change to the scorer's API (a hit is confirmed by comparing the maps, so a hash
@@ -65,11 +66,14 @@ final class HCALStepwiseNetwork {
         decoderInputShape = Array(bottom.dropLast()) + [1]
     }
 
-    /// The reconstruction (scaled, `[64, 72, depths]`, inactive channels 0) of the last step of
-    /// each scaled window `[T, 64, 72, depths]`.
-    func reconstructLastSteps(_ windows: [[Float]]) throws -> [[Float]] {
+    /// The reconstructions (scaled, `[decoded.count, 64, 72, depths]`, inactive channels 0) of the
+    /// steps `decoded` of each scaled window `[T, 64, 72, depths]`.
+    func reconstruct(_ windows: [[Float]], steps decoded: Range<Int>) throws -> [[Float]] {
         guard !windows.isEmpty else { return [] }
         let channels = input.channels, steps = input.options.steps, sides = input.sides
+        guard !decoded.isEmpty, decoded.lowerBound >= 0, decoded.upperBound <= steps else {
+            throw HCALError("steps \(decoded) to reconstruct are not within the window's \(steps)")
+        }
         for (index, window) in windows.enumerated() where window.count != steps * channels {
             throw HCALError("window \(index) has \(window.count) values, the model takes \(steps) × \(channels)")
         }
@@ -91,20 +95,37 @@ final class HCALStepwiseNetwork {
                 }
             }
         }
-        // Bottleneck output [N·sides, C, ieta', iphi', T]: the decoder takes the last step.
+        // Bottleneck output [N·sides, C, ieta', iphi', T]; the decoder takes one step per sample,
+        // ordered (window, decoded step, side) so that each reconstructed step's sides are adjacent.
         let bottom = try bottleneck(Variable(try Tensor(shape: [samples, steps, features], scalars: sequence))).value.scalars
         let perStep = decoderInputShape.reduce(1, *)
-        var last = [Float](repeating: 0, count: samples * perStep)
-        for index in 0..<(samples * perStep) { last[index] = bottom[index * steps + steps - 1] }
-        let outputs = try decoder(Variable(try Tensor(shape: [samples] + decoderInputShape, scalars: last))).value.scalars
+        var selected = [Float](repeating: 0, count: samples * decoded.count * perStep)
+        selected.withUnsafeMutableBufferPointer { target in
+            bottom.withUnsafeBufferPointer { source in
+                for window in windows.indices {
+                    for (position, step) in decoded.enumerated() {
+                        for side in 0..<sides {
+                            let row = ((window * decoded.count + position) * sides + side) * perStep
+                            let sample = (window * sides + side) * perStep
+                            for value in 0..<perStep { target[row + value] = source[(sample + value) * steps + step] }
+                        }
+                    }
+                }
+            }
+        }
+        let outputs = try decoder(Variable(try Tensor(shape: [samples * decoded.count] + decoderInputShape, scalars: selected))).value.scalars
 
-        let perWindow = outputs.count / windows.count
+        let perReconstructedStep = outputs.count / (windows.count * decoded.count)
         return windows.indices.map { index in
-            var reconstruction = [Float](repeating: 0, count: channels)
+            var reconstruction = [Float](repeating: 0, count: decoded.count * channels)
             outputs.withUnsafeBufferPointer { source in
                 reconstruction.withUnsafeMutableBufferPointer { target in
-                    input.reconstruction(UnsafeBufferPointer(rebasing: source[(index * perWindow)..<((index + 1) * perWindow)]),
-                                         ringMeans: slots[index * steps + steps - 1].ringMeans, into: target)
+                    for (position, step) in decoded.enumerated() {
+                        let block = index * decoded.count + position
+                        input.reconstruction(UnsafeBufferPointer(rebasing: source[(block * perReconstructedStep)..<((block + 1) * perReconstructedStep)]),
+                                             ringMeans: slots[index * steps + step].ringMeans,
+                                             into: UnsafeMutableBufferPointer(rebasing: target[(position * channels)..<((position + 1) * channels)]))
+                    }
                 }
             }
             return reconstruction

@@ -35,7 +35,8 @@ public struct HCALTrainingSettings: Codable, Equatable, Sendable {
 
 /// The scoring side of a trained HCAL model, stored beside it in the run directory: `hcal.json`
 /// (model options and settings) and `scoring.safetensors` (mask, scaler offset and range, and the
-/// per-channel σ of the training reconstruction errors, each `[64, 72, depths]`).
+/// per-channel σ of the training reconstruction errors of each `HCALScorer.ScoreKind`: `sigma` of
+/// the last-LS error, `window_sigma` of the window-mean error; each `[64, 72, depths]`).
 public enum HCALRunFiles {
     public static let options = "hcal.json"
     public static let scoring = "scoring.safetensors"
@@ -68,7 +69,8 @@ public enum HCALTraining {
     }
 
     /// Trains (or loads, or resumes) `settings.model` in `directory` on the training LS of `dataset`,
-    /// then writes the scoring files (σ of the per-channel errors over all training LS).
+    /// then writes the scoring files (σ of the per-channel errors over all training LS and windows),
+    /// also for a loaded model whose scoring file lacks a score's σ (a run trained before it).
     @discardableResult
     public static func train(dataset: HCALDataset, directory: RunDirectory, settings: HCALTrainingSettings, retrain: Bool = false,
                              showProgress: Bool = true, log: @escaping (String) -> Void = { print($0) }) throws -> ModelTraining<HCALTrainingSettings>.Outcome {
@@ -116,49 +118,75 @@ public enum HCALTraining {
             let reconstruction = try Loss.meanSquaredError(output, batch.targets, weights: weights) * lossScale
             return try model.auxiliaryLosses().reduce(reconstruction) { try $0 + $1 }
         }
-        if outcome.history != nil || !FileManager.default.fileExists(atPath: directory.file(HCALRunFiles.scoring)) {
+        if try outcome.history != nil || !hasEverySigma(directory.file(HCALRunFiles.scoring)) {
             try writeScoringFiles(model: outcome.model, input: input, windows: trainingWindows + validationWindows, directory: directory, settings: settings)
         }
         return outcome
     }
 
-    /// σ over all training LS of each channel's |reconstruction error| (scaled units); a channel
-    /// with σ 0 gets the mean σ of the active channels (upstream's `PredErrorScaler`).
+    /// Whether `file` exists and holds the σ of every score.
+    static func hasEverySigma(_ file: String) throws -> Bool {
+        guard FileManager.default.fileExists(atPath: file) else { return false }
+        let names = try SafeTensors.read(file, as: Float.self).tensors.keys
+        return HCALScorer.ScoreKind.allCases.allSatisfy { names.contains(HCALScorer.sigmaTensor($0)) }
+    }
+
+    /// Per-channel σ of one error over the samples added (upstream's `describe()` std, n − 1).
+    struct ErrorSpread {
+        private var sum: [Double], squares: [Double], count = 0
+        init(channels: Int) { sum = Array(repeating: 0, count: channels); squares = sum }
+
+        mutating func add(_ errors: [Float], active: [Bool]) {
+            for channel in errors.indices where active[channel] {
+                let error = Double(errors[channel])
+                sum[channel] += error
+                squares[channel] += error * error
+            }
+            count += 1
+        }
+
+        /// σ per active channel; a channel with σ 0 gets the mean σ of the active channels
+        /// (upstream's `PredErrorScaler`), inactive channels 0.
+        func sigma(active: [Bool]) -> [Float] {
+            var sigma = [Float](repeating: 0, count: sum.count)
+            var total = 0.0, counted = 0
+            for channel in sum.indices where active[channel] && count > 1 {
+                let mean = sum[channel] / Double(count)
+                let variance = max(squares[channel] / Double(count) - mean * mean, 0) * Double(count) / Double(count - 1)
+                sigma[channel] = Float(variance.squareRoot())
+                total += variance.squareRoot()
+                counted += 1
+            }
+            let fallback = Float(counted > 0 ? total / Double(counted) : 1)
+            for channel in sum.indices where active[channel] && !(sigma[channel] > 0) { sigma[channel] = fallback > 0 ? fallback : 1 }
+            return sigma
+        }
+    }
+
+    /// σ of each channel's |reconstruction error| (scaled units) over all training LS, and of its
+    /// mean over each training window (upstream's `train_perf_report` spatial and window statistics).
     static func writeScoringFiles(model: GraphModel<Float>, input: HCALModelInput, windows: [[Float]], directory: RunDirectory,
                                   settings: HCALTrainingSettings) throws {
-        let channels = input.channels
-        var sum = [Double](repeating: 0, count: channels), squares = [Double](repeating: 0, count: channels)
-        var count = 0
+        let channels = input.channels, active = input.mask.active
+        var lumisectionErrors = ErrorSpread(channels: channels), windowErrors = ErrorSpread(channels: channels)
         for start in stride(from: 0, to: windows.count, by: 16) {
             let batch = Array(windows[start..<min(start + 16, windows.count)])
             let reconstructions = try HCALScorer.reconstruct(model, input: input, windows: batch)
             for (window, reconstruction) in zip(batch, reconstructions) {
                 for step in 0..<input.options.steps {
-                    for channel in 0..<channels where input.mask.active[channel] {
-                        let error = Double(abs(reconstruction[step * channels + channel] - window[step * channels + channel]))
-                        sum[channel] += error
-                        squares[channel] += error * error
-                    }
-                    count += 1
+                    let range = (step * channels)..<((step + 1) * channels)
+                    lumisectionErrors.add(HCALScorer.meanAbsoluteErrors(Array(reconstruction[range]), targets: Array(window[range]), channels: channels,
+                                                                        active: active), active: active)
                 }
+                windowErrors.add(HCALScorer.meanAbsoluteErrors(reconstruction, targets: window, channels: channels, active: active), active: active)
             }
         }
-        var sigma = [Float](repeating: 0, count: channels)
-        var total = 0.0, active = 0
-        for channel in 0..<channels where input.mask.active[channel] && count > 1 {
-            let mean = sum[channel] / Double(count)
-            let variance = max(squares[channel] / Double(count) - mean * mean, 0) * Double(count) / Double(count - 1)
-            sigma[channel] = Float(variance.squareRoot())
-            total += variance.squareRoot()
-            active += 1
-        }
-        let fallback = Float(active > 0 ? total / Double(active) : 1)
-        for channel in 0..<channels where input.mask.active[channel] && !(sigma[channel] > 0) { sigma[channel] = fallback > 0 ? fallback : 1 }
         let shape = [HCALIndex.etaCount, HCALIndex.phiCount, input.depths]
         let tensors: [(String, Tensor<Float>)] = [("mask", try Tensor(shape: shape, scalars: input.mask.active.map { $0 ? 1 : 0 })),
                                                   ("offset", try Tensor(shape: shape, scalars: input.offset)),
                                                   ("range", try Tensor(shape: shape, scalars: input.range)),
-                                                  ("sigma", try Tensor(shape: shape, scalars: sigma))]
+                                                  (HCALScorer.sigmaTensor(.lastLumisection), try Tensor(shape: shape, scalars: lumisectionErrors.sigma(active: active))),
+                                                  (HCALScorer.sigmaTensor(.window), try Tensor(shape: shape, scalars: windowErrors.sigma(active: active)))]
         try SafeTensors.write(tensors,
                               metadata: ["producer": "hepml", "workflow": "hcal"], to: directory.file(HCALRunFiles.scoring))
         let encoder = JSONEncoder()

@@ -113,6 +113,8 @@ struct HCALTrainCommand: ParsableCommand {
     }
 }
 
+extension HCALScorer.ScoreKind: ExpressibleByArgument {}
+
 /// The recurrent cells by their command-line names.
 enum RecurrentCellName: String {
     case lstm, gru, rnn
@@ -132,13 +134,15 @@ struct HCALScoreCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Run directory of the trained model.") var model: String
     @Option(name: .shortAndLong, help: "Output directory.") var output = "hcal-scores"
     @Option(help: "Flag threshold on |e|/σ.") var threshold = Double(HCALScorer.defaultThreshold)
+    @Option(help: "Score: last-ls (|e| of the LS) or window (mean |e| over the window ending at the LS).")
+    var score = HCALScorer.ScoreKind.lastLumisection
     @Option(help: "LS range to score (default: the data set's test range).") var ls: String?
     @Option(help: "Score only part K of N of the runs (K from 0 to N-1; a run never split): writes scores.part-K-of-N.parquet, lumisection_scores.part-K-of-N.parquet, the part's score maps and scores.part-K-of-N.manifest.json for `hcal merge`.",
             transform: Shard.init(parsing:))
     var shard: Shard?
 
     func run() throws {
-        let scorer = try HCALScorer(runDirectory: model, threshold: Float(threshold))
+        let scorer = try HCALScorer(runDirectory: model, threshold: Float(threshold), score: score)
         let summary = try scorer.scoreDataset(try HCALDataset(directory: dataset), range: try ls.map { try .init(parsing: $0) }, output: output,
                                               shard: shard) { print($0) }
         print("\(summary.lumisections) LS scored, \(summary.flaggedLumisections) with flagged channels (\(summary.flaggedChannels) flags); results in \(output)")
@@ -167,17 +171,22 @@ struct HCALEvaluateCommand: ParsableCommand {
     @Option(help: "Comma-separated strengths Rd.") var strengths = "2.0,0.8,0.6,0.4,0.2,0.0"
     @Option(help: "Anomalous LS per strength.") var samples = 200
     @Flag(help: "Inject into every LS of the window, not only the last.") var wholeWindow = false
+    @Option(name: .customLong("anomalous-ls"), help: "Inject into the last K LS of the window (a fault in its K-th LS; 1 is the default, the window length is --whole-window).")
+    var anomalousLumisections: Int?
+    @Option(help: "Score: last-ls (|e| of the last LS) or window (mean |e| over the window).")
+    var score = HCALScorer.ScoreKind.lastLumisection
     @Option(help: "Seed.") var seed: UInt64 = 101
 
     func run() throws {
-        let scorer = try HCALScorer(runDirectory: model, threshold: Float(threshold))
+        if wholeWindow && anomalousLumisections != nil { throw ValidationError("--whole-window and --anomalous-ls exclude each other") }
+        let scorer = try HCALScorer(runDirectory: model, threshold: Float(threshold), score: score)
         var options = HCALEvaluation.Options()
         options.strengths = try strengths.split(separator: ",").map {
             guard let value = Double($0.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--strengths: '\($0)' is not a number") }
             return value
         }
         options.samples = samples
-        options.wholeWindow = wholeWindow
+        options.anomalousLumisections = wholeWindow ? nil : (anomalousLumisections ?? 1)
         options.seed = seed
         let directory = RunDirectory(model)
         let report = output ?? directory.reportDirectory

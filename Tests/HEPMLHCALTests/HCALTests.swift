@@ -401,6 +401,143 @@ func smallDataset(in directory: URL, runs: Int, lumisections: Int, eventsPerLumi
 
 /// Scoring runs the network step by step with a cache of encoded LS (`HCALStepwiseNetwork`):
 /// its last-step reconstructions must be those of the plain full-window forward pass.
+/// Upstream's window score (spec §5.1): the mean over the window of |pred − target| over σ of that
+/// mean over the training windows, beside the last-LS score.
+@Suite struct HCALWindowScoreTests {
+    /// `name` with latent size 2 and a window of `window` LS, trained one epoch in `directory`/run.
+    static func train(_ name: String, window: Int, on dataset: HCALDataset, in directory: URL) throws
+        -> (run: RunDirectory, settings: HCALTrainingSettings, outcome: ModelTraining<HCALTrainingSettings>.Outcome) {
+        var options = try HCALModelOptions.named(name, subdetector: .he)
+        options.latent = 2
+        options.window = window
+        var settings = HCALTrainingSettings(model: name, options: options, dataset: dataset)
+        settings.epochs = 1
+        settings.batchSize = 2
+        let run = RunDirectory(directory.appendingPathComponent("run").path)
+        return (run, settings, try HCALTraining.train(dataset: dataset, directory: run, settings: settings, showProgress: false, log: { _ in }))
+    }
+
+    @Test func windowScoreIsTheWindowMeanErrorOverItsTrainingSigma() throws {
+        let directory = try TestEnvironment.temporaryDirectory("hcal-window-score")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let dataset = try smallDataset(in: directory, runs: 2, lumisections: 20, eventsPerLumisection: 60, lastTraining: 12).dataset
+        let (run, settings, outcome) = try Self.train(HCALModelOptions.productionName, window: 3, on: dataset, in: directory)
+        let options = settings.options
+        let scorer = try HCALScorer(runDirectory: run.path, score: .window)
+        let input = scorer.input, channels = input.channels, steps = options.steps, active = input.mask.active
+        #expect(scorer.scoreKind == .window)
+
+        // σ_window: the sample standard deviation over the training windows of each channel's mean |e|.
+        var trainingWindows: [[Float]] = []
+        for description in dataset.description.runs {
+            let data = try dataset.runData(description.run)
+            trainingWindows += HCALTraining.windows(data, rows: dataset.rows(of: data, in: dataset.description.trainingRange), steps: steps)
+                .map { HCALTraining.scaledWindow(data, rows: $0, input: input) }
+        }
+        let reconstructions = try HCALScorer.reconstruct(outcome.model, input: input, windows: trainingWindows)
+        /// Mean over the window's steps of |reconstruction − target| of one channel.
+        func windowError(_ reconstruction: [Float], _ window: [Float], _ channel: Int) -> Double {
+            var sum = 0.0
+            for step in 0..<steps { sum += Double(abs(reconstruction[step * channels + channel] - window[step * channels + channel])) }
+            return sum / Double(steps)
+        }
+        var compared = 0
+        for channel in 0..<channels where active[channel] {
+            let values: [Double] = zip(reconstructions, trainingWindows).map { windowError($0, $1, channel) }
+            let mean = values.reduce(0, +) / Double(values.count)
+            var squares = 0.0
+            for value in values { squares += (value - mean) * (value - mean) }
+            let sigma = (squares / Double(values.count - 1)).squareRoot()
+            guard sigma > 1e-6 else { continue }    // σ 0 takes the mean σ instead
+            #expect(abs(Double(scorer.sigma[channel]) - sigma) <= 1e-3 * sigma, "channel \(channel)")
+            compared += 1
+        }
+        #expect(compared > active.filter { $0 }.count / 2)
+        let lastLumisection = try HCALScorer(runDirectory: run.path)
+        #expect(lastLumisection.sigma != scorer.sigma)
+
+        // The score of a test window: mean |e| over its LS over σ_window (full forward pass as reference).
+        let data = try dataset.runData(355_456)
+        let testRows = dataset.rows(of: data, in: dataset.description.testRange)
+        let window = HCALTraining.scaledWindow(data, rows: Array(testRows.prefix(steps)), input: input)
+        let reference = try HCALScorer.reconstruct(outcome.model, input: input, windows: [window])[0]
+        let result = try scorer.scoreWindows([window], run: 355_456, lumisections: [testRows[steps - 1]])[0]
+        var worst = 0.0
+        for channel in 0..<channels where active[channel] {
+            let expected = windowError(reference, window, channel) / Double(scorer.sigma[channel])
+            worst = max(worst, abs(Double(result.scores[channel]) - expected) / max(1, expected))
+        }
+        #expect(worst < 1e-4, "largest relative difference \(worst)")
+        #expect(result.scores.enumerated().allSatisfy { active[$0.offset] || $0.element == 0 })
+
+        // A box of hot channels (2 above the scaled range, far beyond what one epoch learns to
+        // follow) on every LS of the window scores higher under the window score than the same
+        // box on the last LS only; the last-LS score sees the two alike.
+        var generator = SeededGenerator(seed: 5)
+        let box = HCALAnomalyBox.draw(.he, mask: input.mask, generator: &generator).channels(mask: input.mask)
+        var lastOnly = window, persistent = window
+        for channel in box {
+            lastOnly[(steps - 1) * channels + channel] += 2
+            for step in 0..<steps { persistent[step * channels + channel] += 2 }
+        }
+        func boxScore(_ scorer: HCALScorer, _ window: [Float]) throws -> Float {
+            let scores = try scorer.scoreWindows([window], run: 1, lumisections: [1])[0].scores
+            return box.map { scores[$0] }.reduce(0, +)
+        }
+        #expect(try boxScore(scorer, persistent) > 1.5 * boxScore(scorer, lastOnly))
+        let lastPersistent = try boxScore(lastLumisection, persistent), lastLastOnly = try boxScore(lastLumisection, lastOnly)
+        #expect(abs(lastPersistent - lastLastOnly) < 0.5 * lastLastOnly)
+
+        // The streaming scorer gives the batch window score for the same window.
+        let stream = try HCALScorer(runDirectory: run.path, score: .window)
+        var streamed: HCALScorer.Result?
+        for row in testRows.prefix(steps) {
+            let raw = data.maps[(row * channels)..<((row + 1) * channels)].map { $0 * Float(data.numEvents[row]) }
+            streamed = try stream.score(run: 355_456, lumisection: data.lumisections[row], occupancy: raw, numEvents: data.numEvents[row])
+        }
+        #expect(zip(try #require(streamed).scores, result.scores).allSatisfy { abs($0 - $1) <= 1e-3 * max(1, abs($1)) })
+
+        // Evaluation records the score it used.
+        var evaluation = HCALEvaluation.Options()
+        evaluation.samples = 3
+        evaluation.strengths = [0.0]
+        evaluation.anomalousLumisections = nil
+        evaluation.latencyWindows = 1
+        let summary = try HCALEvaluation.run(scorer: scorer, dataset: dataset, options: evaluation, reportDirectory: nil)
+        #expect(summary.score == "window" && summary.variant == "whole window" && summary.strengths[0].positives > 0)
+        // A fault that started 2 LS ago; more LS than the window are refused.
+        evaluation.anomalousLumisections = 2
+        #expect(try HCALEvaluation.run(scorer: scorer, dataset: dataset, options: evaluation, reportDirectory: nil).variant == "last 2 LS")
+        evaluation.anomalousLumisections = steps + 1
+        #expect(throws: HCALError.self) { try HCALEvaluation.run(scorer: scorer, dataset: dataset, options: evaluation, reportDirectory: nil) }
+    }
+
+    /// A run written before the window score (no `window_sigma`) still scores with the last-LS
+    /// score, refuses the window score naming what is missing, and `train` adds it without training.
+    @Test func aRunWithoutWindowStatisticsIsUpgradedByTrain() throws {
+        let directory = try TestEnvironment.temporaryDirectory("hcal-window-upgrade")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let dataset = try smallDataset(in: directory, runs: 1, lumisections: 14, eventsPerLumisection: 40, lastTraining: 10).dataset
+        let (run, settings, _) = try Self.train("cnnrnnae", window: 2, on: dataset, in: directory)
+        let file = run.file(HCALRunFiles.scoring)
+        let written = try SafeTensors.read(file, as: Float.self).tensors
+        let windowSigma = try #require(written["window_sigma"])
+        let weights = try Data(contentsOf: URL(fileURLWithPath: run.weightsFile))
+
+        try SafeTensors.write(written.filter { $0.key != "window_sigma" }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
+                              metadata: ["producer": "hepml", "workflow": "hcal"], to: file)
+        #expect(try HCALScorer(runDirectory: run.path).scoreKind == .lastLumisection)
+        let error = #expect(throws: FileFormatError.self) { try HCALScorer(runDirectory: run.path, score: .window) }
+        let message = "\(try #require(error))"
+        #expect(message.contains("window_sigma") && message.contains("hepml hcal train"))
+
+        let outcome = try HCALTraining.train(dataset: dataset, directory: run, settings: settings, showProgress: false, log: { _ in })
+        #expect(outcome.loaded)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: run.weightsFile)) == weights)
+        #expect(try HCALScorer(runDirectory: run.path, score: .window).sigma == windowSigma.scalars)
+    }
+}
+
 @Suite struct HCALStepwiseScoringTests {
     /// A network of `name` with random weights and random batch-norm statistics (so inference-mode
     /// batch norm is not the identity), and a random stream of scaled LS maps.
@@ -421,46 +558,55 @@ func smallDataset(in directory: URL, runs: Int, lumisections: Int, eventsPerLumi
         return (model, input, stream)
     }
 
-    static func expectSameLastSteps(_ fast: [[Float]], model: GraphModel<Float>, input: HCALModelInput, windows: [[Float]]) throws {
+    /// `fast` holds the reconstructions of the steps `decoded` of each window.
+    static func expectSameSteps(_ fast: [[Float]], _ decoded: Range<Int>, model: GraphModel<Float>, input: HCALModelInput, windows: [[Float]]) throws {
         let plain = try HCALScorer.reconstruct(model, input: input, windows: windows)
-        let last = (input.options.steps - 1) * input.channels
+        let channels = input.channels
         try #require(fast.count == plain.count)
-        for (fastStep, window) in zip(fast, plain) {
-            let worst = zip(fastStep, window[last...]).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? .infinity
+        for (fastSteps, window) in zip(fast, plain) {
+            try #require(fastSteps.count == decoded.count * channels)
+            let worst = zip(fastSteps, window[(decoded.lowerBound * channels)..<(decoded.upperBound * channels)]).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? .infinity
             #expect(worst < 1e-5, "largest relative difference \(worst)")
         }
     }
 
     @Test(arguments: [(HCALModelOptions.productionName, HCALSubdetector.he), ("cnnrnnae", .hb), ("cnnfnnae", .he), ("graphstad", .he),
                       ("rescnnrnnvae", .hb), ("rescnnfnnvae", .he)])
-    func lastStepsEqualTheFullWindowForward(name: String, subdetector: HCALSubdetector) throws {
+    func stepsEqualTheFullWindowForward(name: String, subdetector: HCALSubdetector) throws {
         let (model, input, stream) = try Self.setUp(name, subdetector: subdetector, seed: 17)
-        let steps = input.options.steps
+        let steps = input.options.steps, last = (steps - 1)..<steps
         // Sliding windows over the stream, the first ones padded with LS 0 as the streaming scorer does.
         let windows = (0..<stream.count).map { end in (0..<steps).flatMap { stream[max(0, end - steps + 1 + $0)] } }
         let network = try HCALStepwiseNetwork(model: model, input: input)
         // One at a time (the previous windows' steps come from the cache), then all in one call
         // (cached, and repeated within the call), then a fresh network over all of them.
         var oneByOne: [[Float]] = []
-        for window in windows { oneByOne += try network.reconstructLastSteps([window]) }
-        try Self.expectSameLastSteps(oneByOne, model: model, input: input, windows: windows)
-        try Self.expectSameLastSteps(try network.reconstructLastSteps(windows), model: model, input: input, windows: windows)
-        try Self.expectSameLastSteps(try HCALStepwiseNetwork(model: model, input: input).reconstructLastSteps(windows.reversed()),
-                                     model: model, input: input, windows: windows.reversed())
+        for window in windows { oneByOne += try network.reconstruct([window], steps: last) }
+        try Self.expectSameSteps(oneByOne, last, model: model, input: input, windows: windows)
+        try Self.expectSameSteps(try network.reconstruct(windows, steps: last), last, model: model, input: input, windows: windows)
+        try Self.expectSameSteps(try HCALStepwiseNetwork(model: model, input: input).reconstruct(windows.reversed(), steps: last), last,
+                                 model: model, input: input, windows: windows.reversed())
+        // Every step (the window score), and an inner range.
+        try Self.expectSameSteps(try network.reconstruct(windows, steps: 0..<steps), 0..<steps, model: model, input: input, windows: windows)
+        if steps > 2 {
+            try Self.expectSameSteps(try network.reconstruct(windows, steps: 1..<(steps - 1)), 1..<(steps - 1), model: model, input: input, windows: windows)
+        }
+        #expect(throws: HCALError.self) { try network.reconstruct(windows, steps: 0..<(steps + 1)) }
     }
 
     /// More distinct LS than the cache holds: evicted steps are encoded again, with the same result.
     @Test func evictionKeepsResultsExact() throws {
         let (model, input, stream) = try Self.setUp(HCALModelOptions.productionName, subdetector: .he, seed: 3)
         let network = try HCALStepwiseNetwork(model: model, input: input)
-        let first = (0..<input.options.steps).flatMap { stream[$0] }
-        let before = try network.reconstructLastSteps([first])
+        let steps = input.options.steps, last = (steps - 1)..<steps
+        let first = (0..<steps).flatMap { stream[$0] }
+        let before = try network.reconstruct([first], steps: last)
         var generator = SeededGenerator(seed: 4)
-        for _ in 0..<((HCALStepwiseNetwork.cacheCapacity + 5) / input.options.steps + 1) {
-            let window = (0..<(input.options.steps * input.channels)).map { _ in Float(generator.nextUniform()) }
-            _ = try network.reconstructLastSteps([window])
+        for _ in 0..<((HCALStepwiseNetwork.cacheCapacity + 5) / steps + 1) {
+            let window = (0..<(steps * input.channels)).map { _ in Float(generator.nextUniform()) }
+            _ = try network.reconstruct([window], steps: last)
         }
-        #expect(try network.reconstructLastSteps([first]) == before)
-        #expect(throws: HCALError.self) { try network.reconstructLastSteps([Array(first.dropLast())]) }
+        #expect(try network.reconstruct([first], steps: last) == before)
+        #expect(throws: HCALError.self) { try network.reconstruct([Array(first.dropLast())], steps: last) }
     }
 }
