@@ -37,6 +37,32 @@ extension ObjectData {
     }
 }
 
+/// What `CompressedEventFile.decompress(_:to:tree:compression:)` did: the objects and events
+/// written, and the seconds of decoding (open, latents, decoder, inverse normalization,
+/// corrections) and of the whole call (with writing the output).
+public struct DecompressionOutcome: Sendable {
+    public var objects: Int
+    public var events: Int
+    public var decodeSeconds: Double
+    public var totalSeconds: Double
+}
+
+extension CompressedEventFile {
+    /// `hepml compress decompress`: decodes `file` and writes `.root` (tree `tree`, default the
+    /// one recorded at compression; baskets with `compression`) or a table format by the extension
+    /// of `output`. The benchmark times this same call.
+    public static func decompress(_ file: String, to output: String, tree: String? = nil,
+                                  compression: ROOTWriter.Compression = .zlib(level: 1)) throws -> DecompressionOutcome {
+        let started = ResourceUsage.now()
+        let compressed = try CompressedEventFile(path: file)
+        let data = try compressed.decompress()
+        let decoded = ResourceUsage.now()
+        try data.write(to: output, tree: tree ?? compressed.header.tree, compression: compression)
+        return DecompressionOutcome(objects: data.objectCount, events: data.eventCount, decodeSeconds: decoded - started,
+                                    totalSeconds: ResourceUsage.now() - started)
+    }
+}
+
 /// The honest size accounting of a compressed file (`hepml compress info`).
 public struct CompressedFileSizes: Sendable {
     public var file: Int

@@ -175,14 +175,9 @@ struct CompressDecompressCommand: ParsableCommand {
     var compression = "zlib:1"
 
     func run() throws {
-        let rootCompression = try ROOTWriter.Compression(parsing: compression)
-        let started = Date()
-        let compressed = try CompressedEventFile(path: file)
-        let data = try compressed.decompress()
-        let decoded = Date()
-        try data.write(to: output, tree: tree ?? compressed.header.tree, compression: rootCompression)
-        print("wrote \(output): \(data.objectCount) objects of \(data.eventCount) events; decoding "
-              + String(format: "%.3g objects/s, %.2f s in all", Double(data.objectCount) / max(decoded.timeIntervalSince(started), 1e-9), Date().timeIntervalSince(started)))
+        let outcome = try CompressedEventFile.decompress(file, to: output, tree: tree, compression: try ROOTWriter.Compression(parsing: compression))
+        print("wrote \(output): \(outcome.objects) objects of \(outcome.events) events; decoding "
+              + String(format: "%.3g objects/s, %.2f s in all", Double(outcome.objects) / max(outcome.decodeSeconds, 1e-9), outcome.totalSeconds))
     }
 }
 
