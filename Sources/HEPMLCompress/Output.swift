@@ -31,9 +31,19 @@ extension ObjectData {
         try writer.close()
     }
 
-    /// Writes `.root` (tree `tree`) or a table format by the extension of `path`.
+    /// Writes `.root` (tree `tree`) or a table format by the extension of `path`. Parquet stores
+    /// the floating-point variables PLAIN: decoded by a network, they are nearly all distinct, so
+    /// a dictionary would not be kept.
     public func write(to path: String, tree: String, compression: ROOTWriter.Compression = .zlib(level: 1)) throws {
-        if path.lowercased().hasSuffix(".root") { try writeROOT(to: path, tree: tree, compression: compression) } else { try TableFile.write(try table(), to: path) }
+        if path.lowercased().hasSuffix(".root") {
+            try writeROOT(to: path, tree: tree, compression: compression)
+        } else if try TableFile.format(of: path) == .parquet {
+            var options = ParquetWriteOptions()
+            options.plainColumns = Set(variables.filter { $0.type == .float32 || $0.type == .float64 }.map(\.name))
+            try Parquet.write(try table(), to: path, options: options)
+        } else {
+            try TableFile.write(try table(), to: path)
+        }
     }
 }
 
