@@ -60,7 +60,7 @@ public struct DecompressionOutcome: Sendable {
 extension CompressedEventFile {
     /// `hepml compress decompress`: decodes `file` and writes `.root` (tree `tree`, default the
     /// one recorded at compression; baskets with `compression`) or a table format by the extension
-    /// of `output`. The benchmark times this same call.
+    /// of `output`.
     public static func decompress(_ file: String, to output: String, tree: String? = nil,
                                   compression: ROOTWriter.Compression = .zlib(level: 1)) throws -> DecompressionOutcome {
         let started = ResourceUsage.now()
@@ -92,10 +92,14 @@ public struct CompressedFileSizes: Sendable {
     public var withoutModel: Int { file - model }
 
     public init(_ file: CompressedEventFile) throws {
-        let parquet = file.parquet
-        self.file = ObjectSource.fileSize(file.path)
+        self.init(path: file.path, header: file.header, parquet: file.parquet)
+    }
+
+    /// From the header and the Parquet footer alone (what `compress compress` prints about the
+    /// file it has just written, without reading it back).
+    public init(path: String, header: CompressedHeader, parquet: ParquetFile) {
+        self.file = ObjectSource.fileSize(path)
         func bytes(_ names: Set<String>) -> Int { parquet.columns.filter { names.contains($0.name) }.reduce(0) { $0 + $1.storedBytes } }
-        let header = file.header
         latents = bytes(Set((0..<header.latentWidth).map(CompressedHeader.latentColumn)))
         corrections = bytes(Set(header.variables.indices.flatMap { [CompressedHeader.exactIndexColumn($0), CompressedHeader.exactValueColumn($0)] }))
         kept = bytes(Set(header.kept))

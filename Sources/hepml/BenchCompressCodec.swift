@@ -6,11 +6,12 @@ import HEPMLExperiment
 import HEPMLROOT
 
 /// `hepml bench compress-codec`: objects/s of `hepml compress compress` and `hepml compress
-/// decompress` (to Parquet and to ROOT) on a seeded jet sample (`compress generate`), through the
-/// calls the commands make, each stage timed with and without its I/O, median of `--repeats`
-/// rounds; with the model's multiply-adds per object and each stage's peak resident memory. The
-/// model is trained on the sample for `--epochs` by `hepml compress train` (its quality does not
-/// change the cost per object) unless `--run` names a trained one.
+/// decompress` (to Parquet and to ROOT) on a seeded jet sample (`compress generate`), each command
+/// run as a child process as a user runs it, median of `--repeats` rounds: the whole command's wall
+/// time, CPU time and peak resident memory (the child's rusage), and the rates the commands print
+/// for their core (compression without reading the source; decoding without writing the output);
+/// with the model's multiply-adds per object. The model is trained on the sample for `--epochs` by
+/// `compress train` (its quality does not change the cost per object) unless `--run` names one.
 struct BenchCompressCodec: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "compress-codec",
         abstract: "Compression and decompression throughput (objects/s) of a compression model on generated jets.")
@@ -31,127 +32,108 @@ struct BenchCompressCodec: ParsableCommand {
         guard let scheme = NormalizationScheme(rawValue: normalization) else {
             throw ValidationError("--normalization must be one of \(NormalizationScheme.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        let rootCompression = try ROOTWriter.Compression(parsing: compression)
-        var options = CompressionOptions()
-        options.encoding = try LatentEncoding(parsing: latent)
         let keep = directory != nil
         let base = directory ?? NSTemporaryDirectory() + "hepml-bench-compress-codec-\(getpid())"
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
         defer { if !keep { try? FileManager.default.removeItem(atPath: base) } }
+        let log = "\(base)/command-output.txt"
 
-        // The sample and the model come from `compress generate` and `compress train` in child
-        // processes, so that the heap they leave behind does not count in the stages' resident memory.
-        func hepml(_ arguments: [String]) throws {
-            let child = Process()
-            child.executableURL = Bundle.main.executableURL
-            child.arguments = arguments
-            child.standardOutput = FileHandle.nullDevice
-            try child.run()
-            child.waitUntilExit()
-            guard child.terminationStatus == 0 else {
-                throw ValidationError("hepml \(arguments.joined(separator: " ")) exited with status \(child.terminationStatus)")
-            }
-        }
-        let sample = "\(base)/jets.root"
-        try hepml(["compress", "generate", "-o", sample, "--events", "\(events)", "--seed", "\(seed)"])
-        let source = ObjectSource(path: sample, tree: "Events", branches: ["Jet_pt", "Jet_eta", "Jet_phi", "Jet_mass"])
+        let sample = "\(base)/jets.root", branches = "Jet_pt,Jet_eta,Jet_phi,Jet_mass"
+        _ = try ChildCommand.run(["compress", "generate", "-o", sample, "--events", "\(events)", "--seed", "\(seed)"], output: log)
         let runDirectory = RunDirectory(trainedRun ?? "\(base)/model")
         if trainedRun == nil {
-            try hepml(["compress", "train", "-i", sample, "--tree", "Events", "--branches", source.branches.joined(separator: ","),
-                       "--normalization", scheme.rawValue, "--model", model, "--epochs", "\(epochs)", "--seed", "\(seed)", "--retrain",
-                       "-o", runDirectory.path])
+            _ = try ChildCommand.run(["compress", "train", "-i", sample, "--tree", "Events", "--branches", branches, "--normalization", scheme.rawValue,
+                                      "--model", model, "--epochs", "\(epochs)", "--seed", "\(seed)", "--retrain", "-o", runDirectory.path], output: log)
         }
         let trained = try runDirectory.loadModel(), summary = trained.summary
         func multiplyAdds(_ block: String) -> Int { summary.layers.filter { $0.block == block }.reduce(0) { $0 + $1.multiplyAdds } }
-        let (objects, eventCount) = try { () throws -> (Int, Int) in
-            let data = try source.read().data
-            return (data.objectCount, data.eventCount)
-        }()
-        print("# hepml bench compress-codec: \(Parallel.threadCount) threads, \(objects) jets of \(eventCount) events (seed \(seed)), "
+        let data = try ObjectSource(path: sample, tree: "Events", branches: branches.split(separator: ",").map(String.init)).read().data
+        let objects = data.objectCount
+        print("# hepml bench compress-codec: \(Parallel.threadCount) threads, \(objects) jets of \(data.eventCount) events (seed \(seed)), "
               + "model \(trained.spec.name) (\(multiplyAdds("encoder")) multiply-adds per object to encode, "
               + "\(multiplyAdds("decoder")) to decode), latent \(latent), ROOT \(compression), median of \(repeats)")
 
-        let compressed = "\(base)/compressed.parquet", parquetOutput = "\(base)/decompressed.parquet", rootOutput = "\(base)/decompressed.root"
-        var stages = StageTimes()
+        let compressed = "\(base)/compressed.parquet"
+        let commands: [(name: String, core: String, arguments: [String])] = [
+            ("compress", "compress, without reading",
+             ["compress", "compress", "-i", sample, "--tree", "Events", "--branches", branches, "--model", runDirectory.path, "--latent", latent, "-o", compressed]),
+            ("decompress to Parquet", "decompress to Parquet, decoding", ["compress", "decompress", compressed, "-o", "\(base)/decompressed.parquet"]),
+            ("decompress to ROOT (\(compression))", "decompress to ROOT, decoding",
+             ["compress", "decompress", compressed, "-o", "\(base)/decompressed.root", "--compression", compression]),
+        ]
+        var runs = [[ChildCommand.Outcome]](repeating: [], count: commands.count)
+        var coreRates = [[Double]](repeating: [], count: commands.count)
         for _ in 0..<repeats {
-            try stages.measure(["compress, without reading", "compress, whole (reading the ROOT file)"]) {
-                let started = ResourceUsage.now()
-                let reading = try source.read()
-                let result = try EventCompressor.compress(reading, source: source, model: runDirectory, to: compressed, options: options)
-                return [result.seconds, ResourceUsage.now() - started]
-            }
-            try stages.measure(["decompress to Parquet, decoding", "decompress to Parquet, whole"]) {
-                let outcome = try CompressedEventFile.decompress(compressed, to: parquetOutput)
-                return [outcome.decodeSeconds, outcome.totalSeconds]
-            }
-            try stages.measure(["decompress to ROOT, decoding", "decompress to ROOT, whole (\(compression))"]) {
-                let outcome = try CompressedEventFile.decompress(compressed, to: rootOutput, compression: rootCompression)
-                return [outcome.decodeSeconds, outcome.totalSeconds]
+            for (index, command) in commands.enumerated() {
+                let outcome = try ChildCommand.run(command.arguments, output: log)
+                // The commands print their core rate: "(R objects/s without reading)", "decoding R objects/s".
+                guard let rate = outcome.output.range(of: " objects/s").flatMap({ outcome.output[..<$0.lowerBound].split(whereSeparator: { $0 == " " || $0 == "(" }).last })
+                    .flatMap({ Double($0) }) else {
+                    throw ValidationError("hepml \(command.arguments.joined(separator: " ")) printed no objects/s: \(outcome.output)")
+                }
+                runs[index].append(outcome)
+                coreRates[index].append(rate)
             }
         }
-        print("stage                                        objects/s  (min – max)              seconds  CPU-s  peak-RSS-MiB")
-        for stage in stages.order {
-            let seconds = stages.seconds[stage, default: []].sorted(), cpu = stages.cpuSeconds[stage, default: []].sorted()
-            let rates = seconds.map { Double(objects) / max($0, 1e-9) }
-            print(stage.padding(toLength: 42, withPad: " ", startingAt: 0)
-                  + String(format: " %10.3g  (%9.3g – %9.3g)  %8.3f  %5.2f  %6.0f", rates[rates.count / 2], rates.last ?? 0, rates.first ?? 0,
-                           seconds[seconds.count / 2], cpu[cpu.count / 2], Double(stages.peakBytes[stage, default: 0]) / 1_048_576))
+        func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+        func rates(_ values: [Double]) -> String {
+            String(format: "%10.3g  (%9.3g – %9.3g)", median(values), values.min() ?? 0, values.max() ?? 0)
+        }
+        func pad(_ text: String) -> String { text.padding(toLength: 44, withPad: " ", startingAt: 0) }
+        print(pad("stage") + "  objects/s  (min – max)              wall-s  CPU-s  peak-RSS-MiB")
+        for (index, command) in commands.enumerated() {
+            print(pad(command.core) + rates(coreRates[index]))
+            let seconds = runs[index].map(\.seconds)
+            print(pad("\(command.name), whole command") + rates(seconds.map { Double(objects) / max($0, 1e-9) })
+                  + String(format: "  %6.3f  %5.2f  %6.0f", median(seconds), median(runs[index].map(\.cpuSeconds)),
+                           Double(runs[index].map(\.peakBytes).max() ?? 0) / 1_048_576))
         }
         func size(_ path: String) -> Int { ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0 }
-        print("sizes: \(size(sample)) B sample, \(size(compressed)) B compressed, \(size(parquetOutput)) B Parquet, \(size(rootOutput)) B ROOT")
+        print("sizes: \(size(sample)) B sample, \(size(compressed)) B compressed, \(size("\(base)/decompressed.parquet")) B Parquet, "
+              + "\(size("\(base)/decompressed.root")) B ROOT")
     }
 }
 
-/// Per stage of the benchmark: wall seconds of every round, the CPU seconds of the call the stage
-/// belongs to, and that call's peak resident memory (on Linux the high-water mark is reset before
-/// each call, so a stage does not report an earlier one's peak, though it includes what the
-/// process holds between calls; elsewhere it is the process's).
-private struct StageTimes {
-    var order: [String] = []
-    var seconds: [String: [Double]] = [:]
-    var cpuSeconds: [String: [Double]] = [:]
-    var peakBytes: [String: Int] = [:]
-
-    /// Runs `call`, which returns one wall time per name in `names` (the stages it measures).
-    mutating func measure(_ names: [String], _ call: () throws -> [Double]) throws {
-        Self.resetPeakResident()
-        let cpuStarted = Self.cpuSeconds()
-        let times = try call()
-        let cpu = Self.cpuSeconds() - cpuStarted, peak = Self.peakResident()
-        for (name, time) in zip(names, times) {
-            if seconds[name] == nil { order.append(name) }
-            seconds[name, default: []].append(time)
-            cpuSeconds[name, default: []].append(cpu)
-            peakBytes[name] = max(peakBytes[name, default: 0], peak)
-        }
+/// This executable run as a child process with its standard output in a file, timed, with its
+/// own CPU time and peak resident memory from `wait4` (which Foundation's `Process` does not give).
+private enum ChildCommand {
+    struct Outcome {
+        var output: String
+        var seconds: Double
+        var cpuSeconds: Double
+        var peakBytes: Int
     }
 
-    static func cpuSeconds() -> Double {
-        var usage = rusage()
+    static func run(_ arguments: [String], output: String) throws -> Outcome {
+        guard let executable = Bundle.main.executablePath else { throw ValidationError("the hepml executable's path is unknown") }
         #if os(Linux)
-        getrusage(RUSAGE_SELF.rawValue, &usage)
+        var actions = posix_spawn_file_actions_t()
         #else
-        getrusage(RUSAGE_SELF, &usage)
+        var actions: posix_spawn_file_actions_t?
         #endif
-        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1e-6
-    }
-
-    /// Linux: resets the process's VmHWM to what is resident now (writing 5 to clear_refs).
-    static func resetPeakResident() {
-        #if os(Linux)
-        try? Data("5".utf8).write(to: URL(fileURLWithPath: "/proc/self/clear_refs"))
-        #endif
-    }
-
-    /// Linux: VmHWM of /proc/self/status (reset by `resetPeakResident`); elsewhere the process's peak.
-    static func peakResident() -> Int {
-        #if os(Linux)
-        if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-           let kibibytes = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) {
-            return kibibytes * 1024
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        let started = ResourceUsage.now()
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+        guard spawned == 0 else { throw ValidationError("cannot run \(executable): \(String(cString: strerror(spawned)))") }
+        var status: Int32 = 0
+        var usage = rusage()
+        while wait4(pid, &status, 0, &usage) < 0 {
+            guard errno == EINTR else { throw ValidationError("waiting for hepml \(arguments.joined(separator: " ")): \(String(cString: strerror(errno)))") }
         }
+        let seconds = ResourceUsage.now() - started
+        let printed = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+        guard status == 0 else { throw ValidationError("hepml \(arguments.joined(separator: " ")) failed (wait status \(status)): \(printed)") }
+        #if os(Linux)
+        let peakBytes = Int(usage.ru_maxrss) * 1024
+        #else
+        let peakBytes = Int(usage.ru_maxrss)
         #endif
-        return ResourceUsage.peakResidentBytes()
+        let cpuSeconds = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1e-6
+        return Outcome(output: printed, seconds: seconds, cpuSeconds: cpuSeconds, peakBytes: peakBytes)
     }
 }
