@@ -91,6 +91,14 @@ public struct CompressedHeader: Codable, Equatable, Sendable {
         return String(decoding: try encoder.encode(self), as: UTF8.self)
     }
 
+    /// How compression and merging write the file: float32 latents are a network's outputs,
+    /// nearly all distinct, so they are stored PLAIN without a dictionary attempt.
+    var parquetOptions: ParquetWriteOptions {
+        var options = ParquetWriteOptions()
+        if encoding == .float32 { options.plainColumns = Set((0..<latentWidth).map(Self.latentColumn)) }
+        return options
+    }
+
     static func latentColumn(_ k: Int) -> String { "latent_\(k)" }
     static func exactIndexColumn(_ v: Int) -> String { "exact_index_\(v)" }
     static func exactValueColumn(_ v: Int) -> String { "exact_value_\(v)" }
@@ -275,7 +283,7 @@ public enum EventCompressor {
         let metadata = [CompressedHeader.headerKey: try header.json(),
                         CompressedHeader.weightsKey: Data(weightBytes).base64EncodedString(),
                         CompressedHeader.onnxKey: Data(onnx).base64EncodedString()]
-        try Parquet.write(try Table(columns: columns, metadata: metadata), to: path)
+        try Parquet.write(try Table(columns: columns, metadata: metadata), to: path, options: header.parquetOptions)
         var decoded: ObjectData?
         if !decodedValues.isEmpty {
             var values = data

@@ -31,9 +31,45 @@ extension ObjectData {
         try writer.close()
     }
 
-    /// Writes `.root` (tree `tree`) or a table format by the extension of `path`.
+    /// Writes `.root` (tree `tree`) or a table format by the extension of `path`. Parquet stores
+    /// the floating-point variables PLAIN: decoded by a network, they are nearly all distinct, so
+    /// a dictionary would not be kept.
     public func write(to path: String, tree: String, compression: ROOTWriter.Compression = .zlib(level: 1)) throws {
-        if path.lowercased().hasSuffix(".root") { try writeROOT(to: path, tree: tree, compression: compression) } else { try TableFile.write(try table(), to: path) }
+        if path.lowercased().hasSuffix(".root") {
+            try writeROOT(to: path, tree: tree, compression: compression)
+        } else if try TableFile.format(of: path) == .parquet {
+            var options = ParquetWriteOptions()
+            options.plainColumns = Set(variables.filter { $0.type == .float32 || $0.type == .float64 }.map(\.name))
+            try Parquet.write(try table(), to: path, options: options)
+        } else {
+            try TableFile.write(try table(), to: path)
+        }
+    }
+}
+
+/// What `CompressedEventFile.decompress(_:to:tree:compression:)` did: the objects and events
+/// written, and the seconds of decoding (open, latents, decoder, inverse normalization,
+/// corrections) and of the whole call (with writing the output).
+public struct DecompressionOutcome: Sendable {
+    public var objects: Int
+    public var events: Int
+    public var decodeSeconds: Double
+    public var totalSeconds: Double
+}
+
+extension CompressedEventFile {
+    /// `hepml compress decompress`: decodes `file` and writes `.root` (tree `tree`, default the
+    /// one recorded at compression; baskets with `compression`) or a table format by the extension
+    /// of `output`.
+    public static func decompress(_ file: String, to output: String, tree: String? = nil,
+                                  compression: ROOTWriter.Compression = .zlib(level: 1)) throws -> DecompressionOutcome {
+        let started = ResourceUsage.now()
+        let compressed = try CompressedEventFile(path: file)
+        let data = try compressed.decompress()
+        let decoded = ResourceUsage.now()
+        try data.write(to: output, tree: tree ?? compressed.header.tree, compression: compression)
+        return DecompressionOutcome(objects: data.objectCount, events: data.eventCount, decodeSeconds: decoded - started,
+                                    totalSeconds: ResourceUsage.now() - started)
     }
 }
 
@@ -56,10 +92,14 @@ public struct CompressedFileSizes: Sendable {
     public var withoutModel: Int { file - model }
 
     public init(_ file: CompressedEventFile) throws {
-        let parquet = file.parquet
-        self.file = ObjectSource.fileSize(file.path)
+        self.init(path: file.path, header: file.header, parquet: file.parquet)
+    }
+
+    /// From the header and the Parquet footer alone (what `compress compress` prints about the
+    /// file it has just written, without reading it back).
+    public init(path: String, header: CompressedHeader, parquet: ParquetFile) {
+        self.file = ObjectSource.fileSize(path)
         func bytes(_ names: Set<String>) -> Int { parquet.columns.filter { names.contains($0.name) }.reduce(0) { $0 + $1.storedBytes } }
-        let header = file.header
         latents = bytes(Set((0..<header.latentWidth).map(CompressedHeader.latentColumn)))
         corrections = bytes(Set(header.variables.indices.flatMap { [CompressedHeader.exactIndexColumn($0), CompressedHeader.exactValueColumn($0)] }))
         kept = bytes(Set(header.kept))

@@ -96,7 +96,7 @@ public enum ShardedCompression {
         let columns = try names.map { name in try Column.concatenate(files.map { try $0.table.column(name) }) }
         var metadata = [CompressedHeader.headerKey: try header.json()]
         for key in [CompressedHeader.weightsKey, CompressedHeader.onnxKey] { metadata[key] = files[0].parquet.metadata[key] }
-        try Parquet.write(try Table(columns: columns, metadata: metadata), to: output)
+        try Parquet.write(try Table(columns: columns, metadata: metadata), to: output, options: header.parquetOptions)
         return header
     }
 }

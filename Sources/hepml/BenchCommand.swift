@@ -6,7 +6,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks (compare with the peer scripts in bench/).",
-        subcommands: [BenchEngineCommand.self, BenchROOT.self, ColumnarBenchCommand.self, BenchDQM.self, BenchLDMXImages.self, BenchHCAL.self, BenchHCALScoring.self, BenchHCALServe.self, BenchCompressTrain.self]
+        subcommands: [BenchEngineCommand.self, BenchROOT.self, ColumnarBenchCommand.self, BenchDQM.self, BenchLDMXImages.self, BenchHCAL.self, BenchHCALScoring.self, BenchHCALServe.self, BenchCompressTrain.self, BenchCompressCodec.self]
     )
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HEPMLColumnar
 import HEPMLCompress
 import HEPMLCore
 import HEPMLExperiment
@@ -144,7 +145,7 @@ struct CompressCompressCommand: ParsableCommand {
         for variable in header.variables where variable.bound != nil {
             print("  \(variable.name): \(variable.corrections) exact corrections (\(variable.bound?.text ?? ""))")
         }
-        print(try CompressInfoCommand.describe(CompressedEventFile(path: written.part)))
+        print(CompressInfoCommand.describe(path: written.part, header: header, parquet: try ParquetFile(path: written.part)))
     }
 }
 
@@ -175,14 +176,9 @@ struct CompressDecompressCommand: ParsableCommand {
     var compression = "zlib:1"
 
     func run() throws {
-        let rootCompression = try ROOTWriter.Compression(parsing: compression)
-        let started = Date()
-        let compressed = try CompressedEventFile(path: file)
-        let data = try compressed.decompress()
-        let decoded = Date()
-        try data.write(to: output, tree: tree ?? compressed.header.tree, compression: rootCompression)
-        print("wrote \(output): \(data.objectCount) objects of \(data.eventCount) events; decoding "
-              + String(format: "%.3g objects/s, %.2f s in all", Double(data.objectCount) / max(decoded.timeIntervalSince(started), 1e-9), Date().timeIntervalSince(started)))
+        let outcome = try CompressedEventFile.decompress(file, to: output, tree: tree, compression: try ROOTWriter.Compression(parsing: compression))
+        print("wrote \(output): \(outcome.objects) objects of \(outcome.events) events; decoding "
+              + String(format: "%.3g objects/s, %.2f s in all", Double(outcome.objects) / max(outcome.decodeSeconds, 1e-9), outcome.totalSeconds))
     }
 }
 
@@ -192,16 +188,17 @@ struct CompressInfoCommand: ParsableCommand {
     var file: String
 
     func run() throws {
-        print(try Self.describe(CompressedEventFile(path: file)))
+        let compressed = try CompressedEventFile(path: file)
+        print(Self.describe(path: compressed.path, header: compressed.header, parquet: compressed.parquet))
     }
 
-    static func describe(_ file: CompressedEventFile) throws -> String {
-        let header = file.header, sizes = try CompressedFileSizes(file)
+    static func describe(path: String, header: CompressedHeader, parquet: ParquetFile) -> String {
+        let sizes = CompressedFileSizes(path: path, header: header, parquet: parquet)
         func line(_ name: String, _ bytes: Int) -> String {
             "  " + name.padding(toLength: 42, withPad: " ", startingAt: 0)
                 + String(format: " %12ld B  %6.2f B/object", bytes, Double(bytes) / Double(max(header.objects, 1)))
         }
-        var lines = ["\(file.path): \(header.objects) objects in \(header.events) events, \(header.jagged ? "jagged" : "flat"); model \(header.model), latent \(header.latentWidth) × \(header.encoding)"]
+        var lines = ["\(path): \(header.objects) objects in \(header.events) events, \(header.jagged ? "jagged" : "flat"); model \(header.model), latent \(header.latentWidth) × \(header.encoding)"]
         for variable in header.variables {
             lines.append("  \(variable.name) (\(variable.type.rawValue)): x' = \(variable.transform.formula)"
                          + (variable.bound.map { "; bound \($0.text), \(variable.corrections) corrections" } ?? ""))

@@ -54,6 +54,26 @@ func sampleTable(rows: Int, seed: UInt64 = 1) throws -> Table {
         }
     }
 
+    @Test func plainColumnsSkipTheDictionaryAndReadBackTheSame() throws {
+        let directory = try TestEnvironment.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let table = try sampleTable(rows: 300)
+        let path = directory.appendingPathComponent("t.parquet").path
+        func encodings(_ plain: Set<String>) throws -> [String: [String]] {
+            var options = ParquetWriteOptions()
+            options.plainColumns = plain
+            try Parquet.write(table, to: path, options: options)
+            let file = try ParquetFile(path: path)
+            #expect(try file.read() == table)
+            return Dictionary(uniqueKeysWithValues: file.columns.map { ($0.name, $0.encodings) })
+        }
+        // "label" has three values: a dictionary unless the column is named plain; others unaffected.
+        let byDefault = try encodings([]), plain = try encodings(["label"])
+        #expect(byDefault["label"]?.contains("RLE_DICTIONARY") == true)
+        #expect(plain["label"]?.contains("RLE_DICTIONARY") == false)
+        #expect(plain["year"] == byDefault["year"])
+    }
+
     @Test func projectionRowGroupsAndEmptyTables() throws {
         let directory = try TestEnvironment.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -35,4 +35,22 @@ import Testing
         #expect(missing.status != 0 && missing.output.contains("Muon_E"), "\(missing.output)")
         #expect(!FileManager.default.fileExists(atPath: path("bad.parquet")))
     }
+
+    @Test func codecBenchmarkTimesEveryStageWithItsMemory() throws {
+        let hepml = try #require(TestEnvironment.hepmlExecutable)
+        let directory = try TestEnvironment.temporaryDirectory("compress-codec-bench")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let run = try TestEnvironment.run(hepml, ["bench", "compress-codec", "--events", "2000", "--repeats", "2", "--directory", directory.path])
+        #expect(run.status == 0, "\(run.output)")
+        #expect(run.output.contains("112 multiply-adds per object to encode, 112 to decode"), "\(run.output)")
+        let stages = ["compress, without reading", "compress, whole command", "decompress to Parquet, decoding", "decompress to Parquet, whole command",
+                      "decompress to ROOT, decoding", "decompress to ROOT (zlib:1), whole command"]
+        for stage in stages {
+            let line = run.output.split(separator: "\n").first { $0.hasPrefix(stage) }.map(String.init) ?? ""
+            let numbers = line.dropFirst(stage.count).split(whereSeparator: { " ()–".contains($0) }).compactMap { Double($0) }
+            // objects/s (median, min, max), and for whole commands wall s, CPU s, peak RSS MiB.
+            #expect(numbers.count == (stage.hasSuffix("whole command") ? 6 : 3) && numbers.allSatisfy { $0 > 0 }, "\(stage): \(line)")
+        }
+        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("decompressed.root").path))
+    }
 }

@@ -16,6 +16,10 @@ public struct ParquetWriteOptions: Sendable {
     /// has at most half as many entries as values; others fall back to PLAIN.
     public var useDictionary = true
     public var dictionaryPageSizeLimit = 1 << 20
+    /// Columns written PLAIN without trying a dictionary: values known to be nearly all distinct
+    /// (a network's float outputs), on which the attempt is a hash-table pass over a quarter of a
+    /// million values before it gives up.
+    public var plainColumns: Set<String> = []
 
     public init(compression: ParquetCompression = .zstd, rowGroupSize: Int = 1 << 20, dataPageVersion: Int = 1, useDictionary: Bool = true) {
         self.compression = compression
@@ -113,7 +117,7 @@ struct ChunkEncoder {
         var encodings: Set<Int32> = [Encoding.rle.rawValue]
         var uncompressedTotal = 0
 
-        let dictionary = options.useDictionary && column.type.element != .bool ? DictionaryEncoder.build(dense, byteLimit: options.dictionaryPageSizeLimit) : nil
+        let dictionary = options.useDictionary && column.type.element != .bool && !options.plainColumns.contains(column.name) ? DictionaryEncoder.build(dense, byteLimit: options.dictionaryPageSizeLimit) : nil
         if let dictionary {
             let plain = PlainEncoder.encode(dictionary.values, range: 0..<dictionary.values.count)
             let compressed = try compress(plain)

@@ -67,27 +67,41 @@ extension ColumnValues {
 
     /// Big-endian bytes of elements `range`.
     func bigEndianBytes(_ range: Range<Int>) -> [UInt8] {
-        var writer = ByteWriter()
         switch self {
-        case .bool(let v): for i in range { writer.u8(v[i] ? 1 : 0) }
-        case .int8(let v): for i in range { writer.u8(UInt8(bitPattern: v[i])) }
-        case .uint8(let v): writer.append(Array(v[range]))
-        case .int16(let v): for i in range { writer.i16(v[i]) }
-        case .uint16(let v): for i in range { writer.u16(v[i]) }
-        case .int32(let v): for i in range { writer.i32(v[i]) }
-        case .uint32(let v): for i in range { writer.u32(v[i]) }
-        case .int64(let v): for i in range { writer.i64(Int(v[i])) }
-        case .uint64(let v): for i in range { writer.u64(v[i]) }
-        case .float32(let v): for i in range { writer.f32(v[i]) }
-        case .float64(let v): for i in range { writer.f64(v[i]) }
-        case .string: break
+        case .bool(let v): return v[range].map { $0 ? 1 : 0 }
+        case .int8(let v): return v[range].map { UInt8(bitPattern: $0) }
+        case .uint8(let v): return Array(v[range])
+        case .int16(let v): return Self.bigEndianBytes(v, range) { $0 }
+        case .uint16(let v): return Self.bigEndianBytes(v, range) { $0 }
+        case .int32(let v): return Self.bigEndianBytes(v, range) { $0 }
+        case .uint32(let v): return Self.bigEndianBytes(v, range) { $0 }
+        case .int64(let v): return Self.bigEndianBytes(v, range) { $0 }
+        case .uint64(let v): return Self.bigEndianBytes(v, range) { $0 }
+        case .float32(let v): return Self.bigEndianBytes(v, range) { $0.bitPattern }
+        case .float64(let v): return Self.bigEndianBytes(v, range) { $0.bitPattern }
+        case .string: return []
         }
-        return writer.bytes
+    }
+
+    /// The big-endian bytes of `bits(value)` for the values in `range`, stored word by word into
+    /// one allocation (baskets of millions of values are written this way).
+    @inline(__always)
+    private static func bigEndianBytes<Element, Bits: FixedWidthInteger>(_ values: [Element], _ range: Range<Int>, _ bits: (Element) -> Bits) -> [UInt8] {
+        let size = MemoryLayout<Bits>.size
+        return values.withUnsafeBufferPointer { values in
+            [UInt8](unsafeUninitializedCapacity: range.count * size) { buffer, initialized in
+                guard let output = UnsafeMutableRawPointer(buffer.baseAddress) else { initialized = 0; return }
+                for (position, index) in range.enumerated() {
+                    output.storeBytes(of: bits(values[index]).bigEndian, toByteOffset: position * size, as: Bits.self)
+                }
+                initialized = range.count * size
+            }
+        }
     }
 }
 
 extension ROOTWriter {
-    private struct PlannedBranch {
+    private struct PlannedBranch: Sendable {
         var name: String
         /// The element type; nil for a string branch (TLeafC).
         var type: ElementType?
@@ -160,18 +174,24 @@ extension ROOTWriter {
         }
         let (directory, treeName) = try self.directory(for: objectPath)
 
-        // Baskets first: the branch records need their positions.
-        for index in planned.indices {
-            var entry = 0
-            var basketNumber = 0
-            while entry < entryCount {
-                let end = min(entryCount, entry + entriesPerBasket)
-                try writeBasket(&planned[index], entries: entry..<end, number: basketNumber, treeName: treeName, directory: directory)
-                basketNumber += 1
-                entry = end
-            }
-            planned[index].basketEntry.append(entryCount)
+        // Baskets first: the branch records need their positions. Every basket is serialized and
+        // compressed on the worker threads, then appended in branch and entry order, so the file
+        // is the same whatever the thread count.
+        let baskets = planned.indices.flatMap { branch in
+            stride(from: 0, to: entryCount, by: entriesPerBasket).map { (branch: branch, entries: $0..<min(entryCount, $0 + entriesPerBasket)) }
         }
+        let keyLengths = planned.map { ROOTWriter.keyHeaderLength(className: "TBasket", name: $0.name, title: treeName, big: true) + 19 }
+        let branches = planned, compression = self.compression
+        let encoded = try Parallel.map(baskets.count) { index in
+            let basket = baskets[index]
+            return try ROOTWriter.encodeBasket(branches[basket.branch], entries: basket.entries, keyLength: keyLengths[basket.branch], compression: compression)
+        }
+        for (basket, encoded) in zip(baskets, encoded) {
+            let number = planned[basket.branch].basketSeek.count
+            appendBasket(&planned[basket.branch], encoded, entries: basket.entries, number: number, keyLength: keyLengths[basket.branch],
+                         treeName: treeName, directory: directory)
+        }
+        for index in planned.indices { planned[index].basketEntry.append(entryCount) }
 
         streamedClasses.formUnion(["TTree", "TBranch"] + planned.map(\.leafClass))
         try writeObject(className: "TTree", path: objectPath, title: title) { keyLength in
@@ -245,9 +265,17 @@ extension ROOTWriter {
         writer.endObject(start)
     }
 
-    private func writeBasket(_ branch: inout PlannedBranch, entries: Range<Int>, number: Int, treeName: String, directory: Directory) throws {
+    /// A basket's payload (values, then the entry-offset table of jagged and string branches),
+    /// its stored form and the fields of its key header that depend on them.
+    private struct EncodedBasket: Sendable {
+        var stored: [UInt8]
+        var payloadCount: Int
+        var dataCount: Int
+        var entrySize: Int
+    }
+
+    private static func encodeBasket(_ branch: PlannedBranch, entries: Range<Int>, keyLength: Int, compression: Compression) throws -> EncodedBasket {
         let itemSize = branch.perEntry
-        let keyLength = ROOTWriter.keyHeaderLength(className: "TBasket", name: branch.name, title: treeName, big: true) + 19
         var data: [UInt8]
         var table: [UInt8] = []
         var entrySize = itemSize * branch.elementSize
@@ -277,27 +305,33 @@ extension ROOTWriter {
         } else {
             data = branch.values.bigEndianBytes((entries.lowerBound * itemSize)..<(entries.upperBound * itemSize))
         }
-        let payload = data + table
-        let stored = try compress(payload) ?? payload
+        let dataCount = data.count
+        data += table
+        let stored = try compress(data, with: compression) ?? data
+        return EncodedBasket(stored: stored, payloadCount: data.count, dataCount: dataCount, entrySize: entrySize)
+    }
+
+    private func appendBasket(_ branch: inout PlannedBranch, _ basket: EncodedBasket, entries: Range<Int>, number: Int, keyLength: Int,
+                              treeName: String, directory: Directory) {
         let seek = output.count
-        var header = ROOTWriter.keyHeader(datime: datime, nbytes: keyLength + stored.count, objectLength: payload.count, keyLength: keyLength, cycle: number + 1,
-                                          seekKey: seek, seekParent: directory.seekKey, className: "TBasket", name: branch.name,
+        var header = ROOTWriter.keyHeader(datime: datime, nbytes: keyLength + basket.stored.count, objectLength: basket.payloadCount, keyLength: keyLength,
+                                          cycle: number + 1, seekKey: seek, seekParent: directory.seekKey, className: "TBasket", name: branch.name,
                                           title: treeName, big: true)
         var extra = ByteWriter()
         extra.u16(3)
-        extra.i32(max(32000, payload.count + keyLength))
-        extra.i32(entrySize)
+        extra.i32(max(32000, basket.payloadCount + keyLength))
+        extra.i32(basket.entrySize)
         extra.i32(entries.count)
-        extra.i32(keyLength + data.count)
+        extra.i32(keyLength + basket.dataCount)
         extra.u8(0)
         header += extra.bytes
         output.append(header)
-        output.append(stored)
-        branch.basketBytes.append(keyLength + stored.count)
+        output.append(basket.stored)
+        branch.basketBytes.append(keyLength + basket.stored.count)
         branch.basketEntry.append(entries.lowerBound)
         branch.basketSeek.append(seek)
-        branch.totalBytes += keyLength + payload.count
-        branch.zippedBytes += keyLength + stored.count
+        branch.totalBytes += keyLength + basket.payloadCount
+        branch.zippedBytes += keyLength + basket.stored.count
     }
 
     /// Writes a TBranch (through an object pointer) and returns its leaf's reference tag.

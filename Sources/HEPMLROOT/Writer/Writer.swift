@@ -163,6 +163,11 @@ public final class ROOTWriter {
     /// method byte, little-endian 24-bit compressed and uncompressed sizes), or returns nil when it
     /// should be stored raw (no compression, or no gain, as ROOT decides).
     func compress(_ payload: [UInt8]) throws -> [UInt8]? {
+        try Self.compress(payload, with: compression)
+    }
+
+    /// `compress(_:)` with a given compression, for baskets compressed on worker threads.
+    static func compress(_ payload: [UInt8], with compression: Compression) throws -> [UInt8]? {
         guard compression.level > 0, !payload.isEmpty else { return nil }
         var out: [UInt8] = []
         var start = 0
