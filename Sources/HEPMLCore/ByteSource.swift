@@ -12,6 +12,9 @@ public protocol ByteSource: Sendable {
     /// The bytes of several ranges, in order: a remote source fetches them in one round trip
     /// (an XRootD vector read), a local one reads them one after the other.
     func read(ranges: [ByteRange], object: String) throws -> [[UInt8]]
+    /// Exactly `buffer.count` bytes at `offset` into a buffer the caller owns (a large array read
+    /// in place rather than through a copy).
+    func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer, object: String) throws
 }
 
 /// `count` bytes at `offset` of a `ByteSource`.
@@ -28,6 +31,11 @@ public struct ByteRange: Sendable, Equatable {
 extension ByteSource {
     public func read(ranges: [ByteRange], object: String) throws -> [[UInt8]] {
         try ranges.map { try read(at: $0.offset, count: $0.count, object: object) }
+    }
+
+    public func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer, object: String) throws {
+        let bytes = try read(at: offset, count: buffer.count, object: object)
+        bytes.withUnsafeBytes { buffer.copyMemory(from: $0) }
     }
 
     /// Throws the format error every source gives for a range outside the file.
@@ -78,21 +86,22 @@ public final class FileSource: ByteSource, @unchecked Sendable {
     /// because every range comes from a pointer stored in the file.
     public func read(at offset: Int, count: Int, object: String) throws -> [UInt8] {
         try checkRange(at: offset, count: count, object: object)
-        var failedAt: Int?
         // Filled by pread directly: no zeroing pass over buffers that are overwritten anyway.
-        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-            var done = 0
-            while done < count, let base = buffer.baseAddress {
-                let got = pread(descriptor, base + done, count - done, off_t(offset + done))
-                if got < 0, errno == EINTR { continue }
-                guard got > 0 else { failedAt = offset + done; break }
-                done += got
-            }
-            if done < count, let base = buffer.baseAddress { (base + done).initialize(repeating: 0, count: count - done) }
+        return try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            try read(at: offset, into: UnsafeMutableRawBufferPointer(buffer), object: object)
             initialized = count
         }
-        if let failedAt { throw FileFormatError(file: path, object: object, offset: failedAt, reason: "read failed") }
-        return bytes
+    }
+
+    public func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer, object: String) throws {
+        try checkRange(at: offset, count: buffer.count, object: object)
+        var done = 0
+        while done < buffer.count, let base = buffer.baseAddress {
+            let got = pread(descriptor, base + done, buffer.count - done, off_t(offset + done))
+            if got < 0, errno == EINTR { continue }
+            guard got > 0 else { throw FileFormatError(file: path, object: object, offset: offset + done, reason: "read failed") }
+            done += got
+        }
     }
 }
 

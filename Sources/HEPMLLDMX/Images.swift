@@ -337,32 +337,35 @@ public struct LDMXImageSet: Sendable {
         self.eventNumbers = eventNumbers
     }
 
+    /// Writes the arrays from their own buffers (no copy of the images on the way to the file).
     public func write(to path: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         try NPZ.write([
-            ("images", try NDArray(images, shape: [count] + binning.shape)),
-            ("label", try NDArray(labels)),
-            ("mass", try NDArray(massesMeV)),
-            ("source", try NDArray(sources)),
-            ("event", try NDArray(eventNumbers)),
-            ("binning", try NDArray(Array(try encoder.encode(binning)))),
+            try NPZMember("images", images, shape: [count] + binning.shape),
+            try NPZMember("label", labels),
+            try NPZMember("mass", massesMeV),
+            try NPZMember("source", sources),
+            try NPZMember("event", eventNumbers),
+            try NPZMember("binning", Array(try encoder.encode(binning))),
         ], to: path)
     }
 
+    /// Reads the images straight into one contiguous buffer (stored .npz members, as `write` and
+    /// `np.savez` make them, are not copied on the way).
     public static func read(path: String) throws -> LDMXImageSet {
-        let arrays = Dictionary(try NPZ.read(path: path).map { ($0.name, $0.array) }, uniquingKeysWith: { a, _ in a })
-        func array(_ name: String) throws -> NDArray {
-            guard let array = arrays[name] else { throw FileFormatError(file: path, object: name, reason: "missing; not an image set of `hepml ldmx images`") }
-            return array
+        let file = try NPZFile(path: path)
+        func values<T: NumPyElement>(_ name: String, _ type: T.Type) throws -> [T] {
+            guard file.names.contains(name) else { throw FileFormatError(file: path, object: name, reason: "missing; not an image set of `hepml ldmx images`") }
+            return try file.values(name, as: type).values
         }
         let binning: ImageBinning
-        do { binning = try JSONDecoder().decode(ImageBinning.self, from: Data(try array("binning").values(as: UInt8.self))) } catch {
+        do { binning = try JSONDecoder().decode(ImageBinning.self, from: Data(try values("binning", UInt8.self))) } catch {
             throw FileFormatError(file: path, object: "binning", reason: "\(error)")
         }
-        let set = LDMXImageSet(binning: binning, images: try array("images").values(as: Float.self), labels: try array("label").values(as: Int32.self),
-                               massesMeV: try array("mass").values(as: Float.self), sources: try array("source").values(as: Int32.self),
-                               eventNumbers: try array("event").values(as: Int64.self))
+        let set = LDMXImageSet(binning: binning, images: try values("images", Float.self), labels: try values("label", Int32.self),
+                               massesMeV: try values("mass", Float.self), sources: try values("source", Int32.self),
+                               eventNumbers: try values("event", Int64.self))
         let n = set.labels.count
         guard set.images.count == n * binning.pixelsPerEvent, set.massesMeV.count == n, set.sources.count == n, set.eventNumbers.count == n else {
             throw FileFormatError(file: path, object: "images", reason: "arrays disagree on the number of events (\(n) labels)")

@@ -146,7 +146,7 @@ struct LDMXTrainCommand: ParsableCommand {
         let set = try LDMXImageSet.read(path: images)
         print("images: \(set.count) events, \(set.binning.description)")
         let start = ResourceUsage.now()
-        let outcome = try LDMXTraining.train(set, options: options, run: RunDirectory(output), retrain: retrain, showProgress: !quiet)
+        let outcome = try LDMXTraining.train(consume set, options: options, run: RunDirectory(output), retrain: retrain, showProgress: !quiet)
         if let history = outcome.history {
             for record in history.epochs {
                 print(String(format: "epoch %d: train loss %.5f, test loss %.5f (%.1f s)", record.epoch, record.trainLoss,

@@ -61,11 +61,88 @@ import Testing
         var badHeader = bytes
         badHeader[20] = UInt8(ascii: "?")
         #expect(throws: FileFormatError.self) { try NPY.decode(badHeader, file: "t.npy") }
-        let zip = try ZIP.encode([ZIP.Member(name: "a.npy", data: bytes)], compress: true)
-        #expect(throws: FileFormatError.self) { try ZIP.read(Array(zip.prefix(zip.count - 30)), file: "t.npz") }
-        var flipped = zip
-        flipped[40] ^= 0xFF
-        #expect(throws: FileFormatError.self) { try ZIP.read(flipped, file: "t.npz") }
+        let directory = try TestEnvironment.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        func readEveryArray(_ bytes: [UInt8]) throws {
+            let file = try NPZFile(source: MemorySource(bytes, path: "t.npz"))
+            for name in file.names { _ = try file.array(name) }
+        }
+        for compressed in [true, false] {
+            let path = directory.appendingPathComponent("a.npz").path
+            try NPZ.write([("a", array)], to: path, compressed: compressed)
+            let zip = try FileSource.contents(of: path)
+            try readEveryArray(zip)
+            #expect(throws: FileFormatError.self) { try readEveryArray(Array(zip.prefix(zip.count - 30))) }
+            var flipped = zip
+            flipped[40] ^= 0xFF
+            #expect(throws: FileFormatError.self) { try readEveryArray(flipped) }
+            guard !compressed else { continue }
+            // A flipped element byte of a stored member (local header 30 bytes, name 5, .npy
+            // header 128), read in place: only the CRC-32 sees it.
+            var flippedElement = zip
+            flippedElement[30 + 5 + 128 + 100] ^= 0x01
+            #expect(throws: FileFormatError.self) { try NPZFile(source: MemorySource(flippedElement, path: "t.npz")).values("a", as: Float.self) }
+        }
+    }
+
+    /// Arrays written from the caller's buffers (`NPZMember`) give the same bytes as through
+    /// `NDArray`, and read back in place, or converted when stored in another layout.
+    @Test func npzMembersFromBuffersAndValuesInPlace() throws {
+        let directory = try TestEnvironment.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let floats = (0..<6000).map { Float($0) * 0.25 }
+        let counts = [Int64](1...7)
+        let viaArrays = directory.appendingPathComponent("arrays.npz").path
+        let viaMembers = directory.appendingPathComponent("members.npz").path
+        try NPZ.write([("f", try NDArray(floats, shape: [10, 20, 30])), ("n", try NDArray(counts))], to: viaArrays)
+        try NPZ.write([try NPZMember("f", floats, shape: [10, 20, 30]), try NPZMember("n", counts)], to: viaMembers)
+        #expect(try FileSource.contents(of: viaArrays) == FileSource.contents(of: viaMembers))
+        let file = try NPZFile(path: viaMembers)
+        #expect(file.names == ["f", "n"])
+        let f = try file.values("f", as: Float.self)
+        #expect(f.values == floats && f.shape == [10, 20, 30])
+        #expect(try file.values("n", as: Int64.self).values == counts)
+        #expect(throws: FileFormatError.self) { try file.values("f", as: Double.self) }
+        #expect(throws: FileFormatError.self) { try file.values("missing", as: Float.self) }
+        #expect(throws: TableError.self) { try NPZMember("f", floats, shape: [10, 20]) }
+        let swapped = try NDArray(floats, shape: [10, 20, 30]).converted(bigEndian: true, fortranOrder: true)
+        for compressed in [false, true] {
+            let path = directory.appendingPathComponent("swapped.npz").path
+            try NPZ.write([("f", swapped)], to: path, compressed: compressed)
+            let back = try NPZFile(path: path).values("f", as: Float.self)
+            #expect(back.values == floats && back.shape == [10, 20, 30])
+        }
+    }
+
+    /// A stored archive larger than one write piece (`ZIP.pieceBytes`), written from a buffer, is
+    /// what numpy reads; and numpy's `savez` of the same size reads back in place.
+    @Test(.requiresPython) func numpyReadsLargeStreamedArchives() throws {
+        let python = try TestEnvironment.python()
+        let directory = try TestEnvironment.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let events = 8_000
+        #expect(events * 1200 * 4 > 2 * ZIP.pieceBytes)
+        let images = (0..<(events * 1200)).map { Float($0 % 1009) * 0.5 }
+        try NPZ.write([try NPZMember("images", images, shape: [events, 3, 20, 20]), try NPZMember("label", [Int32](repeating: 1, count: events))],
+                      to: directory.appendingPathComponent("ours.npz").path)
+        let script = """
+        import numpy as np, sys
+        d, events = sys.argv[1], int(sys.argv[2])
+        z = np.load(d + '/ours.npz')
+        expected = ((np.arange(events * 1200) % 1009) * 0.5).astype(np.float32).reshape(events, 3, 20, 20)
+        assert z['images'].dtype == np.float32 and z['images'].shape == expected.shape, (z['images'].dtype, z['images'].shape)
+        assert (z['images'] == expected).all()
+        assert (z['label'] == 1).all() and z['label'].shape == (events,)
+        np.savez(d + '/np.npz', x=expected[::-1].copy(), y=np.arange(3))
+        print('ok')
+        """
+        let result = try TestEnvironment.runPython(python, script: script, arguments: [directory.path, String(events)])
+        #expect(result.status == 0, "\(result.output)")
+        let x = try NPZFile(path: directory.appendingPathComponent("np.npz").path).values("x", as: Float.self)
+        #expect(x.shape == [events, 3, 20, 20])
+        var reversedEvents: [Float] = []
+        for event in (0..<events).reversed() { reversedEvents += images[(event * 1200)..<((event + 1) * 1200)] }
+        #expect(x.values == reversedEvents)
     }
 
     @Test(.requiresPython) func numpyReadsOursAndWeReadNumpys() throws {

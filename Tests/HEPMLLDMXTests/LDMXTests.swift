@@ -356,6 +356,26 @@ import Testing
         #expect(try LDMXModelKind.convNet.spec(binning: wide).summary().shapes["layers"] == [2])
     }
 
+    /// The split rearranged in place gives the data sets that copying each part's rows gives, and
+    /// leaves a caller's own copy of the images untouched.
+    @Test func splitInPlaceEqualsCopiedRows() throws {
+        let generator = ECalEventGenerator(geometry: ECalGeometry(.v9), seed: 5)
+        var table = try generator.events(.signal(massMeV: 100), count: 40, source: 0)
+        table.append(try generator.events(.background, count: 60, source: 1))
+        let images = LDMXImageSet(table, binning: try ImageBinning(format: .xyz, dim: 8))
+        let original = images.images
+        let split = try LDMXSplit(count: images.count, trainFraction: 0.7, seed: 3)
+        for normalization in ImageNormalization.allCases {
+            let (training, test) = try LDMXTraining.datasets(images, split: split, normalization: normalization, withMass: true)
+            for (data, rows) in [(training, split.training), (test, split.test)] {
+                let copied = try LDMXTraining.dataset(images, rows: rows, normalization: normalization, withMass: true)
+                #expect(data.inputs.shape == copied.inputs.shape && data.inputs.scalars == copied.inputs.scalars)
+                #expect(data.targets.scalars == copied.targets.scalars && data.sideInputs[0].scalars == copied.sideInputs[0].scalars)
+            }
+        }
+        #expect(images.images == original)
+    }
+
     @Test(.requiresPython) func trainEvaluateAndExportToONNX() throws {
         let directory = try TestEnvironment.temporaryDirectory("ldmx-train")
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -46,14 +46,15 @@ import Testing
         let directory = try TestEnvironment.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let array = try NDArray(dtype: .float64, shape: [4096], bytes: [UInt8](repeating: 0, count: 4096 * 8))
-        var archive = try ZIP.encode([ZIP.Member(name: "zeros.npy", data: NPY.encode(array))], compress: true)
+        let path = directory.appendingPathComponent("bomb.npz").path
+        try NPZ.write([("zeros", array)], to: path, compressed: true)
+        var archive = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
         // The uncompressed size sits 24 bytes into the central directory entry (signature PK\1\2).
         let signature: [UInt8] = [0x50, 0x4B, 1, 2]
         let entry = try #require((0..<archive.count - 4).first { Array(archive[$0..<$0 + 4]) == signature })
         // More than the header's 32896 bytes, less than deflate's 1032:1 bound of the member.
         let declared = UInt32(40_000)
         for byte in 0..<4 { archive[entry + 24 + byte] = UInt8(truncatingIfNeeded: declared >> (8 * UInt32(byte))) }
-        let path = directory.appendingPathComponent("bomb.npz").path
         try Data(archive).write(to: URL(fileURLWithPath: path))
         let shown = try TestEnvironment.run(hepml, ["table", "show", path])
         #expect(shown.status != 0)

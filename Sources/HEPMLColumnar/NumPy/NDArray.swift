@@ -31,6 +31,17 @@ public struct NDArray: Sendable, Equatable {
     public var count: Int { shape.reduce(1, *) }
 
     public init(dtype: NumPyDType, shape: [Int], bytes: [UInt8], bigEndian: Bool = false, fortranOrder: Bool = false) throws {
+        let (size, overflow) = try Self.elementCount(shape: shape).multipliedReportingOverflow(by: dtype.itemSize)
+        guard !overflow, size == bytes.count else { throw TableError("array of shape \(shape) and dtype \(dtype) needs \(size) bytes, got \(bytes.count)") }
+        self.dtype = dtype
+        self.shape = shape
+        self.bigEndian = bigEndian && dtype.itemSize > 1
+        self.fortranOrder = fortranOrder
+        self.bytes = bytes
+    }
+
+    /// The number of elements of `shape`, refusing negative dimensions and overflow.
+    static func elementCount(shape: [Int]) throws -> Int {
         var count = 1
         for dimension in shape {
             guard dimension >= 0 else { throw TableError("negative array dimension \(dimension)") }
@@ -38,13 +49,7 @@ public struct NDArray: Sendable, Equatable {
             guard !overflow else { throw TableError("array shape \(shape) overflows") }
             count = product
         }
-        let (size, overflow) = count.multipliedReportingOverflow(by: dtype.itemSize)
-        guard !overflow, size == bytes.count else { throw TableError("array of shape \(shape) and dtype \(dtype) needs \(size) bytes, got \(bytes.count)") }
-        self.dtype = dtype
-        self.shape = shape
-        self.bigEndian = bigEndian && dtype.itemSize > 1
-        self.fortranOrder = fortranOrder
-        self.bytes = bytes
+        return count
     }
 
     /// A native-endian, C-order array of `values` with the given shape.

@@ -16,14 +16,19 @@ public enum NPY {
     }
 
     public static func encode(_ array: NDArray) -> [UInt8] {
-        let order = array.dtype.itemSize == 1 ? "|" : (array.bigEndian ? ">" : "<")
+        header(dtype: array.dtype, shape: array.shape, bigEndian: array.bigEndian, fortranOrder: array.fortranOrder) + array.bytes
+    }
+
+    /// Magic, version and header dict of an array: what precedes its element bytes in a .npy file.
+    static func header(dtype: NumPyDType, shape: [Int], bigEndian: Bool, fortranOrder: Bool) -> [UInt8] {
+        let order = dtype.itemSize == 1 ? "|" : (bigEndian ? ">" : "<")
         let shapeText: String
-        switch array.shape.count {
+        switch shape.count {
         case 0: shapeText = "()"
-        case 1: shapeText = "(\(array.shape[0]),)"
-        default: shapeText = "(" + array.shape.map(String.init).joined(separator: ", ") + ")"
+        case 1: shapeText = "(\(shape[0]),)"
+        default: shapeText = "(" + shape.map(String.init).joined(separator: ", ") + ")"
         }
-        var header = "{'descr': '\(order)\(array.dtype.rawValue)', 'fortran_order': \(array.fortranOrder ? "True" : "False"), 'shape': \(shapeText), }"
+        var header = "{'descr': '\(order)\(dtype.rawValue)', 'fortran_order': \(fortranOrder ? "True" : "False"), 'shape': \(shapeText), }"
         // Version 1.0 has a 2-byte header length; pad so that data starts on a 64-byte boundary.
         let prefix = magic.count + 2 + 2
         let total = prefix + header.utf8.count + 1
@@ -32,7 +37,6 @@ public enum NPY {
         let length = UInt16(header.utf8.count)
         output += [UInt8(length & 0xFF), UInt8(length >> 8)]
         output += Array(header.utf8)
-        output += array.bytes
         return output
     }
 
@@ -48,14 +52,14 @@ public enum NPY {
         }
     }
 
-    /// The size of a whole .npy file as its header describes it, from the file's first bytes
-    /// (a .npz reader checks a member's declared size against it before inflating the member).
-    static func encodedSize(fromPrefix bytes: [UInt8], file: String) throws -> Int {
+    /// What the header at the start of `bytes` (a file's first bytes) describes: the layout, where
+    /// the element bytes start and how many there are. A .npz reader checks a member's declared
+    /// size against it before reading the member.
+    static func layout(fromPrefix bytes: [UInt8], file: String) throws -> (header: NPYHeader, dataOffset: Int, dataSize: Int) {
         var reader = ByteReader(bytes, file: file, object: "npy header")
         let (header, size) = try readHeader(&reader)
-        let (total, overflow) = reader.position.addingReportingOverflow(size)
-        guard !overflow else { throw reader.error("shape \(header.shape) overflows") }
-        return total
+        guard !reader.position.addingReportingOverflow(size).overflow else { throw reader.error("shape \(header.shape) overflows") }
+        return (header, reader.position, size)
     }
 
     /// Reads magic, version and header, leaving the reader at the data; returns the header and

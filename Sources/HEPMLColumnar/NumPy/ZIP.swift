@@ -4,97 +4,117 @@ import HEPMLCore
 
 /// The subset of ZIP that .npz files use: stored or deflated members, optional ZIP64 size fields
 /// (NumPy always writes them), no encryption, no multi-disk archives.
+///
+/// Members are read from a `ByteSource` and written to a file handle piece by piece, so that a
+/// stored member of gigabytes goes between the file and the caller's own buffer without a copy
+/// of the member or of the archive in memory.
 enum ZIP {
-    struct Member {
+    /// A member to write: `prefix` (small, such as a .npy header) followed by the bytes `body`
+    /// lends for the duration of the write.
+    struct OutgoingMember {
         var name: String
-        var data: [UInt8]
+        var prefix: [UInt8]
+        var body: (_ use: (UnsafeRawBufferPointer) throws -> Void) throws -> Void
     }
 
-    /// A member as the central directory describes it, not yet inflated: readers check the
-    /// declared size (and the start of the data) before paying for the whole member.
+    /// A member as the central directory describes it, not yet read: readers check the declared
+    /// size (and the start of the data) before paying for the whole member.
     struct Entry {
         var name: String
         var method: UInt16
         var declaredSize: Int
+        var compressedSize: Int
         var crc: UInt32
-        var compressed: ArraySlice<UInt8>
-        var reader: ByteReader
         var dataStart: Int
+        var file: String
 
-        /// The first `count` bytes of the member (all of them when it is shorter).
-        func prefix(_ count: Int) throws -> [UInt8] {
-            switch method {
-            case 0: return Array(compressed.prefix(count))
-            default:
-                do {
-                    return try compressed.withUnsafeBytes { try Codec.inflate($0, atMost: min(count, declaredSize), raw: true).bytes }
-                } catch let error as CompressionError {
-                    throw reader.error("cannot inflate: \(error)", at: dataStart)
-                }
+        var object: String { "zip member \(name)" }
+
+        func error(_ reason: String) -> FileFormatError {
+            FileFormatError(file: file, object: object, offset: dataStart, reason: reason)
+        }
+
+        /// The member's bytes as stored (deflated or not).
+        func storedBytes(in source: any ByteSource) throws -> [UInt8] {
+            try source.read(at: dataStart, count: compressedSize, object: object)
+        }
+
+        /// Inflates the first `count` bytes (all when the member is shorter) of deflated `stored` bytes.
+        func inflatedPrefix(_ stored: [UInt8], _ count: Int) throws -> [UInt8] {
+            do {
+                return try stored.withUnsafeBytes { try Codec.inflate($0, atMost: min(count, declaredSize), raw: true).bytes }
+            } catch let error as CompressionError {
+                throw self.error("cannot inflate: \(error)")
             }
         }
 
-        /// The whole member, its size and CRC-32 checked.
-        func data() throws -> [UInt8] {
+        /// Inflates the whole member from deflated `stored` bytes, size and CRC-32 checked.
+        func inflated(_ stored: [UInt8]) throws -> [UInt8] {
             let data: [UInt8]
             do {
-                switch method {
-                case 0:
-                    guard compressed.count == declaredSize else { throw reader.error("stored member sizes differ", at: dataStart) }
-                    data = Array(compressed)
-                case 8:
-                    data = try compressed.withUnsafeBytes { try Codec.inflate($0, decompressedSize: declaredSize, raw: true) }
-                default:
-                    throw reader.error("compression method \(method) is not supported (stored and deflate only)", at: dataStart)
-                }
+                data = try stored.withUnsafeBytes { try Codec.inflate($0, decompressedSize: declaredSize, raw: true) }
             } catch let error as CompressionError {
-                throw reader.error("cannot inflate: \(error)", at: dataStart)
+                throw self.error("cannot inflate: \(error)")
             }
-            guard data.withUnsafeBytes({ Codec.crc32($0) }) == crc else { throw reader.error("CRC-32 mismatch", at: dataStart) }
+            guard data.withUnsafeBytes({ ZIP.crc32($0) }) == crc else { throw error("CRC-32 mismatch") }
             return data
         }
     }
 
-    static func read(_ bytes: [UInt8], file: String) throws -> [Member] {
-        try entries(bytes, file: file).map { Member(name: $0.name, data: try $0.data()) }
+    /// CRC-32 of any size (zlib takes at most 4 GiB a call).
+    static func crc32(_ bytes: UnsafeRawBufferPointer, initial: UInt32 = 0) -> UInt32 {
+        var crc = initial
+        var start = 0
+        while start < bytes.count {
+            let end = min(bytes.count, start + (1 << 30))
+            crc = Codec.crc32(UnsafeRawBufferPointer(rebasing: bytes[start..<end]), initial: crc)
+            start = end
+        }
+        return crc
     }
 
-    static func entries(_ bytes: [UInt8], file: String) throws -> [Entry] {
-        var reader = ByteReader(bytes, file: file, object: "zip end of central directory")
+    static func entries(in source: any ByteSource) throws -> [Entry] {
+        let file = source.path
         // The end record sits in the last 22 bytes plus a comment of at most 65535 bytes.
-        let lowest = max(0, bytes.count - 22 - 65535)
+        let tailStart = max(0, source.size - 22 - 65535)
+        let tail = try source.read(at: tailStart, count: source.size - tailStart, object: "zip end of central directory")
+        var reader = ByteReader(tail, file: file, object: "zip end of central directory", baseOffset: tailStart)
         var endRecord: Int?
-        var position = bytes.count - 22
-        while position >= lowest {
-            if bytes[position] == 0x50, bytes[position + 1] == 0x4B, bytes[position + 2] == 0x05, bytes[position + 3] == 0x06 {
+        var position = tail.count - 22
+        while position >= 0 {
+            if tail[position] == 0x50, tail[position + 1] == 0x4B, tail[position + 2] == 0x05, tail[position + 3] == 0x06 {
                 endRecord = position
                 break
             }
             position -= 1
         }
-        guard let endRecord else { throw reader.error("no ZIP end of central directory record (truncated or not a .npz file)", at: bytes.count) }
+        guard let endRecord else { throw reader.error("no ZIP end of central directory record (truncated or not a .npz file)", at: tail.count) }
         try reader.seek(to: endRecord + 10)
         var entryCount = Int(try reader.readUInt16(bigEndian: false))
         _ = try reader.readUInt32(bigEndian: false)
         var directoryOffset = Int(try reader.readUInt32(bigEndian: false))
-        if (entryCount == 0xFFFF || directoryOffset == 0xFFFF_FFFF), endRecord >= 20 {
+        // The central directory ends where the (ZIP64) end records begin.
+        var directoryEnd = tailStart + endRecord
+        if (entryCount == 0xFFFF || directoryOffset == 0xFFFF_FFFF), directoryEnd >= 20 {
             // ZIP64: the locator just before the end record points to the ZIP64 end record.
-            try reader.seek(to: endRecord - 20)
-            if try reader.readUInt32(bigEndian: false) == 0x0706_4B50 {
-                _ = try reader.readUInt32(bigEndian: false)
-                let zip64End = try reader.readUInt64(bigEndian: false)
-                guard zip64End < UInt64(bytes.count) else { throw reader.error("ZIP64 end record offset \(zip64End) is outside the file") }
-                reader.object = "zip64 end of central directory"
-                try reader.seek(to: Int(zip64End))
-                guard try reader.readUInt32(bigEndian: false) == 0x0606_4B50 else { throw reader.error("bad ZIP64 end record signature") }
-                try reader.skip(28)
-                entryCount = try checkedInt(reader.readUInt64(bigEndian: false), limit: bytes.count, what: "entry count", reader)
-                try reader.skip(8)
-                directoryOffset = try checkedInt(reader.readUInt64(bigEndian: false), limit: bytes.count, what: "directory offset", reader)
+            var locator = ByteReader(try source.read(at: directoryEnd - 20, count: 20, object: "zip64 end of central directory locator"),
+                                     file: file, object: "zip64 end of central directory locator", baseOffset: directoryEnd - 20)
+            if try locator.readUInt32(bigEndian: false) == 0x0706_4B50 {
+                _ = try locator.readUInt32(bigEndian: false)
+                let zip64End = try checkedInt(locator.readUInt64(bigEndian: false), limit: source.size, what: "ZIP64 end record offset", locator)
+                let object = "zip64 end of central directory"
+                var record = ByteReader(try source.read(at: zip64End, count: 56, object: object), file: file, object: object, baseOffset: zip64End)
+                guard try record.readUInt32(bigEndian: false) == 0x0606_4B50 else { throw record.error("bad ZIP64 end record signature") }
+                try record.skip(28)
+                entryCount = try checkedInt(record.readUInt64(bigEndian: false), limit: source.size, what: "entry count", record)
+                try record.skip(8)
+                directoryOffset = try checkedInt(record.readUInt64(bigEndian: false), limit: source.size, what: "directory offset", record)
+                directoryEnd = zip64End
             }
         }
-        reader.object = "zip central directory"
-        try reader.seek(to: directoryOffset)
+        guard directoryOffset <= directoryEnd else { throw reader.error("central directory offset \(directoryOffset) is past its end record") }
+        reader = ByteReader(try source.read(at: directoryOffset, count: directoryEnd - directoryOffset, object: "zip central directory"),
+                            file: file, object: "zip central directory", baseOffset: directoryOffset)
         var entries: [Entry] = []
         for _ in 0..<entryCount {
             let entryStart = reader.position
@@ -125,20 +145,25 @@ enum ZIP {
             }
             guard flags & 1 == 0 else { throw reader.error("member \(name) is encrypted", at: entryStart) }
             // Deflate expands at most about 1032:1, which bounds the allocation a corrupt size can ask for.
-            guard size <= compressedSize * 1032 + 64, compressedSize <= UInt64(bytes.count), localOffset < UInt64(bytes.count) else {
+            guard size <= compressedSize * 1032 + 64, compressedSize <= UInt64(source.size), localOffset < UInt64(source.size) else {
                 throw reader.error("member \(name) has sizes or offset outside the file", at: entryStart)
             }
-            var local = ByteReader(bytes, file: file, object: "zip member \(name)")
-            try local.seek(to: Int(localOffset))
+            let object = "zip member \(name)"
+            var local = ByteReader(try source.read(at: Int(localOffset), count: min(30, source.size - Int(localOffset)), object: object),
+                                   file: file, object: object, baseOffset: Int(localOffset))
             guard try local.readUInt32(bigEndian: false) == 0x0403_4B50 else { throw local.error("bad local header signature") }
             try local.skip(22)
             let localNameLength = Int(try local.readUInt16(bigEndian: false))
             let localExtraLength = Int(try local.readUInt16(bigEndian: false))
-            try local.skip(localNameLength + localExtraLength)
-            let dataStart = local.position
-            let compressed = try local.readBytes(Int(compressedSize))
-            guard size <= UInt64(Int.max) else { throw local.error("member size \(size) is too large", at: dataStart) }
-            entries.append(Entry(name: name, method: method, declaredSize: Int(size), crc: crc, compressed: compressed, reader: local, dataStart: dataStart))
+            let dataStart = Int(localOffset) + 30 + localNameLength + localExtraLength
+            try source.checkRange(at: dataStart, count: Int(compressedSize), object: object)
+            guard size <= UInt64(Int.max) else { throw local.error("member size \(size) is too large", at: 0) }
+            guard method == 0 || method == 8 else {
+                throw local.error("compression method \(method) is not supported (stored and deflate only)", at: 0)
+            }
+            guard method != 0 || compressedSize == size else { throw local.error("stored member sizes differ", at: 0) }
+            entries.append(Entry(name: name, method: method, declaredSize: Int(size), compressedSize: Int(compressedSize), crc: crc,
+                                 dataStart: dataStart, file: file))
         }
         return entries
     }
@@ -149,30 +174,62 @@ enum ZIP {
     }
 
     /// Writes members (deflated when `compress`) with a fixed 1980-01-01 timestamp so that the same
-    /// arrays give the same bytes.
-    static func encode(_ members: [Member], compress: Bool) throws -> [UInt8] {
-        var output: [UInt8] = []
+    /// arrays give the same bytes. A stored member's body goes to the file as it lies in memory,
+    /// in pieces of at most `pieceBytes`; a deflated one is deflated from one joined copy.
+    static func write(_ members: [OutgoingMember], compress: Bool, to handle: FileHandle) throws {
+        var written = 0
         var directory: [UInt8] = []
         func u16(_ v: Int, into a: inout [UInt8]) { a += [UInt8(v & 0xFF), UInt8((v >> 8) & 0xFF)] }
         func u32(_ v: UInt32, into a: inout [UInt8]) { a += [UInt8(v & 0xFF), UInt8((v >> 8) & 0xFF), UInt8((v >> 16) & 0xFF), UInt8(v >> 24)] }
+        func emit(_ bytes: UnsafeRawBufferPointer) throws {
+            var start = 0
+            while start < bytes.count, let base = bytes.baseAddress {
+                let count = min(pieceBytes, bytes.count - start)
+                try handle.write(contentsOf: Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: base + start), count: count, deallocator: .none))
+                start += count
+            }
+            written += bytes.count
+        }
         for member in members {
-            let crc = member.data.withUnsafeBytes { Codec.crc32($0) }
-            let payload = compress ? try member.data.withUnsafeBytes { try Codec.deflate($0, raw: true) } : member.data
-            guard payload.count < 0xFFFF_FFFF, member.data.count < 0xFFFF_FFFF, output.count < 0xFFFF_FFFF else {
+            var crc: UInt32 = 0
+            var size = 0
+            var deflated: [UInt8]?
+            if compress {
+                var joined = member.prefix
+                try member.body { joined.append(contentsOf: $0) }
+                crc = joined.withUnsafeBytes { ZIP.crc32($0) }
+                size = joined.count
+                deflated = try joined.withUnsafeBytes { try Codec.deflate($0, raw: true) }
+            } else {
+                try member.body { body in
+                    crc = ZIP.crc32(body, initial: member.prefix.withUnsafeBytes { ZIP.crc32($0) })
+                    size = member.prefix.count + body.count
+                }
+            }
+            let payloadSize = deflated?.count ?? size
+            guard payloadSize < 0xFFFF_FFFF, size < 0xFFFF_FFFF, written < 0xFFFF_FFFF else {
                 throw TableError("member \(member.name) is too large for a ZIP without ZIP64")
             }
             let name = Array(member.name.utf8)
-            let offset = UInt32(output.count)
+            let offset = UInt32(written)
             func common(into a: inout [UInt8]) {
                 u16(20, into: &a); u16(0, into: &a); u16(compress ? 8 : 0, into: &a)
                 u16(0, into: &a); u16(0x21, into: &a)  // 00:00, 1980-01-01
-                u32(crc, into: &a); u32(UInt32(payload.count), into: &a); u32(UInt32(member.data.count), into: &a)
+                u32(crc, into: &a); u32(UInt32(payloadSize), into: &a); u32(UInt32(size), into: &a)
                 u16(name.count, into: &a); u16(0, into: &a)
             }
-            u32(0x0403_4B50, into: &output)
-            common(into: &output)
-            output += name
-            output += payload
+            var local: [UInt8] = []
+            u32(0x0403_4B50, into: &local)
+            common(into: &local)
+            local += name
+            if let deflated {
+                local += deflated
+                try local.withUnsafeBytes(emit)
+            } else {
+                local += member.prefix
+                try local.withUnsafeBytes(emit)
+                try member.body(emit)
+            }
             u32(0x0201_4B50, into: &directory)
             u16(20, into: &directory)
             common(into: &directory)
@@ -180,43 +237,17 @@ enum ZIP {
             u32(0, into: &directory); u32(offset, into: &directory)
             directory += name
         }
-        let directoryOffset = UInt32(output.count)
-        output += directory
-        u32(0x0605_4B50, into: &output)
-        u16(0, into: &output); u16(0, into: &output)
-        u16(members.count, into: &output); u16(members.count, into: &output)
-        u32(UInt32(directory.count), into: &output); u32(directoryOffset, into: &output)
-        u16(0, into: &output)
-        return output
-    }
-}
-
-/// .npz archives (`np.savez`, `np.savez_compressed`): a ZIP of `<name>.npy` members.
-public enum NPZ {
-    /// Arrays in archive order, named without the `.npy` suffix.
-    public static func read(path: String) throws -> [(name: String, array: NDArray)] {
-        let bytes = try readFileBytes(path)
-        return try ZIP.entries(bytes, file: path).map { entry in
-            let file = "\(path)[\(entry.name)]"
-            // Both checks come before inflating: a member that declares gigabytes its array header
-            // does not describe, or more than this machine holds, is refused at no cost.
-            guard UInt64(entry.declaredSize) <= ProcessInfo.processInfo.physicalMemory else {
-                throw entry.reader.error("member declares \(entry.declaredSize) bytes, more than this machine's memory", at: entry.dataStart)
-            }
-            let described = try NPY.encodedSize(fromPrefix: entry.prefix(headerPrefixBytes), file: file)
-            guard described == entry.declaredSize else {
-                throw entry.reader.error("member declares \(entry.declaredSize) bytes but its .npy header describes \(described)", at: entry.dataStart)
-            }
-            let name = entry.name.hasSuffix(".npy") ? String(entry.name.dropLast(4)) : entry.name
-            return (name, try NPY.decode(entry.data(), file: file))
-        }
+        guard written < 0xFFFF_FFFF, members.count < 0xFFFF else { throw TableError("archive is too large for a ZIP without ZIP64") }
+        let directoryOffset = UInt32(written)
+        var end = directory
+        u32(0x0605_4B50, into: &end)
+        u16(0, into: &end); u16(0, into: &end)
+        u16(members.count, into: &end); u16(members.count, into: &end)
+        u32(UInt32(directory.count), into: &end); u32(directoryOffset, into: &end)
+        u16(0, into: &end)
+        try end.withUnsafeBytes(emit)
     }
 
-    /// Enough of a member for any .npy header NumPy writes (it refuses headers over 10000 bytes).
-    static let headerPrefixBytes = 65536
-
-    public static func write(_ arrays: [(name: String, array: NDArray)], to path: String, compressed: Bool = false) throws {
-        let members = arrays.map { ZIP.Member(name: $0.name + ".npy", data: NPY.encode($0.array)) }
-        try AtomicFile.write(ZIP.encode(members, compress: compressed), to: path)
-    }
+    /// The most one `write` call passes to the kernel.
+    static let pieceBytes = 16 << 20
 }
