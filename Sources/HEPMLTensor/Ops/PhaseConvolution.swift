@@ -188,7 +188,25 @@ enum PhaseConvolution {
         var dWeight = [T](repeating: 0, count: needWeight ? O * g.patchSize : 0)
         let ldO = DirectConvolution.vectorWidth(O)
         let inputs = large ?? []
+        // The gradient pixel-major ([n][pixel][ldO], padded lanes zero), as the weight-gradient
+        // kernel reads it, transposed once for all phases.
+        var pixelMajor = [T](repeating: 0, count: needWeight ? g.batch * S * ldO : 0)
+        if needWeight {
+            pixelMajor.withUnsafeMutableBufferPointer { pm in
+                gradient.withUnsafeBufferPointer { gp in
+                    let target = pm.baseAddress.unsafelyUnwrapped, source = gp.baseAddress.unsafelyUnwrapped
+                    Kernels.forEachChunk(g.batch, chunks: Parallel.threadCount) { _, samples in
+                        for n in samples {
+                            for oc in 0..<O {
+                                for i in 0..<S { target[(n * S + i) * ldO + oc] = source[(n * O + oc) * S + i] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
         gradient.withUnsafeBufferPointer { gp in
+        pixelMajor.withUnsafeBufferPointer { pp in
         inputs.withUnsafeBufferPointer { xp in
         dLarge.withUnsafeMutableBufferPointer { dp in
         dWeight.withUnsafeMutableBufferPointer { wp in
@@ -205,11 +223,8 @@ enum PhaseConvolution {
                     let flipped = needLarge ? DirectConvolution.flippedRowsByPosition(sub, phase.geometry) : []
                     let grid = UnsafeMutablePointer<T>.allocate(capacity: gridSize)
                     let paddedGradient = UnsafeMutablePointer<T>.allocate(capacity: needLarge ? paddedGradientSize : 0)
-                    // Padded lanes of the pixel-major gradient stay zero.
-                    let pixelMajor = UnsafeMutablePointer<T>.allocate(capacity: needWeight ? S * ldO : 0)
-                    pixelMajor.initialize(repeating: 0, count: needWeight ? S * ldO : 0)
                     var sums = [T](repeating: 0, count: needWeight ? K * ldO : 0)
-                    defer { grid.deallocate(); paddedGradient.deallocate(); pixelMajor.deallocate() }
+                    defer { grid.deallocate(); paddedGradient.deallocate() }
                     for n in 0..<g.batch {
                         let source = dy + n * O * S
                         if needLarge, let d = dp.baseAddress {
@@ -220,14 +235,11 @@ enum PhaseConvolution {
                             }
                             scatter(grid, g, positions, into: d + n * L)
                         }
-                        if needWeight, let x = xp.baseAddress {
-                            for oc in 0..<O {
-                                for i in 0..<S { pixelMajor[i * ldO + oc] = source[oc * S + i] }
-                            }
+                        if needWeight, let x = xp.baseAddress, let pixels = pp.baseAddress {
                             gather(x + n * L, g, positions, into: grid)
                             sums.withUnsafeMutableBufferPointer { s in
                                 hepml_direct_convolution_weight_gradient(instructions, &forwardShape, DirectConvolution.floats(UnsafePointer(grid)),
-                                                                         DirectConvolution.floats(UnsafePointer(pixelMajor)),
+                                                                         DirectConvolution.floats(pixels + n * S * ldO),
                                                                          DirectConvolution.floats(s.baseAddress.unsafelyUnwrapped))
                             }
                         }
@@ -247,6 +259,7 @@ enum PhaseConvolution {
                     }
                 }
             }
+        }
         }
         }
         }
