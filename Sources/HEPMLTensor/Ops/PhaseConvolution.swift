@@ -83,50 +83,46 @@ enum PhaseConvolution {
         return sub
     }
 
-    /// The phase-grid indices of the innermost axis that lie inside the large grid (they are
-    /// contiguous): low..<high, reading large positions first, first + stride, ….
-    static func innerRange(_ g: ConvolutionGeometry, _ positions: [[Int]]) -> (low: Int, high: Int, first: Int) {
+    /// Walks the innermost-axis lines of one sample's phase grid in grid order: `body` gets each
+    /// line's offset in the grid and, where the line lies inside the large grid, the large offset
+    /// of its grid index `low`. Along the line, grid indices low..<high (contiguous) read the
+    /// large positions first, first + stride, …; the others lie in the padding.
+    @inline(__always)
+    static func forEachLine(_ g: ConvolutionGeometry, _ positions: [[Int]], _ body: (_ grid: Int, _ large: Int?, _ low: Int, _ high: Int) -> Void) {
         let inner = positions[2]
-        let low = inner.firstIndex { $0 >= 0 } ?? inner.count, high = (inner.lastIndex { $0 >= 0 } ?? -1) + 1
-        return (low, max(low, high), low < high ? inner[low] : 0)
+        let low = inner.firstIndex { $0 >= 0 } ?? inner.count, high = max(low, (inner.lastIndex { $0 >= 0 } ?? -1) + 1)
+        let first = low < high ? inner[low] : 0
+        let (H, W) = (g.large[1], g.large[2])
+        var grid = 0
+        for c in 0..<g.largeChannels {
+            for y0 in positions[0] { for y1 in positions[1] {
+                body(grid, y0 >= 0 && y1 >= 0 ? c * g.largeSpatial + (y0 * H + y1) * W + first : nil, low, high)
+                grid += inner.count
+            } }
+        }
     }
 
     /// Copies the phase grid of every channel of one large sample into `grid` (zero in the padding).
     static func gather<T: TensorScalar>(_ large: UnsafePointer<T>, _ g: ConvolutionGeometry, _ positions: [[Int]], into grid: UnsafeMutablePointer<T>) {
-        let G2 = positions[2].count, (low, high, first) = innerRange(g, positions), step = g.stride[2]
-        let (H, W) = (g.large[1], g.large[2])
-        var target = grid
-        for c in 0..<g.largeChannels {
-            let plane = large + c * g.largeSpatial
-            for y0 in positions[0] { for y1 in positions[1] {
-                if y0 < 0 || y1 < 0 {
-                    target.update(repeating: 0, count: G2)
-                } else {
-                    let line = plane + (y0 * H + y1) * W + first - low * step
-                    for j in 0..<low { target[j] = 0 }
-                    for j in low..<high { target[j] = line[j &* step] }
-                    for j in high..<G2 { target[j] = 0 }
-                }
-                target += G2
-            } }
+        let length = positions[2].count, step = g.stride[2]
+        forEachLine(g, positions) { gridOffset, largeOffset, low, high in
+            let target = grid + gridOffset
+            guard let largeOffset else { target.update(repeating: 0, count: length); return }
+            let line = large + largeOffset
+            for j in 0..<low { target[j] = 0 }
+            for j in low..<high { target[j] = line[(j &- low) &* step] }
+            for j in high..<length { target[j] = 0 }
         }
     }
 
     /// Writes a phase grid of every channel back to its large positions of one sample (the
     /// adjoint of `gather`; padding positions are dropped).
     static func scatter<T: TensorScalar>(_ grid: UnsafePointer<T>, _ g: ConvolutionGeometry, _ positions: [[Int]], into large: UnsafeMutablePointer<T>) {
-        let G2 = positions[2].count, (low, high, first) = innerRange(g, positions), step = g.stride[2]
-        let (H, W) = (g.large[1], g.large[2])
-        var source = grid
-        for c in 0..<g.largeChannels {
-            let plane = large + c * g.largeSpatial
-            for y0 in positions[0] { for y1 in positions[1] {
-                if y0 >= 0 && y1 >= 0 {
-                    let line = plane + (y0 * H + y1) * W + first - low * step
-                    for j in low..<high { line[j &* step] = source[j] }
-                }
-                source += G2
-            } }
+        let step = g.stride[2]
+        forEachLine(g, positions) { gridOffset, largeOffset, low, high in
+            guard let largeOffset else { return }
+            let line = large + largeOffset, source = grid + gridOffset
+            for j in low..<high { line[(j &- low) &* step] = source[j] }
         }
     }
 
