@@ -208,9 +208,6 @@ enum ConvolutionKernels {
         if DirectConvolution.handles(g, T.self) {
             return DirectConvolution.forward(large: large, weight: weight, bias: bias, rectify: rectify, g, keepInput: keep, chunks: chunking(g).chunks)
         }
-        if PhaseConvolution.handles(g, T.self) {
-            return (PhaseConvolution.forward(large: large, weight: weight, bias: bias, rectify: rectify, g, chunks: chunking(g).chunks), nil)
-        }
         let O = g.smallChannels, P = g.patchSize, S = g.smallSpatial, L = g.largeChannels * g.largeSpatial
         var out: [T] = Kernels.overwritten(g.batch * O * S)
         let (chunks, subBatch) = chunking(g)
@@ -268,10 +265,6 @@ enum ConvolutionKernels {
         if DirectConvolution.handles(g, T.self) {
             return DirectConvolution.backward(large: large, kept: kept, weight: weight, smallGradient: smallGradient, needLarge: needLarge, needBias: needBias,
                                               rectifiedOutput: rectifiedOutput, g, chunks: chunking(g).chunks)
-        }
-        if PhaseConvolution.handles(g, T.self) {
-            return PhaseConvolution.backward(large: large, weight: weight, smallGradient: smallGradient, needLarge: needLarge, needBias: needBias,
-                                             rectifiedOutput: rectifiedOutput, g)
         }
         let O = g.smallChannels, P = g.patchSize, S = g.smallSpatial, L = g.largeChannels * g.largeSpatial
         let (chunks, subBatch) = chunking(g)
