@@ -8,7 +8,8 @@
 // weight vectors and broadcasting R input values per position (R·V fused multiply-adds). The
 // same tile serves the input gradient, which is the forward convolution of the padded output
 // gradient with the flipped kernel. The weight gradient keeps J kernel positions × V vectors in
-// registers instead and walks the output pixels.
+// registers instead and walks the output pixels; its positions run on across kernel rows and
+// input channels, so kernels one tap wide (3×3×1) still fill a tile.
 //
 // Swift in this package is compiled for baseline x86-64, so the kernels live in C, compiled
 // once per instruction set (direct_convolution_tiles.h) with per-function targets; the caller

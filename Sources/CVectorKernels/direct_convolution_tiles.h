@@ -54,24 +54,28 @@ ALWAYS_INLINE TARGET void NAME(forward_tile)(const int R, const int V, const HEP
     }
 }
 
-/// J consecutive kernel positions of one line starting at `line` × V channel vectors, summed
-/// over every output pixel and added to gradient[j·weightStride + LANES·v + lane].
-ALWAYS_INLINE TARGET void NAME(weight_gradient_tile)(const int J, const int V, const HEPMLDirectConvolution *g, const float *line,
-                                                     const float *outputGradient, float *gradient) {
+/// J consecutive kernel positions × V channel vectors, summed over every output pixel and added
+/// to gradient[j·weightStride + LANES·v + lane]. Position j reads the padded grid `offsets[j]`
+/// values after each output pixel's corner, so a tile may span kernel rows and input channels:
+/// kernels one tap wide (3×3×1) still fill a whole tile instead of one accumulator per vector.
+ALWAYS_INLINE TARGET void NAME(weight_gradient_tile)(const int J, const int V, const HEPMLDirectConvolution *g, const float *input,
+                                                     const int64_t *offsets, const float *outputGradient, float *gradient) {
     VECTOR acc[MAX_TILE][MAX_VECTORS];
     UNROLL for (int j = 0; j < J; j++)
         UNROLL for (int v = 0; v < V; v++) acc[j][v] = VZERO();
+    int64_t offset[MAX_TILE];
+    UNROLL for (int j = 0; j < J; j++) offset[j] = offsets[j];
     const int64_t hp = g->padded[1], wp = g->padded[2], ldw = g->weightStride;
     const int64_t width = g->output[2];
     const float *dy = outputGradient;
     for (int64_t od = 0; od < g->output[0]; od++) {
         for (int64_t oh = 0; oh < g->output[1]; oh++) {
-            const float *x = line + (od * hp + oh) * wp;
+            const float *x = input + (od * hp + oh) * wp;
             for (int64_t ow = 0; ow < width; ow++, dy += ldw) {
                 VECTOR dv[MAX_VECTORS];
                 UNROLL for (int v = 0; v < V; v++) dv[v] = VLOAD(dy + LANES * v);
                 UNROLL for (int j = 0; j < J; j++) {
-                    const VECTOR value = VSET1(x[ow + j]);
+                    const VECTOR value = VSET1(x[ow + offset[j]]);
                     UNROLL for (int v = 0; v < V; v++) acc[j][v] = VFMA(value, dv[v], acc[j][v]);
                 }
             }
@@ -91,9 +95,9 @@ static TARGET void NAME(forward_tile_any)(int r, int v, const HEPMLDirectConvolu
 #undef FORWARD
 }
 
-static TARGET void NAME(weight_gradient_tile_any)(int j, int v, const HEPMLDirectConvolution *g, const float *line,
-                                                  const float *outputGradient, float *gradient) {
-#define WEIGHT_GRADIENT(J, V) NAME(weight_gradient_tile)(J, V, g, line, outputGradient, gradient)
+static TARGET void NAME(weight_gradient_tile_any)(int j, int v, const HEPMLDirectConvolution *g, const float *input,
+                                                  const int64_t *offsets, const float *outputGradient, float *gradient) {
+#define WEIGHT_GRADIENT(J, V) NAME(weight_gradient_tile)(J, V, g, input, offsets, outputGradient, gradient)
     switch (j * 8 + v) { TILE_CASES(WEIGHT_GRADIENT) }
 #undef WEIGHT_GRADIENT
 }
@@ -129,22 +133,21 @@ static TARGET void NAME(forward)(const HEPMLDirectConvolution *g, const float *i
 static TARGET void NAME(weight_gradient)(const HEPMLDirectConvolution *g, const float *input, const float *outputGradient,
                                          float *gradient) {
     const int64_t hp = g->padded[1], wp = g->padded[2], plane = g->padded[0] * hp * wp;
-    const int64_t kw = g->kernel[2], ldw = g->weightStride;
+    const int64_t kh = g->kernel[1], kw = g->kernel[2], perChannel = g->kernel[0] * kh * kw;
+    const int64_t positions = g->inputChannels * perChannel, ldw = g->weightStride;
     for (int64_t first = 0; first < g->outputChannels; first += LANES * MAX_VECTORS) {
         const int v = NAME(vectors_from)(g, first);
         const int widest = NAME(widest_tile)[v];
-        int64_t k = 0;
-        for (int64_t c = 0; c < g->inputChannels; c++) {
-            for (int64_t kd = 0; kd < g->kernel[0]; kd++) {
-                for (int64_t kh = 0; kh < g->kernel[1]; kh++, k += kw) {
-                    const float *line = input + c * plane + (kd * hp + kh) * wp;
-                    for (int64_t j = 0; j < kw;) {
-                        const int count = kw - j < widest ? (int)(kw - j) : widest;
-                        NAME(weight_gradient_tile_any)(count, v, g, line + j, outputGradient + first, gradient + (k + j) * ldw + first);
-                        j += count;
-                    }
-                }
+        for (int64_t k = 0; k < positions;) {
+            const int count = positions - k < widest ? (int)(positions - k) : widest;
+            int64_t offsets[MAX_TILE];
+            for (int j = 0; j < count; j++) {
+                const int64_t c = (k + j) / perChannel, within = (k + j) % perChannel;
+                const int64_t kd = within / (kh * kw), kr = within / kw % kh, kc = within % kw;
+                offsets[j] = c * plane + (kd * hp + kr) * wp + kc;
             }
+            NAME(weight_gradient_tile_any)(count, v, g, input, offsets, outputGradient + first, gradient + k * ldw + first);
+            k += count;
         }
     }
 }

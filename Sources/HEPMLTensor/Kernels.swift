@@ -14,6 +14,26 @@ enum Kernels {
         }
     }
 
+    /// Lanes of the interleaved sums below: a single running sum waits on every addition's
+    /// latency (about four cycles), eight independent ones keep the adders busy and vectorize.
+    static let sumLanes = 8
+
+    /// Σ f(i) for i in 0..<count, summed in `sumLanes` interleaved partial sums (lane i mod 8)
+    /// that are added pairwise at the end; the order is fixed, so results do not depend on threads.
+    @inline(__always)
+    static func laneSum<T: TensorScalar>(_ count: Int, _ f: (Int) -> T) -> T {
+        var s0: T = 0, s1: T = 0, s2: T = 0, s3: T = 0, s4: T = 0, s5: T = 0, s6: T = 0, s7: T = 0
+        var i = 0
+        while i &+ sumLanes <= count {
+            s0 += f(i); s1 += f(i &+ 1); s2 += f(i &+ 2); s3 += f(i &+ 3)
+            s4 += f(i &+ 4); s5 += f(i &+ 5); s6 += f(i &+ 6); s7 += f(i &+ 7)
+            i &+= sumLanes
+        }
+        var tail: T = 0
+        while i < count { tail += f(i); i &+= 1 }
+        return ((s0 + s4) + (s1 + s5)) + ((s2 + s6) + (s3 + s7)) + tail
+    }
+
     /// Runs `body` over `0..<count`, in parallel chunks when `count` is large.
     @inline(__always)
     static func chunked(_ count: Int, cost: Int = 1, _ body: (Range<Int>) -> Void) {

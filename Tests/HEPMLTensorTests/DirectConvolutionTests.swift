@@ -24,6 +24,9 @@ import Testing
         // Padding wider than the kernel reaches: output pixels that see only padding.
         Case(input: [2, 8, 6, 6], weight: [17, 8, 3, 3], padding: .explicit([4, 3]), rectified: false),
         Case(input: [2, 4, 4, 5, 6], weight: [18, 4, 2, 3, 3], padding: .same, rectified: true),
+        // The HCAL encoder's one-tap-wide 3×3×1 kernel (weight-gradient tiles across kernel rows
+        // and channels) on a batch of one (output channels split into blocks over the threads).
+        Case(input: [1, 32, 8, 9, 5], weight: [40, 32, 3, 3, 1], padding: .explicit([1, 1, 0]), rectified: false),
         // A transposed convolution: its forward pass is the input gradient of a convolution.
         Case(input: [2, 40, 6, 7], weight: [40, 12, 3, 3], padding: .same, rectified: false, transposed: true),
     ]

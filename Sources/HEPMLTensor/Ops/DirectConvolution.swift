@@ -102,6 +102,18 @@ enum DirectConvolution {
     @inline(__always)
     static func floats<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> { UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self) }
 
+    /// How a batch with fewer samples than threads (batch-1 inference) splits each sample's
+    /// output channels: `count` blocks of `channels` (a multiple of 16, an AVX2 tile's width, so
+    /// each block still runs whole tiles), about two per thread; one block when the batch alone
+    /// keeps every thread busy.
+    static func channelBlocks(_ g: ConvolutionGeometry) -> (count: Int, channels: Int) {
+        let vectors = (g.smallChannels + 15) / 16
+        guard g.batch < Parallel.threadCount else { return (1, vectors * 16) }
+        let wanted = min(vectors, (Parallel.threadCount + g.batch - 1) / g.batch * 2)
+        let channels = (vectors + wanted - 1) / wanted * 16
+        return ((g.smallChannels + channels - 1) / channels, channels)
+    }
+
     /// The forward convolution; with `keepInput`, also every padded sample, which `backward`
     /// reads for the weight gradient.
     @_specialize(where T == Float)
@@ -122,6 +134,24 @@ enum DirectConvolution {
         out.withUnsafeMutableBufferPointer { op in
             let x = xp.baseAddress.unsafelyUnwrapped, o = op.baseAddress.unsafelyUnwrapped
             let w = floats(wp.baseAddress.unsafelyUnwrapped), b = bp.isEmpty ? nil : bp.baseAddress.map { floats($0) }
+            let (blocks, channelBlock) = channelBlocks(g)
+            if blocks > 1 {
+                // Fewer samples than threads (batch-1 inference): pad every sample once, then
+                // split each sample's output channels into blocks over the threads.
+                let padded = keepInput ? kp.baseAddress.unsafelyUnwrapped : UnsafeMutablePointer<T>.allocate(capacity: g.batch * paddedSize)
+                defer { if !keepInput { padded.deallocate() } }
+                for n in 0..<g.batch {
+                    pad(x + n * L, extent: g.large, channels: g.largeChannels, into: padded + n * paddedSize, padded: geometry.padded, offset: g.padBefore)
+                }
+                Kernels.forEachChunk(g.batch * blocks, chunks: g.batch * blocks) { unit, _ in
+                    let n = unit / blocks, first = unit % blocks * channelBlock
+                    var block = geometry
+                    block.outputChannels = Int64(min(channelBlock, O - first))
+                    hepml_direct_convolution_forward(instructions, &block, floats(padded + n * paddedSize), w + first, b.map { $0 + first }, rectify,
+                                                     floats(o + n * O * S + first * S))
+                }
+                return
+            }
             Kernels.forEachChunk(g.batch, chunks: chunks) { _, samples in
                 let scratch = UnsafeMutablePointer<T>.allocate(capacity: keepInput ? 0 : paddedSize)
                 defer { scratch.deallocate() }

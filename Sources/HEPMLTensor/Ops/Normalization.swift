@@ -34,14 +34,18 @@ extension Variable {
         var mean = [T](repeating: 0, count: channels), invStd = [T](repeating: 0, count: channels)
         let xs = x.value.scalars
         // Sums run sample-major over contiguous memory (rows of [N, C] are contiguous), split
-        // over cores by channel blocks, so each channel adds its terms in sample order exactly as
-        // a channel-by-channel loop would; elementwise passes are split by samples.
+        // over cores by channel blocks, each channel plane in `Kernels.laneSum`'s fixed order, so
+        // results do not depend on the thread count; elementwise passes are split by samples.
         let parallel = xs.count >= Kernels.parallelThreshold
         func overChannels(_ body: (Range<Int>) -> Void) {
             if parallel { Kernels.forEachChunk(channels, chunks: Parallel.threadCount) { body($1) } } else { body(0..<channels) }
         }
         func overSamples(_ body: (Range<Int>) -> Void) {
             if parallel { Kernels.forEachChunk(n, chunks: Parallel.threadCount) { body($1) } } else { body(0..<n) }
+        }
+        /// Channel planes (sample, channel) of [N, C, spatial...], so that a batch of one is split too.
+        func overPlanes(_ body: (Range<Int>) -> Void) {
+            if parallel { Kernels.forEachChunk(n * channels, chunks: Parallel.threadCount) { body($1) } } else { body(0..<(n * channels)) }
         }
         if training {
             guard count > 1 else {
@@ -60,11 +64,14 @@ extension Variable {
                                 for s in 0..<n { let row = xs + s * channels; for c in block { let d = row[c] - mean[c]; squares[c] += d * d } }
                                 return
                             }
-                            for s in 0..<n { for c in block { let base = (s * channels + c) * spatial; for i in 0..<spatial { mean[c] += xs[base + i] } } }
+                            for s in 0..<n { for c in block {
+                                let plane = xs + (s * channels + c) * spatial
+                                mean[c] += Kernels.laneSum(spatial) { plane[$0] }
+                            } }
                             for c in block { mean[c] = mean[c] / T(count) }
                             for s in 0..<n { for c in block {
-                                let base = (s * channels + c) * spatial, mu = mean[c]
-                                for i in 0..<spatial { let d = xs[base + i] - mu; squares[c] += d * d }
+                                let plane = xs + (s * channels + c) * spatial, mu = mean[c]
+                                squares[c] += Kernels.laneSum(spatial) { let d = plane[$0] - mu; return d * d }
                             } }
                         }
                     }
@@ -94,8 +101,8 @@ extension Variable {
                 constants.withUnsafeBufferPointer { constants in
                     guard let xs = xs.baseAddress, let mu = constants.baseAddress else { return }
                     let k = mu + channels, g = k + channels, b = g + channels
-                    overSamples { samples in
-                        if spatial == 1, let normalized, let out {
+                    if spatial == 1, let normalized, let out {
+                        overSamples { samples in
                             for s in samples {
                                 let row = s * channels
                                 for c in 0..<channels {
@@ -104,10 +111,12 @@ extension Variable {
                                     out[row + c] = g[c] * value + b[c]
                                 }
                             }
-                            return
                         }
-                        for s in samples { for c in 0..<channels {
-                            let base = (s * channels + c) * spatial, center = mu[c], factor = k[c], weight = g[c], offset = b[c]
+                        return
+                    }
+                    overPlanes { planes in
+                        for plane in planes {
+                            let c = plane % channels, base = plane * spatial, center = mu[c], factor = k[c], weight = g[c], offset = b[c]
                             if let normalized, let out {
                                 for i in 0..<spatial { let j = base + i; normalized[j] = (xs[j] - center) * factor; out[j] = weight * normalized[j] + offset }
                             } else if let out {
@@ -115,7 +124,7 @@ extension Variable {
                             } else if let normalized {
                                 for i in 0..<spatial { let j = base + i; normalized[j] = (xs[j] - center) * factor }
                             }
-                        } }
+                        }
                     }
                 }
             }
@@ -151,8 +160,9 @@ extension Variable {
                                         return
                                     }
                                     for s in 0..<n { for c in block {
-                                        let base = (s * channels + c) * spatial
-                                        for i in 0..<spatial { let j = base + i; sumG[c] += gs[j]; sumGX[c] += gs[j] * normalized[j] }
+                                        let gradientPlane = gs + (s * channels + c) * spatial, normalizedPlane = normalized + (s * channels + c) * spatial
+                                        sumG[c] += Kernels.laneSum(spatial) { gradientPlane[$0] }
+                                        sumGX[c] += Kernels.laneSum(spatial) { gradientPlane[$0] * normalizedPlane[$0] }
                                     } }
                                 }
                                 if spatial == 1 && training {
@@ -177,17 +187,17 @@ extension Variable {
                                     }
                                     return
                                 }
-                                overSamples { samples in
-                                    for s in samples { for c in 0..<channels {
-                                        let base = (s * channels + c) * spatial, k = gamma[c] * invStd[c]
+                                overPlanes { planes in
+                                    for plane in planes {
+                                        let c = plane % channels, base = plane * spatial, k = gamma[c] * invStd[c]
                                         if training {
                                             // Training: statistics depend on x, adding the two mean-gradient terms.
-                                            let meanG = sumG[c] / T(count), sumGXc = sumGX[c], total = T(count)
-                                            for i in 0..<spatial { let j = base + i; dx[j] = k * (gs[j] - meanG - normalized[j] * sumGXc / total) }
+                                            let meanG = sumG[c] / T(count), meanGX = sumGX[c] / T(count)
+                                            for i in 0..<spatial { let j = base + i; dx[j] = k * (gs[j] - meanG - normalized[j] * meanGX) }
                                         } else {
                                             for i in 0..<spatial { let j = base + i; dx[j] = k * gs[j] }
                                         }
-                                    } }
+                                    }
                                 }
                             }
                         }
