@@ -69,8 +69,8 @@ public enum HCALReplay {
         public var shuffleSeed: UInt64?
         /// Requests in flight at once.
         public var parallel = 1
-        /// Only the LS in this range are sent; nil sends them all.
-        public var lumisections: ClosedRange<Int>?
+        /// Only the LS in this range are sent.
+        public var lumisections = Int.min...Int.max
         public init() {}
     }
 
@@ -95,7 +95,7 @@ public enum HCALReplay {
     /// flight finish.
     public static func send(_ maps: HCALRunMaps, to client: HCALServeClient, options: Options,
                             acknowledged: @escaping @Sendable (HCALIngestReply, Bool) -> Void) async throws -> Summary {
-        var order = maps.lumisections.indices.filter { options.lumisections?.contains(maps.lumisections[$0]) ?? true }
+        var order = maps.lumisections.indices.filter { options.lumisections.contains(maps.lumisections[$0]) }
         if let seed = options.shuffleSeed {
             var generator = SeededGenerator(seed: seed)
             order.shuffle(using: &generator)
