@@ -193,14 +193,44 @@ import Testing
         }
     }
 
-    /// The fused ReLU gives exactly relu(convolution) and its gradients.
-    @Test func rectifiedConvolutionIsConvolutionThenReLU() throws {
+    /// The fused ReLU and LeakyReLU give exactly relu(convolution) and leakyRelu(convolution)
+    /// and their gradients.
+    @Test func activatedConvolutionIsConvolutionThenActivation() throws {
         let x = random([2, 3, 5, 6], seed: 110), w = random([4, 3, 3, 3], seed: 111), b = random([4], seed: 112)
-        let fused = try Variable.convolution(Variable(x), weight: Variable(w), bias: Variable(b), stride: [1, 2], padding: .same, rectified: true)
-        let separate = try Variable.convolution(Variable(x), weight: Variable(w), bias: Variable(b), stride: [1, 2], padding: .same).relu()
+        for slope in [0.0, 0.5] {
+            let fused = try Variable.convolution(Variable(x), weight: Variable(w), bias: Variable(b), stride: [1, 2], padding: .same, negativeSlope: slope)
+            let separate = try Variable.convolution(Variable(x), weight: Variable(w), bias: Variable(b), stride: [1, 2], padding: .same).leakyRelu(slope: slope)
+            #expect(fused.value == separate.value)
+            try GradientCheck.check([x, w, b]) {
+                try Variable.convolution($0[0], weight: $0[1], bias: $0[2], stride: [1, 2], padding: .same, negativeSlope: slope)
+            }
+        }
+    }
+
+    /// The same for a strided transposed convolution, and its channel-block path (a batch with
+    /// fewer samples than threads) agrees with the one-chunk path to rounding.
+    @Test func activatedTransposedConvolutionIsTransposedConvolutionThenActivation() throws {
+        let x = random([2, 3, 4, 5], seed: 113), w = random([3, 4, 3, 2], seed: 114), b = random([4], seed: 115)
+        let fused = try Variable.transposedConvolution(Variable(x), weight: Variable(w), bias: Variable(b), stride: [2, 2], padding: .explicit([1, 0]),
+                                                       outputPadding: [1, 0], negativeSlope: 0.5)
+        let separate = try Variable.transposedConvolution(Variable(x), weight: Variable(w), bias: Variable(b), stride: [2, 2], padding: .explicit([1, 0]),
+                                                          outputPadding: [1, 0]).leakyRelu(slope: 0.5)
         #expect(fused.value == separate.value)
         try GradientCheck.check([x, w, b]) {
-            try Variable.convolution($0[0], weight: $0[1], bias: $0[2], stride: [1, 2], padding: .same, rectified: true)
+            try Variable.transposedConvolution($0[0], weight: $0[1], bias: $0[2], stride: [2, 2], padding: .explicit([1, 0]), outputPadding: [1, 0], negativeSlope: 0)
+        }
+        // The HCAL decoder's shape, scaled down: 3×3×2 kernels, stride 2×2×2, 32 channels, a
+        // small grid of more lines than one column tile holds.
+        let g = ConvolutionGeometry(batch: 1, largeChannels: 32, smallChannels: 32, large: [32, 36, 8], small: [16, 18, 4],
+                                    kernel: [3, 3, 2], stride: [2, 2, 2], padBefore: [1, 1, 0])
+        #expect(16 * 18 * 6 * 18 * 4 > ConvolutionKernels.columnTileBudget)
+        let small = random([32 * 16 * 18 * 4], seed: 116).scalars.map(Float.init), weight = random([32 * 32 * 18], seed: 117).scalars.map(Float.init)
+        let bias = random([32], seed: 118).scalars.map(Float.init)
+        for slope: Float? in [nil, 0.5] {
+            let oneChunk = try #require(ConvolutionKernels.transposedForward(small: small, weight: weight, bias: bias, negativeSlope: slope, g, threads: 1))
+            let blocks = try #require(ConvolutionKernels.transposedForward(small: small, weight: weight, bias: bias, negativeSlope: slope, g, threads: 3))
+            #expect(oneChunk.count == 32 * 32 * 36 * 8)
+            #expect(zip(oneChunk, blocks).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($0)) })
         }
     }
 

@@ -196,17 +196,18 @@ enum ConvolutionKernels {
     /// gradient instead of being rebuilt (64 MiB in Float).
     static let savedColumnBudget = 1 << 24
 
-    /// small[n, o, :] = W[o, :]·patches(large[n]) + bias[o], or its positive part with `rectify`
-    /// (a ReLU fused into the pass that reorders the product). With `keep` (and within the
+    /// small[n, o, :] = W[o, :]·patches(large[n]) + bias[o], through a ReLU (`negativeSlope` 0) or
+    /// LeakyReLU (`negativeSlope` a) when one is given, fused into the pass that reorders the
+    /// product (`activate`). With `keep` (and within the
     /// budget) also returns the form of the large grid the weight gradient reads, which
     /// `backward` takes as `kept`: every sub-batch's column matrix, stored at sample offset·P·S
     /// (`backward` walks the batch in the same sub-batches), or the padded samples of the direct
     /// kernels, which serve the geometries `DirectConvolution.handles`.
     @_specialize(where T == Float)
-    static func forward<T: TensorScalar>(large: [T], weight: [T], bias: [T]? = nil, rectify: Bool = false, _ g: ConvolutionGeometry,
+    static func forward<T: TensorScalar>(large: [T], weight: [T], bias: [T]? = nil, negativeSlope: T? = nil, _ g: ConvolutionGeometry,
                                          keep: Bool = false) -> (output: [T], kept: [T]?) {
         if DirectConvolution.handles(g, T.self) {
-            return DirectConvolution.forward(large: large, weight: weight, bias: bias, rectify: rectify, g, keepInput: keep, chunks: chunking(g).chunks)
+            return DirectConvolution.forward(large: large, weight: weight, bias: bias, negativeSlope: negativeSlope, g, keepInput: keep, chunks: chunking(g).chunks)
         }
         let O = g.smallChannels, P = g.patchSize, S = g.smallSpatial, L = g.largeChannels * g.largeSpatial
         var out: [T] = Kernels.overwritten(g.batch * O * S)
@@ -236,12 +237,8 @@ enum ConvolutionKernels {
                             // Back to [sample, channel, position] order, adding the bias on the way.
                             for s in 0..<count {
                                 for oc in 0..<O {
-                                    let target = o + ((start &+ s) &* O &+ oc) &* S, source = product + (oc &* ld &+ s &* S), shift = b[oc]
-                                    if rectify {
-                                        for i in 0..<S { target[i] = Swift.max(source[i] + shift, 0) }
-                                    } else {
-                                        for i in 0..<S { target[i] = source[i] + shift }
-                                    }
+                                    activate(from: product + (oc &* ld &+ s &* S), shift: b[oc], negativeSlope: negativeSlope,
+                                             into: o + ((start &+ s) &* O &+ oc) &* S, count: S)
                                 }
                             }
                         }
@@ -255,16 +252,41 @@ enum ConvolutionKernels {
         return (out, saved.isEmpty ? nil : saved)
     }
 
+    /// target[i] = activation(source[i] + shift) for `count` values (source may be target): the
+    /// identity, ReLU (`negativeSlope` 0, as `relu()` computes it) or LeakyReLU (as `leakyRelu`).
+    @inline(__always)
+    static func activate<T: TensorScalar>(from source: UnsafePointer<T>, shift: T, negativeSlope: T?, into target: UnsafeMutablePointer<T>, count: Int) {
+        switch negativeSlope {
+        case nil: for i in 0..<count { target[i] = source[i] + shift }
+        case 0: for i in 0..<count { target[i] = Swift.max(source[i] + shift, 0) }
+        case let slope?: for i in 0..<count { let value = source[i] + shift; target[i] = value > 0 ? value : slope * value }
+        }
+    }
+
+    /// The output gradient of an activated (`activate`) output: it passes where the output is
+    /// positive and is scaled by the negative slope elsewhere (for slopes ≥ 0 the output and
+    /// the pre-activation have the same sign).
+    @inline(__always)
+    static func gradientThroughActivation<T: TensorScalar>(_ gradient: UnsafePointer<T>, output: UnsafePointer<T>, negativeSlope: T,
+                                                           into target: UnsafeMutablePointer<T>, count: Int) {
+        // Both loads unconditional, so the select vectorizes.
+        for i in 0..<count {
+            let value = gradient[i]
+            target[i] = output[i] > 0 ? value : negativeSlope * value
+        }
+    }
+
     /// Gradients of `forward`: with respect to the large grid (`needLarge`), the weight (`large`
-    /// given) and the bias (`needBias`). `rectifiedOutput` is the output of a `rectify` forward:
-    /// the gradient passes only where it is positive, a mask applied while the gradient is
+    /// given) and the bias (`needBias`). `activatedOutput` is the output of a forward with
+    /// `negativeSlope`: the gradient is masked by `gradientThroughActivation` while it is
     /// gathered. Weight and bias gradients are summed per chunk, then across chunks.
     @_specialize(where T == Float)
-    static func backward<T: TensorScalar>(large: [T]?, weight: [T], smallGradient: [T], needLarge: Bool, needBias: Bool = false, rectifiedOutput: [T]? = nil,
+    static func backward<T: TensorScalar>(large: [T]?, weight: [T], smallGradient: [T], needLarge: Bool, needBias: Bool = false,
+                                          activatedOutput: [T]? = nil, negativeSlope: T = 0,
                                           _ g: ConvolutionGeometry, kept: [T]? = nil) -> (large: [T]?, weight: [T]?, bias: [T]?) {
         if DirectConvolution.handles(g, T.self) {
             return DirectConvolution.backward(large: large, kept: kept, weight: weight, smallGradient: smallGradient, needLarge: needLarge, needBias: needBias,
-                                              rectifiedOutput: rectifiedOutput, g, chunks: chunking(g).chunks)
+                                              activatedOutput: activatedOutput, negativeSlope: negativeSlope, g, chunks: chunking(g).chunks)
         }
         let O = g.smallChannels, P = g.patchSize, S = g.smallSpatial, L = g.largeChannels * g.largeSpatial
         let (chunks, subBatch) = chunking(g)
@@ -274,7 +296,7 @@ enum ConvolutionKernels {
         let partialSize = (needWeight ? O * P : 0) + (needBias ? O : 0)
         var partials = [[T]](repeating: [], count: chunks)
         let xs = large ?? []
-        let mask = rectifiedOutput ?? []
+        let mask = activatedOutput ?? []
         let savedColumns = kept ?? []
         let lines = patchLines(g), width = g.small[2], sw = g.stride[2]
         lines.withUnsafeBufferPointer { lp in
@@ -302,12 +324,7 @@ enum ConvolutionKernels {
                                             let offset = ((start &+ s) &* O &+ oc) &* S
                                             let target = gathered + (oc &* ld &+ s &* S), source = gr + offset
                                             if let y = mp.baseAddress, !mp.isEmpty {
-                                                // Both loads unconditional, so the select vectorizes.
-                                                let output = y + offset
-                                                for i in 0..<S {
-                                                    let value = source[i]
-                                                    target[i] = output[i] > 0 ? value : 0
-                                                }
+                                                gradientThroughActivation(source, output: y + offset, negativeSlope: negativeSlope, into: target, count: S)
                                             } else {
                                                 for i in 0..<S { target[i] = source[i] }
                                             }
@@ -356,14 +373,105 @@ enum ConvolutionKernels {
     }
 }
 
+extension ConvolutionKernels {
+    /// Elements of the column tile that one channel block of `transposedForward` computes and
+    /// scatters at a time (256 KiB in Float, so the tile stays in a Zen core's L2).
+    static let columnTileBudget = 1 << 16
+
+    /// The output of a transposed convolution (the large grid): the adjoint product of
+    /// `backward`, then bias and activation (`activate`) over each channel plane.
+    ///
+    /// A batch with fewer samples than threads (batch-1 inference) would run that product as
+    /// one chunk on one core. It splits each sample's large channels into blocks over the
+    /// threads instead: a block computes only its own rows of the column matrix (a channel's
+    /// rows are its kernel offsets), a tile of small-grid lines at a time so the tile stays in
+    /// cache, scatters each tile into its own channel planes (col2im), then activates them. No
+    /// two blocks write the same output; the sums agree with the one-chunk path's to rounding.
+    /// (`threads` lets tests take either path on any machine.)
+    @_specialize(where T == Float)
+    static func transposedForward<T: TensorScalar>(small: [T], weight: [T], bias: [T]?, negativeSlope: T?, _ g: ConvolutionGeometry,
+                                                   threads: Int = Parallel.threadCount) -> [T]? {
+        let C = g.largeChannels, LS = g.largeSpatial, V = g.kernelVolume, O = g.smallChannels, P = g.patchSize, S = g.smallSpatial
+        let blocks = g.batch >= threads || g.batch * O * P * S < 1 << 17 ? 1 : min(C, (threads + g.batch - 1) / g.batch * 2)
+        let shifts = bias ?? []
+        guard blocks > 1 else {
+            guard var out = backward(large: nil, weight: weight, smallGradient: small, needLarge: true, g).large else { return nil }
+            guard bias != nil || negativeSlope != nil else { return out }
+            shifts.withUnsafeBufferPointer { bp in
+                out.withUnsafeMutableBufferPointer { op in
+                    let o = op.baseAddress.unsafelyUnwrapped
+                    Kernels.forEachChunk(g.batch * C, minimumChunk: max(1, Kernels.parallelThreshold / max(LS, 1))) { planes in
+                        for plane in planes {
+                            activate(from: o + plane &* LS, shift: bp.isEmpty ? 0 : bp[plane % C], negativeSlope: negativeSlope, into: o + plane &* LS, count: LS)
+                        }
+                    }
+                }
+            }
+            return out
+        }
+        let channelsPerBlock = (C + blocks - 1) / blocks
+        let (Wo, lineCount) = (g.small[2], g.small[0] * g.small[1])
+        let tileLines = max(1, min(lineCount, columnTileBudget / max(channelsPerBlock * V * Wo, 1)))
+        let lines = patchLines(g), sw = g.stride[2]
+        var out: [T] = Kernels.overwritten(g.batch * C * LS)
+        lines.withUnsafeBufferPointer { lp in
+        shifts.withUnsafeBufferPointer { bp in
+        small.withUnsafeBufferPointer { xp in
+        weight.withUnsafeBufferPointer { wp in
+        out.withUnsafeMutableBufferPointer { op in
+            let x = xp.baseAddress.unsafelyUnwrapped, w = wp.baseAddress.unsafelyUnwrapped, o = op.baseAddress.unsafelyUnwrapped
+            let table = lp.baseAddress.unsafelyUnwrapped
+            Kernels.forEachChunk(g.batch * blocks, chunks: g.batch * blocks) { unit, _ in
+                let n = unit / blocks, first = unit % blocks * channelsPerBlock, last = min(C, first + channelsPerBlock)
+                guard first < last else { return }
+                let rows = (last - first) * V
+                let planes = o + (n * C + first) * LS
+                planes.update(repeating: 0, count: (last - first) * LS)
+                let tile = UnsafeMutablePointer<T>.allocate(capacity: rows * tileLines * Wo)
+                defer { tile.deallocate() }
+                for firstLine in stride(from: 0, to: lineCount, by: tileLines) {
+                    let tileEnd = min(lineCount, firstLine + tileLines), columns = (tileEnd - firstLine) * Wo
+                    T.gemm(transposeA: true, transposeB: false, m: rows, n: columns, k: O, alpha: 1, a: w + first * V, lda: P,
+                           b: x + n * O * S + firstLine * Wo, ldb: S, beta: 0, c: tile, ldc: columns)
+                    for row in 0..<rows {
+                        let target = planes + (row / V) &* LS, offset = row % V
+                        for index in firstLine..<tileEnd {
+                            let line = table[offset &* lineCount &+ index]
+                            let low = Int(line.low), high = Int(line.high)
+                            guard low < high else { continue }
+                            let input = tile + (row &* columns &+ (index &- firstLine) &* Wo), output = target + Int(line.source)
+                            if sw == 1 {
+                                for w in low..<high { output[w] += input[w] }
+                            } else {
+                                for w in low..<high { output[w &* sw] += input[w] }
+                            }
+                        }
+                    }
+                }
+                guard bias != nil || negativeSlope != nil else { return }
+                for channel in first..<last {
+                    let plane = o + (n * C + channel) * LS
+                    activate(from: plane, shift: bp.isEmpty ? 0 : bp[channel], negativeSlope: negativeSlope, into: plane, count: LS)
+                }
+            }
+        }
+        }
+        }
+        }
+        }
+        return out
+    }
+}
+
 extension Variable {
     /// N-dimensional convolution (1, 2 or 3 spatial axes, from the input rank) with weight
-    /// [out, in, k...] and optional bias [out]. `rectified: true` returns relu(convolution)
-    /// with the ReLU fused into the convolution's own passes (two fewer passes over the output
-    /// in training); the value and gradients are those of `.relu()` applied afterwards.
+    /// [out, in, k...] and optional bias [out]. With `negativeSlope` it returns
+    /// relu(convolution) (slope 0) or leakyRelu(convolution, slope) (slope > 0) with the
+    /// activation fused into the convolution's own passes (two fewer passes over the output);
+    /// the value and gradients are those of `.relu()` or `.leakyRelu(slope:)` applied afterwards.
     @_specialize(where T == Float)
     public static func convolution(_ x: Variable, weight: Variable, bias: Variable?, stride: [Int]? = nil, padding: Padding = .valid,
-                                   rectified: Bool = false) throws -> Variable {
+                                   negativeSlope: T? = nil) throws -> Variable {
         let spatialRank = x.shape.count - 2
         let op = "conv\(spatialRank)d"
         guard (1...3).contains(spatialRank), weight.shape.count == spatialRank + 2, x.shape[1] == weight.shape[1] else {
@@ -376,6 +484,7 @@ extension Variable {
         if let bias, bias.shape != [weight.shape[0]] {
             throw ShapeError(operation: op, "bias must be [out]", shapes: [bias.shape, weight.shape])
         }
+        try validateFusedSlope(negativeSlope, operation: op, shapes: [x.shape, weight.shape])
         let spatial = Array(x.shape.dropFirst(2)), kernel = Array(weight.shape.dropFirst(2))
         let (before, output) = try ConvolutionGeometry.resolve(padding, input: spatial, kernel: kernel, stride: stride, operation: op, shapes: [x.shape, weight.shape])
         let g = ConvolutionGeometry(batch: x.shape[0], largeChannels: x.shape[1], smallChannels: weight.shape[0],
@@ -383,13 +492,13 @@ extension Variable {
                                     kernel: ConvolutionGeometry.lift(kernel), stride: ConvolutionGeometry.lift(stride),
                                     padBefore: ConvolutionGeometry.lift(before, fill: 0))
         let (out, kept) = ConvolutionKernels.forward(large: x.value.scalars, weight: weight.value.scalars, bias: bias?.value.scalars,
-                                                     rectify: rectified, g, keep: weight.requiresGrad)
+                                                     negativeSlope: negativeSlope, g, keep: weight.requiresGrad)
         let outShape = [x.shape[0], weight.shape[0]] + output
         let inputs = [x, weight] + (bias.map { [$0] } ?? [])
-        return Variable(Tensor(validShape: outShape, scalars: out), operation: rectified ? op + "+relu" : op, inputs: inputs) { grad in
+        return Variable(Tensor(validShape: outShape, scalars: out), operation: fusedName(op, negativeSlope), inputs: inputs) { grad in
             let (dx, dw, db) = ConvolutionKernels.backward(large: weight.requiresGrad ? x.value.scalars : nil, weight: weight.value.scalars,
                                                            smallGradient: grad.scalars, needLarge: x.requiresGrad, needBias: bias?.requiresGrad ?? false,
-                                                           rectifiedOutput: rectified ? out : nil, g, kept: kept)
+                                                           activatedOutput: negativeSlope == nil ? nil : out, negativeSlope: negativeSlope ?? 0, g, kept: kept)
             if let dx { x.accumulate(Tensor(validShape: x.shape, scalars: dx)) }
             if let dw { weight.accumulate(Tensor(validShape: weight.shape, scalars: dw)) }
             if let bias, let db { bias.accumulate(Tensor(validShape: bias.shape, scalars: db)) }
@@ -398,8 +507,10 @@ extension Variable {
 
     /// Transposed convolution with weight [in, out, k...] (PyTorch layout). Output size per axis:
     /// `valid` → (in−1)·s + k; `same` → in·s (Keras); `explicit(p)` → (in−1)·s − 2p + k + outputPadding.
+    /// `negativeSlope` fuses a ReLU or LeakyReLU as in `convolution`.
     @_specialize(where T == Float)
-    public static func transposedConvolution(_ x: Variable, weight: Variable, bias: Variable?, stride: [Int]? = nil, padding: Padding = .valid, outputPadding: [Int]? = nil) throws -> Variable {
+    public static func transposedConvolution(_ x: Variable, weight: Variable, bias: Variable?, stride: [Int]? = nil, padding: Padding = .valid, outputPadding: [Int]? = nil,
+                                             negativeSlope: T? = nil) throws -> Variable {
         let spatialRank = x.shape.count - 2
         let op = "convTranspose\(spatialRank)d"
         guard (1...3).contains(spatialRank), weight.shape.count == spatialRank + 2, x.shape[1] == weight.shape[0] else {
@@ -414,6 +525,7 @@ extension Variable {
         if let bias, bias.shape != [weight.shape[1]] {
             throw ShapeError(operation: op, "bias must be [out]", shapes: [bias.shape, weight.shape])
         }
+        try validateFusedSlope(negativeSlope, operation: op, shapes: [x.shape, weight.shape])
         let spatial = Array(x.shape.dropFirst(2)), kernel = Array(weight.shape.dropFirst(2))
         var before = [Int](), output = [Int]()
         for axis in 0..<spatialRank {
@@ -437,13 +549,26 @@ extension Variable {
                                     large: ConvolutionGeometry.lift(output), small: ConvolutionGeometry.lift(spatial),
                                     kernel: ConvolutionGeometry.lift(kernel), stride: ConvolutionGeometry.lift(stride),
                                     padBefore: ConvolutionGeometry.lift(before, fill: 0))
-        guard var out = ConvolutionKernels.backward(large: nil, weight: weight.value.scalars, smallGradient: x.value.scalars, needLarge: true, g).large else {
+        guard let out = ConvolutionKernels.transposedForward(small: x.value.scalars, weight: weight.value.scalars, bias: bias?.value.scalars,
+                                                             negativeSlope: negativeSlope, g) else {
             throw ShapeError(operation: op, "no output", shapes: [x.shape])
         }
-        if let bias { addChannelBias(&out, bias.value.scalars, spatial: g.largeSpatial) }
         let outShape = [x.shape[0], weight.shape[1]] + output
         let inputs = [x, weight] + (bias.map { [$0] } ?? [])
-        return Variable(Tensor(validShape: outShape, scalars: out), operation: op, inputs: inputs) { grad in
+        return Variable(Tensor(validShape: outShape, scalars: out), operation: fusedName(op, negativeSlope), inputs: inputs) { outputGradient in
+            var grad = outputGradient
+            if let negativeSlope {
+                var masked: [T] = Kernels.overwritten(out.count)
+                outputGradient.scalars.withUnsafeBufferPointer { gp in
+                    out.withUnsafeBufferPointer { yp in
+                        masked.withUnsafeMutableBufferPointer { mp in
+                            ConvolutionKernels.gradientThroughActivation(gp.baseAddress.unsafelyUnwrapped, output: yp.baseAddress.unsafelyUnwrapped,
+                                                                         negativeSlope: negativeSlope, into: mp.baseAddress.unsafelyUnwrapped, count: out.count)
+                        }
+                    }
+                }
+                grad = Tensor(validShape: outShape, scalars: masked)
+            }
             // What the input gradient's pass keeps of `grad` is what the weight gradient reads.
             var kept: [T]?
             if x.requiresGrad {
@@ -459,16 +584,18 @@ extension Variable {
         }
     }
 
-    @_specialize(where T == Float)
-    static func addChannelBias(_ out: inout [T], _ bias: [T], spatial: Int) {
-        let channels = bias.count
-        out.withUnsafeMutableBufferPointer { o in
-            for base in stride(from: 0, to: o.count, by: channels * spatial) {
-                for c in 0..<channels {
-                    let b = bias[c], start = base + c * spatial
-                    for i in start..<(start + spatial) { o[i] += b }
-                }
-            }
+    /// A fused activation's slope must keep the output's sign (the gradient mask reads it).
+    static func validateFusedSlope(_ negativeSlope: T?, operation: String, shapes: [[Int]]) throws {
+        if let negativeSlope, !(negativeSlope >= 0) {
+            throw ShapeError(operation: operation, "a fused activation needs a negative slope ≥ 0, got \(negativeSlope)", shapes: shapes)
+        }
+    }
+
+    static func fusedName(_ operation: String, _ negativeSlope: T?) -> String {
+        switch negativeSlope {
+        case nil: operation
+        case 0: operation + "+relu"
+        case let slope?: operation + "+leakyRelu(\(slope))"
         }
     }
 
