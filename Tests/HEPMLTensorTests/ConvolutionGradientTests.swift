@@ -219,18 +219,38 @@ import Testing
         try GradientCheck.check([x, w, b]) {
             try Variable.transposedConvolution($0[0], weight: $0[1], bias: $0[2], stride: [2, 2], padding: .explicit([1, 0]), outputPadding: [1, 0], negativeSlope: 0)
         }
-        // The HCAL decoder's shape, scaled down: 3×3×2 kernels, stride 2×2×2, 32 channels, a
-        // small grid of more lines than one column tile holds.
-        let g = ConvolutionGeometry(batch: 1, largeChannels: 32, smallChannels: 32, large: [32, 36, 8], small: [16, 18, 4],
-                                    kernel: [3, 3, 2], stride: [2, 2, 2], padBefore: [1, 1, 0])
-        #expect(16 * 18 * 6 * 18 * 4 > ConvolutionKernels.columnTileBudget)
-        let small = random([32 * 16 * 18 * 4], seed: 116).scalars.map(Float.init), weight = random([32 * 32 * 18], seed: 117).scalars.map(Float.init)
-        let bias = random([32], seed: 118).scalars.map(Float.init)
-        for slope: Float? in [nil, 0.5] {
-            let oneChunk = try #require(ConvolutionKernels.transposedForward(small: small, weight: weight, bias: bias, negativeSlope: slope, g, threads: 1))
-            let blocks = try #require(ConvolutionKernels.transposedForward(small: small, weight: weight, bias: bias, negativeSlope: slope, g, threads: 3))
-            #expect(oneChunk.count == 32 * 32 * 36 * 8)
-            #expect(zip(oneChunk, blocks).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($0)) })
+        // The tiled paths of `transposedForward` against the one-product path (`backward`'s
+        // input gradient, then bias and LeakyReLU): the HCAL decoder's 3×3×2 stride-2 kernels
+        // on a small grid of more lines than one column tile holds, split into channel blocks
+        // (3 threads) or not (1 thread, or a batch of 2 on 2 threads); its 1×1×1 output layer
+        // split into ranges of rows; and a kernel shorter than its stride, whose rows that no
+        // input reaches hold only the bias.
+        let cases: [(g: ConvolutionGeometry, threads: Int)] = [
+            (ConvolutionGeometry(batch: 1, largeChannels: 32, smallChannels: 32, large: [32, 36, 8], small: [16, 18, 4],
+                                 kernel: [3, 3, 2], stride: [2, 2, 2], padBefore: [1, 1, 0]), 3),
+            (ConvolutionGeometry(batch: 1, largeChannels: 32, smallChannels: 32, large: [32, 36, 8], small: [16, 18, 4],
+                                 kernel: [3, 3, 2], stride: [2, 2, 2], padBefore: [1, 1, 0]), 1),
+            (ConvolutionGeometry(batch: 2, largeChannels: 32, smallChannels: 32, large: [32, 36, 8], small: [16, 18, 4],
+                                 kernel: [3, 3, 2], stride: [2, 2, 2], padBefore: [1, 1, 0]), 2),
+            (ConvolutionGeometry(batch: 1, largeChannels: 1, smallChannels: 32, large: [32, 36, 8], small: [32, 36, 8],
+                                 kernel: [1, 1, 1], stride: [1, 1, 1], padBefore: [0, 0, 0]), 2),
+            (ConvolutionGeometry(batch: 1, largeChannels: 3, smallChannels: 32, large: [21, 36, 8], small: [10, 36, 8],
+                                 kernel: [1, 1, 1], stride: [2, 1, 1], padBefore: [0, 0, 0]), 4),
+        ]
+        for (index, (g, threads)) in cases.enumerated() {
+            #expect(g.patchSize * g.smallSpatial > ConvolutionKernels.columnTileBudget || g.batch < threads, "case \(index)")
+            let seed = UInt64(116 + 3 * index)
+            let small = random([g.batch * g.smallChannels * g.smallSpatial], seed: seed).scalars.map(Float.init)
+            let weight = random([g.smallChannels * g.patchSize], seed: seed + 1).scalars.map(Float.init)
+            let bias = random([g.largeChannels], seed: seed + 2).scalars.map(Float.init)
+            let product = try #require(ConvolutionKernels.backward(large: nil, weight: weight, smallGradient: small, needLarge: true, g).large)
+            let expected = product.indices.map { i in
+                let value = product[i] + bias[i / g.largeSpatial % g.largeChannels]
+                return value > 0 ? value : 0.5 * value
+            }
+            let tiled = try #require(ConvolutionKernels.transposedForward(small: small, weight: weight, bias: bias, negativeSlope: 0.5, g, threads: threads))
+            #expect(tiled.count == expected.count, "case \(index)")
+            #expect(zip(tiled, expected).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($1)) }, "case \(index)")
         }
     }
 

@@ -379,22 +379,26 @@ extension ConvolutionKernels {
     static let columnTileBudget = 1 << 16
 
     /// The output of a transposed convolution (the large grid): the adjoint product of
-    /// `backward`, then bias and activation (`activate`) over each channel plane.
+    /// `backward` (column matrix, then col2im), then bias and activation (`activate`).
     ///
-    /// A batch with fewer samples than threads (batch-1 inference) would run that product as
-    /// one chunk on one core. It splits each sample's large channels into blocks over the
-    /// threads instead: a block computes only its own rows of the column matrix (a channel's
-    /// rows are its kernel offsets), a tile of small-grid lines at a time so the tile stays in
-    /// cache, scatters each tile into its own channel planes (col2im), then activates them. No
-    /// two blocks write the same output; the sums agree with the one-chunk path's to rounding.
-    /// (`threads` lets tests take either path on any machine.)
+    /// The one-product path writes one sample's whole column matrix (2.25× the output for the
+    /// HCAL decoder's 3×3×2 stride-2 kernels, 53 MB) through memory and runs a batch of one on a
+    /// single core. When a sample's column matrix exceeds a tile, or the batch has fewer samples
+    /// than threads, the work runs instead in units that own disjoint outputs: a sample, a block
+    /// of its large channels (a channel's column rows are its kernel offsets; blocks only when
+    /// the batch alone cannot keep the threads busy) and, where kernel ≤ stride on the outermost
+    /// axis (so consecutive small rows scatter into disjoint large rows: 1×1×1 output layers),
+    /// a range of small rows. A unit computes its rows of the column matrix a tile of small-grid
+    /// lines at a time, so the tile stays in cache, scatters each tile into its own output
+    /// (col2im), then activates that output. The sums agree with the one-product path's to
+    /// rounding. (`threads` lets tests take either path on any machine.)
     @_specialize(where T == Float)
     static func transposedForward<T: TensorScalar>(small: [T], weight: [T], bias: [T]?, negativeSlope: T?, _ g: ConvolutionGeometry,
                                                    threads: Int = Parallel.threadCount) -> [T]? {
         let C = g.largeChannels, LS = g.largeSpatial, V = g.kernelVolume, O = g.smallChannels, P = g.patchSize, S = g.smallSpatial
-        let blocks = g.batch >= threads || g.batch * O * P * S < 1 << 17 ? 1 : min(C, (threads + g.batch - 1) / g.batch * 2)
         let shifts = bias ?? []
-        guard blocks > 1 else {
+        let fewSamples = g.batch < threads && g.batch * O * P * S >= 1 << 17
+        guard P * S > columnTileBudget || fewSamples else {
             guard var out = backward(large: nil, weight: weight, smallGradient: small, needLarge: true, g).large else { return nil }
             guard bias != nil || negativeSlope != nil else { return out }
             shifts.withUnsafeBufferPointer { bp in
@@ -409,10 +413,12 @@ extension ConvolutionKernels {
             }
             return out
         }
+        let blocks = fewSamples ? min(C, (threads + g.batch - 1) / g.batch * 2) : 1
         let channelsPerBlock = (C + blocks - 1) / blocks
-        let (Wo, lineCount) = (g.small[2], g.small[0] * g.small[1])
-        let tileLines = max(1, min(lineCount, columnTileBudget / max(channelsPerBlock * V * Wo, 1)))
-        let lines = patchLines(g), sw = g.stride[2]
+        let (Do, Ho, Wo) = (g.small[0], g.small[1], g.small[2]), (D, largePlane) = (g.large[0], g.large[1] * g.large[2])
+        let parts = g.kernel[0] <= g.stride[0] && g.batch * blocks < 2 * threads ? min(Do, (2 * threads + g.batch * blocks - 1) / (g.batch * blocks)) : 1
+        let tileLines = max(1, columnTileBudget / max(channelsPerBlock * V * Wo, 1))
+        let lines = patchLines(g), sw = g.stride[2], (s0, pad0) = (g.stride[0], g.padBefore[0])
         var out: [T] = Kernels.overwritten(g.batch * C * LS)
         lines.withUnsafeBufferPointer { lp in
         shifts.withUnsafeBufferPointer { bp in
@@ -421,16 +427,22 @@ extension ConvolutionKernels {
         out.withUnsafeMutableBufferPointer { op in
             let x = xp.baseAddress.unsafelyUnwrapped, w = wp.baseAddress.unsafelyUnwrapped, o = op.baseAddress.unsafelyUnwrapped
             let table = lp.baseAddress.unsafelyUnwrapped
-            Kernels.forEachChunk(g.batch * blocks, chunks: g.batch * blocks) { unit, _ in
-                let n = unit / blocks, first = unit % blocks * channelsPerBlock, last = min(C, first + channelsPerBlock)
-                guard first < last else { return }
-                let rows = (last - first) * V
-                let planes = o + (n * C + first) * LS
-                planes.update(repeating: 0, count: (last - first) * LS)
-                let tile = UnsafeMutablePointer<T>.allocate(capacity: rows * tileLines * Wo)
+            Kernels.forEachChunk(g.batch * blocks * parts, chunks: g.batch * blocks * parts) { unit, _ in
+                let n = unit / (blocks * parts), block = unit / parts % blocks, part = unit % parts
+                let first = block * channelsPerBlock, last = min(C, first + channelsPerBlock)
+                // Small rows [firstRow, endRow) scatter into large rows [firstDepth, endDepth),
+                // which the part owns with any rows between parts that no small row reaches.
+                let firstRow = part * Do / parts, endRow = (part + 1) * Do / parts
+                let firstDepth = part == 0 ? 0 : min(D, max(0, firstRow * s0 - pad0))
+                let endDepth = part == parts - 1 ? D : min(D, max(0, endRow * s0 - pad0))
+                guard first < last, firstRow < endRow else { return }
+                let rows = (last - first) * V, lineCount = Do * Ho
+                let planes = o + (n * C + first) * LS, owned = (endDepth - firstDepth) * largePlane
+                for channel in 0..<(last - first) { (planes + channel * LS + firstDepth * largePlane).update(repeating: 0, count: owned) }
+                let tile = UnsafeMutablePointer<T>.allocate(capacity: rows * min(tileLines, (endRow - firstRow) * Ho) * Wo)
                 defer { tile.deallocate() }
-                for firstLine in stride(from: 0, to: lineCount, by: tileLines) {
-                    let tileEnd = min(lineCount, firstLine + tileLines), columns = (tileEnd - firstLine) * Wo
+                for firstLine in stride(from: firstRow * Ho, to: endRow * Ho, by: tileLines) {
+                    let tileEnd = min(endRow * Ho, firstLine + tileLines), columns = (tileEnd - firstLine) * Wo
                     T.gemm(transposeA: true, transposeB: false, m: rows, n: columns, k: O, alpha: 1, a: w + first * V, lda: P,
                            b: x + n * O * S + firstLine * Wo, ldb: S, beta: 0, c: tile, ldc: columns)
                     for row in 0..<rows {
@@ -450,8 +462,8 @@ extension ConvolutionKernels {
                 }
                 guard bias != nil || negativeSlope != nil else { return }
                 for channel in first..<last {
-                    let plane = o + (n * C + channel) * LS
-                    activate(from: plane, shift: bp.isEmpty ? 0 : bp[channel], negativeSlope: negativeSlope, into: plane, count: LS)
+                    let region = o + (n * C + channel) * LS + firstDepth * largePlane
+                    activate(from: region, shift: bp.isEmpty ? 0 : bp[channel], negativeSlope: negativeSlope, into: region, count: owned)
                 }
             }
         }
