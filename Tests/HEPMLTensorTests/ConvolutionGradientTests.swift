@@ -183,6 +183,10 @@ import Testing
             ([1, 2, 4, 5, 6], [3, 2, 2, 3, 5], [2, 1, 3], [1, 2, 2], [3, 7, 2]),
             ([3, 1, 1, 20, 20], [2, 1, 1, 5, 5], [1, 1, 1], [0, 2, 2], [1, 20, 20]),
             ([2, 2, 1, 1, 11], [2, 2, 1, 1, 4], [1, 1, 3], [0, 0, 3], [1, 1, 5]),
+            // Batches of one with enough work to split the lines over the threads (the HCAL
+            // encoder's first 1 → 32 layer, with more lines than one tile; a strided one).
+            ([1, 1, 40, 36, 10], [32, 1, 3, 3, 1], [1, 1, 1], [1, 1, 0], [40, 36, 10]),
+            ([1, 2, 30, 40, 9], [20, 2, 3, 3, 2], [2, 2, 2], [1, 1, 0], [15, 20, 4]),
         ]
         for (index, (xShape, wShape, stride, pad, out)) in cases.enumerated() {
             let x = random(xShape, seed: 90 + UInt64(index)), w = random(wShape, seed: 95 + UInt64(index)), b = random([wShape[0]], seed: 99)
@@ -190,6 +194,25 @@ import Testing
             #expect(y.shape == [xShape[0], wShape[0]] + out)
             let expected = direct(x, w, b, stride: stride, pad: pad, out: out)
             #expect(zip(y.value.scalars, expected).allSatisfy { abs($0 - $1) < 1e-12 }, "case \(index)")
+        }
+    }
+
+    /// A batch of one (its lines split over the threads) keeps its columns where the weight
+    /// gradient reads them: its gradients equal those of a batch of two whose second sample gets
+    /// no output gradient (one chunk per sample on two threads).
+    @Test func batchOfOneKeepsItsColumnsForTheWeightGradient() throws {
+        let x = random([1, 2, 30, 40, 9], seed: 130), w = random([20, 2, 3, 3, 2], seed: 131), b = random([20], seed: 132)
+        let pair = try Tensor(shape: [2, 2, 30, 40, 9], scalars: x.scalars + random([1, 2, 30, 40, 9], seed: 133).scalars)
+        func gradients(_ input: Tensor<Double>) throws -> [Tensor<Double>] {
+            let (xv, wv, bv) = (Variable(input, requiresGrad: true), Variable(w, requiresGrad: true), Variable(b, requiresGrad: true))
+            let y = try Variable.convolution(xv, weight: wv, bias: bv, stride: [2, 2, 2], padding: .explicit([1, 1, 0]))
+            let upstream = random([1] + Array(y.shape.dropFirst()), seed: 134).scalars
+            let seed = upstream + [Double](repeating: 0, count: y.value.count - upstream.count)
+            try (y * Variable(try Tensor(shape: y.shape, scalars: seed))).sum().backward()
+            return [try #require(wv.grad), try #require(bv.grad), Tensor(validShape: x.shape, scalars: Array(try #require(xv.grad).scalars.prefix(x.count)))]
+        }
+        for (one, two) in zip(try gradients(x), try gradients(pair)) {
+            #expect(zip(one.scalars, two.scalars).allSatisfy { abs($0 - $1) < 1e-9 * max(1, abs($1)) })
         }
     }
 

@@ -215,6 +215,10 @@ enum ConvolutionKernels {
         var saved: [T] = keep && g.batch * P * S <= savedColumnBudget ? Kernels.overwritten(g.batch * P * S) : []
         let biases = bias ?? [T](repeating: 0, count: O)
         let lines = patchLines(g), width = g.small[2], sw = g.stride[2]
+        if g.batch < Parallel.threadCount && g.batch * O * P * S >= 1 << 17 {
+            forwardByLineRanges(large: large, weight: weight, biases: biases, negativeSlope: negativeSlope, g, lines: lines, saved: &saved, out: &out)
+            return (out, saved.isEmpty ? nil : saved)
+        }
         lines.withUnsafeBufferPointer { lp in
         saved.withUnsafeMutableBufferPointer { sp in
         biases.withUnsafeBufferPointer { bp in
@@ -250,6 +254,65 @@ enum ConvolutionKernels {
         }
         }
         return (out, saved.isEmpty ? nil : saved)
+    }
+
+    /// `forward` for a batch with fewer samples than threads (batch-1 inference), which would
+    /// run as one chunk on one core: each sample's small-grid lines are split into ranges over
+    /// the threads, and a range runs a tile of lines at a time (gathering the tile's patches
+    /// from the patch-line table restricted to them, multiplying, activating into its own
+    /// output positions), so the product stays in cache. Columns to keep go to `saved` at the
+    /// positions the one-chunk path gives them.
+    @_specialize(where T == Float)
+    static func forwardByLineRanges<T: TensorScalar>(large: [T], weight: [T], biases: [T], negativeSlope: T?, _ g: ConvolutionGeometry,
+                                                     lines: [PatchLine], saved: inout [T], out: inout [T]) {
+        let O = g.smallChannels, P = g.patchSize, S = g.smallSpatial, L = g.largeChannels * g.largeSpatial, V = g.kernelVolume
+        let (Wo, lineCount) = (g.small[2], g.small[0] * g.small[1])
+        let ranges = min(lineCount, (Parallel.threadCount + g.batch - 1) / g.batch * 2)
+        let tileLines = max(1, columnTileBudget / max(max(O, P) * Wo, 1)), sw = g.stride[2]
+        lines.withUnsafeBufferPointer { lp in
+        saved.withUnsafeMutableBufferPointer { sp in
+        biases.withUnsafeBufferPointer { bp in
+        large.withUnsafeBufferPointer { xp in
+        weight.withUnsafeBufferPointer { wp in
+        out.withUnsafeMutableBufferPointer { op in
+            let x = xp.baseAddress.unsafelyUnwrapped, w = wp.baseAddress.unsafelyUnwrapped, o = op.baseAddress.unsafelyUnwrapped
+            Kernels.forEachChunk(g.batch * ranges, chunks: g.batch * ranges) { unit, _ in
+                let n = unit / ranges, part = unit % ranges
+                let firstLine = part * lineCount / ranges, endLine = (part + 1) * lineCount / ranges
+                guard firstLine < endLine else { return }
+                let capacity = min(tileLines, endLine - firstLine) * Wo
+                let scratch = UnsafeMutablePointer<T>.allocate(capacity: sp.isEmpty ? P * capacity : 0)
+                let product = UnsafeMutablePointer<T>.allocate(capacity: O * capacity)
+                defer { scratch.deallocate(); product.deallocate() }
+                var tileTable: [PatchLine] = []
+                tileTable.reserveCapacity(V * tileLines)
+                for tileStart in stride(from: firstLine, to: endLine, by: tileLines) {
+                    let tileEnd = min(endLine, tileStart + tileLines), columns = (tileEnd - tileStart) * Wo
+                    // The tile's lines, positions counted from its first column.
+                    tileTable.removeAll(keepingCapacity: true)
+                    for row in 0..<V {
+                        for index in tileStart..<tileEnd {
+                            var line = lp[row * lineCount + index]
+                            line.position = Int32((index - tileStart) * Wo)
+                            tileTable.append(line)
+                        }
+                    }
+                    let (cols, ld) = sp.isEmpty ? (scratch, columns) : (sp.baseAddress.unsafelyUnwrapped + n * P * S + tileStart * Wo, S)
+                    tileTable.withUnsafeBufferPointer { table in
+                        im2col(x + n * L, count: 1, sampleSize: L, cols, ld: ld, table, g, width: Wo, smallSpatial: S, stride: sw)
+                    }
+                    T.gemm(transposeA: false, transposeB: false, m: O, n: columns, k: P, alpha: 1, a: w, lda: P, b: cols, ldb: ld, beta: 0, c: product, ldc: columns)
+                    for oc in 0..<O {
+                        activate(from: product + oc * columns, shift: bp[oc], negativeSlope: negativeSlope, into: o + (n * O + oc) * S + tileStart * Wo, count: columns)
+                    }
+                }
+            }
+        }
+        }
+        }
+        }
+        }
+        }
     }
 
     /// target[i] = activation(source[i] + shift) for `count` values (source may be target): the
@@ -374,8 +437,8 @@ enum ConvolutionKernels {
 }
 
 extension ConvolutionKernels {
-    /// Elements of the column tile that one channel block of `transposedForward` computes and
-    /// scatters at a time (256 KiB in Float, so the tile stays in a Zen core's L2).
+    /// Elements of the column or product tile that the tiled paths (`forwardByLineRanges`,
+    /// `transposedForward`) hold at a time (256 KiB in Float, so it stays in a Zen core's L2).
     static let columnTileBudget = 1 << 16
 
     /// The output of a transposed convolution (the large grid): the adjoint product of
