@@ -245,7 +245,8 @@ import Testing
         // The tiled paths of `transposedForward` against the one-product path (`backward`'s
         // input gradient, then bias and LeakyReLU): the HCAL decoder's 3×3×2 stride-2 kernels
         // on a small grid of more lines than one column tile holds, split into channel blocks
-        // (3 threads) or not (1 thread, or a batch of 2 on 2 threads); its 1×1×1 output layer
+        // (3 threads) or not (1 thread, or a batch of 2 on 2 threads), taps paired along the
+        // last axis (or not, where it is odd); its 1×1×1 output layer
         // split into ranges of rows; and a kernel shorter than its stride, whose rows that no
         // input reaches hold only the bias.
         let cases: [(g: ConvolutionGeometry, threads: Int)] = [
@@ -254,6 +255,9 @@ import Testing
             (ConvolutionGeometry(batch: 1, largeChannels: 32, smallChannels: 32, large: [32, 36, 8], small: [16, 18, 4],
                                  kernel: [3, 3, 2], stride: [2, 2, 2], padBefore: [1, 1, 0]), 1),
             (ConvolutionGeometry(batch: 2, largeChannels: 32, smallChannels: 32, large: [32, 36, 8], small: [16, 18, 4],
+                                 kernel: [3, 3, 2], stride: [2, 2, 2], padBefore: [1, 1, 0]), 2),
+            // An odd last axis: the last pair of taps has one output only.
+            (ConvolutionGeometry(batch: 1, largeChannels: 32, smallChannels: 32, large: [32, 36, 7], small: [16, 18, 4],
                                  kernel: [3, 3, 2], stride: [2, 2, 2], padBefore: [1, 1, 0]), 2),
             (ConvolutionGeometry(batch: 1, largeChannels: 1, smallChannels: 32, large: [32, 36, 8], small: [32, 36, 8],
                                  kernel: [1, 1, 1], stride: [1, 1, 1], padBefore: [0, 0, 0]), 2),

@@ -482,6 +482,7 @@ extension ConvolutionKernels {
         let parts = g.kernel[0] <= g.stride[0] && g.batch * blocks < 2 * threads ? min(Do, (2 * threads + g.batch * blocks - 1) / (g.batch * blocks)) : 1
         let tileLines = max(1, columnTileBudget / max(channelsPerBlock * V * Wo, 1))
         let lines = patchLines(g), sw = g.stride[2], (s0, pad0) = (g.stride[0], g.padBefore[0])
+        let pairedTaps = g.kernel[2] == 2 && sw == 2
         var out: [T] = Kernels.overwritten(g.batch * C * LS)
         lines.withUnsafeBufferPointer { lp in
         shifts.withUnsafeBufferPointer { bp in
@@ -508,19 +509,37 @@ extension ConvolutionKernels {
                     let tileEnd = min(endRow * Ho, firstLine + tileLines), columns = (tileEnd - firstLine) * Wo
                     T.gemm(transposeA: true, transposeB: false, m: rows, n: columns, k: O, alpha: 1, a: w + first * V, lda: P,
                            b: x + n * O * S + firstLine * Wo, ldb: S, beta: 0, c: tile, ldc: columns)
-                    for row in 0..<rows {
+                    var row = 0
+                    while row < rows {
                         let target = planes + (row / V) &* LS, offset = row % V
+                        // Two taps of a 2-wide, stride-2 kernel row fill alternate outputs of
+                        // the same line: one contiguous pass instead of two stride-2 scatters.
+                        let paired = pairedTaps && offset % 2 == 0
                         for index in firstLine..<tileEnd {
                             let line = table[offset &* lineCount &+ index]
                             let low = Int(line.low), high = Int(line.high)
-                            guard low < high else { continue }
                             let input = tile + (row &* columns &+ (index &- firstLine) &* Wo), output = target + Int(line.source)
+                            if paired {
+                                let partner = table[(offset &+ 1) &* lineCount &+ index]
+                                if partner.low == line.low && partner.high == line.high && partner.source == line.source &+ 1 {
+                                    let second = input + columns
+                                    for w in low..<high {
+                                        output[2 &* w] += input[w]
+                                        output[2 &* w &+ 1] += second[w]
+                                    }
+                                    continue
+                                }
+                                let second = input + columns, secondOutput = target + Int(partner.source)
+                                for w in Int(partner.low)..<Int(partner.high) { secondOutput[2 &* w] += second[w] }
+                            }
+                            guard low < high else { continue }
                             if sw == 1 {
                                 for w in low..<high { output[w] += input[w] }
                             } else {
                                 for w in low..<high { output[w &* sw] += input[w] }
                             }
                         }
+                        row += paired ? 2 : 1
                     }
                 }
                 guard bias != nil || negativeSlope != nil else { return }
