@@ -460,8 +460,12 @@ extension ConvolutionKernels {
                                                    threads: Int = Parallel.threadCount) -> [T]? {
         let C = g.largeChannels, LS = g.largeSpatial, V = g.kernelVolume, O = g.smallChannels, P = g.patchSize, S = g.smallSpatial
         let shifts = bias ?? []
-        let fewSamples = g.batch < threads && g.batch * O * P * S >= 1 << 17
-        guard P * S > columnTileBudget || fewSamples else {
+        let enoughWork = g.batch * O * P * S >= 1 << 17, fewSamples = g.batch < threads && enoughWork
+        let blocks = fewSamples ? min(C, (threads + g.batch - 1) / g.batch * 2) : 1
+        let (Do, Ho, Wo) = (g.small[0], g.small[1], g.small[2]), (D, largePlane) = (g.large[0], g.large[1] * g.large[2])
+        let parts = enoughWork && g.kernel[0] <= g.stride[0] && g.batch * blocks < 2 * threads
+            ? min(Do, (2 * threads + g.batch * blocks - 1) / (g.batch * blocks)) : 1
+        guard P * S > columnTileBudget || fewSamples || parts > 1 else {
             guard var out = backward(large: nil, weight: weight, smallGradient: small, needLarge: true, g).large else { return nil }
             guard bias != nil || negativeSlope != nil else { return out }
             shifts.withUnsafeBufferPointer { bp in
@@ -476,10 +480,7 @@ extension ConvolutionKernels {
             }
             return out
         }
-        let blocks = fewSamples ? min(C, (threads + g.batch - 1) / g.batch * 2) : 1
         let channelsPerBlock = (C + blocks - 1) / blocks
-        let (Do, Ho, Wo) = (g.small[0], g.small[1], g.small[2]), (D, largePlane) = (g.large[0], g.large[1] * g.large[2])
-        let parts = g.kernel[0] <= g.stride[0] && g.batch * blocks < 2 * threads ? min(Do, (2 * threads + g.batch * blocks - 1) / (g.batch * blocks)) : 1
         let tileLines = max(1, columnTileBudget / max(channelsPerBlock * V * Wo, 1))
         let lines = patchLines(g), sw = g.stride[2], (s0, pad0) = (g.stride[0], g.padBefore[0])
         let pairedTaps = g.kernel[2] == 2 && sw == 2
@@ -507,8 +508,19 @@ extension ConvolutionKernels {
                 defer { tile.deallocate() }
                 for firstLine in stride(from: firstRow * Ho, to: endRow * Ho, by: tileLines) {
                     let tileEnd = min(endRow * Ho, firstLine + tileLines), columns = (tileEnd - firstLine) * Wo
-                    T.gemm(transposeA: true, transposeB: false, m: rows, n: columns, k: O, alpha: 1, a: w + first * V, lda: P,
-                           b: x + n * O * S + firstLine * Wo, ldb: S, beta: 0, c: tile, ldc: columns)
+                    let input = x + n * O * S + firstLine * Wo
+                    if rows == 1 {
+                        // One output row (a 1×1×1 layer to one channel): a weighted sum of input
+                        // rows, which sgemm would run after copying (packing) the whole input.
+                        tile.update(repeating: 0, count: columns)
+                        for o in 0..<O {
+                            let factor = w[o &* P &+ first], source = input + o &* S
+                            for c in 0..<columns { tile[c] += factor * source[c] }
+                        }
+                    } else {
+                        T.gemm(transposeA: true, transposeB: false, m: rows, n: columns, k: O, alpha: 1, a: w + first * V, lda: P,
+                               b: input, ldb: S, beta: 0, c: tile, ldc: columns)
+                    }
                     var row = 0
                     while row < rows {
                         let target = planes + (row / V) &* LS, offset = row % V
