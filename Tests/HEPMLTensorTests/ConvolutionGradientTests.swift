@@ -249,22 +249,21 @@ import Testing
         // last axis (or not, where it is odd); its 1×1×1 output layer
         // split into ranges of rows; and a kernel shorter than its stride, whose rows that no
         // input reaches hold only the bias.
+        func decoder(batch: Int, lastAxis: Int = 8) -> ConvolutionGeometry {
+            ConvolutionGeometry(batch: batch, largeChannels: 32, smallChannels: 32, large: [32, 36, lastAxis], small: [16, 18, 4],
+                                kernel: [3, 3, 2], stride: [2, 2, 2], padBefore: [1, 1, 0])
+        }
+        func pointwise(batch: Int, channels: Int, large: [Int], small: [Int], stride: Int) -> ConvolutionGeometry {
+            ConvolutionGeometry(batch: batch, largeChannels: channels, smallChannels: 32, large: large, small: small,
+                                kernel: [1, 1, 1], stride: [stride, 1, 1], padBefore: [0, 0, 0])
+        }
         let cases: [(g: ConvolutionGeometry, threads: Int)] = [
-            (ConvolutionGeometry(batch: 1, largeChannels: 32, smallChannels: 32, large: [32, 36, 8], small: [16, 18, 4],
-                                 kernel: [3, 3, 2], stride: [2, 2, 2], padBefore: [1, 1, 0]), 3),
-            (ConvolutionGeometry(batch: 1, largeChannels: 32, smallChannels: 32, large: [32, 36, 8], small: [16, 18, 4],
-                                 kernel: [3, 3, 2], stride: [2, 2, 2], padBefore: [1, 1, 0]), 1),
-            (ConvolutionGeometry(batch: 2, largeChannels: 32, smallChannels: 32, large: [32, 36, 8], small: [16, 18, 4],
-                                 kernel: [3, 3, 2], stride: [2, 2, 2], padBefore: [1, 1, 0]), 2),
+            (decoder(batch: 1), 3), (decoder(batch: 1), 1), (decoder(batch: 2), 2),
             // An odd last axis: the last pair of taps has one output only.
-            (ConvolutionGeometry(batch: 1, largeChannels: 32, smallChannels: 32, large: [32, 36, 7], small: [16, 18, 4],
-                                 kernel: [3, 3, 2], stride: [2, 2, 2], padBefore: [1, 1, 0]), 2),
-            (ConvolutionGeometry(batch: 1, largeChannels: 1, smallChannels: 32, large: [32, 36, 8], small: [32, 36, 8],
-                                 kernel: [1, 1, 1], stride: [1, 1, 1], padBefore: [0, 0, 0]), 2),
-            (ConvolutionGeometry(batch: 2, largeChannels: 1, smallChannels: 32, large: [14, 72, 8], small: [14, 72, 8],
-                                 kernel: [1, 1, 1], stride: [1, 1, 1], padBefore: [0, 0, 0]), 2),
-            (ConvolutionGeometry(batch: 1, largeChannels: 3, smallChannels: 32, large: [21, 36, 8], small: [10, 36, 8],
-                                 kernel: [1, 1, 1], stride: [2, 1, 1], padBefore: [0, 0, 0]), 4),
+            (decoder(batch: 1, lastAxis: 7), 2),
+            (pointwise(batch: 1, channels: 1, large: [32, 36, 8], small: [32, 36, 8], stride: 1), 2),
+            (pointwise(batch: 2, channels: 1, large: [14, 72, 8], small: [14, 72, 8], stride: 1), 2),
+            (pointwise(batch: 1, channels: 3, large: [21, 36, 8], small: [10, 36, 8], stride: 2), 4),
         ]
         for (index, (g, threads)) in cases.enumerated() {
             let seed = UInt64(116 + 3 * index)
