@@ -215,7 +215,8 @@ enum ConvolutionKernels {
         var saved: [T] = keep && g.batch * P * S <= savedColumnBudget ? Kernels.overwritten(g.batch * P * S) : []
         let biases = bias ?? [T](repeating: 0, count: O)
         let lines = patchLines(g), width = g.small[2], sw = g.stride[2]
-        if g.batch < Parallel.threadCount && g.batch * O * P * S >= 1 << 17 {
+        // (Kept columns must be where `backward` reads them: per sample when it takes one at a time.)
+        if g.batch < 2 * Parallel.threadCount && g.batch * O * P * S >= 1 << 17 && (saved.isEmpty || subBatch == 1) {
             forwardByLineRanges(large: large, weight: weight, biases: biases, negativeSlope: negativeSlope, g, lines: lines, saved: &saved, out: &out)
             return (out, saved.isEmpty ? nil : saved)
         }
@@ -256,9 +257,9 @@ enum ConvolutionKernels {
         return (out, saved.isEmpty ? nil : saved)
     }
 
-    /// `forward` for a batch with fewer samples than threads (batch-1 inference), which would
-    /// run as one chunk on one core: each sample's small-grid lines are split into ranges over
-    /// the threads, and a range runs a tile of lines at a time (gathering the tile's patches
+    /// `forward` for a batch with fewer than two samples per thread (batch-1 inference, which
+    /// would run as one chunk on one core; the side split's batch of 2): each sample's small-grid
+    /// lines are split into ranges, about two per thread, and a range runs a tile of lines at a time (gathering the tile's patches
     /// from the patch-line table restricted to them, multiplying, activating into its own
     /// output positions), so the product stays in cache. Columns to keep go to `saved` at the
     /// positions the one-chunk path gives them.
@@ -267,7 +268,7 @@ enum ConvolutionKernels {
                                                      lines: [PatchLine], saved: inout [T], out: inout [T]) {
         let O = g.smallChannels, P = g.patchSize, S = g.smallSpatial, L = g.largeChannels * g.largeSpatial, V = g.kernelVolume
         let (Wo, lineCount) = (g.small[2], g.small[0] * g.small[1])
-        let ranges = min(lineCount, (Parallel.threadCount + g.batch - 1) / g.batch * 2)
+        let ranges = min(lineCount, (2 * Parallel.threadCount + g.batch - 1) / g.batch)
         let tileLines = max(1, columnTileBudget / max(max(O, P) * Wo, 1)), sw = g.stride[2]
         lines.withUnsafeBufferPointer { lp in
         saved.withUnsafeMutableBufferPointer { sp in
@@ -446,10 +447,10 @@ extension ConvolutionKernels {
     ///
     /// The one-product path writes one sample's whole column matrix (2.25× the output for the
     /// HCAL decoder's 3×3×2 stride-2 kernels, 53 MB) through memory and runs a batch of one on a
-    /// single core. When a sample's column matrix exceeds a tile, or the batch has fewer samples
-    /// than threads, the work runs instead in units that own disjoint outputs: a sample, a block
-    /// of its large channels (a channel's column rows are its kernel offsets; blocks only when
-    /// the batch alone cannot keep the threads busy) and, where kernel ≤ stride on the outermost
+    /// single core. When a sample's column matrix exceeds a tile, or the batch has fewer than two
+    /// samples per thread, the work runs instead in units that own disjoint outputs: a sample, a
+    /// block of its large channels (a channel's column rows are its kernel offsets; blocks only
+    /// when the batch alone gives fewer than two units per thread) and, where kernel ≤ stride on the outermost
     /// axis (so consecutive small rows scatter into disjoint large rows: 1×1×1 output layers),
     /// a range of small rows. A unit computes its rows of the column matrix a tile of small-grid
     /// lines at a time, so the tile stays in cache, scatters each tile into its own output
@@ -460,8 +461,8 @@ extension ConvolutionKernels {
                                                    threads: Int = Parallel.threadCount) -> [T]? {
         let C = g.largeChannels, LS = g.largeSpatial, V = g.kernelVolume, O = g.smallChannels, P = g.patchSize, S = g.smallSpatial
         let shifts = bias ?? []
-        let enoughWork = g.batch * O * P * S >= 1 << 17, fewSamples = g.batch < threads && enoughWork
-        let blocks = fewSamples ? min(C, (threads + g.batch - 1) / g.batch * 2) : 1
+        let enoughWork = g.batch * O * P * S >= 1 << 17, fewSamples = g.batch < 2 * threads && enoughWork
+        let blocks = fewSamples ? min(C, (2 * threads + g.batch - 1) / g.batch) : 1
         let (Do, Ho, Wo) = (g.small[0], g.small[1], g.small[2]), (D, largePlane) = (g.large[0], g.large[1] * g.large[2])
         let parts = enoughWork && g.kernel[0] <= g.stride[0] && g.batch * blocks < 2 * threads
             ? min(Do, (2 * threads + g.batch * blocks - 1) / (g.batch * blocks)) : 1
