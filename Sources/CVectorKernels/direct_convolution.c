@@ -103,11 +103,11 @@ HEPMLVectorInstructions hepml_vector_instructions(void) {
 }
 
 void hepml_direct_convolution_forward(HEPMLVectorInstructions instructions, const HEPMLDirectConvolution *geometry,
-                                      const float *input, const float *weights, const float *bias, bool rectify, float *output) {
+                                      const float *input, const float *weights, const float *bias, float negative_slope, float *output) {
     switch (instructions) {
 #if defined(__x86_64__)
-    case HEPMLVectorInstructionsAVX512: forward_avx512(geometry, input, weights, bias, rectify, output); break;
-    case HEPMLVectorInstructionsAVX2: forward_avx2(geometry, input, weights, bias, rectify, output); break;
+    case HEPMLVectorInstructionsAVX512: forward_avx512(geometry, input, weights, bias, negative_slope, output); break;
+    case HEPMLVectorInstructionsAVX2: forward_avx2(geometry, input, weights, bias, negative_slope, output); break;
 #endif
     default: break;
     }

@@ -14,7 +14,7 @@ static const int NAME(widest_tile)[] = WIDEST_TILE;
 /// R output pixels starting at `input` (padded grid) × V channel vectors starting at `weights`.
 /// `channels` (≤ LANES·V) of them are real; the result goes to output[o·outputStride + r].
 ALWAYS_INLINE TARGET void NAME(forward_tile)(const int R, const int V, const HEPMLDirectConvolution *g, const float *input,
-                                             const float *weights, const float *bias, bool rectify, float *output,
+                                             const float *weights, const float *bias, float negative_slope, float *output,
                                              int64_t outputStride, int64_t channels) {
     VECTOR acc[MAX_TILE][MAX_VECTORS];
     UNROLL for (int r = 0; r < R; r++)
@@ -48,7 +48,8 @@ ALWAYS_INLINE TARGET void NAME(forward_tile)(const int R, const int V, const HEP
             float *target = output + o * outputStride;
             UNROLL for (int r = 0; r < R; r++) {
                 const float value = lanes[r][lane] + shift;
-                target[r] = rectify && value < 0 ? 0.0f : value;
+                // + 0 turns ReLU's −0 into +0 (as a max with 0 would); NaN stays NaN.
+                target[r] = (value < 0 ? negative_slope * value : value) + 0.0f;
             }
         }
     }
@@ -89,8 +90,8 @@ ALWAYS_INLINE TARGET void NAME(weight_gradient_tile)(const int J, const int V, c
 }
 
 static TARGET void NAME(forward_tile_any)(int r, int v, const HEPMLDirectConvolution *g, const float *input, const float *weights,
-                                          const float *bias, bool rectify, float *output, int64_t outputStride, int64_t channels) {
-#define FORWARD(R, V) NAME(forward_tile)(R, V, g, input, weights, bias, rectify, output, outputStride, channels)
+                                          const float *bias, float negative_slope, float *output, int64_t outputStride, int64_t channels) {
+#define FORWARD(R, V) NAME(forward_tile)(R, V, g, input, weights, bias, negative_slope, output, outputStride, channels)
     switch (r * 8 + v) { TILE_CASES(FORWARD) }
 #undef FORWARD
 }
@@ -109,7 +110,7 @@ static int NAME(vectors_from)(const HEPMLDirectConvolution *g, int64_t first) {
 }
 
 static TARGET void NAME(forward)(const HEPMLDirectConvolution *g, const float *input, const float *weights, const float *bias,
-                                 bool rectify, float *output) {
+                                 float negative_slope, float *output) {
     const int64_t hp = g->padded[1], wp = g->padded[2];
     const int64_t ho = g->output[1], wo = g->output[2], pixels = g->output[0] * ho * wo;
     for (int64_t first = 0; first < g->outputChannels; first += LANES * MAX_VECTORS) {
@@ -121,7 +122,7 @@ static TARGET void NAME(forward)(const HEPMLDirectConvolution *g, const float *i
                 float *target = output + first * pixels + (od * ho + oh) * wo;
                 for (int64_t ow = 0; ow < wo;) {
                     const int r = wo - ow < widest ? (int)(wo - ow) : widest;
-                    NAME(forward_tile_any)(r, v, g, row + ow, weights + first, bias ? bias + first : 0, rectify, target + ow, pixels,
+                    NAME(forward_tile_any)(r, v, g, row + ow, weights + first, bias ? bias + first : 0, negative_slope, target + ow, pixels,
                                            g->outputChannels - first);
                     ow += r;
                 }

@@ -184,13 +184,28 @@ public final class Sequential<T: TensorScalar>: Module<T> {
         var y = x
         var index = 0
         while index < layers.count {
-            // A convolution followed by a ReLU runs as one fused operation: the same values and
-            // gradients with two fewer passes over the feature maps.
-            if let convolution = layers[index] as? ConvolutionLayer<T>, index + 1 < layers.count,
-               let activation = layers[index + 1] as? Activation<T>, activation.function == .relu {
-                let input = y
-                y = try call(named: String(index)) { try convolution.labellingShapeErrors { try convolution.forward(input, rectified: true) } }
-                index += 2
+            // A convolution runs fused with what follows it: an inference-mode batch norm folded
+            // into its weight and bias, then a ReLU or LeakyReLU applied in its output pass. The
+            // values (to rounding) and gradients are those of the layers one by one, with up to
+            // four fewer passes over the feature maps.
+            let convolution = layers[index] as? any FusingConvolution<T>
+            var next = index + 1
+            var normalization: BatchNorm<T>?
+            if convolution != nil, next < layers.count, let layer = layers[next] as? BatchNorm<T>, !layer.isTraining {
+                normalization = layer
+                next += 1
+            }
+            var negativeSlope: T?
+            if convolution != nil, next < layers.count, let activation = layers[next] as? Activation<T>, let slope = activation.function.fusedNegativeSlope {
+                negativeSlope = T(slope)
+                next += 1
+            }
+            if next > index + 1, let convolution {
+                let input = y, normalization = normalization, negativeSlope = negativeSlope
+                y = try call(named: String(index)) {
+                    try layers[index].labellingShapeErrors { try convolution.forward(input, folding: normalization, negativeSlope: negativeSlope) }
+                }
+                index = next
             } else {
                 y = try call(layers[index], named: String(index), y)
                 index += 1

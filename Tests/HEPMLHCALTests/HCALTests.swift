@@ -184,6 +184,51 @@ func smallDataset(in directory: URL, runs: Int, lumisections: Int, eventsPerLumi
         #expect(hb.shapes["decoder"] == [1, 64, 72, 4])
     }
 
+    /// In inference the model's blocks fold each batch norm into the convolution before it and
+    /// apply the LeakyReLU in the convolution's output pass (`Sequential`); the side-split HE
+    /// autoencoder, with batch norms far from the identity, scores what its layers give one by
+    /// one, to rounding, at batch 1 (the channel-block path of the transposed convolutions) and 4.
+    @Test func foldedInferenceMatchesLayerByLayer() throws {
+        var options = try HCALModelOptions.named(HCALModelOptions.productionName, subdetector: .he)
+        options.latent = 2
+        options.window = 2
+        let model: GraphModel<Float> = try options.spec().build(seed: 3)
+        var generator = SeededGenerator(seed: 4)
+        func normal(_ count: Int, scale: Double, offset: Double) throws -> Tensor<Float> {
+            try Tensor(shape: [count], scalars: (0..<count).map { _ in Float(offset + scale * generator.nextNormal()) })
+        }
+        func randomizeBatchNorms(_ module: Module<Float>) throws {
+            if let norm = module as? BatchNorm<Float> {
+                let channels = norm.scale.shape[0]
+                norm.scale.value = try normal(channels, scale: 0.3, offset: 1)
+                norm.shift.value = try normal(channels, scale: 0.3, offset: 0)
+                norm.statistics.mean.value = try normal(channels, scale: 0.3, offset: 0)
+                norm.statistics.variance.value = try normal(channels, scale: 0.3, offset: 1.5)
+            }
+            for (_, child) in module.children { try randomizeBatchNorms(child) }
+        }
+        try randomizeBatchNorms(model)
+        model.setTraining(false)
+        for samples in [1, 4] {
+            let shape = [samples] + options.inputShape
+            let x = Variable(try Tensor<Float>(shape: shape, scalars: (0..<shape.reduce(1, *)).map { _ in Float(generator.nextUniform()) }))
+            let folded = try model([x])
+            var values = Dictionary(uniqueKeysWithValues: zip(model.inputNames, [x]))
+            for (block, sequential) in zip(model.spec.blocks, model.blocks) {
+                let parts = block.inputs.compactMap { values[$0] }
+                let input = parts.count == 1 ? parts[0] : try Variable.concatenate(parts, axis: block.concatenationAxis + 1)
+                values[block.name] = try sequential.layers.reduce(input) { try $1($0) }
+            }
+            let separate = model.spec.outputs.compactMap { values[$0] }
+            #expect(folded.count == 1 && separate.count == 1)
+            for (a, b) in zip(folded, separate) {
+                let scale = max(1, b.value.scalars.map(abs).max() ?? 0)
+                let error = zip(a.value.scalars, b.value.scalars).map { abs($0 - $1) }.max() ?? .infinity
+                #expect(a.shape == b.shape && error <= 1e-5 * scale, "batch \(samples): max error \(error) at scale \(scale)")
+            }
+        }
+    }
+
     /// The spec's §4.9 counts at L = 4, HE: the VAE bottleneck adds 40, the GNN block 865 and
     /// enlarges LSTM1 to 22,656; ResCNN adds skips, no parameters.
     @Test func variantsHaveUpstreamsParameterCounts() throws {

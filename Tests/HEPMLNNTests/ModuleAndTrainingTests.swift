@@ -57,6 +57,48 @@ let mseLoss: LossFunction<Float> = { model, batch in try Loss.meanSquaredError(t
         #expect(fused.1 == separate.1)
     }
 
+    /// In inference mode `Sequential` folds each batch norm into the convolution before it and
+    /// applies the LeakyReLU (or ReLU) after it in the convolution's output pass; values and
+    /// gradients must equal the layers applied one by one, to rounding. Training mode keeps the
+    /// batch norm separate (its batch statistics differ from the running ones).
+    @Test func foldedBatchNormMatchesSeparateLayersInInference() throws {
+        var g = SeededGenerator(seed: 62)
+        func normal(_ count: Int, scale: Double = 1, offset: Double = 0) -> [Float] { (0..<count).map { _ in Float(offset + scale * g.nextNormal()) } }
+        let norms = [BatchNorm<Float>(6), BatchNorm<Float>(6), BatchNorm<Float>(4)]
+        for norm in norms {
+            let channels = norm.scale.shape[0]
+            norm.scale.value = try Tensor(shape: [channels], scalars: normal(channels, scale: 0.5, offset: 1))
+            norm.shift.value = try Tensor(shape: [channels], scalars: normal(channels))
+            norm.statistics.mean.value = try Tensor(shape: [channels], scalars: normal(channels))
+            norm.statistics.variance.value = try Tensor(shape: [channels], scalars: normal(channels).map { 0.5 + $0 * $0 })
+        }
+        let model = Sequential<Float>([
+            Conv3d(2, 6, kernel: [3, 3, 1], padding: .explicit([1, 1, 0]), bias: false, generator: &g), norms[0], Activation(.leakyRelu(slope: 0.5)),
+            Pool(.max, kernel: [2, 2, 2], stride: nil, ceilMode: true),
+            ConvTranspose3d(6, 6, kernel: [3, 3, 2], stride: [2, 2, 2], padding: .explicit([1, 1, 0]), outputPadding: [1, 1, 0], bias: false, generator: &g),
+            norms[1], Activation(.relu),
+            Conv3d(6, 4, kernel: [1, 1, 1], bias: true, generator: &g), norms[2],
+        ])
+        let x = try Tensor<Float>(shape: [2, 2, 6, 5, 4], scalars: normal(2 * 2 * 6 * 5 * 4))
+        func run(_ forward: () throws -> Variable<Float>) throws -> (Tensor<Float>, [Tensor<Float>]) {
+            model.zeroGradients()
+            let y = try forward()
+            try (y * y).sum().backward()
+            return (y.value, model.parameters.map { $0.grad ?? Tensor(zeros: [0]) })
+        }
+        func close(_ a: Tensor<Float>, _ b: Tensor<Float>) -> Bool {
+            let scale = max(1, b.scalars.map(abs).max() ?? 0)
+            return a.shape == b.shape && zip(a.scalars, b.scalars).allSatisfy { abs($0 - $1) <= 1e-5 * scale }
+        }
+        model.setTraining(false)
+        let folded = try run { try model(Variable(x)) }
+        let separate = try run { try model.layers.reduce(Variable(x)) { try $1($0) } }
+        #expect(close(folded.0, separate.0))
+        #expect(folded.1.count == separate.1.count && zip(folded.1, separate.1).allSatisfy { close($0, $1) })
+        // Without folding the batch norms' running statistics would not matter here.
+        #expect(!close(folded.0, try model.layers.filter { !($0 is BatchNorm<Float>) }.reduce(Variable(x)) { try $1($0) }.value))
+    }
+
     @Test func parameterPathsAndDescription() throws {
         let model = TinyAutoencoder(seed: 1)
         let names = model.namedParameters().map(\.0)

@@ -183,6 +183,10 @@ import Testing
             ([1, 2, 4, 5, 6], [3, 2, 2, 3, 5], [2, 1, 3], [1, 2, 2], [3, 7, 2]),
             ([3, 1, 1, 20, 20], [2, 1, 1, 5, 5], [1, 1, 1], [0, 2, 2], [1, 20, 20]),
             ([2, 2, 1, 1, 11], [2, 2, 1, 1, 4], [1, 1, 3], [0, 0, 3], [1, 1, 5]),
+            // Batches of one with enough work to split the lines over the threads (the HCAL
+            // encoder's first 1 → 32 layer, with more lines than one tile; a strided one).
+            ([1, 1, 40, 36, 10], [32, 1, 3, 3, 1], [1, 1, 1], [1, 1, 0], [40, 36, 10]),
+            ([1, 2, 30, 40, 9], [20, 2, 3, 3, 2], [2, 2, 2], [1, 1, 0], [15, 20, 4]),
         ]
         for (index, (xShape, wShape, stride, pad, out)) in cases.enumerated() {
             let x = random(xShape, seed: 90 + UInt64(index)), w = random(wShape, seed: 95 + UInt64(index)), b = random([wShape[0]], seed: 99)
@@ -193,14 +197,88 @@ import Testing
         }
     }
 
-    /// The fused ReLU gives exactly relu(convolution) and its gradients.
-    @Test func rectifiedConvolutionIsConvolutionThenReLU() throws {
+    /// A batch of one (its lines split over the threads) keeps its columns where the weight
+    /// gradient reads them: its gradients equal those of a batch of two samples per thread (the
+    /// chunked path) whose other samples get no output gradient.
+    @Test func batchOfOneKeepsItsColumnsForTheWeightGradient() throws {
+        let x = random([1, 2, 30, 40, 9], seed: 130), w = random([20, 2, 3, 3, 2], seed: 131), b = random([20], seed: 132)
+        let others = 2 * Parallel.threadCount - 1
+        let pair = try Tensor(shape: [others + 1, 2, 30, 40, 9], scalars: x.scalars + random([others, 2, 30, 40, 9], seed: 133).scalars)
+        func gradients(_ input: Tensor<Double>) throws -> [Tensor<Double>] {
+            let (xv, wv, bv) = (Variable(input, requiresGrad: true), Variable(w, requiresGrad: true), Variable(b, requiresGrad: true))
+            let y = try Variable.convolution(xv, weight: wv, bias: bv, stride: [2, 2, 2], padding: .explicit([1, 1, 0]))
+            let upstream = random([1] + Array(y.shape.dropFirst()), seed: 134).scalars
+            let seed = upstream + [Double](repeating: 0, count: y.value.count - upstream.count)
+            try (y * Variable(try Tensor(shape: y.shape, scalars: seed))).sum().backward()
+            return [try #require(wv.grad), try #require(bv.grad), Tensor(validShape: x.shape, scalars: Array(try #require(xv.grad).scalars.prefix(x.count)))]
+        }
+        for (one, two) in zip(try gradients(x), try gradients(pair)) {
+            #expect(zip(one.scalars, two.scalars).allSatisfy { abs($0 - $1) < 1e-9 * max(1, abs($1)) })
+        }
+    }
+
+    /// The fused ReLU and LeakyReLU give exactly relu(convolution) and leakyRelu(convolution)
+    /// and their gradients.
+    @Test func activatedConvolutionIsConvolutionThenActivation() throws {
         let x = random([2, 3, 5, 6], seed: 110), w = random([4, 3, 3, 3], seed: 111), b = random([4], seed: 112)
-        let fused = try Variable.convolution(Variable(x), weight: Variable(w), bias: Variable(b), stride: [1, 2], padding: .same, rectified: true)
-        let separate = try Variable.convolution(Variable(x), weight: Variable(w), bias: Variable(b), stride: [1, 2], padding: .same).relu()
+        for slope in [0.0, 0.5] {
+            let fused = try Variable.convolution(Variable(x), weight: Variable(w), bias: Variable(b), stride: [1, 2], padding: .same, negativeSlope: slope)
+            let separate = try Variable.convolution(Variable(x), weight: Variable(w), bias: Variable(b), stride: [1, 2], padding: .same).leakyRelu(slope: slope)
+            #expect(fused.value == separate.value)
+            try GradientCheck.check([x, w, b]) {
+                try Variable.convolution($0[0], weight: $0[1], bias: $0[2], stride: [1, 2], padding: .same, negativeSlope: slope)
+            }
+        }
+    }
+
+    /// The same for a strided transposed convolution, and its channel-block path (a batch with
+    /// fewer samples than threads) agrees with the one-chunk path to rounding.
+    @Test func activatedTransposedConvolutionIsTransposedConvolutionThenActivation() throws {
+        let x = random([2, 3, 4, 5], seed: 113), w = random([3, 4, 3, 2], seed: 114), b = random([4], seed: 115)
+        let fused = try Variable.transposedConvolution(Variable(x), weight: Variable(w), bias: Variable(b), stride: [2, 2], padding: .explicit([1, 0]),
+                                                       outputPadding: [1, 0], negativeSlope: 0.5)
+        let separate = try Variable.transposedConvolution(Variable(x), weight: Variable(w), bias: Variable(b), stride: [2, 2], padding: .explicit([1, 0]),
+                                                          outputPadding: [1, 0]).leakyRelu(slope: 0.5)
         #expect(fused.value == separate.value)
         try GradientCheck.check([x, w, b]) {
-            try Variable.convolution($0[0], weight: $0[1], bias: $0[2], stride: [1, 2], padding: .same, rectified: true)
+            try Variable.transposedConvolution($0[0], weight: $0[1], bias: $0[2], stride: [2, 2], padding: .explicit([1, 0]), outputPadding: [1, 0], negativeSlope: 0)
+        }
+        // The tiled paths of `transposedForward` against the one-product path (`backward`'s
+        // input gradient, then bias and LeakyReLU): the HCAL decoder's 3×3×2 stride-2 kernels
+        // on a small grid of more lines than one column tile holds, split into channel blocks
+        // (3 threads) or not (1 thread, or a batch of 2 on 2 threads), taps paired along the
+        // last axis (or not, where it is odd); its 1×1×1 output layer
+        // split into ranges of rows; and a kernel shorter than its stride, whose rows that no
+        // input reaches hold only the bias.
+        func decoder(batch: Int, lastAxis: Int = 8) -> ConvolutionGeometry {
+            ConvolutionGeometry(batch: batch, largeChannels: 32, smallChannels: 32, large: [32, 36, lastAxis], small: [16, 18, 4],
+                                kernel: [3, 3, 2], stride: [2, 2, 2], padBefore: [1, 1, 0])
+        }
+        func pointwise(batch: Int, channels: Int, large: [Int], small: [Int], stride: Int) -> ConvolutionGeometry {
+            ConvolutionGeometry(batch: batch, largeChannels: channels, smallChannels: 32, large: large, small: small,
+                                kernel: [1, 1, 1], stride: [stride, 1, 1], padBefore: [0, 0, 0])
+        }
+        let cases: [(g: ConvolutionGeometry, threads: Int)] = [
+            (decoder(batch: 1), 3), (decoder(batch: 1), 1), (decoder(batch: 2), 2),
+            // An odd last axis: the last pair of taps has one output only.
+            (decoder(batch: 1, lastAxis: 7), 2),
+            (pointwise(batch: 1, channels: 1, large: [32, 36, 8], small: [32, 36, 8], stride: 1), 2),
+            (pointwise(batch: 2, channels: 1, large: [14, 72, 8], small: [14, 72, 8], stride: 1), 2),
+            (pointwise(batch: 1, channels: 3, large: [21, 36, 8], small: [10, 36, 8], stride: 2), 4),
+        ]
+        for (index, (g, threads)) in cases.enumerated() {
+            let seed = UInt64(116 + 3 * index)
+            let small = random([g.batch * g.smallChannels * g.smallSpatial], seed: seed).scalars.map(Float.init)
+            let weight = random([g.smallChannels * g.patchSize], seed: seed + 1).scalars.map(Float.init)
+            let bias = random([g.largeChannels], seed: seed + 2).scalars.map(Float.init)
+            let product = try #require(ConvolutionKernels.backward(large: nil, weight: weight, smallGradient: small, needLarge: true, g).large)
+            let expected = product.indices.map { i in
+                let value = product[i] + bias[i / g.largeSpatial % g.largeChannels]
+                return value > 0 ? value : 0.5 * value
+            }
+            let tiled = try #require(ConvolutionKernels.transposedForward(small: small, weight: weight, bias: bias, negativeSlope: 0.5, g, threads: threads))
+            #expect(tiled.count == expected.count, "case \(index)")
+            #expect(zip(tiled, expected).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($1)) }, "case \(index)")
         }
     }
 

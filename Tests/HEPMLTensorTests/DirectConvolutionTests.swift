@@ -9,33 +9,35 @@ import Testing
 /// three gradients.
 @Suite struct DirectConvolutionTests {
     struct Case {
-        var input: [Int], weight: [Int], padding: Padding, rectified: Bool, transposed: Bool = false
+        var input: [Int], weight: [Int], padding: Padding, negativeSlope: Double?, transposed: Bool = false
     }
 
     /// Every case has a patch of at least `DirectConvolution.minimumPatchSize` values.
     static let cases: [Case] = [
         // The LDMX ConvNet's two layers (3 → 32 and 32 → 64 channels, 5×5, pad 2).
-        Case(input: [3, 3, 20, 20], weight: [32, 3, 5, 5], padding: .explicit([2, 2]), rectified: true),
-        Case(input: [2, 32, 10, 10], weight: [64, 32, 5, 5], padding: .explicit([2, 2]), rectified: true),
+        Case(input: [3, 3, 20, 20], weight: [32, 3, 5, 5], padding: .explicit([2, 2]), negativeSlope: 0),
+        Case(input: [2, 32, 10, 10], weight: [64, 32, 5, 5], padding: .explicit([2, 2]), negativeSlope: 0),
         // Channel counts that are not whole vectors, more than four vectors (two channel groups),
         // rows wider than a tile, a kernel row longer than a weight-gradient tile.
-        Case(input: [2, 5, 7, 30], weight: [70, 5, 3, 7], padding: .same, rectified: false),
-        Case(input: [3, 24, 9], weight: [33, 24, 3], padding: .valid, rectified: true),
+        Case(input: [2, 5, 7, 30], weight: [70, 5, 3, 7], padding: .same, negativeSlope: nil),
+        Case(input: [3, 24, 9], weight: [33, 24, 3], padding: .valid, negativeSlope: 0),
         // Padding wider than the kernel reaches: output pixels that see only padding.
-        Case(input: [2, 8, 6, 6], weight: [17, 8, 3, 3], padding: .explicit([4, 3]), rectified: false),
-        Case(input: [2, 4, 4, 5, 6], weight: [18, 4, 2, 3, 3], padding: .same, rectified: true),
+        Case(input: [2, 8, 6, 6], weight: [17, 8, 3, 3], padding: .explicit([4, 3]), negativeSlope: nil),
+        Case(input: [2, 4, 4, 5, 6], weight: [18, 4, 2, 3, 3], padding: .same, negativeSlope: 0),
         // The HCAL encoder's one-tap-wide 3×3×1 kernel (weight-gradient tiles across kernel rows
         // and channels) on a batch of one (output channels split into blocks over the threads).
-        Case(input: [1, 32, 8, 9, 5], weight: [40, 32, 3, 3, 1], padding: .explicit([1, 1, 0]), rectified: false),
+        Case(input: [1, 32, 8, 9, 5], weight: [40, 32, 3, 3, 1], padding: .explicit([1, 1, 0]), negativeSlope: nil),
+        // The same with the HCAL model's LeakyReLU fused (inference with batch norm folded).
+        Case(input: [1, 32, 8, 9, 5], weight: [40, 32, 3, 3, 1], padding: .explicit([1, 1, 0]), negativeSlope: 0.5),
         // A transposed convolution: its forward pass is the input gradient of a convolution.
-        Case(input: [2, 40, 6, 7], weight: [40, 12, 3, 3], padding: .same, rectified: false, transposed: true),
+        Case(input: [2, 40, 6, 7], weight: [40, 12, 3, 3], padding: .same, negativeSlope: nil, transposed: true),
     ]
 
     func run<T: TensorScalar>(_ c: Case, _ x: Tensor<T>, _ w: Tensor<T>, _ b: Tensor<T>, _ upstream: Tensor<T>) throws -> [Tensor<T>] {
         let (xv, wv, bv) = (Variable(x, requiresGrad: true), Variable(w, requiresGrad: true), Variable(b, requiresGrad: true))
         let y = c.transposed
-            ? try Variable.transposedConvolution(xv, weight: wv, bias: bv, padding: c.padding)
-            : try Variable.convolution(xv, weight: wv, bias: bv, padding: c.padding, rectified: c.rectified)
+            ? try Variable.transposedConvolution(xv, weight: wv, bias: bv, padding: c.padding, negativeSlope: c.negativeSlope.map { T($0) })
+            : try Variable.convolution(xv, weight: wv, bias: bv, padding: c.padding, negativeSlope: c.negativeSlope.map { T($0) })
         try (y * Variable(upstream)).sum().backward()
         return [y.value, try #require(xv.grad), try #require(wv.grad), try #require(bv.grad)]
     }
@@ -76,7 +78,8 @@ import Testing
         }
     }
 
-    /// Seeded random geometries (rank, channels, kernel, size, padding, fused ReLU, transposed)
+    /// Seeded random geometries (rank, channels, kernel, size, padding, fused ReLU or LeakyReLU,
+    /// transposed)
     /// beyond the hand-picked cases.
     @Test func randomGeometriesMatchDouble() throws {
         var generator = SeededGenerator(seed: 99)
@@ -90,9 +93,9 @@ import Testing
             guard inputChannels * kernel.reduce(1, *) >= DirectConvolution.minimumPatchSize else { continue }
             let size = kernel.map { $0 + draw(0...12) }
             let padding: Padding = [.same, .valid, .explicit(kernel.map { draw(0...($0 + 1)) })][draw(0...2)]
-            let transposed = draw(0...3) == 0, rectified = !transposed && draw(0...1) == 0
+            let transposed = draw(0...3) == 0, negativeSlope = [nil, 0, 0.5][draw(0...2)]
             let c = Case(input: [draw(1...5), transposed ? outputChannels : inputChannels] + size,
-                         weight: [outputChannels, inputChannels] + kernel, padding: padding, rectified: rectified, transposed: transposed)
+                         weight: [outputChannels, inputChannels] + kernel, padding: padding, negativeSlope: negativeSlope, transposed: transposed)
             let seed = UInt64(1000 + 4 * trial)
             let x = random(c.input, seed: seed), w = random(c.weight, seed: seed + 1)
             let b = random([transposed ? inputChannels : outputChannels], seed: seed + 2)

@@ -32,9 +32,10 @@ typedef enum __attribute__((enum_extensibility(closed))) {
 HEPMLVectorInstructions hepml_vector_instructions(void);
 
 /// output[o·S + p] = bias[o] + Σ_k input[pixel(p) + position(k)] · weights[k·weightStride + o],
-/// clamped at 0 when `rectify`; S is the output grid's size, `bias` may be NULL.
+/// with negative values multiplied by `negative_slope` (1: none, 0: ReLU, else LeakyReLU); S is the
+/// output grid's size, `bias` may be NULL.
 void hepml_direct_convolution_forward(HEPMLVectorInstructions instructions, const HEPMLDirectConvolution *geometry,
-                                      const float *input, const float *weights, const float *bias, bool rectify, float *output);
+                                      const float *input, const float *weights, const float *bias, float negative_slope, float *output);
 
 /// gradient[k·weightStride + o] += Σ_p input[pixel(p) + position(k)] · outputGradient[p·weightStride + o]:
 /// the weight gradient of one sample, from its output gradient stored pixel-major (padded lanes zero).

@@ -23,6 +23,18 @@ public enum ActivationFunction: Sendable, Equatable, Codable {
     }
 }
 
+extension ActivationFunction {
+    /// The slope below zero when this is a ReLU (0) or a LeakyReLU with a slope ≥ 0, the
+    /// activations a convolution can apply in its own output pass (`Sequential`).
+    var fusedNegativeSlope: Double? {
+        switch self {
+        case .relu: 0
+        case .leakyRelu(let slope) where slope >= 0: slope
+        default: nil
+        }
+    }
+}
+
 public final class Activation<T: TensorScalar>: Module<T> {
     public let function: ActivationFunction
     public init(_ function: ActivationFunction) {
@@ -260,6 +272,26 @@ public final class BatchNorm<T: TensorScalar>: Module<T> {
     public override var settings: [String: String] { ["channels": "\(scale.shape[0])", "momentum": "\(momentum)", "epsilon": "\(epsilon)"] }
     public override func forward(_ x: Variable<T>) throws -> Variable<T> {
         try Variable.batchNorm(x, scale: scale, shift: shift, statistics: statistics, training: isTraining, momentum: T(momentum), epsilon: T(epsilon))
+    }
+
+    /// The inference-mode transform y·s + shift − mean·s (s = scale/√(variance + ε)) folded into
+    /// the convolution before it: the weight scaled by s along its output-channel axis
+    /// `channelAxis`, the bias b·s + shift − mean·s. The convolution's output is then this
+    /// layer's output to rounding, without a pass over the feature maps; gradients still reach
+    /// scale, shift, weight and bias through the folding's small operations.
+    func folded(weight: Variable<T>, bias: Variable<T>?, channelAxis: Int) throws -> (weight: Variable<T>, bias: Variable<T>) {
+        let channels = scale.shape[0]
+        guard weight.shape.count > channelAxis, weight.shape[channelAxis] == channels else {
+            throw ShapeError(operation: kind, "cannot fold \(channels) channels into a weight", shapes: [weight.shape, scale.shape])
+        }
+        let inverseDeviations = statistics.variance.value.scalars.map { 1 / ($0 + T(epsilon)).squareRoot() }
+        let factors = try scale * Variable(Tensor(shape: [channels], scalars: inverseDeviations))
+        var factorShape = [Int](repeating: 1, count: weight.shape.count)
+        factorShape[channelAxis] = channels
+        let scaledWeight = try weight * factors.reshaped(factorShape)
+        var shifted = try shift - Variable(statistics.mean.value) * factors
+        if let bias { shifted = try shifted + bias * factors }
+        return (scaledWeight, shifted)
     }
 }
 

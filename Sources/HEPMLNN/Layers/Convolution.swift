@@ -1,8 +1,16 @@
 import HEPMLCore
 import HEPMLTensor
 
+/// A convolution that runs the layers after it in its own passes (`Sequential`): an
+/// inference-mode batch norm folded into its weight and bias, a ReLU or LeakyReLU
+/// (`negativeSlope`) applied as it writes its output.
+protocol FusingConvolution<Scalar> {
+    associatedtype Scalar: TensorScalar
+    func forward(_ x: Variable<Scalar>, folding normalization: BatchNorm<Scalar>?, negativeSlope: Scalar?) throws -> Variable<Scalar>
+}
+
 /// Convolution over 1–3 spatial axes, weight [out, in, k...]. `Conv1d/2d/3d` fix the rank.
-public class ConvolutionLayer<T: TensorScalar>: Module<T> {
+public class ConvolutionLayer<T: TensorScalar>: Module<T>, FusingConvolution {
     public let weight: Variable<T>
     public let bias: Variable<T>?
     public let stride: [Int]
@@ -25,22 +33,23 @@ public class ConvolutionLayer<T: TensorScalar>: Module<T> {
     }
 
     public override func forward(_ x: Variable<T>) throws -> Variable<T> {
-        try forward(x, rectified: false)
+        try forward(x, folding: nil, negativeSlope: nil)
     }
 
-    /// The convolution, followed by a fused ReLU when `rectified` (see `Sequential`).
-    func forward(_ x: Variable<T>, rectified: Bool) throws -> Variable<T> {
+    /// The convolution with the fusions of `FusingConvolution`.
+    func forward(_ x: Variable<T>, folding normalization: BatchNorm<T>?, negativeSlope: T?) throws -> Variable<T> {
         guard x.shape.count == stride.count + 2, x.shape[1] == weight.shape[1] else {
             throw ShapeError(operation: kind, "expected input [N, \(weight.shape[1]), \(stride.count) spatial axes]", shapes: [x.shape, weight.shape])
         }
-        let w = try weightQuantizer.map { try $0(weight) } ?? weight
-        let b = try bias.map { b in try biasQuantizer.map { try $0(b) } ?? b }
-        return try Variable.convolution(x, weight: w, bias: b, stride: stride, padding: padding, rectified: rectified)
+        var w = try weightQuantizer.map { try $0(weight) } ?? weight
+        var b = try bias.map { b in try biasQuantizer.map { try $0(b) } ?? b }
+        if let normalization { (w, b) = try normalization.folded(weight: w, bias: b, channelAxis: 0) }
+        return try Variable.convolution(x, weight: w, bias: b, stride: stride, padding: padding, negativeSlope: negativeSlope)
     }
 }
 
 /// Transposed convolution over 1–3 spatial axes, weight [in, out, k...] (PyTorch layout).
-public class TransposedConvolutionLayer<T: TensorScalar>: Module<T> {
+public class TransposedConvolutionLayer<T: TensorScalar>: Module<T>, FusingConvolution {
     public let weight: Variable<T>
     public let bias: Variable<T>?
     public let stride: [Int]
@@ -69,12 +78,20 @@ public class TransposedConvolutionLayer<T: TensorScalar>: Module<T> {
     }
 
     public override func forward(_ x: Variable<T>) throws -> Variable<T> {
+        try forward(x, folding: nil, negativeSlope: nil)
+    }
+
+    /// The transposed convolution with the fusions of `FusingConvolution` (output channels on
+    /// the weight's axis 1).
+    func forward(_ x: Variable<T>, folding normalization: BatchNorm<T>?, negativeSlope: T?) throws -> Variable<T> {
         guard x.shape.count == stride.count + 2, x.shape[1] == weight.shape[0] else {
             throw ShapeError(operation: kind, "expected input [N, \(weight.shape[0]), \(stride.count) spatial axes]", shapes: [x.shape, weight.shape])
         }
-        let w = try weightQuantizer.map { try $0(weight) } ?? weight
-        let b = try bias.map { b in try biasQuantizer.map { try $0(b) } ?? b }
-        return try Variable.transposedConvolution(x, weight: w, bias: b, stride: stride, padding: padding, outputPadding: outputPadding)
+        var w = try weightQuantizer.map { try $0(weight) } ?? weight
+        var b = try bias.map { b in try biasQuantizer.map { try $0(b) } ?? b }
+        if let normalization { (w, b) = try normalization.folded(weight: w, bias: b, channelAxis: 1) }
+        return try Variable.transposedConvolution(x, weight: w, bias: b, stride: stride, padding: padding, outputPadding: outputPadding,
+                                                  negativeSlope: negativeSlope)
     }
 }
 

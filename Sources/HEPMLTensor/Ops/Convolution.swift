@@ -196,17 +196,18 @@ enum ConvolutionKernels {
     /// gradient instead of being rebuilt (64 MiB in Float).
     static let savedColumnBudget = 1 << 24
 
-    /// small[n, o, :] = W[o, :]·patches(large[n]) + bias[o], or its positive part with `rectify`
-    /// (a ReLU fused into the pass that reorders the product). With `keep` (and within the
+    /// small[n, o, :] = W[o, :]·patches(large[n]) + bias[o], through a ReLU (`negativeSlope` 0) or
+    /// LeakyReLU (`negativeSlope` a) when one is given, fused into the pass that reorders the
+    /// product (`activate`). With `keep` (and within the
     /// budget) also returns the form of the large grid the weight gradient reads, which
     /// `backward` takes as `kept`: every sub-batch's column matrix, stored at sample offset·P·S
     /// (`backward` walks the batch in the same sub-batches), or the padded samples of the direct
     /// kernels, which serve the geometries `DirectConvolution.handles`.
     @_specialize(where T == Float)
-    static func forward<T: TensorScalar>(large: [T], weight: [T], bias: [T]? = nil, rectify: Bool = false, _ g: ConvolutionGeometry,
+    static func forward<T: TensorScalar>(large: [T], weight: [T], bias: [T]? = nil, negativeSlope: T? = nil, _ g: ConvolutionGeometry,
                                          keep: Bool = false) -> (output: [T], kept: [T]?) {
         if DirectConvolution.handles(g, T.self) {
-            return DirectConvolution.forward(large: large, weight: weight, bias: bias, rectify: rectify, g, keepInput: keep, chunks: chunking(g).chunks)
+            return DirectConvolution.forward(large: large, weight: weight, bias: bias, negativeSlope: negativeSlope, g, keepInput: keep, chunks: chunking(g).chunks)
         }
         let O = g.smallChannels, P = g.patchSize, S = g.smallSpatial, L = g.largeChannels * g.largeSpatial
         var out: [T] = Kernels.overwritten(g.batch * O * S)
@@ -214,6 +215,11 @@ enum ConvolutionKernels {
         var saved: [T] = keep && g.batch * P * S <= savedColumnBudget ? Kernels.overwritten(g.batch * P * S) : []
         let biases = bias ?? [T](repeating: 0, count: O)
         let lines = patchLines(g), width = g.small[2], sw = g.stride[2]
+        // (Kept columns must be where `backward` reads them: per sample when it takes one at a time.)
+        if g.batch < 2 * Parallel.threadCount && g.batch * O * P * S >= 1 << 17 && (saved.isEmpty || subBatch == 1) {
+            forwardByLineRanges(large: large, weight: weight, biases: biases, negativeSlope: negativeSlope, g, lines: lines, saved: &saved, out: &out)
+            return (out, saved.isEmpty ? nil : saved)
+        }
         lines.withUnsafeBufferPointer { lp in
         saved.withUnsafeMutableBufferPointer { sp in
         biases.withUnsafeBufferPointer { bp in
@@ -236,12 +242,8 @@ enum ConvolutionKernels {
                             // Back to [sample, channel, position] order, adding the bias on the way.
                             for s in 0..<count {
                                 for oc in 0..<O {
-                                    let target = o + ((start &+ s) &* O &+ oc) &* S, source = product + (oc &* ld &+ s &* S), shift = b[oc]
-                                    if rectify {
-                                        for i in 0..<S { target[i] = Swift.max(source[i] + shift, 0) }
-                                    } else {
-                                        for i in 0..<S { target[i] = source[i] + shift }
-                                    }
+                                    activate(from: product + (oc &* ld &+ s &* S), shift: b[oc], negativeSlope: negativeSlope,
+                                             into: o + ((start &+ s) &* O &+ oc) &* S, count: S)
                                 }
                             }
                         }
@@ -255,16 +257,100 @@ enum ConvolutionKernels {
         return (out, saved.isEmpty ? nil : saved)
     }
 
+    /// `forward` for a batch with fewer than two samples per thread (batch-1 inference, which
+    /// would run as one chunk on one core; the side split's batch of 2): each sample's small-grid
+    /// lines are split into ranges, about two per thread, and a range runs a tile of lines at a time (gathering the tile's patches
+    /// from the patch-line table restricted to them, multiplying, activating into its own
+    /// output positions), so the product stays in cache. Columns to keep go to `saved` at the
+    /// positions the one-chunk path gives them.
+    @_specialize(where T == Float)
+    static func forwardByLineRanges<T: TensorScalar>(large: [T], weight: [T], biases: [T], negativeSlope: T?, _ g: ConvolutionGeometry,
+                                                     lines: [PatchLine], saved: inout [T], out: inout [T]) {
+        let O = g.smallChannels, P = g.patchSize, S = g.smallSpatial, L = g.largeChannels * g.largeSpatial, V = g.kernelVolume
+        let (Wo, lineCount) = (g.small[2], g.small[0] * g.small[1])
+        let ranges = min(lineCount, (2 * Parallel.threadCount + g.batch - 1) / g.batch)
+        let tileLines = max(1, columnTileBudget / max(max(O, P) * Wo, 1)), sw = g.stride[2]
+        lines.withUnsafeBufferPointer { lp in
+        saved.withUnsafeMutableBufferPointer { sp in
+        biases.withUnsafeBufferPointer { bp in
+        large.withUnsafeBufferPointer { xp in
+        weight.withUnsafeBufferPointer { wp in
+        out.withUnsafeMutableBufferPointer { op in
+            let x = xp.baseAddress.unsafelyUnwrapped, w = wp.baseAddress.unsafelyUnwrapped, o = op.baseAddress.unsafelyUnwrapped
+            Kernels.forEachChunk(g.batch * ranges, chunks: g.batch * ranges) { unit, _ in
+                let n = unit / ranges, part = unit % ranges
+                let firstLine = part * lineCount / ranges, endLine = (part + 1) * lineCount / ranges
+                guard firstLine < endLine else { return }
+                let capacity = min(tileLines, endLine - firstLine) * Wo
+                let scratch = UnsafeMutablePointer<T>.allocate(capacity: sp.isEmpty ? P * capacity : 0)
+                let product = UnsafeMutablePointer<T>.allocate(capacity: O * capacity)
+                defer { scratch.deallocate(); product.deallocate() }
+                var tileTable: [PatchLine] = []
+                tileTable.reserveCapacity(V * tileLines)
+                for tileStart in stride(from: firstLine, to: endLine, by: tileLines) {
+                    let tileEnd = min(endLine, tileStart + tileLines), columns = (tileEnd - tileStart) * Wo
+                    // The tile's lines, positions counted from its first column.
+                    tileTable.removeAll(keepingCapacity: true)
+                    for row in 0..<V {
+                        for index in tileStart..<tileEnd {
+                            var line = lp[row * lineCount + index]
+                            line.position = Int32((index - tileStart) * Wo)
+                            tileTable.append(line)
+                        }
+                    }
+                    let (cols, ld) = sp.isEmpty ? (scratch, columns) : (sp.baseAddress.unsafelyUnwrapped + n * P * S + tileStart * Wo, S)
+                    tileTable.withUnsafeBufferPointer { table in
+                        im2col(x + n * L, count: 1, sampleSize: L, cols, ld: ld, table, g, width: Wo, smallSpatial: S, stride: sw)
+                    }
+                    T.gemm(transposeA: false, transposeB: false, m: O, n: columns, k: P, alpha: 1, a: w, lda: P, b: cols, ldb: ld, beta: 0, c: product, ldc: columns)
+                    for oc in 0..<O {
+                        activate(from: product + oc * columns, shift: bp[oc], negativeSlope: negativeSlope, into: o + (n * O + oc) * S + tileStart * Wo, count: columns)
+                    }
+                }
+            }
+        }
+        }
+        }
+        }
+        }
+        }
+    }
+
+    /// target[i] = activation(source[i] + shift) for `count` values (source may be target): the
+    /// identity, ReLU (`negativeSlope` 0, as `relu()` computes it) or LeakyReLU (as `leakyRelu`).
+    @inline(__always)
+    static func activate<T: TensorScalar>(from source: UnsafePointer<T>, shift: T, negativeSlope: T?, into target: UnsafeMutablePointer<T>, count: Int) {
+        switch negativeSlope {
+        case nil: for i in 0..<count { target[i] = source[i] + shift }
+        case 0: for i in 0..<count { target[i] = Swift.max(source[i] + shift, 0) }
+        case let slope?: for i in 0..<count { let value = source[i] + shift; target[i] = value > 0 ? value : slope * value }
+        }
+    }
+
+    /// The output gradient of an activated (`activate`) output: it passes where the output is
+    /// positive and is scaled by the negative slope elsewhere (for slopes ≥ 0 the output and
+    /// the pre-activation have the same sign).
+    @inline(__always)
+    static func gradientThroughActivation<T: TensorScalar>(_ gradient: UnsafePointer<T>, output: UnsafePointer<T>, negativeSlope: T,
+                                                           into target: UnsafeMutablePointer<T>, count: Int) {
+        // Both loads unconditional, so the select vectorizes.
+        for i in 0..<count {
+            let value = gradient[i]
+            target[i] = output[i] > 0 ? value : negativeSlope * value
+        }
+    }
+
     /// Gradients of `forward`: with respect to the large grid (`needLarge`), the weight (`large`
-    /// given) and the bias (`needBias`). `rectifiedOutput` is the output of a `rectify` forward:
-    /// the gradient passes only where it is positive, a mask applied while the gradient is
+    /// given) and the bias (`needBias`). `activatedOutput` is the output of a forward with
+    /// `negativeSlope`: the gradient is masked by `gradientThroughActivation` while it is
     /// gathered. Weight and bias gradients are summed per chunk, then across chunks.
     @_specialize(where T == Float)
-    static func backward<T: TensorScalar>(large: [T]?, weight: [T], smallGradient: [T], needLarge: Bool, needBias: Bool = false, rectifiedOutput: [T]? = nil,
+    static func backward<T: TensorScalar>(large: [T]?, weight: [T], smallGradient: [T], needLarge: Bool, needBias: Bool = false,
+                                          activatedOutput: [T]? = nil, negativeSlope: T = 0,
                                           _ g: ConvolutionGeometry, kept: [T]? = nil) -> (large: [T]?, weight: [T]?, bias: [T]?) {
         if DirectConvolution.handles(g, T.self) {
             return DirectConvolution.backward(large: large, kept: kept, weight: weight, smallGradient: smallGradient, needLarge: needLarge, needBias: needBias,
-                                              rectifiedOutput: rectifiedOutput, g, chunks: chunking(g).chunks)
+                                              activatedOutput: activatedOutput, negativeSlope: negativeSlope, g, chunks: chunking(g).chunks)
         }
         let O = g.smallChannels, P = g.patchSize, S = g.smallSpatial, L = g.largeChannels * g.largeSpatial
         let (chunks, subBatch) = chunking(g)
@@ -274,7 +360,7 @@ enum ConvolutionKernels {
         let partialSize = (needWeight ? O * P : 0) + (needBias ? O : 0)
         var partials = [[T]](repeating: [], count: chunks)
         let xs = large ?? []
-        let mask = rectifiedOutput ?? []
+        let mask = activatedOutput ?? []
         let savedColumns = kept ?? []
         let lines = patchLines(g), width = g.small[2], sw = g.stride[2]
         lines.withUnsafeBufferPointer { lp in
@@ -302,12 +388,7 @@ enum ConvolutionKernels {
                                             let offset = ((start &+ s) &* O &+ oc) &* S
                                             let target = gathered + (oc &* ld &+ s &* S), source = gr + offset
                                             if let y = mp.baseAddress, !mp.isEmpty {
-                                                // Both loads unconditional, so the select vectorizes.
-                                                let output = y + offset
-                                                for i in 0..<S {
-                                                    let value = source[i]
-                                                    target[i] = output[i] > 0 ? value : 0
-                                                }
+                                                gradientThroughActivation(source, output: y + offset, negativeSlope: negativeSlope, into: target, count: S)
                                             } else {
                                                 for i in 0..<S { target[i] = source[i] }
                                             }
@@ -356,14 +437,148 @@ enum ConvolutionKernels {
     }
 }
 
+extension ConvolutionKernels {
+    /// Elements of the column or product tile that the tiled paths (`forwardByLineRanges`,
+    /// `transposedForward`) hold at a time (256 KiB in Float, so it stays in a Zen core's L2).
+    static let columnTileBudget = 1 << 16
+
+    /// The output of a transposed convolution (the large grid): the adjoint product of
+    /// `backward` (column matrix, then col2im), then bias and activation (`activate`).
+    ///
+    /// The one-product path writes one sample's whole column matrix (2.25× the output for the
+    /// HCAL decoder's 3×3×2 stride-2 kernels, 53 MB) through memory and runs a batch of one on a
+    /// single core. When a sample's column matrix exceeds a tile, or the batch has fewer than two
+    /// samples per thread, the work runs instead in units that own disjoint outputs: a sample, a
+    /// block of its large channels (a channel's column rows are its kernel offsets; blocks only
+    /// when the batch alone gives fewer than two units per thread) and, where kernel ≤ stride on the outermost
+    /// axis (so consecutive small rows scatter into disjoint large rows: 1×1×1 output layers),
+    /// a range of small rows. A unit computes its rows of the column matrix a tile of small-grid
+    /// lines at a time, so the tile stays in cache, scatters each tile into its own output
+    /// (col2im), then activates that output. The sums agree with the one-product path's to
+    /// rounding. (`threads` lets tests take either path on any machine.)
+    @_specialize(where T == Float)
+    static func transposedForward<T: TensorScalar>(small: [T], weight: [T], bias: [T]?, negativeSlope: T?, _ g: ConvolutionGeometry,
+                                                   threads: Int = Parallel.threadCount) -> [T]? {
+        let C = g.largeChannels, LS = g.largeSpatial, V = g.kernelVolume, O = g.smallChannels, P = g.patchSize, S = g.smallSpatial
+        let shifts = bias ?? []
+        let enoughWork = g.batch * O * P * S >= 1 << 17, fewSamples = g.batch < 2 * threads && enoughWork
+        let blocks = fewSamples ? min(C, (2 * threads + g.batch - 1) / g.batch) : 1
+        let (Do, Ho, Wo) = (g.small[0], g.small[1], g.small[2]), (D, largePlane) = (g.large[0], g.large[1] * g.large[2])
+        let parts = enoughWork && g.kernel[0] <= g.stride[0] && g.batch * blocks < 2 * threads
+            ? min(Do, (2 * threads + g.batch * blocks - 1) / (g.batch * blocks)) : 1
+        guard P * S > columnTileBudget || fewSamples || parts > 1 else {
+            guard var out = backward(large: nil, weight: weight, smallGradient: small, needLarge: true, g).large else { return nil }
+            guard bias != nil || negativeSlope != nil else { return out }
+            shifts.withUnsafeBufferPointer { bp in
+                out.withUnsafeMutableBufferPointer { op in
+                    let o = op.baseAddress.unsafelyUnwrapped
+                    Kernels.forEachChunk(g.batch * C, minimumChunk: max(1, Kernels.parallelThreshold / max(LS, 1))) { planes in
+                        for plane in planes {
+                            activate(from: o + plane &* LS, shift: bp.isEmpty ? 0 : bp[plane % C], negativeSlope: negativeSlope, into: o + plane &* LS, count: LS)
+                        }
+                    }
+                }
+            }
+            return out
+        }
+        let channelsPerBlock = (C + blocks - 1) / blocks
+        let tileLines = max(1, columnTileBudget / max(channelsPerBlock * V * Wo, 1))
+        let lines = patchLines(g), sw = g.stride[2], (s0, pad0) = (g.stride[0], g.padBefore[0])
+        let pairedTaps = g.kernel[2] == 2 && sw == 2
+        var out: [T] = Kernels.overwritten(g.batch * C * LS)
+        lines.withUnsafeBufferPointer { lp in
+        shifts.withUnsafeBufferPointer { bp in
+        small.withUnsafeBufferPointer { xp in
+        weight.withUnsafeBufferPointer { wp in
+        out.withUnsafeMutableBufferPointer { op in
+            let x = xp.baseAddress.unsafelyUnwrapped, w = wp.baseAddress.unsafelyUnwrapped, o = op.baseAddress.unsafelyUnwrapped
+            let table = lp.baseAddress.unsafelyUnwrapped
+            Kernels.forEachChunk(g.batch * blocks * parts, chunks: g.batch * blocks * parts) { unit, _ in
+                let n = unit / (blocks * parts), block = unit / parts % blocks, part = unit % parts
+                let first = block * channelsPerBlock, last = min(C, first + channelsPerBlock)
+                // Small rows [firstRow, endRow) scatter into large rows [firstDepth, endDepth),
+                // which the part owns with any rows between parts that no small row reaches.
+                let firstRow = part * Do / parts, endRow = (part + 1) * Do / parts
+                let firstDepth = part == 0 ? 0 : min(D, max(0, firstRow * s0 - pad0))
+                let endDepth = part == parts - 1 ? D : min(D, max(0, endRow * s0 - pad0))
+                guard first < last, firstRow < endRow else { return }
+                let rows = (last - first) * V, lineCount = Do * Ho
+                let planes = o + (n * C + first) * LS, owned = (endDepth - firstDepth) * largePlane
+                for channel in 0..<(last - first) { (planes + channel * LS + firstDepth * largePlane).update(repeating: 0, count: owned) }
+                let tile = UnsafeMutablePointer<T>.allocate(capacity: rows * min(tileLines, (endRow - firstRow) * Ho) * Wo)
+                defer { tile.deallocate() }
+                for firstLine in stride(from: firstRow * Ho, to: endRow * Ho, by: tileLines) {
+                    let tileEnd = min(endRow * Ho, firstLine + tileLines), columns = (tileEnd - firstLine) * Wo
+                    let input = x + n * O * S + firstLine * Wo
+                    if rows == 1 {
+                        // One output row (a 1×1×1 layer to one channel): a weighted sum of input
+                        // rows, which sgemm would run after copying (packing) the whole input.
+                        tile.update(repeating: 0, count: columns)
+                        for o in 0..<O {
+                            let factor = w[o &* P &+ first], source = input + o &* S
+                            for c in 0..<columns { tile[c] += factor * source[c] }
+                        }
+                    } else {
+                        T.gemm(transposeA: true, transposeB: false, m: rows, n: columns, k: O, alpha: 1, a: w + first * V, lda: P,
+                               b: input, ldb: S, beta: 0, c: tile, ldc: columns)
+                    }
+                    var row = 0
+                    while row < rows {
+                        let target = planes + (row / V) &* LS, offset = row % V
+                        // Two taps of a 2-wide, stride-2 kernel row fill alternate outputs of
+                        // the same line: one contiguous pass instead of two stride-2 scatters.
+                        let paired = pairedTaps && offset % 2 == 0
+                        for index in firstLine..<tileEnd {
+                            let line = table[offset &* lineCount &+ index]
+                            let low = Int(line.low), high = Int(line.high)
+                            let input = tile + (row &* columns &+ (index &- firstLine) &* Wo), output = target + Int(line.source)
+                            if paired {
+                                let partner = table[(offset &+ 1) &* lineCount &+ index]
+                                if partner.low == line.low && partner.high == line.high && partner.source == line.source &+ 1 {
+                                    let second = input + columns
+                                    for w in low..<high {
+                                        output[2 &* w] += input[w]
+                                        output[2 &* w &+ 1] += second[w]
+                                    }
+                                    continue
+                                }
+                                let second = input + columns, secondOutput = target + Int(partner.source)
+                                for w in Int(partner.low)..<Int(partner.high) { secondOutput[2 &* w] += second[w] }
+                            }
+                            guard low < high else { continue }
+                            if sw == 1 {
+                                for w in low..<high { output[w] += input[w] }
+                            } else {
+                                for w in low..<high { output[w &* sw] += input[w] }
+                            }
+                        }
+                        row += paired ? 2 : 1
+                    }
+                }
+                guard bias != nil || negativeSlope != nil else { return }
+                for channel in first..<last {
+                    let region = o + (n * C + channel) * LS + firstDepth * largePlane
+                    activate(from: region, shift: bp.isEmpty ? 0 : bp[channel], negativeSlope: negativeSlope, into: region, count: owned)
+                }
+            }
+        }
+        }
+        }
+        }
+        }
+        return out
+    }
+}
+
 extension Variable {
     /// N-dimensional convolution (1, 2 or 3 spatial axes, from the input rank) with weight
-    /// [out, in, k...] and optional bias [out]. `rectified: true` returns relu(convolution)
-    /// with the ReLU fused into the convolution's own passes (two fewer passes over the output
-    /// in training); the value and gradients are those of `.relu()` applied afterwards.
+    /// [out, in, k...] and optional bias [out]. With `negativeSlope` it returns
+    /// relu(convolution) (slope 0) or leakyRelu(convolution, slope) (slope > 0) with the
+    /// activation fused into the convolution's own passes (two fewer passes over the output);
+    /// the value and gradients are those of `.relu()` or `.leakyRelu(slope:)` applied afterwards.
     @_specialize(where T == Float)
     public static func convolution(_ x: Variable, weight: Variable, bias: Variable?, stride: [Int]? = nil, padding: Padding = .valid,
-                                   rectified: Bool = false) throws -> Variable {
+                                   negativeSlope: T? = nil) throws -> Variable {
         let spatialRank = x.shape.count - 2
         let op = "conv\(spatialRank)d"
         guard (1...3).contains(spatialRank), weight.shape.count == spatialRank + 2, x.shape[1] == weight.shape[1] else {
@@ -376,6 +591,7 @@ extension Variable {
         if let bias, bias.shape != [weight.shape[0]] {
             throw ShapeError(operation: op, "bias must be [out]", shapes: [bias.shape, weight.shape])
         }
+        try validateFusedSlope(negativeSlope, operation: op, shapes: [x.shape, weight.shape])
         let spatial = Array(x.shape.dropFirst(2)), kernel = Array(weight.shape.dropFirst(2))
         let (before, output) = try ConvolutionGeometry.resolve(padding, input: spatial, kernel: kernel, stride: stride, operation: op, shapes: [x.shape, weight.shape])
         let g = ConvolutionGeometry(batch: x.shape[0], largeChannels: x.shape[1], smallChannels: weight.shape[0],
@@ -383,13 +599,13 @@ extension Variable {
                                     kernel: ConvolutionGeometry.lift(kernel), stride: ConvolutionGeometry.lift(stride),
                                     padBefore: ConvolutionGeometry.lift(before, fill: 0))
         let (out, kept) = ConvolutionKernels.forward(large: x.value.scalars, weight: weight.value.scalars, bias: bias?.value.scalars,
-                                                     rectify: rectified, g, keep: weight.requiresGrad)
+                                                     negativeSlope: negativeSlope, g, keep: weight.requiresGrad)
         let outShape = [x.shape[0], weight.shape[0]] + output
         let inputs = [x, weight] + (bias.map { [$0] } ?? [])
-        return Variable(Tensor(validShape: outShape, scalars: out), operation: rectified ? op + "+relu" : op, inputs: inputs) { grad in
+        return Variable(Tensor(validShape: outShape, scalars: out), operation: fusedName(op, negativeSlope), inputs: inputs) { grad in
             let (dx, dw, db) = ConvolutionKernels.backward(large: weight.requiresGrad ? x.value.scalars : nil, weight: weight.value.scalars,
                                                            smallGradient: grad.scalars, needLarge: x.requiresGrad, needBias: bias?.requiresGrad ?? false,
-                                                           rectifiedOutput: rectified ? out : nil, g, kept: kept)
+                                                           activatedOutput: negativeSlope == nil ? nil : out, negativeSlope: negativeSlope ?? 0, g, kept: kept)
             if let dx { x.accumulate(Tensor(validShape: x.shape, scalars: dx)) }
             if let dw { weight.accumulate(Tensor(validShape: weight.shape, scalars: dw)) }
             if let bias, let db { bias.accumulate(Tensor(validShape: bias.shape, scalars: db)) }
@@ -398,8 +614,10 @@ extension Variable {
 
     /// Transposed convolution with weight [in, out, k...] (PyTorch layout). Output size per axis:
     /// `valid` → (in−1)·s + k; `same` → in·s (Keras); `explicit(p)` → (in−1)·s − 2p + k + outputPadding.
+    /// `negativeSlope` fuses a ReLU or LeakyReLU as in `convolution`.
     @_specialize(where T == Float)
-    public static func transposedConvolution(_ x: Variable, weight: Variable, bias: Variable?, stride: [Int]? = nil, padding: Padding = .valid, outputPadding: [Int]? = nil) throws -> Variable {
+    public static func transposedConvolution(_ x: Variable, weight: Variable, bias: Variable?, stride: [Int]? = nil, padding: Padding = .valid, outputPadding: [Int]? = nil,
+                                             negativeSlope: T? = nil) throws -> Variable {
         let spatialRank = x.shape.count - 2
         let op = "convTranspose\(spatialRank)d"
         guard (1...3).contains(spatialRank), weight.shape.count == spatialRank + 2, x.shape[1] == weight.shape[0] else {
@@ -414,6 +632,7 @@ extension Variable {
         if let bias, bias.shape != [weight.shape[1]] {
             throw ShapeError(operation: op, "bias must be [out]", shapes: [bias.shape, weight.shape])
         }
+        try validateFusedSlope(negativeSlope, operation: op, shapes: [x.shape, weight.shape])
         let spatial = Array(x.shape.dropFirst(2)), kernel = Array(weight.shape.dropFirst(2))
         var before = [Int](), output = [Int]()
         for axis in 0..<spatialRank {
@@ -437,13 +656,26 @@ extension Variable {
                                     large: ConvolutionGeometry.lift(output), small: ConvolutionGeometry.lift(spatial),
                                     kernel: ConvolutionGeometry.lift(kernel), stride: ConvolutionGeometry.lift(stride),
                                     padBefore: ConvolutionGeometry.lift(before, fill: 0))
-        guard var out = ConvolutionKernels.backward(large: nil, weight: weight.value.scalars, smallGradient: x.value.scalars, needLarge: true, g).large else {
+        guard let out = ConvolutionKernels.transposedForward(small: x.value.scalars, weight: weight.value.scalars, bias: bias?.value.scalars,
+                                                             negativeSlope: negativeSlope, g) else {
             throw ShapeError(operation: op, "no output", shapes: [x.shape])
         }
-        if let bias { addChannelBias(&out, bias.value.scalars, spatial: g.largeSpatial) }
         let outShape = [x.shape[0], weight.shape[1]] + output
         let inputs = [x, weight] + (bias.map { [$0] } ?? [])
-        return Variable(Tensor(validShape: outShape, scalars: out), operation: op, inputs: inputs) { grad in
+        return Variable(Tensor(validShape: outShape, scalars: out), operation: fusedName(op, negativeSlope), inputs: inputs) { outputGradient in
+            var grad = outputGradient
+            if let negativeSlope {
+                var masked: [T] = Kernels.overwritten(out.count)
+                outputGradient.scalars.withUnsafeBufferPointer { gp in
+                    out.withUnsafeBufferPointer { yp in
+                        masked.withUnsafeMutableBufferPointer { mp in
+                            ConvolutionKernels.gradientThroughActivation(gp.baseAddress.unsafelyUnwrapped, output: yp.baseAddress.unsafelyUnwrapped,
+                                                                         negativeSlope: negativeSlope, into: mp.baseAddress.unsafelyUnwrapped, count: out.count)
+                        }
+                    }
+                }
+                grad = Tensor(validShape: outShape, scalars: masked)
+            }
             // What the input gradient's pass keeps of `grad` is what the weight gradient reads.
             var kept: [T]?
             if x.requiresGrad {
@@ -459,16 +691,18 @@ extension Variable {
         }
     }
 
-    @_specialize(where T == Float)
-    static func addChannelBias(_ out: inout [T], _ bias: [T], spatial: Int) {
-        let channels = bias.count
-        out.withUnsafeMutableBufferPointer { o in
-            for base in stride(from: 0, to: o.count, by: channels * spatial) {
-                for c in 0..<channels {
-                    let b = bias[c], start = base + c * spatial
-                    for i in start..<(start + spatial) { o[i] += b }
-                }
-            }
+    /// A fused activation's slope must keep the output's sign (the gradient mask reads it).
+    static func validateFusedSlope(_ negativeSlope: T?, operation: String, shapes: [[Int]]) throws {
+        if let negativeSlope, !(negativeSlope >= 0) {
+            throw ShapeError(operation: operation, "a fused activation needs a negative slope ≥ 0, got \(negativeSlope)", shapes: shapes)
+        }
+    }
+
+    static func fusedName(_ operation: String, _ negativeSlope: T?) -> String {
+        switch negativeSlope {
+        case nil: operation
+        case 0: operation + "+relu"
+        case let slope?: operation + "+leakyRelu(\(slope))"
         }
     }
 

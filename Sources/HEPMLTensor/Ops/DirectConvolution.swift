@@ -117,7 +117,7 @@ enum DirectConvolution {
     /// The forward convolution; with `keepInput`, also every padded sample, which `backward`
     /// reads for the weight gradient.
     @_specialize(where T == Float)
-    static func forward<T: TensorScalar>(large: [T], weight: [T], bias: [T]?, rectify: Bool, _ g: ConvolutionGeometry,
+    static func forward<T: TensorScalar>(large: [T], weight: [T], bias: [T]?, negativeSlope: T?, _ g: ConvolutionGeometry,
                                          keepInput: Bool, chunks: Int) -> (output: [T], kept: [T]?) {
         var geometry = forwardGeometry(g)
         let instructions = Self.instructions
@@ -134,6 +134,8 @@ enum DirectConvolution {
         out.withUnsafeMutableBufferPointer { op in
             let x = xp.baseAddress.unsafelyUnwrapped, o = op.baseAddress.unsafelyUnwrapped
             let w = floats(wp.baseAddress.unsafelyUnwrapped), b = bp.isEmpty ? nil : bp.baseAddress.map { floats($0) }
+            // `handles` guarantees Float; 1 leaves values as they are.
+            let slope = negativeSlope.map { Float($0) } ?? 1
             let (blocks, channelBlock) = channelBlocks(g)
             if blocks > 1 {
                 // Fewer samples than threads (batch-1 inference): pad every sample once, then
@@ -147,7 +149,7 @@ enum DirectConvolution {
                     let n = unit / blocks, first = unit % blocks * channelBlock
                     var block = geometry
                     block.outputChannels = Int64(min(channelBlock, O - first))
-                    hepml_direct_convolution_forward(instructions, &block, floats(padded + n * paddedSize), w + first, b.map { $0 + first }, rectify,
+                    hepml_direct_convolution_forward(instructions, &block, floats(padded + n * paddedSize), w + first, b.map { $0 + first }, slope,
                                                      floats(o + n * O * S + first * S))
                 }
                 return
@@ -158,7 +160,7 @@ enum DirectConvolution {
                 for n in samples {
                     let padded = keepInput ? kp.baseAddress.unsafelyUnwrapped + n * paddedSize : scratch
                     pad(x + n * L, extent: g.large, channels: g.largeChannels, into: padded, padded: geometry.padded, offset: g.padBefore)
-                    hepml_direct_convolution_forward(instructions, &geometry, floats(padded), w, b, rectify, floats(o + n * O * S))
+                    hepml_direct_convolution_forward(instructions, &geometry, floats(padded), w, b, slope, floats(o + n * O * S))
                 }
             }
         }
@@ -171,10 +173,10 @@ enum DirectConvolution {
 
     /// Gradients of `forward` with respect to the large grid (`needLarge`), the weight (`large`
     /// given; read from its padded samples `kept` when the forward pass kept them) and the bias
-    /// (`needBias`); `rectifiedOutput` masks the gradient as in `ConvolutionKernels.backward`.
+    /// (`needBias`); `activatedOutput` masks the gradient as in `ConvolutionKernels.backward`.
     @_specialize(where T == Float)
     static func backward<T: TensorScalar>(large: [T]?, kept: [T]?, weight: [T], smallGradient: [T], needLarge: Bool, needBias: Bool,
-                                          rectifiedOutput: [T]?, _ g: ConvolutionGeometry, chunks: Int) -> (large: [T]?, weight: [T]?, bias: [T]?) {
+                                          activatedOutput: [T]?, negativeSlope: T, _ g: ConvolutionGeometry, chunks: Int) -> (large: [T]?, weight: [T]?, bias: [T]?) {
         var forwardShape = forwardGeometry(g), gradientShape = inputGradientGeometry(g)
         let instructions = Self.instructions
         let O = g.smallChannels, S = g.smallSpatial, K = g.patchSize, L = g.largeChannels * g.largeSpatial
@@ -186,7 +188,7 @@ enum DirectConvolution {
         var dLarge: [T] = needLarge ? Kernels.overwritten(g.batch * L) : []
         // Per chunk: the weight gradient as [K][ldw] rows, then the bias gradient [O].
         var partials = [[T]](repeating: [], count: max(1, min(chunks, g.batch)))
-        let inputs = large ?? [], paddedInputs = kept ?? [], mask = rectifiedOutput ?? []
+        let inputs = large ?? [], paddedInputs = kept ?? [], mask = activatedOutput ?? []
         flipped.withUnsafeBufferPointer { fp in
         inputs.withUnsafeBufferPointer { xp in
         paddedInputs.withUnsafeBufferPointer { kp in
@@ -211,11 +213,7 @@ enum DirectConvolution {
                     for n in samples {
                         let source = dy + n * O * S
                         if let y = mp.baseAddress, !mp.isEmpty {
-                            let output = y + n * O * S
-                            for i in 0..<(O * S) {
-                                let value = source[i]
-                                gathered[i] = output[i] > 0 ? value : 0
-                            }
+                            ConvolutionKernels.gradientThroughActivation(source, output: y + n * O * S, negativeSlope: negativeSlope, into: gathered, count: O * S)
                         } else {
                             gathered.update(from: source, count: O * S)
                         }
@@ -239,7 +237,7 @@ enum DirectConvolution {
                         if needLarge, let d = dp.baseAddress {
                             pad(gathered, extent: g.small, channels: O, into: paddedGradient, padded: gradientShape.padded, offset: gradientOffset)
                             hepml_direct_convolution_forward(instructions, &gradientShape, floats(paddedGradient), floats(fp.baseAddress.unsafelyUnwrapped),
-                                                             nil, false, floats(d + n * L))
+                                                             nil, 1, floats(d + n * L))
                         }
                     }
                     if needBias {

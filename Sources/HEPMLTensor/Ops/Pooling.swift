@@ -67,6 +67,16 @@ extension Variable {
 
     /// Max pooling that also returns the argmax positions for `maxUnpool`.
     @_specialize(where T == Float)
+    /// Takes `plane[index]` as the window's maximum if it exceeds `value` (the first maximum
+    /// wins), as selects rather than a branch: on noisy data the comparison is unpredictable,
+    /// and mispredictions made the branching scan several times slower than its loads.
+    @inline(__always)
+    static func select(_ plane: UnsafePointer<T>, _ index: Int, _ value: inout T, _ position: inout Int) {
+        let candidate = plane[index], better = candidate > value
+        value = better ? candidate : value
+        position = better ? index : position
+    }
+
     public func maxPoolWithIndices(kernel: [Int], stride: [Int]? = nil, ceilMode: Bool = false) throws -> (output: Variable, indices: PoolIndices) {
         let (large, small, k, s, outShape, clipped) = try poolGeometry("maxPool", kernel: kernel, stride: stride, ceilMode: ceilMode)
         let planes = shape[0] * shape[1]
@@ -92,10 +102,9 @@ extension Variable {
                                     let corner = (od &* sd &* H &+ oh &* sh) &* W &+ ow &* sw
                                     var bestIndex = corner
                                     var bestValue = xPlane[corner]
-                                    let right = corner &+ 1, below = corner &+ W, diagonal = corner &+ W &+ 1
-                                    if xPlane[right] > bestValue { bestValue = xPlane[right]; bestIndex = right }
-                                    if xPlane[below] > bestValue { bestValue = xPlane[below]; bestIndex = below }
-                                    if xPlane[diagonal] > bestValue { bestValue = xPlane[diagonal]; bestIndex = diagonal }
+                                    Self.select(xPlane, corner &+ 1, &bestValue, &bestIndex)
+                                    Self.select(xPlane, corner &+ W, &bestValue, &bestIndex)
+                                    Self.select(xPlane, corner &+ W &+ 1, &bestValue, &bestIndex)
                                     o[position] = bestValue
                                     best[position] = bestIndex
                                     position &+= 1
@@ -110,12 +119,10 @@ extension Variable {
                                     let corner = (od &* sd &* H &+ oh &* sh) &* W &+ ow &* sw
                                     var bestIndex = corner
                                     var bestValue = xPlane[corner]
-                                    @inline(__always) func consider(_ offset: Int) {
-                                        let index = corner &+ offset
-                                        if xPlane[index] > bestValue { bestValue = xPlane[index]; bestIndex = index }
-                                    }
-                                    consider(offsets.0); consider(offsets.1); consider(offsets.2); consider(offsets.3)
-                                    consider(offsets.4); consider(offsets.5); consider(offsets.6)
+                                    Self.select(xPlane, corner &+ offsets.0, &bestValue, &bestIndex); Self.select(xPlane, corner &+ offsets.1, &bestValue, &bestIndex)
+                                    Self.select(xPlane, corner &+ offsets.2, &bestValue, &bestIndex); Self.select(xPlane, corner &+ offsets.3, &bestValue, &bestIndex)
+                                    Self.select(xPlane, corner &+ offsets.4, &bestValue, &bestIndex); Self.select(xPlane, corner &+ offsets.5, &bestValue, &bestIndex)
+                                    Self.select(xPlane, corner &+ offsets.6, &bestValue, &bestIndex)
                                     o[position] = bestValue
                                     best[position] = bestIndex
                                     position &+= 1
@@ -129,10 +136,7 @@ extension Variable {
                                 // Windows are clipped to the input (ceil mode); the corner is always inside.
                                 for dz in 0..<Swift.min(kd, D &- od &* sd) { for dy in 0..<Swift.min(kh, H &- oh &* sh) {
                                     let row = corner &+ (dz &* H &+ dy) &* W
-                                    for dx in 0..<Swift.min(kw, W &- ow &* sw) where xPlane[row &+ dx] > bestValue {
-                                        bestValue = xPlane[row &+ dx]
-                                        bestIndex = row &+ dx
-                                    }
+                                    for dx in 0..<Swift.min(kw, W &- ow &* sw) { Self.select(xPlane, row &+ dx, &bestValue, &bestIndex) }
                                 } }
                                 o[position] = bestValue
                                 best[position] = bestIndex
