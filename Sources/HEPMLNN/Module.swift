@@ -184,12 +184,17 @@ public final class Sequential<T: TensorScalar>: Module<T> {
         var y = x
         var index = 0
         while index < layers.count {
-            // A convolution followed by a ReLU runs as one fused operation: the same values and
-            // gradients with two fewer passes over the feature maps.
-            if let convolution = layers[index] as? ConvolutionLayer<T>, index + 1 < layers.count,
-               let activation = layers[index + 1] as? Activation<T>, activation.function == .relu {
+            // A convolution followed by a ReLU, and a batch norm followed by a LeakyReLU, run as
+            // one fused operation: the same values and gradients with fewer passes over the
+            // feature maps.
+            let activation = index + 1 < layers.count ? (layers[index + 1] as? Activation<T>)?.function : nil
+            if let convolution = layers[index] as? ConvolutionLayer<T>, activation == .relu {
                 let input = y
                 y = try call(named: String(index)) { try convolution.labellingShapeErrors { try convolution.forward(input, rectified: true) } }
+                index += 2
+            } else if let batchNorm = layers[index] as? BatchNorm<T>, case .leakyRelu(let slope) = activation {
+                let input = y
+                y = try call(named: String(index)) { try batchNorm.labellingShapeErrors { try batchNorm.forward(input, leakySlope: T(slope)) } }
                 index += 2
             } else {
                 y = try call(layers[index], named: String(index), y)
