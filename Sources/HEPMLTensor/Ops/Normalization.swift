@@ -162,9 +162,11 @@ extension Variable {
                                             return
                                         }
                                         for s in 0..<n { for c in block {
+                                            // Plane pointers, so that the lanes index without overflow checks (and vectorize).
                                             let base = (s * channels + c) * spatial, center = mu[c], factor = k[c], weight = gm[c], offset = b[c]
+                                            let inputPlane = xs + base, gradientPlane = gs + base
                                             let (planeG, planeGX) = Kernels.laneSums(spatial) { i -> (T, T) in
-                                                let (gradient, normalized) = gradientAndNormalized(xs[base + i], gs[base + i], center: center, factor: factor, weight: weight, offset: offset)
+                                                let (gradient, normalized) = gradientAndNormalized(inputPlane[i], gradientPlane[i], center: center, factor: factor, weight: weight, offset: offset)
                                                 return (gradient, gradient * normalized)
                                             }
                                             sumG[c] += planeG; sumGX[c] += planeGX
