@@ -35,41 +35,58 @@ import Testing
 
     /// The decoder's depth upsampling (kernel 2, stride 2 along the last axis) runs its two kernel
     /// offsets as one interleaved line in im2col and col2im; plain loops over the definition
-    /// are the reference for the values, the gradient checks for the adjoint passes.
+    /// are the reference for the values, the gradient checks for the adjoint passes, and Float
+    /// (whose im2col lines go through the C deinterleaving, 8 pairs at a time plus a tail of 3)
+    /// must agree with Double.
     @Test func interleavedKernelOffsetsMatchPlainLoops() throws {
-        let stride = [2, 2, 2], padding = [1, 1, 0]
-        let x = random([2, 3, 3, 4, 5], seed: 61), w = random([3, 2, 3, 3, 2], seed: 62)
-        let transposed = try Variable.transposedConvolution(Variable(x), weight: Variable(w), bias: nil, stride: stride,
-                                                            padding: .explicit(padding), outputPadding: [1, 0, 0])
-        #expect(transposed.shape == [2, 2, 6, 7, 10])
-        // out[n, o, i·s − p + k] += x[n, c, i] · w[c, o, k]
-        var expected = [Double](repeating: 0, count: transposed.value.count)
-        for n in 0..<2 { for c in 0..<3 { for o in 0..<2 { for i in 0..<3 { for j in 0..<4 { for l in 0..<5 {
-            for a in 0..<3 { for b in 0..<3 { for e in 0..<2 {
-                let (d, h, v) = (i * 2 - 1 + a, j * 2 - 1 + b, l * 2 + e)
-                guard (0..<6).contains(d), (0..<7).contains(h) else { continue }
-                expected[(((n * 2 + o) * 6 + d) * 7 + h) * 10 + v] += x.scalars[(((n * 3 + c) * 3 + i) * 4 + j) * 5 + l] * w.scalars[(((c * 2 + o) * 3 + a) * 3 + b) * 2 + e]
-            } } }
-        } } } } } }
-        #expect(zip(transposed.value.scalars, expected).allSatisfy { abs($0 - $1) < 1e-12 })
-        // The forward convolution over the upsampled grid reads it back (im2col's interleaved line).
-        let large = random([2, 2, 6, 7, 10], seed: 63), kernel = random([3, 2, 3, 3, 2], seed: 64)
-        let convolution = try Variable.convolution(Variable(large), weight: Variable(kernel), bias: nil, stride: stride, padding: .explicit(padding))
-        #expect(convolution.shape == [2, 3, 3, 4, 5])
-        var reference = [Double](repeating: 0, count: convolution.value.count)
-        for n in 0..<2 { for o in 0..<3 { for c in 0..<2 { for i in 0..<3 { for j in 0..<4 { for l in 0..<5 {
-            for a in 0..<3 { for b in 0..<3 { for e in 0..<2 {
-                let (d, h, v) = (i * 2 - 1 + a, j * 2 - 1 + b, l * 2 + e)
-                guard (0..<6).contains(d), (0..<7).contains(h) else { continue }
-                reference[(((n * 3 + o) * 3 + i) * 4 + j) * 5 + l] += large.scalars[(((n * 2 + c) * 6 + d) * 7 + h) * 10 + v] * kernel.scalars[(((o * 2 + c) * 3 + a) * 3 + b) * 2 + e]
-            } } }
-        } } } } } }
-        #expect(zip(convolution.value.scalars, reference).allSatisfy { abs($0 - $1) < 1e-12 })
-        try GradientCheck.check([x, w]) {
-            try Variable.transposedConvolution($0[0], weight: $0[1], bias: nil, stride: stride, padding: .explicit(padding), outputPadding: [1, 0, 0])
+        let stride = [2, 2, 2], padding = [1, 1, 0], wide = 11
+        let x = random([2, 3, 3, 4, wide], seed: 61), w = random([3, 2, 3, 3, 2], seed: 62)
+        func transposed<T: TensorScalar>(_ x: Variable<T>, _ w: Variable<T>) throws -> Variable<T> {
+            try Variable.transposedConvolution(x, weight: w, bias: nil, stride: stride, padding: .explicit(padding), outputPadding: [1, 0, 0])
         }
-        try GradientCheck.check([large, kernel]) {
-            try Variable.convolution($0[0], weight: $0[1], bias: nil, stride: stride, padding: .explicit(padding))
+        func convolution<T: TensorScalar>(_ x: Variable<T>, _ w: Variable<T>) throws -> Variable<T> {
+            try Variable.convolution(x, weight: w, bias: nil, stride: stride, padding: .explicit(padding))
+        }
+        let upsampled = try transposed(Variable(x), Variable(w))
+        #expect(upsampled.shape == [2, 2, 6, 7, 2 * wide])
+        // out[n, o, i·s − p + k] += x[n, c, i] · w[c, o, k]
+        var expected = [Double](repeating: 0, count: upsampled.value.count)
+        for n in 0..<2 { for c in 0..<3 { for o in 0..<2 { for i in 0..<3 { for j in 0..<4 { for l in 0..<wide {
+            for a in 0..<3 { for b in 0..<3 { for e in 0..<2 {
+                let (d, h, v) = (i * 2 - 1 + a, j * 2 - 1 + b, l * 2 + e)
+                guard (0..<6).contains(d), (0..<7).contains(h) else { continue }
+                expected[(((n * 2 + o) * 6 + d) * 7 + h) * 2 * wide + v] += x.scalars[(((n * 3 + c) * 3 + i) * 4 + j) * wide + l] * w.scalars[(((c * 2 + o) * 3 + a) * 3 + b) * 2 + e]
+            } } }
+        } } } } } }
+        #expect(zip(upsampled.value.scalars, expected).allSatisfy { abs($0 - $1) < 1e-12 })
+        // The forward convolution over the upsampled grid reads it back (im2col's interleaved line).
+        let large = random([2, 2, 6, 7, 2 * wide], seed: 63), kernel = random([3, 2, 3, 3, 2], seed: 64)
+        let reduced = try convolution(Variable(large), Variable(kernel))
+        #expect(reduced.shape == [2, 3, 3, 4, wide])
+        var reference = [Double](repeating: 0, count: reduced.value.count)
+        for n in 0..<2 { for o in 0..<3 { for c in 0..<2 { for i in 0..<3 { for j in 0..<4 { for l in 0..<wide {
+            for a in 0..<3 { for b in 0..<3 { for e in 0..<2 {
+                let (d, h, v) = (i * 2 - 1 + a, j * 2 - 1 + b, l * 2 + e)
+                guard (0..<6).contains(d), (0..<7).contains(h) else { continue }
+                reference[(((n * 3 + o) * 3 + i) * 4 + j) * wide + l] += large.scalars[(((n * 2 + c) * 6 + d) * 7 + h) * 2 * wide + v] * kernel.scalars[(((o * 2 + c) * 3 + a) * 3 + b) * 2 + e]
+            } } }
+        } } } } } }
+        #expect(zip(reduced.value.scalars, reference).allSatisfy { abs($0 - $1) < 1e-12 })
+        try GradientCheck.check([x, w]) { try transposed($0[0], $0[1]) }
+        try GradientCheck.check([large, kernel]) { try convolution($0[0], $0[1]) }
+        // Float: the convolution's values, and the upsampling's gradients (its input gradient and
+        // weight gradient read the upstream gradient through im2col).
+        func gradients<T: TensorScalar>(_ x: Tensor<T>, _ w: Tensor<T>, _ upstream: Tensor<T>) throws -> [Tensor<T>] {
+            let (xv, wv) = (Variable(x, requiresGrad: true), Variable(w, requiresGrad: true))
+            try (try transposed(xv, wv) * Variable(upstream)).sum().backward()
+            return [try #require(xv.grad), try #require(wv.grad)]
+        }
+        let upstream = random(upsampled.shape, seed: 65)
+        let single = try gradients(x.converted(to: Float.self), w.converted(to: Float.self), upstream.converted(to: Float.self))
+        let exact = try gradients(x, w, upstream)
+        let singleReduced = try convolution(Variable(large.converted(to: Float.self)), Variable(kernel.converted(to: Float.self))).value
+        for (a, e) in zip(single + [singleReduced], exact + [reduced.value]) {
+            #expect(a.shape == e.shape && zip(a.scalars, e.scalars).allSatisfy { abs(Double($0) - $1) < 1e-4 })
         }
     }
 

@@ -1,3 +1,4 @@
+import CVectorKernels
 import HEPMLCore
 
 /// How a convolution pads its input.
@@ -158,7 +159,14 @@ enum ConvolutionKernels {
                     for _ in 0..<count {
                         let odd = out + ld
                         if low < high {
-                            for w in 0..<width { out[w] = source[2 &* w]; odd[w] = source[2 &* w &+ 1] }
+                            if T.self == Float.self {
+                                // The compiler leaves this loop scalar; the C kernel shuffles eight pairs at a time.
+                                hepml_deinterleave(VectorInstructions.usable, UnsafeRawPointer(source).assumingMemoryBound(to: Float.self),
+                                                   UnsafeMutableRawPointer(out).assumingMemoryBound(to: Float.self),
+                                                   UnsafeMutableRawPointer(odd).assumingMemoryBound(to: Float.self), Int64(width))
+                            } else {
+                                for w in 0..<width { out[w] = source[2 &* w]; odd[w] = source[2 &* w &+ 1] }
+                            }
                         } else {
                             for w in 0..<width { out[w] = 0; odd[w] = 0 }
                         }
