@@ -3,7 +3,8 @@
 # apt-get line and fails, so that a fresh clone on Debian needs nothing but `make demo`/`make test`.
 set -euo pipefail
 packages=(
-  libopenblas-dev liblapacke-dev   # BLAS GEMM and LAPACK (PCA)
+  libblis4-pthread                 # matrix products (BLIS, opened at run time)
+  libopenblas-dev liblapacke-dev   # LAPACK (PCA) and the CBLAS header
   zlib1g-dev libdeflate-dev libzstd-dev liblz4-dev libxxhash-dev liblzma-dev libsnappy-dev  # ROOT/Parquet/NPZ codecs
   libcairo2-dev fonts-dejavu-core  # plots
   libsqlite3-dev                   # hepml hcal serve's results

@@ -23,15 +23,12 @@ where Self.RawSignificand: FixedWidthInteger {
 
 /// Process settings the engine needs, applied once before the first product.
 ///
-/// OpenBLAS runs single-threaded: the engine splits large products over `Parallel` itself, which
-/// avoids oversubscription when convolutions already run one batch chunk per core. glibc's
-/// malloc would serve every tensor above 128 KiB with a fresh mmap and return it on free, so
-/// each training step would page-fault (and the kernel clear) its activations again. glibc caps
-/// the mmap threshold at 32 MiB, below the largest activations (94 MB for a batch of the HCAL
-/// model), so mmap is switched off instead: freed tensor memory stays in the heap for the next
-/// step, and the trim threshold returns the heap's top to the system only above 512 MiB.
-let blasConfigured: Bool = {
-    LinearAlgebraLibrary.setThreadCount(1)
+/// glibc's malloc would serve every tensor above 128 KiB with a fresh mmap and return it on free,
+/// so each training step would page-fault (and the kernel clear) its activations again. glibc
+/// caps the mmap threshold at 32 MiB, below the largest activations (94 MB for a batch of the
+/// HCAL model), so mmap is switched off instead: freed tensor memory stays in the heap for the
+/// next step, and the trim threshold returns the heap's top to the system only above 512 MiB.
+let heapConfigured: Bool = {
     #if os(Linux)
     // mallopt lives in <malloc.h>, which no Swift module exports; look it up instead.
     if let symbol = dlsym(nil, "mallopt") {
@@ -53,7 +50,7 @@ extension Float: TensorScalar {
         alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
-        _ = blasConfigured
+        _ = heapConfigured
         LinearAlgebraLibrary.sgemm(CblasRowMajor, blasTranspose(transposeA), blasTranspose(transposeB),
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
@@ -77,7 +74,7 @@ extension Double: TensorScalar {
         alpha: Double, a: UnsafePointer<Double>, lda: Int, b: UnsafePointer<Double>, ldb: Int,
         beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int
     ) {
-        _ = blasConfigured
+        _ = heapConfigured
         LinearAlgebraLibrary.dgemm(CblasRowMajor, blasTranspose(transposeA), blasTranspose(transposeB),
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }

@@ -1,8 +1,8 @@
 import CVectorKernels
 import Foundation
 
-/// The vector instruction set HEPML chooses for itself: its own C kernels (`CVectorKernels`) and
-/// the OpenBLAS kernels it relaunches training commands with (`BLASKernels.fasterCoreType`).
+/// The vector instruction set of HEPML's own C kernels (`CVectorKernels`), and whether OpenBLAS
+/// is asked for its AVX-512 kernels (`LinearAlgebraLibrary`).
 ///
 /// `HEPML_VECTOR_INSTRUCTIONS=avx2` or `=baseline` caps it below what the CPU runs, to compare
 /// with a peer limited to AVX2 on the same machine or to repeat a run of an AVX2-only machine

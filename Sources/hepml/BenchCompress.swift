@@ -23,7 +23,6 @@ struct BenchCompressTrain: ParsableCommand {
     @Option(help: "Path of bench/compress_torch_reference.py.") var reference = "bench/compress_torch_reference.py"
 
     func run() throws {
-        relaunchWithFasterBLASKernelsIfAvailable()
         guard let nodes = model.split(separator: ":").last, let width = nodes.split(separator: ",").first.flatMap({ Int($0) }), width > 0 else {
             throw ValidationError("--model needs a node list (AE_bn_LeakyReLU:27,...)")
         }
@@ -39,7 +38,7 @@ struct BenchCompressTrain: ParsableCommand {
         var configuration = TrainingConfiguration(epochs: 2, batchSize: batchSize, seed: seed, learningRate: settings.maximumLearningRate)
         configuration.schedule = settings.cycle.schedule
         configuration.quiet = true
-        print("# hepml bench compress-train: \(Parallel.threadCount) threads, OpenBLAS \(BLASKernels.coreName) kernels, \(model) (\(network.summary.parameters) parameters), batch \(batchSize), \(samples) samples, the second of two epochs timed")
+        print("# hepml bench compress-train: \(Parallel.threadCount) threads, \(BLASKernels.name) kernels, \(model) (\(network.summary.parameters) parameters), batch \(batchSize), \(samples) samples, the second of two epochs timed")
         let history = try train(network, optimizer: optimizer, training: dataset, configuration: configuration, loss: CompressionTraining.loss)
         guard let timed = history.epochs.last, history.epochs.count == 2 else { throw ValidationError("training stopped before its second epoch") }
         let rate = Double(samples) / timed.seconds

@@ -87,7 +87,6 @@ struct CompressTrainCommand: ParsableCommand {
     var onnx = false
 
     func run() throws {
-        relaunchWithFasterBLASKernelsIfAvailable()
         guard let scheme = NormalizationScheme(rawValue: normalization) else {
             throw ValidationError("--normalization must be one of \(NormalizationScheme.allCases.map(\.rawValue).joined(separator: ", "))")
         }

@@ -123,7 +123,6 @@ struct ECONTTrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        relaunchWithFasterBLASKernelsIfAvailable()
         var options = study.options()
         options.epochs = epochs
         options.patience = patience
@@ -238,7 +237,6 @@ struct ECONTTrainEMDLossCommand: ParsableCommand {
     }
 
     func run() throws {
-        relaunchWithFasterBLASKernelsIfAvailable()
         var options = EMDCriticOptions(name: name, outputDirectory: output)
         options.inputs = inputs
         options.header = !noHeader

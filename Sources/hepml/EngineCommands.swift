@@ -6,17 +6,6 @@ import HEPMLTensor
 
 extension ReferenceModel.Name: ExpressibleByArgument {}
 
-/// Relaunches this process with better OpenBLAS kernels when OpenBLAS chose (or was pinned to) AVX2 kernels on an
-/// AVX-512 CPU (see `BLASKernels.fasterCoreType`); training commands call it first. If the
-/// relaunch fails the command simply continues with the current kernels.
-func relaunchWithFasterBLASKernelsIfAvailable() {
-    #if os(Linux)
-    guard let coreType = BLASKernels.fasterCoreType else { return }
-    setenv("OPENBLAS_CORETYPE", coreType, 1)
-    execv("/proc/self/exe", CommandLine.unsafeArgv)
-    #endif
-}
-
 struct TrainExampleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train-example",
@@ -41,7 +30,6 @@ struct TrainExampleCommand: ParsableCommand {
     }
 
     func run() throws {
-        relaunchWithFasterBLASKernelsIfAvailable()
         let reference = try ReferenceModel(model, seed: seed)
         let training = try reference.data(samples: samples, seed: seed)
         let validation = try reference.data(samples: max(samples / 5, 1), seed: seed &+ 1)
@@ -73,8 +61,7 @@ struct BenchEngineCommand: ParsableCommand {
     var seed: UInt64 = 1
 
     func run() throws {
-        relaunchWithFasterBLASKernelsIfAvailable()
-        print("# hepml bench engine: \(Parallel.threadCount) threads, OpenBLAS \(BLASKernels.coreName) kernels, \(VectorInstructions.name) convolution kernels, training throughput after one warm-up epoch")
+        print("# hepml bench engine: \(Parallel.threadCount) threads, \(BLASKernels.name) kernels, \(VectorInstructions.name) convolution kernels, training throughput after one warm-up epoch")
         for name in model.map({ [$0] }) ?? ReferenceModel.Name.allCases {
             let reference = try ReferenceModel(name, seed: seed)
             let count = samples ?? reference.benchmarkSamples

@@ -131,7 +131,6 @@ struct LDMXTrainCommand: ParsableCommand {
     @Flag(help: "No progress bar.") var quiet = false
 
     func run() throws {
-        relaunchWithFasterBLASKernelsIfAvailable()
         var options = LDMXTrainingOptions()
         guard let kind = LDMXModelKind(rawValue: model) else { throw ValidationError("--model must be convnet or extra-input") }
         guard let scaling = ImageNormalization(rawValue: normalization) else { throw ValidationError("--normalization must be none, uni-norm or max") }
