@@ -54,3 +54,35 @@ void hepml_streaming_fence(void) {
     _mm_sfence();
 #endif
 }
+
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) static void deinterleave_avx2(const float *source, float *even, float *odd, int64_t count) {
+    int64_t i = 0;
+    for (; i + 8 <= count; i += 8) {
+        const __m256 low = _mm256_loadu_ps(source + 2 * i), high = _mm256_loadu_ps(source + 2 * i + 8);
+        // Within each 128-bit half: (low 0 2, high 0 2) and (low 1 3, high 1 3); the 64-bit
+        // pairs are then put back in order.
+        const __m256 evens = _mm256_shuffle_ps(low, high, _MM_SHUFFLE(2, 0, 2, 0)), odds = _mm256_shuffle_ps(low, high, _MM_SHUFFLE(3, 1, 3, 1));
+        _mm256_storeu_ps(even + i, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(evens), _MM_SHUFFLE(3, 1, 2, 0))));
+        _mm256_storeu_ps(odd + i, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(odds), _MM_SHUFFLE(3, 1, 2, 0))));
+    }
+    for (; i < count; i++) {
+        even[i] = source[2 * i];
+        odd[i] = source[2 * i + 1];
+    }
+}
+#endif
+
+void hepml_deinterleave(HEPMLVectorInstructions instructions, const float *source, float *even, float *odd, int64_t count) {
+#if defined(__x86_64__)
+    if (instructions >= HEPMLVectorInstructionsAVX2) {
+        deinterleave_avx2(source, even, odd, count);
+        return;
+    }
+#endif
+    (void)instructions;
+    for (int64_t i = 0; i < count; i++) {
+        even[i] = source[2 * i];
+        odd[i] = source[2 * i + 1];
+    }
+}

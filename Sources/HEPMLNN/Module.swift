@@ -185,9 +185,10 @@ public final class Sequential<T: TensorScalar>: Module<T> {
         var index = 0
         while index < layers.count {
             // A convolution runs fused with what follows it: an inference-mode batch norm folded
-            // into its weight and bias, then a ReLU or LeakyReLU applied in its output pass. The
-            // values (to rounding) and gradients are those of the layers one by one, with up to
-            // four fewer passes over the feature maps.
+            // into its weight and bias, then a ReLU or LeakyReLU applied in its output pass; a
+            // batch norm not folded so runs fused with a LeakyReLU after it. The values (to
+            // rounding) and gradients are those of the layers one by one, with up to four fewer
+            // passes over the feature maps.
             let convolution = layers[index] as? any FusingConvolution<T>
             var next = index + 1
             var normalization: BatchNorm<T>?
@@ -206,6 +207,11 @@ public final class Sequential<T: TensorScalar>: Module<T> {
                     try layers[index].labellingShapeErrors { try convolution.forward(input, folding: normalization, negativeSlope: negativeSlope) }
                 }
                 index = next
+            } else if let batchNorm = layers[index] as? BatchNorm<T>, index + 1 < layers.count,
+                      let activation = layers[index + 1] as? Activation<T>, case .leakyRelu(let slope) = activation.function {
+                let input = y
+                y = try call(named: String(index)) { try batchNorm.labellingShapeErrors { try batchNorm.forward(input, leakySlope: T(slope)) } }
+                index += 2
             } else {
                 y = try call(layers[index], named: String(index), y)
                 index += 1

@@ -22,16 +22,24 @@ enum Kernels {
     /// that are added pairwise at the end; the order is fixed, so results do not depend on threads.
     @inline(__always)
     static func laneSum<T: TensorScalar>(_ count: Int, _ f: (Int) -> T) -> T {
-        var s0: T = 0, s1: T = 0, s2: T = 0, s3: T = 0, s4: T = 0, s5: T = 0, s6: T = 0, s7: T = 0
+        laneSums(count) { (f($0), 0) }.0
+    }
+
+    /// The two sums Σ f(i).0 and Σ f(i).1 of one pass, each in `laneSum`'s order.
+    @inline(__always)
+    static func laneSums<T: TensorScalar>(_ count: Int, _ f: (Int) -> (T, T)) -> (T, T) {
+        var a0: T = 0, a1: T = 0, a2: T = 0, a3: T = 0, a4: T = 0, a5: T = 0, a6: T = 0, a7: T = 0
+        var b0: T = 0, b1: T = 0, b2: T = 0, b3: T = 0, b4: T = 0, b5: T = 0, b6: T = 0, b7: T = 0
+        @inline(__always) func add(_ a: inout T, _ b: inout T, _ i: Int) { let (x, y) = f(i); a += x; b += y }
         var i = 0
         while i &+ sumLanes <= count {
-            s0 += f(i); s1 += f(i &+ 1); s2 += f(i &+ 2); s3 += f(i &+ 3)
-            s4 += f(i &+ 4); s5 += f(i &+ 5); s6 += f(i &+ 6); s7 += f(i &+ 7)
+            add(&a0, &b0, i); add(&a1, &b1, i &+ 1); add(&a2, &b2, i &+ 2); add(&a3, &b3, i &+ 3)
+            add(&a4, &b4, i &+ 4); add(&a5, &b5, i &+ 5); add(&a6, &b6, i &+ 6); add(&a7, &b7, i &+ 7)
             i &+= sumLanes
         }
-        var tail: T = 0
-        while i < count { tail += f(i); i &+= 1 }
-        return ((s0 + s4) + (s1 + s5)) + ((s2 + s6) + (s3 + s7)) + tail
+        var tailA: T = 0, tailB: T = 0
+        while i < count { add(&tailA, &tailB, i); i &+= 1 }
+        return (((a0 + a4) + (a1 + a5)) + ((a2 + a6) + (a3 + a7)) + tailA, ((b0 + b4) + (b1 + b5)) + ((b2 + b6) + (b3 + b7)) + tailB)
     }
 
     /// Runs `body` over `0..<count`, in parallel chunks when `count` is large.

@@ -23,15 +23,17 @@ where Self.RawSignificand: FixedWidthInteger {
 
 /// Process settings the engine needs, applied once before the first product.
 ///
-/// glibc's malloc would serve every tensor above 128 KiB with a fresh mmap and return it on free, so
-/// each training step would page-fault its activations in again; raising the thresholds keeps
-/// freed tensor memory in the heap for the next step.
+/// glibc's malloc would serve every tensor above 128 KiB with a fresh mmap and return it on free,
+/// so each training step would page-fault (and the kernel clear) its activations again. glibc
+/// caps the mmap threshold at 32 MiB, below the largest activations (94 MB for a batch of the
+/// HCAL model), so mmap is switched off instead: freed tensor memory stays in the heap for the
+/// next step, and the trim threshold returns the heap's top to the system only above 512 MiB.
 let heapConfigured: Bool = {
     #if os(Linux)
     // mallopt lives in <malloc.h>, which no Swift module exports; look it up instead.
     if let symbol = dlsym(nil, "mallopt") {
         let mallopt = unsafeBitCast(symbol, to: (@convention(c) (Int32, Int32) -> Int32).self)
-        _ = mallopt(-3, 256 << 20)  // M_MMAP_THRESHOLD
+        _ = mallopt(-4, 0)  // M_MMAP_MAX
         _ = mallopt(-1, 512 << 20)  // M_TRIM_THRESHOLD
     }
     #endif

@@ -99,6 +99,34 @@ let mseLoss: LossFunction<Float> = { model, batch in try Loss.meanSquaredError(t
         #expect(!close(folded.0, try model.layers.filter { !($0 is BatchNorm<Float>) }.reduce(Variable(x)) { try $1($0) }.value))
     }
 
+    /// `Sequential` runs BatchNorm + LeakyReLU as one fused operation (the HCAL models' levels);
+    /// values, gradients and running statistics must equal the layers applied one by one.
+    @Test func fusedBatchNormLeakyReLUMatchesSeparateLayers() throws {
+        var g = SeededGenerator(seed: 62)
+        func model() -> Sequential<Float> { Sequential([BatchNorm(3), Activation(.leakyRelu(slope: 0.2))]) }
+        let fusedModel = model(), separateModel = model()
+        var values = [Float]()
+        for _ in 0..<(4 * 3 * 5 * 4) { values.append(Float(g.nextNormal())) }
+        let x = try Tensor<Float>(shape: [4, 3, 5, 4], scalars: values)
+        let weights = Variable(try Tensor<Float>(shape: [4, 3, 5, 4], scalars: values.reversed()))
+        for training in [true, false] {
+            func run(_ model: Sequential<Float>, _ forward: () throws -> Variable<Float>) throws -> [Tensor<Float>] {
+                model.setTraining(training)
+                model.zeroGradients()
+                let y = try forward()
+                try (y * weights).sum().backward()
+                return [y.value] + model.parameters.map { $0.grad ?? Tensor(zeros: [0]) } + model.namedBuffers().map(\.1.value)
+            }
+            let fused = try run(fusedModel) {
+                let y = try fusedModel(Variable(x))
+                #expect(y.operation == "batchNorm+leakyRelu")
+                return y
+            }
+            let separate = try run(separateModel) { try separateModel.layers[1](try separateModel.layers[0](Variable(x))) }
+            #expect(fused == separate, "training \(training)")
+        }
+    }
+
     @Test func parameterPathsAndDescription() throws {
         let model = TinyAutoencoder(seed: 1)
         let names = model.namedParameters().map(\.0)

@@ -33,6 +33,63 @@ import Testing
         }
     }
 
+    /// The decoder's depth upsampling (kernel 2, stride 2 along the last axis) runs its two kernel
+    /// offsets as one interleaved line in im2col and col2im; plain loops over the definition
+    /// are the reference for the values, the gradient checks for the adjoint passes, and Float
+    /// (whose im2col lines go through the C deinterleaving, 8 pairs at a time plus a tail of 3)
+    /// must agree with Double.
+    @Test func interleavedKernelOffsetsMatchPlainLoops() throws {
+        let stride = [2, 2, 2], padding = [1, 1, 0], wide = 11
+        let x = random([2, 3, 3, 4, wide], seed: 61), w = random([3, 2, 3, 3, 2], seed: 62)
+        func transposed<T: TensorScalar>(_ x: Variable<T>, _ w: Variable<T>) throws -> Variable<T> {
+            try Variable.transposedConvolution(x, weight: w, bias: nil, stride: stride, padding: .explicit(padding), outputPadding: [1, 0, 0])
+        }
+        func convolution<T: TensorScalar>(_ x: Variable<T>, _ w: Variable<T>) throws -> Variable<T> {
+            try Variable.convolution(x, weight: w, bias: nil, stride: stride, padding: .explicit(padding))
+        }
+        let upsampled = try transposed(Variable(x), Variable(w))
+        #expect(upsampled.shape == [2, 2, 6, 7, 2 * wide])
+        // out[n, o, i·s − p + k] += x[n, c, i] · w[c, o, k]
+        var expected = [Double](repeating: 0, count: upsampled.value.count)
+        for n in 0..<2 { for c in 0..<3 { for o in 0..<2 { for i in 0..<3 { for j in 0..<4 { for l in 0..<wide {
+            for a in 0..<3 { for b in 0..<3 { for e in 0..<2 {
+                let (d, h, v) = (i * 2 - 1 + a, j * 2 - 1 + b, l * 2 + e)
+                guard (0..<6).contains(d), (0..<7).contains(h) else { continue }
+                expected[(((n * 2 + o) * 6 + d) * 7 + h) * 2 * wide + v] += x.scalars[(((n * 3 + c) * 3 + i) * 4 + j) * wide + l] * w.scalars[(((c * 2 + o) * 3 + a) * 3 + b) * 2 + e]
+            } } }
+        } } } } } }
+        #expect(zip(upsampled.value.scalars, expected).allSatisfy { abs($0 - $1) < 1e-12 })
+        // The forward convolution over the upsampled grid reads it back (im2col's interleaved line).
+        let large = random([2, 2, 6, 7, 2 * wide], seed: 63), kernel = random([3, 2, 3, 3, 2], seed: 64)
+        let reduced = try convolution(Variable(large), Variable(kernel))
+        #expect(reduced.shape == [2, 3, 3, 4, wide])
+        var reference = [Double](repeating: 0, count: reduced.value.count)
+        for n in 0..<2 { for o in 0..<3 { for c in 0..<2 { for i in 0..<3 { for j in 0..<4 { for l in 0..<wide {
+            for a in 0..<3 { for b in 0..<3 { for e in 0..<2 {
+                let (d, h, v) = (i * 2 - 1 + a, j * 2 - 1 + b, l * 2 + e)
+                guard (0..<6).contains(d), (0..<7).contains(h) else { continue }
+                reference[(((n * 3 + o) * 3 + i) * 4 + j) * wide + l] += large.scalars[(((n * 2 + c) * 6 + d) * 7 + h) * 2 * wide + v] * kernel.scalars[(((o * 2 + c) * 3 + a) * 3 + b) * 2 + e]
+            } } }
+        } } } } } }
+        #expect(zip(reduced.value.scalars, reference).allSatisfy { abs($0 - $1) < 1e-12 })
+        try GradientCheck.check([x, w]) { try transposed($0[0], $0[1]) }
+        try GradientCheck.check([large, kernel]) { try convolution($0[0], $0[1]) }
+        // Float: the convolution's values, and the upsampling's gradients (its input gradient and
+        // weight gradient read the upstream gradient through im2col).
+        func gradients<T: TensorScalar>(_ x: Tensor<T>, _ w: Tensor<T>, _ upstream: Tensor<T>) throws -> [Tensor<T>] {
+            let (xv, wv) = (Variable(x, requiresGrad: true), Variable(w, requiresGrad: true))
+            try (try transposed(xv, wv) * Variable(upstream)).sum().backward()
+            return [try #require(xv.grad), try #require(wv.grad)]
+        }
+        let upstream = random(upsampled.shape, seed: 65)
+        let single = try gradients(x.converted(to: Float.self), w.converted(to: Float.self), upstream.converted(to: Float.self))
+        let exact = try gradients(x, w, upstream)
+        let singleReduced = try convolution(Variable(large.converted(to: Float.self)), Variable(kernel.converted(to: Float.self))).value
+        for (a, e) in zip(single + [singleReduced], exact + [reduced.value]) {
+            #expect(a.shape == e.shape && zip(a.scalars, e.scalars).allSatisfy { abs(Double($0) - $1) < 1e-4 })
+        }
+    }
+
     @Test func poolingAndUpsampling() throws {
         try GradientCheck.check([random([2, 2, 6], seed: 40)]) { try $0[0].maxPool(kernel: [2]) }
         try GradientCheck.check([random([1, 2, 4, 5], seed: 41)]) { try $0[0].maxPool(kernel: [2, 2], stride: [1, 2]) }
@@ -102,6 +159,47 @@ import Testing
         let channel0 = stride(from: 0, to: 16, by: 2).map { y.value.scalars[$0] }
         #expect(abs(channel0.reduce(0, +)) < 1e-9)
         #expect(fresh.mean.value.scalars[0] != 0)
+    }
+
+    @Test func batchNormWithLeakyReLUGradients() throws {
+        let statistics = BatchNormStatistics<Double>(channels: 3)
+        for training in [true, false] {
+            try GradientCheck.check([random([4, 3, 5], seed: 54), random([3], seed: 55), random([3], seed: 56)]) {
+                try Variable.batchNorm($0[0], scale: $0[1], shift: $0[2], statistics: statistics, training: training, leakySlope: 0.3)
+            }
+            try GradientCheck.check([random([6, 3], seed: 57), random([3], seed: 58), random([3], seed: 59)]) {
+                try Variable.batchNorm($0[0], scale: $0[1], shift: $0[2], statistics: statistics, training: training, leakySlope: 0.3)
+            }
+        }
+    }
+
+    /// The fused batch norm + LeakyReLU computes what the two operations compute one after the
+    /// other, bit for bit, forward and backward; the sizes take the multi-threaded passes.
+    @Test func batchNormWithLeakyReLUEqualsTheComposition() throws {
+        var generator = SeededGenerator(seed: 60)
+        func floats(_ shape: [Int], scale: Float = 1) -> Tensor<Float> {
+            let count = shape.reduce(1, *)
+            return Tensor(validShape: shape, scalars: (0..<count).map { _ in scale * Float(generator.nextNormal()) })
+        }
+        for shape in [[3, 4, 60, 50], [2, 5], [40_000, 3]] {
+            let channels = shape[1]
+            let input = floats(shape, scale: 3), weights = floats(shape), gamma = floats([channels]), beta = floats([channels])
+            for training in [true, false] {
+                func run(fused: Bool) throws -> [Tensor<Float>] {
+                    let x = Variable(input, requiresGrad: true)
+                    let scale = Variable(gamma, requiresGrad: true), shift = Variable(beta, requiresGrad: true)
+                    let statistics = BatchNormStatistics<Float>(channels: channels)
+                    let y = fused
+                        ? try Variable.batchNorm(x, scale: scale, shift: shift, statistics: statistics, training: training, leakySlope: 0.5)
+                        : try Variable.batchNorm(x, scale: scale, shift: shift, statistics: statistics, training: training).leakyRelu(slope: 0.5)
+                    try (y * Variable(weights)).sum().backward()
+                    return [y.value, x.grad, scale.grad, shift.grad, statistics.mean.value, statistics.variance.value].compactMap { $0 }
+                }
+                let fused = try run(fused: true), composed = try run(fused: false)
+                #expect(fused.count == 6)
+                #expect(fused == composed, "shape \(shape), training \(training)")
+            }
+        }
     }
 
     @Test func dropoutIsSeededAndScaled() throws {

@@ -55,6 +55,10 @@ void hepml_stream_out_and_clear(HEPMLVectorInstructions instructions, float *des
 /// Orders this thread's streaming stores before its later stores (sfence; nothing elsewhere).
 void hepml_streaming_fence(void);
 
+/// even[i] = source[2i] and odd[i] = source[2i + 1] for count elements (im2col's lines of a
+/// kernel 2 wide with stride 2); with AVX2 eight pairs at a time.
+void hepml_deinterleave(HEPMLVectorInstructions instructions, const float *source, float *even, float *odd, int64_t count);
+
 /// One axis of an image: `floor` rule ⌊(v − lower)·scale⌋ or nearest-lattice rule
 /// ⌈(v − lower)·scale − ½⌉, clamped to [0, last], NaN to 0 (HEPMLLDMX `ECalImages`).
 typedef struct {

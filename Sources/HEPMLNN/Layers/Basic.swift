@@ -271,7 +271,13 @@ public final class BatchNorm<T: TensorScalar>: Module<T> {
     public override var localBuffers: [(String, Buffer<T>)] { [("running_mean", statistics.mean), ("running_var", statistics.variance)] }
     public override var settings: [String: String] { ["channels": "\(scale.shape[0])", "momentum": "\(momentum)", "epsilon": "\(epsilon)"] }
     public override func forward(_ x: Variable<T>) throws -> Variable<T> {
-        try Variable.batchNorm(x, scale: scale, shift: shift, statistics: statistics, training: isTraining, momentum: T(momentum), epsilon: T(epsilon))
+        try forward(x, leakySlope: nil)
+    }
+
+    /// The layer followed by LeakyReLU with `leakySlope` when one is given (see `Sequential`).
+    func forward(_ x: Variable<T>, leakySlope: T?) throws -> Variable<T> {
+        try Variable.batchNorm(x, scale: scale, shift: shift, statistics: statistics, training: isTraining, momentum: T(momentum), epsilon: T(epsilon),
+                               leakySlope: leakySlope)
     }
 
     /// The inference-mode transform y·s + shift − mean·s (s = scale/√(variance + ε)) folded into

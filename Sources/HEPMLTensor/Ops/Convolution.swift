@@ -1,3 +1,4 @@
+import CVectorKernels
 import HEPMLCore
 
 /// How a convolution pads its input.
@@ -96,9 +97,13 @@ enum ConvolutionKernels {
 
     /// One line of a patch row: small positions `position + (0..<width)` of column-matrix row
     /// `row`; those at `low..<high` read the large grid at `source + w·stride` (w from 0), the
-    /// others hang over the padding (all of them when `source` is −1).
+    /// others hang over the padding (all of them when `source` is −1). An `interleaved` line
+    /// stands for two: rows `row` and `row + 1` (kernel offsets 0 and 1 along the line) of a
+    /// kernel that is 2 wide with stride 2 and tiles the line exactly, which read or write the
+    /// even and the odd large positions; walking them together keeps the accesses contiguous (and
+    /// vectorizable) where each alone would be a stride-2 gather or scatter.
     struct PatchLine {
-        var row: Int32, position: Int32, source: Int32, low: Int32, high: Int32
+        var row: Int32, position: Int32, source: Int32, low: Int32, high: Int32, interleaved: Bool
     }
 
     /// The lines of every patch row of the first large channel (kernel offset) and small (d, h)
@@ -110,8 +115,12 @@ enum ConvolutionKernels {
         let (Do, Ho, Wo) = (g.small[0], g.small[1], g.small[2])
         var lines: [PatchLine] = []
         lines.reserveCapacity(g.kernelVolume * Do * Ho)
+        // Kernel offsets 0 and 1 along the line each cover every small position of it (the
+        // decoder's depth upsampling): one interleaved line instead of two strided ones.
+        let interleaved = g.kernel[2] == 2 && g.stride[2] == 2 && g.padBefore[2] == 0 && W == 2 * Wo
         var row = 0
         for kd in 0..<g.kernel[0] { for kh in 0..<g.kernel[1] { for kw in 0..<g.kernel[2] {
+            if interleaved && kw == 1 { row += 1; continue }
             // iw = ow·stride + shift must lie in 0..<W.
             let shift = kw - g.padBefore[2], sw = g.stride[2]
             let low = shift >= 0 ? 0 : min(Wo, (-shift + sw - 1) / sw)
@@ -123,7 +132,7 @@ enum ConvolutionKernels {
                     let ih = oh * g.stride[1] - g.padBefore[1] + kh
                     let inside = id >= 0 && id < D && ih >= 0 && ih < H
                     lines.append(PatchLine(row: Int32(row), position: Int32(position), source: inside ? Int32((id * H + ih) * W + shift) : -1,
-                                           low: Int32(inside ? low : 0), high: Int32(inside ? high : 0)))
+                                           low: Int32(inside ? low : 0), high: Int32(inside ? high : 0), interleaved: interleaved))
                     position += Wo
                 }
             }
@@ -145,6 +154,27 @@ enum ConvolutionKernels {
             for line in lines {
                 let low = Int(line.low), high = Int(line.high)
                 var out = cols + ((Int(line.row) &+ rowShift) &* ld &+ Int(line.position)), source = x + (Int(line.source) &+ sourceShift)
+                if line.interleaved {
+                    // Full lines (or none, over the padding): even positions to `row`, odd to `row + 1`.
+                    for _ in 0..<count {
+                        let odd = out + ld
+                        if low < high {
+                            if T.self == Float.self {
+                                // The compiler leaves this loop scalar; the C kernel shuffles eight pairs at a time.
+                                hepml_deinterleave(VectorInstructions.usable, UnsafeRawPointer(source).assumingMemoryBound(to: Float.self),
+                                                   UnsafeMutableRawPointer(out).assumingMemoryBound(to: Float.self),
+                                                   UnsafeMutableRawPointer(odd).assumingMemoryBound(to: Float.self), Int64(width))
+                            } else {
+                                for w in 0..<width { out[w] = source[2 &* w]; odd[w] = source[2 &* w &+ 1] }
+                            }
+                        } else {
+                            for w in 0..<width { out[w] = 0; odd[w] = 0 }
+                        }
+                        out += S
+                        source += sampleSize
+                    }
+                    continue
+                }
                 // Padding runs are a few elements; a zero loop would become a memset call per line
                 // and sample. When they fit, four plain stores at each end (made before the copy,
                 // which overwrites what they cover inside the line) clear them instead.
@@ -180,7 +210,10 @@ enum ConvolutionKernels {
                 guard low < high else { continue }
                 var input = cols + ((Int(line.row) &+ rowShift) &* ld &+ Int(line.position)), target = x + (Int(line.source) &+ sourceShift)
                 for _ in 0..<count {
-                    if sw == 1 {
+                    if line.interleaved {
+                        let odd = input + ld
+                        for w in 0..<high { target[2 &* w] += input[w]; target[2 &* w &+ 1] += odd[w] }
+                    } else if sw == 1 {
                         for w in low..<high { target[w] += input[w] }
                     } else {
                         for w in low..<high { target[w &* sw] += input[w] }
@@ -230,20 +263,28 @@ enum ConvolutionKernels {
                     let b = bp.baseAddress.unsafelyUnwrapped
                     Kernels.forEachChunk(g.batch, chunks: chunks) { _, samples in
                         let scratch = UnsafeMutablePointer<T>.allocate(capacity: sp.isEmpty ? P * subBatch * S : 0)
-                        let product = UnsafeMutablePointer<T>.allocate(capacity: O * subBatch * S)
+                        // The product of one sample is already in [channel, position] order: it is
+                        // written straight into the output (large layers run one sample at a time).
+                        let product = UnsafeMutablePointer<T>.allocate(capacity: subBatch > 1 ? O * subBatch * S : 0)
                         defer { scratch.deallocate(); product.deallocate() }
                         for start in stride(from: samples.lowerBound, to: samples.upperBound, by: subBatch) {
                             let count = min(subBatch, samples.upperBound - start)
-                            let ld = count * S
+                            let ld = count * S, inPlace = count == 1
                             // An empty array's buffer may still have a base address; test the count.
                             let cols = sp.isEmpty ? scratch : sp.baseAddress.unsafelyUnwrapped + start * P * S
                             im2col(x + start * L, count: count, sampleSize: L, cols, ld: ld, lp, g, width: width, smallSpatial: S, stride: sw)
-                            T.gemm(transposeA: false, transposeB: false, m: O, n: ld, k: P, alpha: 1, a: w, lda: P, b: cols, ldb: ld, beta: 0, c: product, ldc: ld)
+                            T.gemm(transposeA: false, transposeB: false, m: O, n: ld, k: P, alpha: 1, a: w, lda: P, b: cols, ldb: ld, beta: 0,
+                                   c: inPlace ? o + start &* O &* S : product, ldc: ld)
+                            if inPlace && bias == nil && negativeSlope == nil { continue }
                             // Back to [sample, channel, position] order, adding the bias on the way.
                             for s in 0..<count {
                                 for oc in 0..<O {
-                                    activate(from: product + (oc &* ld &+ s &* S), shift: b[oc], negativeSlope: negativeSlope,
-                                             into: o + ((start &+ s) &* O &+ oc) &* S, count: S)
+                                    let target = o + ((start &+ s) &* O &+ oc) &* S
+                                    if inPlace {
+                                        activateInPlace(target, shift: b[oc], negativeSlope: negativeSlope, count: S)
+                                    } else {
+                                        activate(from: product + (oc &* ld &+ s &* S), shift: b[oc], negativeSlope: negativeSlope, into: target, count: S)
+                                    }
                                 }
                             }
                         }
@@ -327,6 +368,17 @@ enum ConvolutionKernels {
         }
     }
 
+    /// `activate` of a product written straight into the output (through one pointer: a second,
+    /// aliasing one would make the compiler's overlap check fall back to scalar code).
+    @inline(__always)
+    static func activateInPlace<T: TensorScalar>(_ target: UnsafeMutablePointer<T>, shift: T, negativeSlope: T?, count: Int) {
+        switch negativeSlope {
+        case nil: for i in 0..<count { target[i] += shift }
+        case 0: for i in 0..<count { target[i] = Swift.max(target[i] + shift, 0) }
+        case let slope?: for i in 0..<count { let value = target[i] + shift; target[i] = value > 0 ? value : slope * value }
+        }
+    }
+
     /// The output gradient of an activated (`activate`) output: it passes where the output is
     /// positive and is scaled by the negative slope elsewhere (for slopes ≥ 0 the output and
     /// the pre-activation have the same sign).
@@ -374,7 +426,7 @@ enum ConvolutionKernels {
                             let w = wp.baseAddress.unsafelyUnwrapped, gr = gp.baseAddress.unsafelyUnwrapped
                             Kernels.forEachChunk(g.batch, chunks: chunks) { chunk, samples in
                                 let cols = UnsafeMutablePointer<T>.allocate(capacity: P * subBatch * S)
-                                let gathered = UnsafeMutablePointer<T>.allocate(capacity: O * subBatch * S)
+                                let gathered = UnsafeMutablePointer<T>.allocate(capacity: subBatch > 1 || !mask.isEmpty ? O * subBatch * S : 0)
                                 defer { cols.deallocate(); gathered.deallocate() }
                                 // The weight part is written by the first sub-batch's product (beta 0).
                                 var partial: [T] = Kernels.overwritten(partialSize)
@@ -383,7 +435,10 @@ enum ConvolutionKernels {
                                     let beta: T = start == samples.lowerBound ? 0 : 1
                                     let count = min(subBatch, samples.upperBound - start)
                                     let ld = count * S
-                                    for s in 0..<count {
+                                    // One sample's gradient without a mask is already the [O, S] matrix the products read.
+                                    let unmasked = mp.isEmpty
+                                    let rows = count == 1 && unmasked ? gr + start &* O &* S : UnsafePointer(gathered)
+                                    for s in 0..<count where !(count == 1 && unmasked) {
                                         for oc in 0..<O {
                                             let offset = ((start &+ s) &* O &+ oc) &* S
                                             let target = gathered + (oc &* ld &+ s &* S), source = gr + offset
@@ -398,7 +453,7 @@ enum ConvolutionKernels {
                                         partial.withUnsafeMutableBufferPointer { sums in
                                             let biasSums = sums.baseAddress.unsafelyUnwrapped + (needWeight ? O * P : 0)
                                             for oc in 0..<O {
-                                                let row = gathered + oc &* ld
+                                                let row = rows + oc &* ld
                                                 var total: T = 0
                                                 for i in 0..<ld { total += row[i] }
                                                 biasSums[oc] += total
@@ -413,11 +468,11 @@ enum ConvolutionKernels {
                                             im2col(x + start * L, count: count, sampleSize: L, cols, ld: ld, lp, g, width: width, smallSpatial: S, stride: sw)
                                         }
                                         partial.withUnsafeMutableBufferPointer { d in
-                                            T.gemm(transposeA: false, transposeB: true, m: O, n: P, k: ld, alpha: 1, a: gathered, lda: ld, b: patches, ldb: ld, beta: beta, c: d.baseAddress.unsafelyUnwrapped, ldc: P)
+                                            T.gemm(transposeA: false, transposeB: true, m: O, n: P, k: ld, alpha: 1, a: rows, lda: ld, b: patches, ldb: ld, beta: beta, c: d.baseAddress.unsafelyUnwrapped, ldc: P)
                                         }
                                     }
                                     if needLarge, let d = dp.baseAddress {
-                                        T.gemm(transposeA: true, transposeB: false, m: P, n: ld, k: O, alpha: 1, a: w, lda: P, b: gathered, ldb: ld, beta: 0, c: cols, ldc: ld)
+                                        T.gemm(transposeA: true, transposeB: false, m: P, n: ld, k: O, alpha: 1, a: w, lda: P, b: rows, ldb: ld, beta: 0, c: cols, ldc: ld)
                                         (d + start * L).update(repeating: 0, count: count * L)
                                         col2im(cols, ld: ld, d + start * L, count: count, sampleSize: L, lp, g, smallSpatial: S, stride: sw)
                                     }

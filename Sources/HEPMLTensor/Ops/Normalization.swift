@@ -22,10 +22,15 @@ public struct BatchNormStatistics<T: TensorScalar> {
 extension Variable {
     /// Batch normalization over axis 1 of [N, C, ...]: per-channel statistics over batch and
     /// spatial axes in training mode (updating `statistics` with `momentum`), the running
-    /// statistics in inference mode; then y = scale·x̂ + shift.
+    /// statistics in inference mode; then y = scale·x̂ + shift, followed by LeakyReLU(y) with
+    /// `leakySlope` when one is given (a model's batch norm → LeakyReLU in one operation).
+    ///
+    /// The normalized input x̂ and the activation's sign are recomputed from x in the backward
+    /// pass rather than stored, so the composition costs one elementwise pass forward (after the
+    /// statistics) and two backward, with no intermediate tensor.
     @_specialize(where T == Float)
     public static func batchNorm(_ x: Variable, scale: Variable, shift: Variable, statistics: BatchNormStatistics<T>,
-                                 training: Bool, momentum: T = 0.1, epsilon: T = 1e-5) throws -> Variable {
+                                 training: Bool, momentum: T = 0.1, epsilon: T = 1e-5, leakySlope: T? = nil) throws -> Variable {
         guard x.shape.count >= 2, scale.shape == [x.shape[1]], shift.shape == [x.shape[1]], statistics.mean.value.shape == [x.shape[1]], statistics.variance.value.shape == [x.shape[1]] else {
             throw ShapeError(operation: "batchNorm", "expected [N, C, ...] input with [C] scale, shift and statistics", shapes: [x.shape, scale.shape])
         }
@@ -89,26 +94,26 @@ extension Variable {
                 invStd[c] = 1 / (statistics.variance.value.scalars[c] + epsilon).squareRoot()
             }
         }
-        // Training keeps the normalized input for the backward pass; inference stores only the
-        // output (the backward pass, rarely taken there, recomputes it).
-        var normalized: [T] = training ? Kernels.overwritten(xs.count) : [], out: [T] = Kernels.overwritten(xs.count)
+        // Without an activation the slope is 1: z > 0 ? z : 1·z is z, bit for bit, so one loop
+        // serves both forms.
+        let slope = leakySlope ?? 1
+        var out: [T] = Kernels.overwritten(xs.count)
         let gamma = scale.value.scalars, beta = shift.value.scalars
-        // Per-channel constants as one contiguous block of pointers, so the elementwise pass
-        // below reads them without array bounds checks (the [N, C] case vectorizes over C).
+        // Per-channel constants as one contiguous block of pointers, so the elementwise passes
+        // read them without array bounds checks (the [N, C] case vectorizes over C).
         let constants = mean + invStd + gamma + beta
-        func normalize(into normalized: UnsafeMutablePointer<T>?, out: UnsafeMutablePointer<T>?) {
-            xs.withUnsafeBufferPointer { xs in
-                constants.withUnsafeBufferPointer { constants in
-                    guard let xs = xs.baseAddress, let mu = constants.baseAddress else { return }
+        xs.withUnsafeBufferPointer { xs in
+            constants.withUnsafeBufferPointer { constants in
+                out.withUnsafeMutableBufferPointer { out in
+                    let xs = xs.baseAddress.unsafelyUnwrapped, mu = constants.baseAddress.unsafelyUnwrapped, out = out.baseAddress.unsafelyUnwrapped
                     let k = mu + channels, g = k + channels, b = g + channels
-                    if spatial == 1, let normalized, let out {
+                    if spatial == 1 {
                         overSamples { samples in
                             for s in samples {
                                 let row = s * channels
                                 for c in 0..<channels {
-                                    let value = (xs[row + c] - mu[c]) * k[c]
-                                    normalized[row + c] = value
-                                    out[row + c] = g[c] * value + b[c]
+                                    let z = g[c] * ((xs[row + c] - mu[c]) * k[c]) + b[c]
+                                    out[row + c] = z > 0 ? z : slope * z
                                 }
                             }
                         }
@@ -117,85 +122,86 @@ extension Variable {
                     overPlanes { planes in
                         for plane in planes {
                             let c = plane % channels, base = plane * spatial, center = mu[c], factor = k[c], weight = g[c], offset = b[c]
-                            if let normalized, let out {
-                                for i in 0..<spatial { let j = base + i; normalized[j] = (xs[j] - center) * factor; out[j] = weight * normalized[j] + offset }
-                            } else if let out {
-                                for i in 0..<spatial { let j = base + i; out[j] = weight * ((xs[j] - center) * factor) + offset }
-                            } else if let normalized {
-                                for i in 0..<spatial { let j = base + i; normalized[j] = (xs[j] - center) * factor }
+                            for j in base..<(base + spatial) {
+                                let z = weight * ((xs[j] - center) * factor) + offset
+                                out[j] = z > 0 ? z : slope * z
                             }
                         }
                     }
                 }
             }
         }
-        out.withUnsafeMutableBufferPointer { out in
-            if training {
-                normalized.withUnsafeMutableBufferPointer { normalize(into: $0.baseAddress, out: out.baseAddress) }
-            } else {
-                normalize(into: nil, out: out.baseAddress)
-            }
-        }
-        return Variable(Tensor(validShape: x.shape, scalars: out), operation: "batchNorm", inputs: [x, scale, shift]) { g in
-            var normalizedInput = normalized
-            if normalizedInput.isEmpty {
-                normalizedInput = Kernels.overwritten(xs.count)
-                normalizedInput.withUnsafeMutableBufferPointer { normalize(into: $0.baseAddress, out: nil) }
-            }
+        let operation = leakySlope == nil ? "batchNorm" : "batchNorm+leakyRelu"
+        return Variable(Tensor(validShape: x.shape, scalars: out), operation: operation, inputs: [x, scale, shift]) { g in
             var dGamma = [T](repeating: 0, count: channels), dBeta = [T](repeating: 0, count: channels)
             var dx: [T] = Kernels.overwritten(xs.count)
             g.scalars.withUnsafeBufferPointer { gs in
-                normalizedInput.withUnsafeBufferPointer { normalized in
-                    dGamma.withUnsafeMutableBufferPointer { sumGX in
-                        dBeta.withUnsafeMutableBufferPointer { sumG in
-                            dx.withUnsafeMutableBufferPointer { dx in
-                                let gs = gs.baseAddress.unsafelyUnwrapped, normalized = normalized.baseAddress.unsafelyUnwrapped
-                                let sumGX = sumGX.baseAddress.unsafelyUnwrapped, sumG = sumG.baseAddress.unsafelyUnwrapped, dx = dx.baseAddress.unsafelyUnwrapped
-                                overChannels { block in
-                                    if spatial == 1 {
-                                        for s in 0..<n {
-                                            let row = s * channels
-                                            for c in block { sumG[c] += gs[row + c]; sumGX[c] += gs[row + c] * normalized[row + c] }
-                                        }
-                                        return
+                xs.withUnsafeBufferPointer { xs in
+                    constants.withUnsafeBufferPointer { constants in
+                        dGamma.withUnsafeMutableBufferPointer { sumGX in
+                            dBeta.withUnsafeMutableBufferPointer { sumG in
+                                dx.withUnsafeMutableBufferPointer { dx in
+                                    let gs = gs.baseAddress.unsafelyUnwrapped, xs = xs.baseAddress.unsafelyUnwrapped
+                                    let mu = constants.baseAddress.unsafelyUnwrapped, k = mu + channels, gm = k + channels, b = gm + channels
+                                    let sumGX = sumGX.baseAddress.unsafelyUnwrapped, sumG = sumG.baseAddress.unsafelyUnwrapped, dx = dx.baseAddress.unsafelyUnwrapped
+                                    /// The gradient at y (before the activation) and x̂ of an element x of a
+                                    /// channel with the given constants.
+                                    @inline(__always) func gradientAndNormalized(_ x: T, _ gradient: T, center: T, factor: T, weight: T, offset: T) -> (T, T) {
+                                        let normalized = (x - center) * factor, z = weight * normalized + offset
+                                        return (z > 0 ? gradient : slope * gradient, normalized)
                                     }
-                                    for s in 0..<n { for c in block {
-                                        let gradientPlane = gs + (s * channels + c) * spatial, normalizedPlane = normalized + (s * channels + c) * spatial
-                                        sumG[c] += Kernels.laneSum(spatial) { gradientPlane[$0] }
-                                        sumGX[c] += Kernels.laneSum(spatial) { gradientPlane[$0] * normalizedPlane[$0] }
-                                    } }
-                                }
-                                if spatial == 1 && training {
-                                    // [N, C] training: per-channel factors once, then rows that vectorize over C.
+                                    overChannels { block in
+                                        if spatial == 1 {
+                                            for s in 0..<n {
+                                                let row = s * channels
+                                                for c in block {
+                                                    let (gradient, normalized) = gradientAndNormalized(xs[row + c], gs[row + c], center: mu[c], factor: k[c], weight: gm[c], offset: b[c])
+                                                    sumG[c] += gradient; sumGX[c] += gradient * normalized
+                                                }
+                                            }
+                                            return
+                                        }
+                                        for s in 0..<n { for c in block {
+                                            // Plane pointers, so that the lanes index without overflow checks (and vectorize).
+                                            let base = (s * channels + c) * spatial, center = mu[c], factor = k[c], weight = gm[c], offset = b[c]
+                                            let inputPlane = xs + base, gradientPlane = gs + base
+                                            let (planeG, planeGX) = Kernels.laneSums(spatial) { i -> (T, T) in
+                                                let (gradient, normalized) = gradientAndNormalized(inputPlane[i], gradientPlane[i], center: center, factor: factor, weight: weight, offset: offset)
+                                                return (gradient, gradient * normalized)
+                                            }
+                                            sumG[c] += planeG; sumGX[c] += planeGX
+                                        } }
+                                    }
+                                    // dx = γ/σ · (g − mean g − x̂ · mean g·x̂) in training, where the statistics
+                                    // depend on x; γ/σ · g in inference.
                                     let total = T(count)
-                                    let factors = (0..<channels).map { gamma[$0] * invStd[$0] }
-                                    let meanG = (0..<channels).map { sumG[$0] / total }
-                                    let scaledGX = (0..<channels).map { sumGX[$0] / total }
-                                    factors.withUnsafeBufferPointer { factors in
-                                        meanG.withUnsafeBufferPointer { meanG in
-                                            scaledGX.withUnsafeBufferPointer { scaledGX in
-                                                let k = factors.baseAddress.unsafelyUnwrapped, mg = meanG.baseAddress.unsafelyUnwrapped
-                                                let sgx = scaledGX.baseAddress.unsafelyUnwrapped
+                                    let meanG = (0..<channels).map { training ? sumG[$0] / total : 0 }
+                                    let meanGX = (0..<channels).map { training ? sumGX[$0] / total : 0 }
+                                    meanG.withUnsafeBufferPointer { meanG in
+                                        meanGX.withUnsafeBufferPointer { meanGX in
+                                            let meanG = meanG.baseAddress.unsafelyUnwrapped, meanGX = meanGX.baseAddress.unsafelyUnwrapped
+                                            if spatial == 1 {
                                                 overSamples { samples in
                                                     for s in samples {
                                                         let row = s * channels
-                                                        for c in 0..<channels { dx[row + c] = k[c] * (gs[row + c] - mg[c] - normalized[row + c] * sgx[c]) }
+                                                        for c in 0..<channels {
+                                                            let (gradient, normalized) = gradientAndNormalized(xs[row + c], gs[row + c], center: mu[c], factor: k[c], weight: gm[c], offset: b[c])
+                                                            dx[row + c] = gm[c] * k[c] * (gradient - meanG[c] - normalized * meanGX[c])
+                                                        }
+                                                    }
+                                                }
+                                                return
+                                            }
+                                            overPlanes { planes in
+                                                for plane in planes {
+                                                    let c = plane % channels, base = plane * spatial, center = mu[c], factor = k[c], weight = gm[c], offset = b[c]
+                                                    let inputFactor = weight * factor, planeMeanG = meanG[c], planeMeanGX = meanGX[c]
+                                                    for j in base..<(base + spatial) {
+                                                        let (gradient, normalized) = gradientAndNormalized(xs[j], gs[j], center: center, factor: factor, weight: weight, offset: offset)
+                                                        dx[j] = inputFactor * (gradient - planeMeanG - normalized * planeMeanGX)
                                                     }
                                                 }
                                             }
-                                        }
-                                    }
-                                    return
-                                }
-                                overPlanes { planes in
-                                    for plane in planes {
-                                        let c = plane % channels, base = plane * spatial, k = gamma[c] * invStd[c]
-                                        if training {
-                                            // Training: statistics depend on x, adding the two mean-gradient terms.
-                                            let meanG = sumG[c] / T(count), meanGX = sumGX[c] / T(count)
-                                            for i in 0..<spatial { let j = base + i; dx[j] = k * (gs[j] - meanG - normalized[j] * meanGX) }
-                                        } else {
-                                            for i in 0..<spatial { let j = base + i; dx[j] = k * gs[j] }
                                         }
                                     }
                                 }
