@@ -298,10 +298,11 @@ import Testing
     /// A batch of one (its lines split over the threads) keeps its columns where the weight
     /// gradient reads them: its gradients equal those of a batch of two samples per thread (the
     /// chunked path) whose other samples get no output gradient.
-    @Test func batchOfOneKeepsItsColumnsForTheWeightGradient() throws {
-        let x = random([1, 2, 30, 40, 9], seed: 130), w = random([20, 2, 3, 3, 2], seed: 131), b = random([20], seed: 132)
+    @Test(arguments: [9, 8]) func batchOfOneKeepsItsColumnsForTheWeightGradient(width: Int) throws {
+        // Width 8 makes the 2-wide, stride-2 kernel rows tile the line: interleaved patch lines.
+        let x = random([1, 2, 30, 40, width], seed: 130), w = random([20, 2, 3, 3, 2], seed: 131), b = random([20], seed: 132)
         let others = 2 * Parallel.threadCount - 1
-        let pair = try Tensor(shape: [others + 1, 2, 30, 40, 9], scalars: x.scalars + random([others, 2, 30, 40, 9], seed: 133).scalars)
+        let pair = try Tensor(shape: [others + 1, 2, 30, 40, width], scalars: x.scalars + random([others, 2, 30, 40, width], seed: 133).scalars)
         func gradients(_ input: Tensor<Double>) throws -> [Tensor<Double>] {
             let (xv, wv, bv) = (Variable(input, requiresGrad: true), Variable(w, requiresGrad: true), Variable(b, requiresGrad: true))
             let y = try Variable.convolution(xv, weight: wv, bias: bv, stride: [2, 2, 2], padding: .explicit([1, 1, 0]))

@@ -110,14 +110,16 @@ enum ConvolutionKernels {
     /// line, built once per call; the other channels' lines are these shifted by whole channels
     /// (`im2col` and `col2im` add the shift), so a wide layer does not pay for a table per channel.
     /// Walking whole lines instead of single elements turns im2col into short contiguous copies.
-    static func patchLines(_ g: ConvolutionGeometry) -> [PatchLine] {
+    /// `transposedForward` asks for one line per kernel offset (`interleaving: false`): it pairs
+    /// the two taps itself, per tile of lines.
+    static func patchLines(_ g: ConvolutionGeometry, interleaving: Bool = true) -> [PatchLine] {
         let (D, H, W) = (g.large[0], g.large[1], g.large[2])
         let (Do, Ho, Wo) = (g.small[0], g.small[1], g.small[2])
         var lines: [PatchLine] = []
         lines.reserveCapacity(g.kernelVolume * Do * Ho)
         // Kernel offsets 0 and 1 along the line each cover every small position of it (the
         // decoder's depth upsampling): one interleaved line instead of two strided ones.
-        let interleaved = g.kernel[2] == 2 && g.stride[2] == 2 && g.padBefore[2] == 0 && W == 2 * Wo
+        let interleaved = interleaving && g.kernel[2] == 2 && g.stride[2] == 2 && g.padBefore[2] == 0 && W == 2 * Wo
         var row = 0
         for kd in 0..<g.kernel[0] { for kh in 0..<g.kernel[1] { for kw in 0..<g.kernel[2] {
             if interleaved && kw == 1 { row += 1; continue }
@@ -332,7 +334,7 @@ enum ConvolutionKernels {
                     let tileEnd = min(endLine, tileStart + tileLines), columns = (tileEnd - tileStart) * Wo
                     // The tile's lines, positions counted from its first column.
                     tileTable.removeAll(keepingCapacity: true)
-                    for row in 0..<V {
+                    for row in 0..<(lp.count / lineCount) {  // V, or V/2 with interleaved lines
                         for index in tileStart..<tileEnd {
                             var line = lp[row * lineCount + index]
                             line.position = Int32((index - tileStart) * Wo)
@@ -538,7 +540,7 @@ extension ConvolutionKernels {
         }
         let channelsPerBlock = (C + blocks - 1) / blocks
         let tileLines = max(1, columnTileBudget / max(channelsPerBlock * V * Wo, 1))
-        let lines = patchLines(g), sw = g.stride[2], (s0, pad0) = (g.stride[0], g.padBefore[0])
+        let lines = patchLines(g, interleaving: false), sw = g.stride[2], (s0, pad0) = (g.stride[0], g.padBefore[0])
         let pairedTaps = g.kernel[2] == 2 && sw == 2
         var out: [T] = Kernels.overwritten(g.batch * C * LS)
         lines.withUnsafeBufferPointer { lp in
