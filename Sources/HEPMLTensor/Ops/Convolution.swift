@@ -359,8 +359,9 @@ enum ConvolutionKernels {
         }
     }
 
-    /// target[i] = activation(source[i] + shift) for `count` values (source may be target): the
-    /// identity, ReLU (`negativeSlope` 0, as `relu()` computes it) or LeakyReLU (as `leakyRelu`).
+    /// target[i] = activation(source[i] + shift) for `count` values of a separate source (in place:
+    /// `activateInPlace`): the identity, ReLU (`negativeSlope` 0, as `relu()` computes it) or
+    /// LeakyReLU (as `leakyRelu`).
     @inline(__always)
     static func activate<T: TensorScalar>(from source: UnsafePointer<T>, shift: T, negativeSlope: T?, into target: UnsafeMutablePointer<T>, count: Int) {
         switch negativeSlope {
@@ -370,8 +371,8 @@ enum ConvolutionKernels {
         }
     }
 
-    /// `activate` of a product written straight into the output (through one pointer: a second,
-    /// aliasing one would make the compiler's overlap check fall back to scalar code).
+    /// `activate` in place, through one pointer: a second, aliasing one would make the compiler's
+    /// overlap check fall back to scalar code.
     @inline(__always)
     static func activateInPlace<T: TensorScalar>(_ target: UnsafeMutablePointer<T>, shift: T, negativeSlope: T?, count: Int) {
         switch negativeSlope {
@@ -531,7 +532,7 @@ extension ConvolutionKernels {
                     let o = op.baseAddress.unsafelyUnwrapped
                     Kernels.forEachChunk(g.batch * C, minimumChunk: max(1, Kernels.parallelThreshold / max(LS, 1))) { planes in
                         for plane in planes {
-                            activate(from: o + plane &* LS, shift: bp.isEmpty ? 0 : bp[plane % C], negativeSlope: negativeSlope, into: o + plane &* LS, count: LS)
+                            activateInPlace(o + plane &* LS, shift: bp.isEmpty ? 0 : bp[plane % C], negativeSlope: negativeSlope, count: LS)
                         }
                     }
                 }
@@ -615,7 +616,7 @@ extension ConvolutionKernels {
                 guard bias != nil || negativeSlope != nil else { return }
                 for channel in first..<last {
                     let region = o + (n * C + channel) * LS + firstDepth * largePlane
-                    activate(from: region, shift: bp.isEmpty ? 0 : bp[channel], negativeSlope: negativeSlope, into: region, count: owned)
+                    activateInPlace(region, shift: bp.isEmpty ? 0 : bp[channel], negativeSlope: negativeSlope, count: owned)
                 }
             }
         }
